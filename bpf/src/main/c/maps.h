@@ -1,0 +1,93 @@
+/* Maps shared by Spanwire's socket programs. Names match dev.spanwire.bpf.SocketCapture. */
+#pragma once
+
+#include "kernel_types.h"
+#include <bpf/bpf_helpers.h>
+#include "spanwire.h"
+
+enum conn_state {
+	CONN_UNDECIDED = 0, /* no payload seen yet */
+	CONN_TRACED = 1,    /* sends payload to user space */
+	CONN_IGNORED = 2,   /* first bytes were not HTTP and no capture port: costs a lookup only */
+};
+
+struct conn_info {
+	__u64 id;
+	__u64 position[2]; /* next stream offset, indexed by enum direction */
+	__u16 family;
+	__u16 local_port;
+	__u16 remote_port;
+	__u8 role;
+	__u8 state;
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+};
+
+/* Inet stream sockets seen at connect/accept or found lazily, keyed by tgid<<32|fd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct conn_info);
+} conn_info SEC(".maps");
+
+/* Arguments of a read- or write-family syscall, stashed at enter and used at exit. */
+struct data_args {
+	__u64 buf;       /* buffer, or iovec array when vectored */
+	__u64 start_ns;  /* entry time */
+	__s32 fd;
+	__u32 iovcnt;
+	__u8 source;     /* enum syscall_source */
+	__u8 vectored;
+	__u8 pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct data_args);
+} active_reads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct data_args);
+} active_writes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, __s32); /* fd */
+} active_connects SEC(".maps");
+
+/* A data event under construction. Copies land at an offset below MAX_CAPTURE_BYTES with a size
+ * of at most MAX_CAPTURE_BYTES, so the overflow area lets the verifier prove every copy fits. */
+struct data_buffer {
+	struct data_event event;
+	__u8 overflow[MAX_CAPTURE_BYTES];
+};
+
+/* One buffer per CPU, indexed by CPU number. A plain array because a per-CPU array value is
+ * limited to 32 KiB. User space sizes it to the number of possible CPUs before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct data_buffer);
+} data_buffers SEC(".maps");
+
+/* Records for user space; user space may resize it before load (power of two, page multiple). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct capture_stats);
+} capture_stats SEC(".maps");

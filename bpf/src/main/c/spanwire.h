@@ -1,0 +1,106 @@
+/* Records Spanwire's kernel programs put in the `events` ring buffer, and the tunables user space
+ * sets before load. Mirrored field by field in dev.spanwire.bpf.EventLayouts; every struct is padded
+ * explicitly, never packed, and starts with the event-type discriminator.
+ */
+#pragma once
+
+/* Upper bound of payload bytes copied per data event; the tunable capture size is at most this. */
+#define MAX_CAPTURE_BYTES 16384
+/* Iovec entries inspected per readv/writev/recvmsg/sendmsg call. */
+#define MAX_IOVECS 12
+/* Ports in the capture port list (0 ends the list). */
+#define MAX_CAPTURE_PORTS 16
+#define TASK_COMM_LEN 16
+
+enum event_type {
+	EVENT_CONN_OPEN = 1,  /* Java: dev.spanwire.bpf.ConnectionOpened */
+	EVENT_DATA = 2,       /* Java: dev.spanwire.bpf.DataCaptured */
+	EVENT_CONN_CLOSE = 3, /* Java: dev.spanwire.bpf.ConnectionClosed */
+};
+
+enum direction {
+	DIRECTION_EGRESS = 0,  /* Java: Direction.EGRESS, the traced process wrote */
+	DIRECTION_INGRESS = 1, /* Java: Direction.INGRESS, the traced process read */
+};
+
+enum role {
+	ROLE_UNKNOWN = 0, /* Java: Role.UNKNOWN */
+	ROLE_CLIENT = 1,  /* Java: Role.CLIENT, the process connected or wrote a request first */
+	ROLE_SERVER = 2,  /* Java: Role.SERVER, the process accepted or read a request first */
+};
+
+enum syscall_source {
+	SOURCE_READ = 1,     /* Java: Source.READ */
+	SOURCE_READV = 2,    /* Java: Source.READV */
+	SOURCE_RECVFROM = 3, /* Java: Source.RECVFROM */
+	SOURCE_RECVMSG = 4,  /* Java: Source.RECVMSG */
+	SOURCE_WRITE = 5,    /* Java: Source.WRITE */
+	SOURCE_WRITEV = 6,   /* Java: Source.WRITEV */
+	SOURCE_SENDTO = 7,   /* Java: Source.SENDTO */
+	SOURCE_SENDMSG = 8,  /* Java: Source.SENDMSG */
+	SOURCE_SENDFILE = 9, /* Java: Source.SENDFILE, size only, no bytes */
+};
+
+/* Common head of every record. conn_id is unique per agent run (a generation number): the
+ * kernel key tgid<<32|fd is reused when a process closes an fd and opens another. */
+struct event_header {
+	__u32 type;
+	__u32 tgid;
+	__u32 tid;
+	__s32 fd;
+	__u64 conn_id;
+	__u64 timestamp_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+};
+
+/* A traced connection: sent before its first data event. Addresses are in network order;
+ * IPv4 uses the first 4 bytes of saddr/daddr. Ports are in host order. */
+struct conn_open_event {
+	struct event_header hdr;
+	__u32 uid;
+	__u32 gid;
+	__u16 family;
+	__u16 local_port;
+	__u16 remote_port;
+	__u8 role;
+	__u8 pad;
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	char comm[TASK_COMM_LEN];
+};
+
+/* Bytes moved by one syscall. position is the stream offset of the first byte in this direction;
+ * positions advance by length (the real count) even when only `captured` bytes follow. */
+struct data_event {
+	struct event_header hdr;
+	__u64 position;
+	__u32 length;
+	__u32 captured;
+	__u8 direction;
+	__u8 source;
+	__u8 pad[6];
+	__u8 data[MAX_CAPTURE_BYTES];
+};
+
+/* A traced connection's fd was closed (or reused for a new connection). */
+struct conn_close_event {
+	struct event_header hdr;
+	__u64 bytes_egress;
+	__u64 bytes_ingress;
+};
+
+/* Tunables, the only variable in .rodata; user space writes it before load. */
+struct capture_config {
+	__u32 agent_tgid;      /* never traced */
+	__u32 target_tgid;     /* 0 = every process */
+	__u32 capture_bytes;   /* payload bytes copied per data event, 1..MAX_CAPTURE_BYTES */
+	__u32 wakeup_bytes;    /* wake the reader only when this much data is waiting */
+	__u16 capture_ports[MAX_CAPTURE_PORTS]; /* connections on these ports send payload even
+						 * when their first bytes do not look like HTTP */
+};
+
+/* Per-CPU counters, read by user space and summed. */
+struct capture_stats {
+	__u64 events_lost;     /* ring buffer reservations that failed */
+	__u64 bytes_lost;      /* payload bytes of the lost data events */
+	__u64 conns_untracked; /* connection table inserts that failed */
+};

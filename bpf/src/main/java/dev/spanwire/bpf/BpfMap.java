@@ -1,0 +1,105 @@
+package dev.spanwire.bpf;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * A map of a {@link BpfObject}, alive as long as its object. Sizing and initial values are set
+ * before load; lookups work after. Lookups may run on any thread.
+ */
+public final class BpfMap {
+  private final MemorySegment map;
+  private final String name;
+
+  BpfMap(MemorySegment map) {
+    this.map = map;
+    try {
+      this.name = Ffm.string((MemorySegment) Libbpf.BPF_MAP__NAME.invokeExact(map));
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** The map's file descriptor once loaded. */
+  public int fd() {
+    try {
+      return Libbpf.check("fd of map " + name, (int) Libbpf.BPF_MAP__FD.invokeExact(map));
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
+  public int valueSize() {
+    try {
+      return (int) Libbpf.BPF_MAP__VALUE_SIZE.invokeExact(map);
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
+  /** Sets the capacity (bytes for a ring buffer); before load. */
+  public void setMaxEntries(int maxEntries) {
+    try {
+      Libbpf.check(
+          "set max entries of map " + name + " to " + maxEntries,
+          (int) Libbpf.BPF_MAP__SET_MAX_ENTRIES.invokeExact(map, maxEntries));
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
+  /** Size of the initial value of an internal map ({@code .rodata}, {@code .data}). */
+  public long initialValueSize() {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment size = arena.allocate(ValueLayout.JAVA_LONG);
+      MemorySegment value = (MemorySegment) Libbpf.BPF_MAP__INITIAL_VALUE.invokeExact(map, size);
+      if (value.equals(MemorySegment.NULL)) {
+        throw new BpfException("initial value of map " + name, 0, "map has no initial value");
+      }
+      return size.get(ValueLayout.JAVA_LONG, 0);
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
+  /** Replaces the initial value of an internal map; its size must match exactly. Before load. */
+  public void setInitialValue(MemorySegment value) {
+    try {
+      Libbpf.check(
+          "set initial value of map " + name,
+          (int) Libbpf.BPF_MAP__SET_INITIAL_VALUE.invokeExact(map, value, value.byteSize()));
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
+  /**
+   * Looks up a key of a per-CPU map; the result holds one value per possible CPU, each
+   * {@code valueSize} rounded up to 8 bytes. Returns false when the key is absent.
+   */
+  public boolean lookup(MemorySegment key, MemorySegment values) {
+    try {
+      int rc =
+          (int)
+              Libbpf.BPF_MAP__LOOKUP_ELEM.invokeExact(
+                  map, key, key.byteSize(), values, values.byteSize(), 0L);
+      if (rc == -2) { // ENOENT
+        return false;
+      }
+      Libbpf.check("lookup in map " + name, rc);
+      return true;
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "BpfMap{" + name + "}";
+  }
+}

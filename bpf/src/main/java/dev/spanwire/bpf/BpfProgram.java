@@ -1,0 +1,62 @@
+package dev.spanwire.bpf;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A program of a {@link BpfObject}, alive as long as its object. Attach it to get a
+ * {@link BpfLink}; the link, not the program, is what has to be closed.
+ */
+public final class BpfProgram {
+  private final MemorySegment program;
+  private final String name;
+  private final String section;
+
+  BpfProgram(MemorySegment program) {
+    this.program = program;
+    try {
+      this.name = Ffm.string((MemorySegment) Libbpf.BPF_PROGRAM__NAME.invokeExact(program));
+      this.section =
+          Ffm.string((MemorySegment) Libbpf.BPF_PROGRAM__SECTION_NAME.invokeExact(program));
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
+  /** The C function name, e.g. {@code handle_sys_exit_read}. */
+  public String name() {
+    return name;
+  }
+
+  /** The ELF section, e.g. {@code tracepoint/syscalls/sys_exit_read}. */
+  public String section() {
+    return section;
+  }
+
+  /** Whether {@link BpfObject#load} loads this program; call before load. */
+  public void setAutoload(boolean autoload) {
+    try {
+      Libbpf.check(
+          "set autoload of " + name,
+          (int) Libbpf.BPF_PROGRAM__SET_AUTOLOAD.invokeExact(program, autoload));
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
+  /** Attaches where the section name says (tracepoint, uprobe, ...). */
+  public BpfLink attach() {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment callState = Libbpf.callState(arena);
+      MemorySegment link = (MemorySegment) Libbpf.BPF_PROGRAM__ATTACH.invokeExact(callState, program);
+      return new BpfLink(section, Libbpf.checkPointer("attach " + section, link, callState));
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "BpfProgram{" + name + " in " + section + "}";
+  }
+}

@@ -1,0 +1,96 @@
+package dev.spanwire.bpf;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What the kernel programs capture and how the ring buffer is read.
+ *
+ * @param agentPid never traced (the agent itself)
+ * @param targetPid only this process is traced; 0 for every process
+ * @param captureBytes payload bytes copied per syscall, 1..{@value #MAX_CAPTURE_BYTES}
+ * @param capturePorts connections on these ports send payload even when their first bytes do not
+ *     look like HTTP; at most {@value #MAX_CAPTURE_PORTS}
+ * @param ringBufferBytes ring buffer size: a power of two, at least one page
+ * @param wakeupBytes the reader is woken when this much data waits (0: on every record)
+ * @param pollInterval the reader drains the ring buffer at least this often
+ */
+public record CaptureConfig(
+    int agentPid,
+    int targetPid,
+    int captureBytes,
+    List<Integer> capturePorts,
+    int ringBufferBytes,
+    int wakeupBytes,
+    Duration pollInterval) {
+
+  public static final int DEFAULT_CAPTURE_BYTES = 4096;
+  public static final int MAX_CAPTURE_BYTES = EventLayouts.MAX_CAPTURE_BYTES;
+  public static final int MAX_CAPTURE_PORTS = EventLayouts.MAX_CAPTURE_PORTS;
+  public static final int DEFAULT_RING_BUFFER_BYTES = 8 << 20;
+  public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofMillis(10);
+
+  public CaptureConfig {
+    if (agentPid < 0 || targetPid < 0) {
+      throw new IllegalArgumentException("pids must not be negative");
+    }
+    if (captureBytes < 1 || captureBytes > MAX_CAPTURE_BYTES) {
+      throw new IllegalArgumentException(
+          "capture bytes must be 1.." + MAX_CAPTURE_BYTES + ", got " + captureBytes);
+    }
+    capturePorts = List.copyOf(capturePorts);
+    if (capturePorts.size() > MAX_CAPTURE_PORTS) {
+      throw new IllegalArgumentException(
+          "at most " + MAX_CAPTURE_PORTS + " capture ports, got " + capturePorts.size());
+    }
+    for (int port : capturePorts) {
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("port must be 1..65535, got " + port);
+      }
+    }
+    if (ringBufferBytes < 4096 || Integer.bitCount(ringBufferBytes) != 1) {
+      throw new IllegalArgumentException(
+          "ring buffer bytes must be a power of two of at least 4096, got " + ringBufferBytes);
+    }
+    if (wakeupBytes < 0 || wakeupBytes > ringBufferBytes) {
+      throw new IllegalArgumentException(
+          "wakeup bytes must be 0.." + ringBufferBytes + ", got " + wakeupBytes);
+    }
+    if (pollInterval.isNegative() || pollInterval.isZero()) {
+      throw new IllegalArgumentException("poll interval must be positive, got " + pollInterval);
+    }
+  }
+
+  /** Everything traced except this JVM, 4 KiB per syscall, an 8 MiB ring buffer. */
+  public static CaptureConfig defaults() {
+    return new CaptureConfig(
+        Math.toIntExact(ProcessHandle.current().pid()),
+        0,
+        DEFAULT_CAPTURE_BYTES,
+        List.of(),
+        DEFAULT_RING_BUFFER_BYTES,
+        DEFAULT_RING_BUFFER_BYTES / 32,
+        DEFAULT_POLL_INTERVAL);
+  }
+
+  public CaptureConfig withTargetPid(int pid) {
+    return new CaptureConfig(agentPid, pid, captureBytes, capturePorts, ringBufferBytes, wakeupBytes, pollInterval);
+  }
+
+  public CaptureConfig withCaptureBytes(int bytes) {
+    return new CaptureConfig(agentPid, targetPid, bytes, capturePorts, ringBufferBytes, wakeupBytes, pollInterval);
+  }
+
+  public CaptureConfig withCapturePorts(List<Integer> ports) {
+    return new CaptureConfig(agentPid, targetPid, captureBytes, ports, ringBufferBytes, wakeupBytes, pollInterval);
+  }
+
+  /** Sets the ring buffer size, keeping the wakeup threshold at 1/32 of it. */
+  public CaptureConfig withRingBufferBytes(int bytes) {
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, bytes, bytes / 32, pollInterval);
+  }
+
+  public CaptureConfig withWakeupBytes(int bytes) {
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, ringBufferBytes, bytes, pollInterval);
+  }
+}

@@ -1,0 +1,21 @@
+package dev.spanwire.bpf;
+
+import java.net.InetSocketAddress;
+
+/**
+ * A connection starts sending payload: sent before its first {@link DataCaptured}. {@code comm}
+ * is the thread's command name (at most 15 characters); uid and gid those of the process.
+ */
+public record ConnectionOpened(
+    long connectionId,
+    int pid,
+    int tid,
+    int fd,
+    long timestampNanos,
+    int uid,
+    int gid,
+    InetSocketAddress local,
+    InetSocketAddress remote,
+    Role role,
+    String comm)
+    implements SocketEvent {}

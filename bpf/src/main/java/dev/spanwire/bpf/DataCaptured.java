@@ -1,0 +1,47 @@
+package dev.spanwire.bpf;
+
+/**
+ * Bytes moved by one syscall on a traced connection. {@code position} is the stream offset of the
+ * first byte in this direction and {@code length} the real count; {@code payload} holds the first
+ * bytes only (up to the capture size, none for sendfile). The next event in this direction starts
+ * at {@code position + length}: a larger position means events were lost.
+ */
+public record DataCaptured(
+    long connectionId,
+    int pid,
+    int tid,
+    int fd,
+    long timestampNanos,
+    Direction direction,
+    Source source,
+    long position,
+    int length,
+    byte[] payload)
+    implements SocketEvent {
+
+  /** Whether fewer bytes were captured than moved. */
+  public boolean truncated() {
+    return payload.length < length;
+  }
+
+  @Override
+  public String toString() {
+    return "DataCaptured[conn="
+        + connectionId
+        + ", pid="
+        + pid
+        + ", tid="
+        + tid
+        + ", "
+        + direction
+        + " "
+        + source
+        + ", position="
+        + position
+        + ", length="
+        + length
+        + ", captured="
+        + payload.length
+        + "]";
+  }
+}

@@ -1,0 +1,168 @@
+package dev.spanwire.bpf;
+
+import static dev.spanwire.bpf.EventLayouts.CONN_CLOSE_EVENT;
+import static dev.spanwire.bpf.EventLayouts.CONN_OPEN_EVENT;
+import static dev.spanwire.bpf.EventLayouts.DATA_EVENT_HEAD;
+import static dev.spanwire.bpf.EventLayouts.offset;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.MemorySegment;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Turns ring buffer records into {@link SocketEvent}s, copying everything out of the record. A
+ * record that is too short or of an unknown type throws {@link MalformedEventException}.
+ */
+public final class EventDecoder {
+  private static final long TYPE = EventLayouts.headerOffset("type");
+  private static final long TGID = EventLayouts.headerOffset("tgid");
+  private static final long TID = EventLayouts.headerOffset("tid");
+  private static final long FD = EventLayouts.headerOffset("fd");
+  private static final long CONN_ID = EventLayouts.headerOffset("conn_id");
+  private static final long TIMESTAMP = EventLayouts.headerOffset("timestamp_ns");
+
+  private static final long OPEN_UID = offset(CONN_OPEN_EVENT, "uid");
+  private static final long OPEN_GID = offset(CONN_OPEN_EVENT, "gid");
+  private static final long OPEN_FAMILY = offset(CONN_OPEN_EVENT, "family");
+  private static final long OPEN_LOCAL_PORT = offset(CONN_OPEN_EVENT, "local_port");
+  private static final long OPEN_REMOTE_PORT = offset(CONN_OPEN_EVENT, "remote_port");
+  private static final long OPEN_ROLE = offset(CONN_OPEN_EVENT, "role");
+  private static final long OPEN_LOCAL_ADDR = offset(CONN_OPEN_EVENT, "local_addr");
+  private static final long OPEN_REMOTE_ADDR = offset(CONN_OPEN_EVENT, "remote_addr");
+  private static final long OPEN_COMM = offset(CONN_OPEN_EVENT, "comm");
+
+  private static final long DATA_POSITION = offset(DATA_EVENT_HEAD, "position");
+  private static final long DATA_LENGTH = offset(DATA_EVENT_HEAD, "length");
+  private static final long DATA_CAPTURED = offset(DATA_EVENT_HEAD, "captured");
+  private static final long DATA_DIRECTION = offset(DATA_EVENT_HEAD, "direction");
+  private static final long DATA_SOURCE = offset(DATA_EVENT_HEAD, "source");
+  private static final long DATA_PAYLOAD = DATA_EVENT_HEAD.byteSize();
+
+  private static final long CLOSE_EGRESS = offset(CONN_CLOSE_EVENT, "bytes_egress");
+  private static final long CLOSE_INGRESS = offset(CONN_CLOSE_EVENT, "bytes_ingress");
+
+  private static final int AF_INET = 2;
+  private static final int AF_INET6 = 10;
+
+  /** A record that does not decode. */
+  public static final class MalformedEventException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    MalformedEventException(String message) {
+      super(message);
+    }
+  }
+
+  private EventDecoder() {}
+
+  /** Decodes one record; nothing of the result refers to {@code record} afterwards. */
+  public static SocketEvent decode(MemorySegment record) {
+    require(record, EventLayouts.EVENT_HEADER.byteSize(), "event header");
+    int type = record.get(JAVA_INT, TYPE);
+    try {
+      return switch (type) {
+        case EventLayouts.EVENT_DATA -> decodeData(record);
+        case EventLayouts.EVENT_CONN_OPEN -> decodeOpen(record);
+        case EventLayouts.EVENT_CONN_CLOSE -> decodeClose(record);
+        default -> throw new MalformedEventException("unknown event type " + type);
+      };
+    } catch (IllegalArgumentException e) {
+      // an enum code out of range
+      throw new MalformedEventException(e.getMessage());
+    }
+  }
+
+  private static DataCaptured decodeData(MemorySegment record) {
+    require(record, DATA_PAYLOAD, "data event");
+    int captured = record.get(JAVA_INT, DATA_CAPTURED);
+    int length = record.get(JAVA_INT, DATA_LENGTH);
+    if (length < 0 || captured < 0 || captured > EventLayouts.MAX_CAPTURE_BYTES || captured > length) {
+      throw new MalformedEventException(
+          "data event captured " + captured + " of " + length + " bytes");
+    }
+    require(record, DATA_PAYLOAD + captured, "data event payload");
+    byte[] payload = new byte[captured];
+    MemorySegment.copy(record, JAVA_BYTE, DATA_PAYLOAD, payload, 0, captured);
+    return new DataCaptured(
+        record.get(JAVA_LONG, CONN_ID),
+        record.get(JAVA_INT, TGID),
+        record.get(JAVA_INT, TID),
+        record.get(JAVA_INT, FD),
+        record.get(JAVA_LONG, TIMESTAMP),
+        Direction.of(record.get(JAVA_BYTE, DATA_DIRECTION)),
+        Source.of(record.get(JAVA_BYTE, DATA_SOURCE)),
+        record.get(JAVA_LONG, DATA_POSITION),
+        length,
+        payload);
+  }
+
+  private static ConnectionOpened decodeOpen(MemorySegment record) {
+    require(record, CONN_OPEN_EVENT.byteSize(), "open event");
+    int family = Short.toUnsignedInt(record.get(JAVA_SHORT, OPEN_FAMILY));
+    return new ConnectionOpened(
+        record.get(JAVA_LONG, CONN_ID),
+        record.get(JAVA_INT, TGID),
+        record.get(JAVA_INT, TID),
+        record.get(JAVA_INT, FD),
+        record.get(JAVA_LONG, TIMESTAMP),
+        record.get(JAVA_INT, OPEN_UID),
+        record.get(JAVA_INT, OPEN_GID),
+        address(record, family, OPEN_LOCAL_ADDR, OPEN_LOCAL_PORT),
+        address(record, family, OPEN_REMOTE_ADDR, OPEN_REMOTE_PORT),
+        Role.of(record.get(JAVA_BYTE, OPEN_ROLE)),
+        cString(record, OPEN_COMM, 16));
+  }
+
+  private static ConnectionClosed decodeClose(MemorySegment record) {
+    require(record, CONN_CLOSE_EVENT.byteSize(), "close event");
+    return new ConnectionClosed(
+        record.get(JAVA_LONG, CONN_ID),
+        record.get(JAVA_INT, TGID),
+        record.get(JAVA_INT, TID),
+        record.get(JAVA_INT, FD),
+        record.get(JAVA_LONG, TIMESTAMP),
+        record.get(JAVA_LONG, CLOSE_EGRESS),
+        record.get(JAVA_LONG, CLOSE_INGRESS));
+  }
+
+  /** IPv4 in the first 4 bytes, or 16 bytes of IPv6; a v4-mapped IPv6 address becomes IPv4. */
+  private static InetSocketAddress address(MemorySegment record, int family, long addr, long port) {
+    int length =
+        switch (family) {
+          case AF_INET -> 4;
+          case AF_INET6 -> 16;
+          default -> throw new MalformedEventException("unknown address family " + family);
+        };
+    byte[] bytes = new byte[length];
+    MemorySegment.copy(record, JAVA_BYTE, addr, bytes, 0, length);
+    try {
+      return new InetSocketAddress(
+          InetAddress.getByAddress(bytes), Short.toUnsignedInt(record.get(JAVA_SHORT, port)));
+    } catch (UnknownHostException e) {
+      throw new MalformedEventException("bad address of length " + length);
+    }
+  }
+
+  private static String cString(MemorySegment record, long offset, int max) {
+    int length = 0;
+    while (length < max && record.get(JAVA_BYTE, offset + length) != 0) {
+      length++;
+    }
+    byte[] bytes = new byte[length];
+    MemorySegment.copy(record, JAVA_BYTE, offset, bytes, 0, length);
+    return new String(bytes, StandardCharsets.UTF_8);
+  }
+
+  private static void require(MemorySegment record, long size, String what) {
+    if (record.byteSize() < size) {
+      throw new MalformedEventException(
+          what + " needs " + size + " bytes, record has " + record.byteSize());
+    }
+  }
+}

@@ -1,0 +1,105 @@
+package dev.spanwire.bpf;
+
+import static java.lang.foreign.MemoryLayout.PathElement.groupElement;
+import static java.lang.foreign.MemoryLayout.paddingLayout;
+import static java.lang.foreign.MemoryLayout.sequenceLayout;
+import static java.lang.foreign.MemoryLayout.structLayout;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.StructLayout;
+
+/**
+ * The C structs of {@code spanwire.h}, field by field. {@code EventLayoutsTest} checks every
+ * offset and size against the BTF of the compiled object, so the two cannot drift apart.
+ */
+final class EventLayouts {
+  /** {@code enum event_type}. */
+  static final int EVENT_CONN_OPEN = 1;
+
+  static final int EVENT_DATA = 2;
+  static final int EVENT_CONN_CLOSE = 3;
+
+  /** {@code MAX_CAPTURE_BYTES}: the most payload bytes one data event carries. */
+  static final int MAX_CAPTURE_BYTES = 16384;
+
+  /** {@code MAX_CAPTURE_PORTS}. */
+  static final int MAX_CAPTURE_PORTS = 16;
+
+  static final StructLayout EVENT_HEADER =
+      structLayout(
+          JAVA_INT.withName("type"),
+          JAVA_INT.withName("tgid"),
+          JAVA_INT.withName("tid"),
+          JAVA_INT.withName("fd"),
+          JAVA_LONG.withName("conn_id"),
+          JAVA_LONG.withName("timestamp_ns"));
+
+  static final StructLayout CONN_OPEN_EVENT =
+      structLayout(
+          EVENT_HEADER.withName("hdr"),
+          JAVA_INT.withName("uid"),
+          JAVA_INT.withName("gid"),
+          JAVA_SHORT.withName("family"),
+          JAVA_SHORT.withName("local_port"),
+          JAVA_SHORT.withName("remote_port"),
+          JAVA_BYTE.withName("role"),
+          JAVA_BYTE.withName("pad"),
+          sequenceLayout(16, JAVA_BYTE).withName("local_addr"),
+          sequenceLayout(16, JAVA_BYTE).withName("remote_addr"),
+          sequenceLayout(16, JAVA_BYTE).withName("comm"));
+
+  /** {@code struct data_event} without its payload array, which is variable in a record. */
+  static final StructLayout DATA_EVENT_HEAD =
+      structLayout(
+          EVENT_HEADER.withName("hdr"),
+          JAVA_LONG.withName("position"),
+          JAVA_INT.withName("length"),
+          JAVA_INT.withName("captured"),
+          JAVA_BYTE.withName("direction"),
+          JAVA_BYTE.withName("source"),
+          paddingLayout(6));
+
+  static final StructLayout DATA_EVENT =
+      structLayout(
+          EVENT_HEADER.withName("hdr"),
+          JAVA_LONG.withName("position"),
+          JAVA_INT.withName("length"),
+          JAVA_INT.withName("captured"),
+          JAVA_BYTE.withName("direction"),
+          JAVA_BYTE.withName("source"),
+          sequenceLayout(6, JAVA_BYTE).withName("pad"),
+          sequenceLayout(MAX_CAPTURE_BYTES, JAVA_BYTE).withName("data"));
+
+  static final StructLayout CONN_CLOSE_EVENT =
+      structLayout(
+          EVENT_HEADER.withName("hdr"),
+          JAVA_LONG.withName("bytes_egress"),
+          JAVA_LONG.withName("bytes_ingress"));
+
+  static final StructLayout CAPTURE_CONFIG =
+      structLayout(
+          JAVA_INT.withName("agent_tgid"),
+          JAVA_INT.withName("target_tgid"),
+          JAVA_INT.withName("capture_bytes"),
+          JAVA_INT.withName("wakeup_bytes"),
+          sequenceLayout(MAX_CAPTURE_PORTS, JAVA_SHORT).withName("capture_ports"));
+
+  static final StructLayout CAPTURE_STATS =
+      structLayout(
+          JAVA_LONG.withName("events_lost"),
+          JAVA_LONG.withName("bytes_lost"),
+          JAVA_LONG.withName("conns_untracked"));
+
+  private EventLayouts() {}
+
+  static long offset(StructLayout layout, String field) {
+    return layout.byteOffset(groupElement(field));
+  }
+
+  static long headerOffset(String field) {
+    return offset(EVENT_HEADER, field);
+  }
+}
