@@ -17,6 +17,11 @@ const volatile struct capture_config config = {
 	.wakeup_bytes = 256 * 1024,
 };
 
+/* The record types reach the ring buffer through void pointers; these keep them in the object's
+ * BTF, where EventLayoutsTest checks the Java layouts against them. */
+const struct conn_open_event *unused_conn_open_event __attribute__((unused));
+const struct conn_close_event *unused_conn_close_event __attribute__((unused));
+
 /* Source of connection ids, unique for the life of the loaded object. */
 __u64 next_conn_id = 0;
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* A program the verifier must reject: it dereferences a map value without a NULL check. Tests
+/* A program the verifier must reject: it dereferences a hash map value without a NULL check (an
+ * array lookup with a constant key is proven non-NULL by recent kernels, a hash lookup never). Tests
  * load it to prove a refused load becomes a BpfException carrying the verifier's message. */
 #include "kernel_types.h"
 #include <bpf/bpf_helpers.h>
@@ -7,7 +8,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, __u64);

@@ -84,7 +84,7 @@ final class LibbpfLog {
             default -> System.Logger.Level.TRACE;
           };
       if (LOG.isLoggable(target)) {
-        LOG.log(target, "libbpf: {0}", text);
+        LOG.log(target, text);
       }
     } catch (Throwable t) {
       CALLBACK_FAILURES.incrementAndGet();

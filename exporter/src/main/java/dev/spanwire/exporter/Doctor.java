@@ -1,6 +1,7 @@
 package dev.spanwire.exporter;
 
 import dev.spanwire.bpf.BpfException;
+import dev.spanwire.bpf.Capabilities;
 import dev.spanwire.bpf.BpfFeatures;
 import dev.spanwire.bpf.CaptureConfig;
 import dev.spanwire.bpf.SocketCapture;
@@ -45,7 +46,7 @@ final class Doctor {
 
   /** Runs every check, printing each line as it completes; returns the exit code. */
   int run(PrintStream out) {
-    Privileges privileges = Privileges.current();
+    Capabilities privileges = Capabilities.current();
     jdk();
     kernel();
     btf();
@@ -126,12 +127,12 @@ final class Doctor {
     return true;
   }
 
-  private void privileges(Privileges privileges) {
+  private void privileges(Capabilities privileges) {
     add(
         "privileges",
         privileges.canCapture(),
         privileges.canCapture()
-            ? "CAP_BPF + CAP_PERFMON" + (privileges.has(Privileges.CAP_SYS_ADMIN) ? " (CAP_SYS_ADMIN)" : "")
+            ? "CAP_BPF + CAP_PERFMON" + (privileges.has(Capabilities.CAP_SYS_ADMIN) ? " (CAP_SYS_ADMIN)" : "")
             : "missing " + privileges.missingForCapture(),
         "run as root, or grant CAP_BPF,CAP_PERFMON,CAP_SYS_PTRACE");
     if (privileges.canCapture() && !privileges.canReadProcesses()) {
@@ -146,7 +147,7 @@ final class Doctor {
     }
   }
 
-  private boolean tracefs(Privileges privileges) {
+  private boolean tracefs(Capabilities privileges) {
     if (!Tracefs.isMounted() && privileges.canCapture()) {
       try {
         Tracefs.ensureMounted();

@@ -1,6 +1,7 @@
 package dev.spanwire.exporter;
 
 import dev.spanwire.bpf.BpfException;
+import dev.spanwire.bpf.Capabilities;
 import dev.spanwire.bpf.BpfFeatures;
 import dev.spanwire.bpf.CaptureConfig;
 import dev.spanwire.bpf.KernelClock;
@@ -61,7 +62,7 @@ public final class Main implements Callable<Integer> {
   @Override
   public Integer call() {
     Logging.configure(verbose);
-    Privileges privileges = Privileges.current();
+    Capabilities privileges = Capabilities.current();
     if (!privileges.canCapture()) {
       System.err.println(
           "spanwire: capture needs root or CAP_BPF and CAP_PERFMON (missing "

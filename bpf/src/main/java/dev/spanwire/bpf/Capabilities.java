@@ -1,4 +1,4 @@
-package dev.spanwire.exporter;
+package dev.spanwire.bpf;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,42 +11,43 @@ import java.util.List;
  * CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); reading other processes' /proc entries needs
  * CAP_SYS_PTRACE or CAP_DAC_READ_SEARCH.
  */
-record Privileges(long effective) {
-  static final int CAP_DAC_READ_SEARCH = 2;
-  static final int CAP_SYS_PTRACE = 19;
-  static final int CAP_SYS_ADMIN = 21;
-  static final int CAP_PERFMON = 38;
-  static final int CAP_BPF = 39;
+public record Capabilities(long effective) {
+  public static final int CAP_DAC_READ_SEARCH = 2;
+  public static final int CAP_SYS_PTRACE = 19;
+  public static final int CAP_SYS_ADMIN = 21;
+  public static final int CAP_PERFMON = 38;
+  public static final int CAP_BPF = 39;
 
-  static Privileges current() {
+  /** This process's effective set. */
+  public static Capabilities current() {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
         if (line.startsWith("CapEff:")) {
-          return new Privileges(Long.parseUnsignedLong(line.substring(7).trim(), 16));
+          return new Capabilities(Long.parseUnsignedLong(line.substring(7).trim(), 16));
         }
       }
     } catch (IOException | NumberFormatException e) {
       // treated as no capabilities
     }
-    return new Privileges(0);
+    return new Capabilities(0);
   }
 
-  boolean has(int capability) {
+  public boolean has(int capability) {
     return (effective & (1L << capability)) != 0;
   }
 
   /** Whether BPF programs may be loaded and attached to tracepoints. */
-  boolean canCapture() {
+  public boolean canCapture() {
     return has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
   }
 
   /** Whether other processes' environ and cmdline can be read. */
-  boolean canReadProcesses() {
+  public boolean canReadProcesses() {
     return has(CAP_SYS_PTRACE) || has(CAP_DAC_READ_SEARCH) || has(CAP_SYS_ADMIN);
   }
 
   /** The capabilities capture is missing, named, e.g. "CAP_BPF, CAP_PERFMON". */
-  String missingForCapture() {
+  public String missingForCapture() {
     if (canCapture()) {
       return "";
     }

@@ -1,0 +1,331 @@
+package dev.spanwire.bpf;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spanwire.bpf.testing.Await;
+import dev.spanwire.bpf.testing.EventRecorder;
+import dev.spanwire.bpf.testing.KernelTest;
+import dev.spanwire.bpf.testing.Peers;
+import dev.spanwire.bpf.testing.Peers.Completed;
+import dev.spanwire.bpf.testing.Peers.Server;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Inet6Address;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The capture programs against real clients and servers on loopback. */
+@KernelTest
+class SocketCaptureKernelTest {
+  private static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(30);
+  private static final String HELLO = "hello, spanwire\n";
+  private static final int LARGE = 1 << 20;
+
+  @TempDir static Path files;
+  @TempDir static Path work;
+
+  private static final EventRecorder recorder = new EventRecorder();
+  private static SocketCapture capture;
+
+  @BeforeAll
+  static void startCapture() throws IOException {
+    Files.writeString(files.resolve("hello.txt"), HELLO);
+    byte[] large = new byte[LARGE];
+    new Random(42).nextBytes(large);
+    Files.write(files.resolve("large.bin"), large);
+    capture = SocketCapture.start(CaptureConfig.defaults(), recorder);
+  }
+
+  @AfterAll
+  static void stopCapture() {
+    if (capture != null) {
+      assertThat(capture.stats().eventsLost()).as("events lost in the kernel").isZero();
+      assertThat(capture.stats().malformed()).as("malformed records").isZero();
+      capture.close();
+    }
+  }
+
+  /** The one connection {@code pid} opened, after waiting for it. */
+  private static ConnectionOpened onlyConnection(long pid) {
+    Await.until("a connection of pid " + pid, () -> !recorder.connections(pid).isEmpty());
+    List<ConnectionOpened> connections = recorder.connections(pid);
+    assertThat(connections).as("connections of pid %d", pid).hasSize(1);
+    return connections.getFirst();
+  }
+
+  /** The server's connection whose remote end is the client's local end. */
+  private static ConnectionOpened peerOf(ConnectionOpened client, long serverPid) {
+    Await.until(
+        "the server side of " + client.local(),
+        () -> recorder.connections(serverPid).stream().anyMatch(c -> c.remote().equals(client.local())));
+    return recorder.connections(serverPid).stream()
+        .filter(c -> c.remote().equals(client.local()))
+        .findFirst()
+        .orElseThrow();
+  }
+
+  private static void awaitStream(ConnectionOpened connection, Direction direction, long length) {
+    Await.until(
+        connection.comm() + " " + direction + " stream of " + length + " bytes",
+        Duration.ofSeconds(10),
+        () -> recorder.streamLength(connection.connectionId(), direction) == length,
+        () -> "(have " + recorder.streamLength(connection.connectionId(), direction) + ")");
+  }
+
+  /**
+   * Both sides of one exchange: the client's connection and the server's, the same request bytes
+   * out of one and into the other, the same response bytes back, tuples mirrored, roles right.
+   */
+  private static void assertExchange(Completed client, Server server, byte[] response, String requestLine) {
+    ConnectionOpened clientSide = onlyConnection(client.pid());
+    ConnectionOpened serverSide = peerOf(clientSide, server.pid());
+
+    assertThat(clientSide.role()).isEqualTo(Role.CLIENT);
+    assertThat(serverSide.role()).isEqualTo(Role.SERVER);
+    assertThat(clientSide.remote().getPort()).isEqualTo(server.port());
+    assertThat(serverSide.local()).isEqualTo(clientSide.remote());
+    assertThat(serverSide.remote()).isEqualTo(clientSide.local());
+    assertThat(serverSide.uid()).isEqualTo(0);
+
+    awaitStream(serverSide, Direction.EGRESS, response.length);
+    awaitStream(clientSide, Direction.INGRESS, response.length);
+    byte[] request = recorder.stream(clientSide.connectionId(), Direction.EGRESS);
+    assertThat(new String(request, StandardCharsets.ISO_8859_1)).startsWith(requestLine + "\r\n").endsWith("\r\n\r\n");
+    awaitStream(serverSide, Direction.INGRESS, request.length);
+    assertThat(recorder.stream(serverSide.connectionId(), Direction.INGRESS)).isEqualTo(request);
+    assertThat(recorder.stream(serverSide.connectionId(), Direction.EGRESS)).isEqualTo(response);
+    assertThat(recorder.stream(clientSide.connectionId(), Direction.INGRESS)).isEqualTo(response);
+
+    // a write is stamped when it starts, the read of the same bytes when it returns
+    long written = recorder.data(clientSide.connectionId(), Direction.EGRESS).getFirst().timestampNanos();
+    long read = recorder.data(serverSide.connectionId(), Direction.INGRESS).getFirst().timestampNanos();
+    assertThat(read).isGreaterThanOrEqualTo(written);
+    long responded = recorder.data(serverSide.connectionId(), Direction.EGRESS).getFirst().timestampNanos();
+    assertThat(responded).isGreaterThanOrEqualTo(read);
+  }
+
+  @Test
+  void curlAndPythonServerSeeTheSameBytes() {
+    try (Server server = Peers.pythonHttpServer(files, "127.0.0.1")) {
+      Completed curl = Peers.run(CLIENT_TIMEOUT, "curl", "-sS", "-i", server.url("/hello.txt")).assertSuccess();
+      assertThat(curl.out()).endsWith(HELLO);
+      assertExchange(curl, server, curl.stdout(), "GET /hello.txt HTTP/1.1");
+
+      // HTTP/1.0: the server closes, and so does curl; the totals match the streams
+      ConnectionOpened clientSide = onlyConnection(curl.pid());
+      Await.until("close of curl's connection", () -> !recorder.closes(clientSide.connectionId()).isEmpty());
+      ConnectionClosed closed = recorder.closes(clientSide.connectionId()).getFirst();
+      assertThat(closed.bytesIngress()).isEqualTo(curl.stdout().length);
+      assertThat(closed.bytesEgress())
+          .isEqualTo(recorder.streamLength(clientSide.connectionId(), Direction.EGRESS));
+    }
+  }
+
+  @Test
+  void nginxAnswersWithWritev(@TempDir Path nginxWork) {
+    try (Server server = Peers.nginx(files, nginxWork, false, "")) {
+      Completed curl = Peers.run(CLIENT_TIMEOUT, "curl", "-sS", "-i", server.url("/hello.txt")).assertSuccess();
+      assertExchange(curl, server, curl.stdout(), "GET /hello.txt HTTP/1.1");
+      ConnectionOpened serverSide = peerOf(onlyConnection(curl.pid()), server.pid());
+      assertThat(recorder.data(serverSide.connectionId(), Direction.EGRESS))
+          .extracting(DataCaptured::source)
+          .contains(Source.WRITEV);
+    }
+  }
+
+  @Test
+  void sendfileBodyCountsInPositionsWithoutBytes(@TempDir Path nginxWork) {
+    try (Server server = Peers.nginx(files, nginxWork, true, "")) {
+      Completed curl = Peers.run(CLIENT_TIMEOUT, "curl", "-sS", "-i", server.url("/large.bin")).assertSuccess();
+      ConnectionOpened clientSide = onlyConnection(curl.pid());
+      ConnectionOpened serverSide = peerOf(clientSide, server.pid());
+      awaitStream(serverSide, Direction.EGRESS, curl.stdout().length);
+      List<DataCaptured> sent = recorder.data(serverSide.connectionId(), Direction.EGRESS);
+      assertContiguous(sent, curl.stdout().length);
+      List<DataCaptured> sendfiles = sent.stream().filter(d -> d.source() == Source.SENDFILE).toList();
+      assertThat(sendfiles).isNotEmpty().allSatisfy(d -> assertThat(d.payload()).isEmpty());
+      assertThat(sendfiles.stream().mapToLong(DataCaptured::length).sum()).isEqualTo(LARGE);
+    }
+  }
+
+  @Test
+  void largeResponseAdvancesPositionsByItsFullLengthCapturingOnlyTheCap() {
+    try (Server server = Peers.pythonHttpServer(files, "127.0.0.1")) {
+      Completed curl =
+          Peers.run(CLIENT_TIMEOUT, "curl", "-sS", "-o", "/dev/null", "-w", "%{size_header} %{size_download}", server.url("/large.bin"))
+              .assertSuccess();
+      String[] sizes = curl.out().split(" ");
+      long total = Long.parseLong(sizes[0]) + Long.parseLong(sizes[1]);
+      assertThat(Long.parseLong(sizes[1])).isEqualTo(LARGE);
+
+      ConnectionOpened clientSide = onlyConnection(curl.pid());
+      ConnectionOpened serverSide = peerOf(clientSide, server.pid());
+      awaitStream(serverSide, Direction.EGRESS, total);
+      awaitStream(clientSide, Direction.INGRESS, total);
+      for (ConnectionOpened side : List.of(serverSide, clientSide)) {
+        Direction direction = side == serverSide ? Direction.EGRESS : Direction.INGRESS;
+        List<DataCaptured> events = recorder.data(side.connectionId(), direction);
+        assertContiguous(events, total);
+        assertThat(events).allSatisfy(d -> assertThat(d.payload().length).isLessThanOrEqualTo(CaptureConfig.DEFAULT_CAPTURE_BYTES));
+        assertThat(events).anySatisfy(d -> assertThat(d.truncated()).isTrue());
+        assertThat(events.stream().mapToLong(d -> d.payload().length).sum()).isLessThan(total);
+      }
+    }
+  }
+
+  private static void assertContiguous(List<DataCaptured> events, long total) {
+    long expected = 0;
+    for (DataCaptured d : events) {
+      assertThat(d.position()).as("position of %s", d).isEqualTo(expected);
+      assertThat(d.payload().length).isLessThanOrEqualTo(d.length());
+      expected += d.length();
+    }
+    assertThat(expected).isEqualTo(total);
+  }
+
+  @Test
+  void ipv6LoopbackExchange() {
+    try (Server server = Peers.pythonHttpServer(files, "::1")) {
+      Completed curl = Peers.run(CLIENT_TIMEOUT, "curl", "-sS", "-g", "-i", server.url("/hello.txt")).assertSuccess();
+      assertExchange(curl, server, curl.stdout(), "GET /hello.txt HTTP/1.1");
+      ConnectionOpened clientSide = onlyConnection(curl.pid());
+      assertThat(clientSide.local().getAddress()).isInstanceOf(Inet6Address.class);
+      assertThat(clientSide.remote().getAddress().isLoopbackAddress()).isTrue();
+    }
+  }
+
+  @Test
+  void javaHttpUrlConnectionClientUsesReadAndWrite(@TempDir Path clientDir) throws IOException {
+    Path source = clientDir.resolve("HttpUrlClient.java");
+    try (InputStream in = getClass().getResourceAsStream("HttpUrlClient.java")) {
+      Files.write(source, in.readAllBytes());
+    }
+    String java = ProcessHandle.current().info().command().orElse("java");
+    try (Server server = Peers.pythonHttpServer(files, "127.0.0.1")) {
+      Completed client = Peers.run(CLIENT_TIMEOUT, java, source.toString(), server.url("/hello.txt")).assertSuccess();
+      assertThat(client.out()).isEqualTo(HELLO);
+      ConnectionOpened clientSide = onlyConnection(client.pid());
+      ConnectionOpened serverSide = peerOf(clientSide, server.pid());
+      Await.until("the response on both sides", () ->
+          recorder.streamLength(serverSide.connectionId(), Direction.EGRESS) > 0
+              && recorder.streamLength(clientSide.connectionId(), Direction.INGRESS)
+                  == recorder.streamLength(serverSide.connectionId(), Direction.EGRESS)
+              && !recorder.closes(serverSide.connectionId()).isEmpty());
+      byte[] response = recorder.stream(serverSide.connectionId(), Direction.EGRESS);
+      assertThat(new String(response, StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.0 200 OK\r\n").endsWith(HELLO);
+      assertThat(recorder.stream(clientSide.connectionId(), Direction.INGRESS)).isEqualTo(response);
+      assertThat(recorder.stream(clientSide.connectionId(), Direction.EGRESS))
+          .isEqualTo(recorder.stream(serverSide.connectionId(), Direction.INGRESS));
+      assertThat(recorder.data(clientSide.connectionId(), Direction.EGRESS)).extracting(DataCaptured::source).containsOnly(Source.WRITE);
+      assertThat(recorder.data(clientSide.connectionId(), Direction.INGRESS)).extracting(DataCaptured::source).containsOnly(Source.READ);
+    }
+  }
+
+  @Test
+  void nonHttpConnectionSendsNoPayload() throws InterruptedException {
+    int port = Peers.freePort();
+    Process echo = startEcho(port);
+    try {
+      assertThat(echoOnce(port)).isEqualTo("hello echo\n");
+      // a later HTTP exchange is captured, so anything of the echo would have been seen by now
+      try (Server server = Peers.pythonHttpServer(files, "127.0.0.1")) {
+        Completed curl = Peers.run(CLIENT_TIMEOUT, "curl", "-sS", "-i", server.url("/hello.txt")).assertSuccess();
+        awaitStream(onlyConnection(curl.pid()), Direction.INGRESS, curl.stdout().length);
+      }
+      assertThat(recorder.connectionsOnPort(port)).isEmpty();
+      assertThat(recorder.snapshot()).noneMatch(e -> e.pid() == echo.pid());
+    } finally {
+      echo.destroyForcibly().waitFor();
+    }
+  }
+
+  /** socat echoing one TCP connection on 127.0.0.1:port. */
+  private static Process startEcho(int port) {
+    Peers.require("socat");
+    Process echo =
+        Peers.startServer(List.of("socat", "TCP-LISTEN:" + port + ",bind=127.0.0.1,reuseaddr", "SYSTEM:cat"));
+    Await.until("socat to listen on " + port, () -> listening(port));
+    return echo;
+  }
+
+  /** One line through the echo, as a non-HTTP client would send it. */
+  private static String echoOnce(int port) {
+    return Peers.run(CLIENT_TIMEOUT, "bash", "-c", "printf 'hello echo\\n' | socat -t 2 - TCP:127.0.0.1:" + port)
+        .assertSuccess()
+        .out();
+  }
+
+  private static boolean listening(int port) {
+    try {
+      return Files.readAllLines(Path.of("/proc/net/tcp")).stream()
+          .anyMatch(line -> line.contains(String.format(":%04X 00000000:0000 0A", port)));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  @Test
+  void capturePortSendsNonHttpPayload() throws InterruptedException {
+    int port = Peers.freePort();
+    EventRecorder portRecorder = new EventRecorder();
+    try (SocketCapture portCapture =
+        SocketCapture.start(CaptureConfig.defaults().withCapturePorts(List.of(port)), portRecorder)) {
+      Process echo = startEcho(port);
+      try {
+        assertThat(echoOnce(port)).isEqualTo("hello echo\n");
+        Await.until(
+            "the echo on the capture port",
+            () -> portRecorder.connectionsOnPort(port).stream()
+                .anyMatch(c -> c.pid() == echo.pid() && portRecorder.streamLength(c.connectionId(), Direction.EGRESS) == 11));
+        ConnectionOpened serverSide =
+            portRecorder.connectionsOnPort(port).stream().filter(c -> c.pid() == echo.pid()).findFirst().orElseThrow();
+        assertThat(new String(portRecorder.stream(serverSide.connectionId(), Direction.INGRESS), StandardCharsets.US_ASCII))
+            .isEqualTo("hello echo\n");
+        assertThat(serverSide.role()).isEqualTo(Role.SERVER);
+      } finally {
+        echo.destroyForcibly().waitFor();
+      }
+    }
+  }
+
+  @Test
+  void pidFilterTracesOnlyThatProcess() {
+    try (Server server = Peers.pythonHttpServer(files, "127.0.0.1")) {
+      EventRecorder onlyServer = new EventRecorder();
+      try (SocketCapture filtered =
+          SocketCapture.start(CaptureConfig.defaults().withTargetPid((int) server.pid()), onlyServer)) {
+        Completed curl = Peers.run(CLIENT_TIMEOUT, "curl", "-sS", "-i", server.url("/hello.txt")).assertSuccess();
+        Await.until(
+            "the server's response",
+            () -> onlyServer.connections(server.pid()).stream()
+                .anyMatch(c -> onlyServer.streamLength(c.connectionId(), Direction.EGRESS) == curl.stdout().length));
+        // the unfiltered capture saw curl, so the filtered one had the chance to
+        onlyConnection(curl.pid());
+        assertThat(onlyServer.snapshot()).allMatch(e -> e.pid() == server.pid());
+      }
+    }
+  }
+
+  @Test
+  void captureIgnoresItsOwnProcess() throws IOException {
+    try (Server server = Peers.pythonHttpServer(files, "127.0.0.1")) {
+      var connection = (java.net.HttpURLConnection) java.net.URI.create(server.url("/hello.txt")).toURL().openConnection();
+      try (InputStream in = connection.getInputStream()) {
+        assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(HELLO);
+      }
+      long self = ProcessHandle.current().pid();
+      // the server saw this JVM's request, so the JVM's own side would have been seen too
+      Await.until("the server side", () -> recorder.connections(server.pid()).stream()
+          .anyMatch(c -> recorder.streamLength(c.connectionId(), Direction.EGRESS) > 0));
+      assertThat(recorder.snapshot()).noneMatch(e -> e.pid() == self);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+package dev.spanwire.bpf.testing;
+
+import dev.spanwire.bpf.BpfFeatures;
+import dev.spanwire.bpf.Capabilities;
+import java.util.Optional;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/** Enables {@link KernelTest}s where BPF is allowed; see there. */
+public final class KernelCondition implements ExecutionCondition {
+  @Override
+  public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+    Optional<String> missing = missingCapability();
+    if (missing.isEmpty()) {
+      return ConditionEvaluationResult.enabled("BPF allowed");
+    }
+    return skipOrFail(context.getDisplayName(), missing.get());
+  }
+
+  /** What keeps this host from loading BPF programs, if anything. */
+  public static Optional<String> missingCapability() {
+    Capabilities capabilities = Capabilities.current();
+    if (!capabilities.canCapture()) {
+      return Optional.of("not root and missing " + capabilities.missingForCapture());
+    }
+    return BpfFeatures.libbpfMissing();
+  }
+
+  /** Skips with the reason printed, or under CI=true fails: CI runs as root and must not skip. */
+  static ConditionEvaluationResult skipOrFail(String test, String reason) {
+    if ("true".equals(System.getenv("CI"))) {
+      throw new IllegalStateException(test + " cannot run under CI=true: " + reason);
+    }
+    System.err.println("SKIPPED kernel test " + test + ": " + reason);
+    return ConditionEvaluationResult.disabled(reason);
+  }
+}

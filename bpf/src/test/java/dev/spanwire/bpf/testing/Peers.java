@@ -1,0 +1,268 @@
+package dev.spanwire.bpf.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Real servers and clients on loopback for kernel tests: python http.server, nginx, curl and any
+ * other command. A missing tool skips the test with the reason, or fails it under CI=true.
+ */
+public final class Peers {
+  private Peers() {}
+
+  /** A server process listening on {@code host:port}; closing stops it. */
+  public record Server(Process process, String host, int port) implements AutoCloseable {
+    public long pid() {
+      return process.pid();
+    }
+
+    public String url(String path) {
+      String h = host.contains(":") ? "[" + host + "]" : host;
+      return "http://" + h + ":" + port + path;
+    }
+
+    @Override
+    public void close() {
+      process.destroy();
+      try {
+        if (!process.waitFor(5, TimeUnit.SECONDS)) {
+          process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** A finished command. */
+  public record Completed(long pid, int exitCode, byte[] stdout, String stderr) {
+    public String out() {
+      return new String(stdout, StandardCharsets.UTF_8);
+    }
+
+    public Completed assertSuccess() {
+      if (exitCode != 0) {
+        throw new AssertionError("exit " + exitCode + ": " + stderr);
+      }
+      return this;
+    }
+  }
+
+  /** Fails or skips (see {@link KernelCondition}) unless {@code tool} is on the PATH. */
+  public static void require(String tool) {
+    if (tool.startsWith("/") && Files.isExecutable(Path.of(tool))) {
+      return;
+    }
+    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+      if (Files.isExecutable(Path.of(dir, tool))) {
+        return;
+      }
+    }
+    for (String dir : List.of("/usr/sbin", "/sbin")) {
+      if (Files.isExecutable(Path.of(dir, tool))) {
+        return;
+      }
+    }
+    String reason = tool + " is not installed (scripts/test.sh installs it)";
+    if ("true".equals(System.getenv("CI"))) {
+      throw new AssertionError(reason);
+    }
+    org.junit.jupiter.api.Assumptions.abort(reason);
+  }
+
+  /** {@code python3 -m http.server} serving {@code directory} on an ephemeral port of {@code host}. */
+  public static Server pythonHttpServer(Path directory, String host) {
+    require("python3");
+    Process process =
+        startServer(
+            List.of("python3", "-u", "-m", "http.server", "0", "--bind", host, "--directory", directory.toString()));
+    // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
+    int port = awaitLine(process, Pattern.compile("port (\\d+)"), Duration.ofSeconds(10));
+    awaitListening(host, port);
+    return new Server(process, host, port);
+  }
+
+  /**
+   * nginx in the foreground, one process, serving {@code root} on {@code 127.0.0.1}; {@code
+   * serverExtra} is added inside the server block.
+   */
+  public static Server nginx(Path root, Path workDir, boolean sendfile, String serverExtra) {
+    require("nginx");
+    int port = freePort();
+    String conf =
+        """
+        daemon off;
+        master_process off;
+        worker_processes 1;
+        error_log %1$s/error.log warn;
+        pid %1$s/nginx.pid;
+        events { worker_connections 1024; }
+        http {
+          access_log off;
+          sendfile %2$s;
+          keepalive_requests 100000;
+          client_body_temp_path %1$s/body;
+          proxy_temp_path %1$s/proxy;
+          fastcgi_temp_path %1$s/fastcgi;
+          uwsgi_temp_path %1$s/uwsgi;
+          scgi_temp_path %1$s/scgi;
+          types { text/html html; text/plain txt; application/octet-stream bin; }
+          server {
+            listen 127.0.0.1:%3$d;
+            root %4$s;
+            %5$s
+          }
+        }
+        """
+            .formatted(workDir, sendfile ? "on" : "off", port, root, serverExtra);
+    try {
+      Files.writeString(workDir.resolve("nginx.conf"), conf);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Process process =
+        startServer(List.of(nginxBinary(), "-p", workDir.toString(), "-c", workDir.resolve("nginx.conf").toString()));
+    awaitListening("127.0.0.1", port);
+    return new Server(process, "127.0.0.1", port);
+  }
+
+  private static String nginxBinary() {
+    return Files.isExecutable(Path.of("/usr/sbin/nginx")) ? "/usr/sbin/nginx" : "nginx";
+  }
+
+  /** Runs a command to completion within {@code timeout}; stdout is kept as bytes. */
+  public static Completed run(Duration timeout, String... command) {
+    require(command[0]);
+    Process process = start(List.of(command));
+    CompletableFuture<byte[]> stdout = CompletableFuture.supplyAsync(() -> readAll(process));
+    CompletableFuture<String> stderr =
+        CompletableFuture.supplyAsync(() -> new String(readAllErr(process), StandardCharsets.UTF_8));
+    try {
+      if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        process.destroyForcibly();
+        throw new AssertionError("timed out after " + timeout + ": " + String.join(" ", command));
+      }
+      return new Completed(process.pid(), process.exitValue(), stdout.join(), stderr.join());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /** Starts a command with stdout and stderr as pipes. */
+  public static Process start(List<String> command) {
+    try {
+      return new ProcessBuilder(command).start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("start " + command, e);
+    }
+  }
+
+  /** Starts a server; its stderr (request logs) is discarded so the pipe never blocks it. */
+  public static Process startServer(List<String> command) {
+    try {
+      return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("start " + command, e);
+    }
+  }
+
+  /** A port that was free a moment ago, for servers that cannot report an ephemeral one. */
+  public static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Waits until something accepts connections on host:port. */
+  public static void awaitListening(String host, int port) {
+    Await.until(
+        host + ":" + port + " to accept connections",
+        Duration.ofSeconds(10),
+        () -> {
+          try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(host, port), 200);
+            return true;
+          } catch (IOException e) {
+            return false;
+          }
+        });
+  }
+
+  private static int awaitLine(Process process, Pattern pattern, Duration timeout) {
+    CompletableFuture<Integer> port =
+        CompletableFuture.supplyAsync(
+            () -> {
+              List<String> seen = new ArrayList<>();
+              try (BufferedReader reader =
+                  new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = reader.readLine()) != null) {
+                  seen.add(line);
+                  Matcher m = pattern.matcher(line);
+                  if (m.find()) {
+                    drainInBackground(reader);
+                    return Integer.parseInt(m.group(1));
+                  }
+                }
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+              throw new AssertionError("process ended without printing " + pattern + ": " + seen);
+            });
+    try {
+      return port.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      process.destroyForcibly();
+      throw new AssertionError("no line matching " + pattern + " within " + timeout, e);
+    }
+  }
+
+  private static void drainInBackground(BufferedReader reader) {
+    Thread.ofPlatform()
+        .daemon()
+        .start(
+            () -> {
+              try {
+                while (reader.readLine() != null) {
+                  // keep the pipe from filling up
+                }
+              } catch (IOException ignored) {
+                // process ended
+              }
+            });
+  }
+
+  private static byte[] readAll(Process process) {
+    try {
+      return process.getInputStream().readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static byte[] readAllErr(Process process) {
+    try {
+      return process.getErrorStream().readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

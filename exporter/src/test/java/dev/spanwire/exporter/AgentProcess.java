@@ -1,0 +1,36 @@
+package dev.spanwire.exporter;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The agent as its own process, with the test classpath, as a user would start it. */
+final class AgentProcess {
+  private AgentProcess() {}
+
+  /** The command line {@code [prefix...] java ... dev.spanwire.exporter.Main args...}. */
+  static List<String> command(List<String> prefix, String... args) {
+    List<String> command = new ArrayList<>(prefix);
+    command.add(ProcessHandle.current().info().command().orElse("java"));
+    command.add("--enable-native-access=ALL-UNNAMED");
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(Main.class.getName());
+    command.addAll(List.of(args));
+    return command;
+  }
+
+  static ProcessBuilder builder(List<String> prefix, String... args) {
+    return new ProcessBuilder(command(prefix, args));
+  }
+
+  static Process start(ProcessBuilder builder, Path log) {
+    try {
+      return builder.redirectError(log.toFile()).start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+# Shared by ./spanwire, scripts/build.sh, scripts/test.sh and the Dockerfile's build stage.
+# Source it; it defines functions only.
+
+# Packages the build needs (clang compiles the kernel programs against libbpf's headers).
+SPANWIRE_BUILD_PACKAGES="clang libbpf-dev libbpf1"
+# Packages the agent needs at run time.
+SPANWIRE_RUNTIME_PACKAGES="libbpf1"
+# Real peers the tests drive on 127.0.0.1, plus setpriv (util-linux) and ip (iproute2).
+SPANWIRE_TEST_PACKAGES="nginx-light curl wrk socat python3 nghttp2-client iproute2 util-linux"
+# Minimum Java feature version: the FFM API is final since 22.
+SPANWIRE_MIN_JDK=22
+
+say() { printf 'spanwire: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+# Installs the Debian/Ubuntu packages among "$@" that are not installed yet (as root, with
+# apt-get); says exactly what is missing otherwise.
+ensure_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    die "missing packages: ${missing[*]} (install them as root: apt-get install ${missing[*]})"
+  fi
+  say "installing ${missing[*]}"
+  if [ -z "${SPANWIRE_APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || die "apt-get update failed"
+    export SPANWIRE_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+# The feature version of the JDK at $1 (a JAVA_HOME), or nothing.
+jdk_feature() {
+  [ -x "$1/bin/java" ] && [ -x "$1/bin/javac" ] || return 0
+  "$1/bin/java" -XshowSettings:properties -version 2>&1 \
+    | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
+}
+
+# Prints a JAVA_HOME with a JDK >= SPANWIRE_MIN_JDK: $JAVA_HOME first, then the newest under
+# /usr/lib/jvm. As root on Debian/Ubuntu without one, installs openjdk-25 (or the newest >= 22
+# the distribution has).
+find_jdk() {
+  local home feature best="" best_feature=0
+  if [ -n "${JAVA_HOME:-}" ]; then
+    feature=$(jdk_feature "$JAVA_HOME")
+    if [ -n "$feature" ] && [ "$feature" -ge "$SPANWIRE_MIN_JDK" ]; then
+      echo "$JAVA_HOME"; return 0
+    fi
+    say "JAVA_HOME=$JAVA_HOME is not a JDK $SPANWIRE_MIN_JDK+ (found ${feature:-none}); looking in /usr/lib/jvm"
+  fi
+  for home in /usr/lib/jvm/*/; do
+    home=${home%/}
+    [ -L "$home" ] && continue
+    feature=$(jdk_feature "$home")
+    if [ -n "$feature" ] && [ "$feature" -ge "$SPANWIRE_MIN_JDK" ] && [ "$feature" -gt "$best_feature" ]; then
+      best=$home best_feature=$feature
+    fi
+  done
+  if [ -n "$best" ]; then echo "$best"; return 0; fi
+  if [ "${1:-}" != "--no-install" ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    local version
+    [ -n "${SPANWIRE_APT_UPDATED:-}" ] || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2; export SPANWIRE_APT_UPDATED=1; }
+    for version in 25 24 23 22; do
+      if apt-cache show "openjdk-$version-jdk-headless" >/dev/null 2>&1; then
+        say "installing openjdk-$version-jdk-headless"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "openjdk-$version-jdk-headless" >&2 \
+          && { find_jdk --no-install; return $?; }
+      fi
+    done
+  fi
+  die "no JDK $SPANWIRE_MIN_JDK or newer: set JAVA_HOME to one, or install one under /usr/lib/jvm (e.g. Temurin 25 from adoptium.net)"
+}
+
+# Builds the agent jar with the Maven wrapper, without tests.
+build_agent() {
+  local root=$1 java_home=$2
+  say "building (first run, or sources changed)"
+  (cd "$root" && JAVA_HOME="$java_home" ./mvnw -B -q -DskipTests package >&2) || die "build failed"
+}
+
+# Whether the jar is missing or older than any source, pom or the BPF code.
+agent_stale() {
+  local root=$1 jar=$1/exporter/target/spanwire.jar
+  [ -f "$jar" ] || return 0
+  [ -n "$(find "$root/pom.xml" "$root/semconv" "$root/bpf" "$root/exporter" \
+    -path '*/target' -prune -o -newer "$jar" -type f -print -quit)" ]
+}
