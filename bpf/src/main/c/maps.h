@@ -31,11 +31,13 @@ struct {
 	__type(value, struct conn_info);
 } conn_info SEC(".maps");
 
-/* Arguments of a read- or write-family syscall, stashed at enter and used at exit. */
+/* Arguments of a read- or write-family syscall, stashed at enter and used at exit. Each thread's
+ * entry is rewritten in place and marked consumed (fd = -1) at exit rather than deleted, which
+ * saves a hash insert and delete per syscall; the LRU map drops the entries of dead threads. */
 struct data_args {
 	__u64 buf;       /* buffer, or iovec array when vectored */
 	__u64 start_ns;  /* entry time */
-	__s32 fd;
+	__s32 fd;        /* -1 once consumed */
 	__u32 iovcnt;
 	__u8 source;     /* enum syscall_source */
 	__u8 vectored;
@@ -43,14 +45,14 @@ struct data_args {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64); /* pid_tgid */
 	__type(value, struct data_args);
 } active_reads SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64); /* pid_tgid */
 	__type(value, struct data_args);

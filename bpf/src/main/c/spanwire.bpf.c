@@ -234,7 +234,18 @@ static __always_inline void stash_data_args(void *map, __s32 fd, __u64 buf, __u3
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!traced_process(pid_tgid >> 32))
 		return;
-	struct data_args args = {
+	/* rewrite this thread's entry in place when it has one */
+	struct data_args *args = bpf_map_lookup_elem(map, &pid_tgid);
+	if (args) {
+		args->buf = buf;
+		args->start_ns = bpf_ktime_get_ns();
+		args->iovcnt = iovcnt;
+		args->source = source;
+		args->vectored = vectored;
+		args->fd = fd;
+		return;
+	}
+	struct data_args fresh = {
 		.buf = buf,
 		.start_ns = bpf_ktime_get_ns(),
 		.fd = fd,
@@ -242,7 +253,7 @@ static __always_inline void stash_data_args(void *map, __s32 fd, __u64 buf, __u3
 		.source = source,
 		.vectored = vectored,
 	};
-	bpf_map_update_elem(map, &pid_tgid, &args, BPF_ANY);
+	bpf_map_update_elem(map, &pid_tgid, &fresh, BPF_ANY);
 }
 
 static __always_inline void stash_msg_args(void *map, __s32 fd, __u64 msg, __u8 source)
@@ -258,10 +269,10 @@ static __always_inline int handle_data_exit(struct syscall_exit_ctx *ctx, void *
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct data_args *stashed = bpf_map_lookup_elem(map, &pid_tgid);
-	if (!stashed)
+	if (!stashed || stashed->fd < 0)
 		return 0;
 	struct data_args args = *stashed;
-	bpf_map_delete_elem(map, &pid_tgid);
+	stashed->fd = -1;
 
 	long len = ctx->ret;
 	if (len <= 0)

@@ -27,6 +27,7 @@ public final class SocketCapture implements AutoCloseable {
   private final BpfMap statsMap;
   private final int possibleCpus;
   private final AtomicLong malformed;
+  private CaptureStats finalStats;
   private boolean closed;
 
   private SocketCapture(
@@ -133,8 +134,12 @@ public final class SocketCapture implements AutoCloseable {
     object.map("events").setMaxEntries(config.ringBufferBytes());
   }
 
-  /** Counters summed over CPUs; safe to call from any thread while running. */
-  public CaptureStats stats() {
+  /** Counters summed over CPUs; any thread, also after close (the last values). */
+  public synchronized CaptureStats stats() {
+    return closed ? finalStats : readStats();
+  }
+
+  private CaptureStats readStats() {
     long lost = 0;
     long bytesLost = 0;
     long untracked = 0;
@@ -185,6 +190,7 @@ public final class SocketCapture implements AutoCloseable {
       failure = e;
     }
     reader.close();
+    finalStats = readStats();
     object.close();
     if (failure != null) {
       throw failure;

@@ -4,8 +4,10 @@ import dev.spanwire.bpf.BpfException;
 import dev.spanwire.bpf.Capabilities;
 import dev.spanwire.bpf.BpfFeatures;
 import dev.spanwire.bpf.CaptureConfig;
+import dev.spanwire.bpf.CaptureStats;
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.SocketCapture;
+import dev.spanwire.bpf.SocketEventHandler;
 import dev.spanwire.exporter.output.RawEventPrinter;
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
@@ -41,6 +43,12 @@ public final class Main implements Callable<Integer> {
       paramLabel = "BYTES",
       description = "Payload bytes the kernel copies per syscall, 1..16384 (default: ${DEFAULT-VALUE}).")
   int captureBytes = CaptureConfig.DEFAULT_CAPTURE_BYTES;
+
+  @Option(
+      names = "--output",
+      paramLabel = "FORMAT",
+      description = "raw: one line per captured syscall; none: capture only (default: ${DEFAULT-VALUE}).")
+  String output = "raw";
 
   @Option(names = {"-v", "--verbose"}, description = "Log debug detail, libbpf's included.")
   boolean verbose;
@@ -78,6 +86,9 @@ public final class Main implements Callable<Integer> {
     CaptureConfig config;
     try {
       config = CaptureConfig.defaults().withTargetPid(pid).withCaptureBytes(captureBytes);
+      if (!output.equals("raw") && !output.equals("none")) {
+        throw new IllegalArgumentException("--output must be raw or none, got '" + output + "'");
+      }
     } catch (IllegalArgumentException e) {
       System.err.println("spanwire: " + e.getMessage());
       return ExitCode.BAD_CONFIG;
@@ -86,7 +97,9 @@ public final class Main implements Callable<Integer> {
     PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false);
     SocketCapture capture;
     try {
-      capture = SocketCapture.start(config, new RawEventPrinter(out, KernelClock.calibrate()));
+      SocketEventHandler handler =
+          output.equals("raw") ? new RawEventPrinter(out, KernelClock.calibrate()) : event -> {};
+      capture = SocketCapture.start(config, handler);
     } catch (BpfException e) {
       System.err.println("spanwire: " + (verbose ? e.getMessage() : e.summary()));
       return e.errno() == 1 ? ExitCode.NO_CAPABILITY : ExitCode.RUNTIME_FAILURE;
@@ -99,6 +112,16 @@ public final class Main implements Callable<Integer> {
             () -> {
               capture.close();
               out.flush();
+              // straight to stderr: java.util.logging resets its handlers in a shutdown hook of its own
+              CaptureStats stats = capture.stats();
+              System.err.printf(
+                  "spanwire: stopped: records %d, lost in kernel %d (%d bytes), untracked connections %d,"
+                      + " malformed %d%n",
+                  stats.records(),
+                  stats.eventsLost(),
+                  stats.bytesLost(),
+                  stats.connectionsUntracked(),
+                  stats.malformed());
               stopped.countDown();
             },
             "spanwire-shutdown");

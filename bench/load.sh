@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# End-to-end load harness: wrk against a local nginx, first without the agent, then with the
+# agent capturing (`--output none`, or whatever AGENT_ARGS says). Prints requests/s of both runs,
+# their ratio, the agent's CPU seconds and peak RSS during the loaded run, and the events it lost.
+#
+#   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS]
+#
+# Rounds alternate (without, with, without, with, ...; default 3 each) and the medians are
+# compared, since single runs on a 2-core machine vary by several percent.
+# Bounded: each wrk run lasts SECONDS (default 10); everything talks to 127.0.0.1 only.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/scripts/lib.sh"
+
+duration=10 connections=16 threads=2 rounds=3
+while getopts d:c:t:r: opt; do
+  case $opt in
+    d) duration=$OPTARG ;; c) connections=$OPTARG ;; t) threads=$OPTARG ;; r) rounds=$OPTARG ;;
+    *) echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds]" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" -eq 0 ] || die "the harness loads BPF programs: run it as root"
+ensure_packages $SPANWIRE_BUILD_PACKAGES nginx-light wrk
+java_home=$(find_jdk)
+agent_stale "$root" && build_agent "$root" "$java_home"
+
+work=$(mktemp -d /tmp/spanwire-bench.XXXXXX)
+agent_pid="" nginx_pid=""
+cleanup() {
+  [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
+  [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/www"
+printf 'hello from nginx\n' > "$work/www/index.html"
+cat > "$work/nginx.conf" <<CONF
+daemon off; master_process off; worker_processes 1;
+error_log $work/error.log warn; pid $work/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off; keepalive_requests 1000000;
+  client_body_temp_path $work/body; proxy_temp_path $work/proxy; fastcgi_temp_path $work/fcgi;
+  uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
+  server { listen 127.0.0.1:$port; root $work/www; }
+}
+CONF
+/usr/sbin/nginx -p "$work" -c "$work/nginx.conf" & nginx_pid=$!
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
+
+url="http://127.0.0.1:$port/index.html"
+rps() { wrk -t"$threads" -c"$connections" -d"${duration}s" "$url" | awk '/Requests\/sec/ {print $2}'; }
+
+wrk -t"$threads" -c"$connections" -d2s "$url" >/dev/null   # warm nginx up
+
+start_agent() {
+  "$java_home/bin/java" --enable-native-access=ALL-UNNAMED -jar "$root/exporter/target/spanwire.jar" \
+    --output none ${AGENT_ARGS:-} 2>"$work/agent.log" >"$work/agent.out" & agent_pid=$!
+  for _ in $(seq 200); do grep -q capturing "$work/agent.log" && break; sleep 0.05; done
+  grep -q capturing "$work/agent.log" || { cat "$work/agent.log" >&2; die "agent did not start"; }
+  wrk -t"$threads" -c"$connections" -d2s "$url" >/dev/null   # warm the agent's JIT up
+}
+stop_agent() {
+  kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
+  grep -o 'stopped: .*' "$work/agent.log" >>"$work/stats" || echo "stopped: (no summary)" >>"$work/stats"
+}
+median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+
+ticks=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
+: >"$work/base" ; : >"$work/traced" ; : >"$work/cpu" ; : >"$work/rss" ; : >"$work/stats"
+for round in $(seq "$rounds"); do
+  rps >>"$work/base"
+  start_agent
+  cpu_before=$(cpu)
+  rps >>"$work/traced"
+  echo $(( $(cpu) - cpu_before )) >>"$work/cpu"
+  awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status" >>"$work/rss"
+  stop_agent
+  echo "round $round: without $(tail -n1 "$work/base") with $(tail -n1 "$work/traced") requests/s" >&2
+done
+baseline=$(median <"$work/base")
+traced=$(median <"$work/traced")
+cpu_ticks=$(median <"$work/cpu")
+rss_kib=$(sort -n "$work/rss" | tail -n1)
+stats=$(tail -n1 "$work/stats")
+lost=$(grep -o 'lost in kernel [0-9]*' "$work/stats" | awk '{s += $4} END {print s + 0}')
+
+awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="$rounds" \
+    -v rss="$rss_kib" -v d="$duration" -v conns="$connections" -v thr="$threads" -v s="$stats" \
+    -v lost="$lost" -v nproc="$(nproc)" 'BEGIN {
+  printf "wrk -t%d -c%d -d%ds against nginx on 127.0.0.1, %d cores, median of %d rounds\n", thr, conns, d, nproc, rounds
+  printf "  without agent   %10.0f requests/s\n", b
+  printf "  with agent      %10.0f requests/s\n", t
+  printf "  ratio           %10.3f\n", t / b
+  printf "  agent CPU       %10.2f s per %d s run (%.0f%% of one core)\n", c / hz, d, 100 * c / hz / d
+  printf "  agent peak RSS  %10.1f MiB\n", rss / 1024
+  printf "  events lost     %10d (all rounds)\n", lost
+  printf "  last agent      %s\n", s
+}'
