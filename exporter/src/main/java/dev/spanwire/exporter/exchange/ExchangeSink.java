@@ -1,0 +1,21 @@
+package dev.spanwire.exporter.exchange;
+
+import dev.spanwire.exporter.http1.HttpMessage;
+
+/**
+ * Receives what the pipeline reports, on the pipeline thread: it must not block (queue and
+ * return). The records it gets are immutable and may be kept.
+ */
+public interface ExchangeSink {
+  /** A request completed (AppScope's {@code http-req} moment). */
+  default void onRequest(ConnectionInfo connection, HttpMessage request) {}
+
+  /** A request and its response completed (or the request alone, when the connection closed). */
+  void onExchange(HttpExchange exchange);
+
+  /** Stops, delivering what was queued; called once, at shutdown. */
+  default void close() {}
+
+  /** A sink that does nothing. */
+  ExchangeSink NONE = exchange -> {};
+}

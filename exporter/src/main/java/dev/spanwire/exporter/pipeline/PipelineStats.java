@@ -1,0 +1,83 @@
+package dev.spanwire.exporter.pipeline;
+
+/**
+ * Counters of the pipeline, written by its thread only. Other threads read the last
+ * {@link Snapshot}, published after each ring buffer batch.
+ */
+public final class PipelineStats {
+  long events;
+  long bytesCaptured;
+  long unknownConnection;
+  long reordered;
+  long duplicates;
+  long gaps;
+  long gapBytes;
+  long skippedBytes;
+  long parseErrors;
+  long resyncs;
+  long requests;
+  long responses;
+  long exchanges;
+  long unanswered;
+  long unpaired;
+  long upgrades;
+  long evictedConnections;
+  long droppedPipelined;
+
+  private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+  /**
+   * @param events data, open and close events handled
+   * @param bytesCaptured payload bytes handled
+   * @param unknownConnection data or close events for connections never opened (dropped)
+   * @param reordered events that arrived ahead of their position
+   * @param duplicates events (or parts) whose bytes had been seen
+   * @param gaps ranges of a stream no event covered (events lost)
+   * @param gapBytes bytes in those ranges
+   * @param skippedBytes bytes moved but not captured (beyond the capture size)
+   * @param parseErrors malformed HTTP/1 messages (dropped)
+   * @param resyncs times a stream was resynchronised after an error or a gap
+   * @param requests requests parsed
+   * @param responses final responses parsed
+   * @param exchanges exchanges reported with a response
+   * @param unanswered requests reported without a response (connection closed)
+   * @param unpaired messages dropped because loss made their pair unknowable
+   * @param upgrades connections that left HTTP/1 (101, CONNECT, HTTP/2 preface)
+   * @param evictedConnections connections dropped for idleness or the table bound
+   * @param droppedPipelined requests dropped beyond the pipelining bound
+   * @param connections connections tracked now
+   */
+  public record Snapshot(
+      long events,
+      long bytesCaptured,
+      long unknownConnection,
+      long reordered,
+      long duplicates,
+      long gaps,
+      long gapBytes,
+      long skippedBytes,
+      long parseErrors,
+      long resyncs,
+      long requests,
+      long responses,
+      long exchanges,
+      long unanswered,
+      long unpaired,
+      long upgrades,
+      long evictedConnections,
+      long droppedPipelined,
+      long connections) {}
+
+  /** The counters as of the end of the last batch; any thread. */
+  public Snapshot snapshot() {
+    return snapshot;
+  }
+
+  void publish(int connections) {
+    snapshot =
+        new Snapshot(
+            events, bytesCaptured, unknownConnection, reordered, duplicates, gaps, gapBytes,
+            skippedBytes, parseErrors, resyncs, requests, responses, exchanges, unanswered, unpaired,
+            upgrades, evictedConnections, droppedPipelined, connections);
+  }
+}

@@ -1,0 +1,93 @@
+package dev.spanwire.exporter.pipeline;
+
+import dev.spanwire.bpf.ConnectionClosed;
+import dev.spanwire.bpf.ConnectionOpened;
+import dev.spanwire.bpf.DataCaptured;
+import dev.spanwire.bpf.Direction;
+import dev.spanwire.bpf.Role;
+import dev.spanwire.bpf.Source;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * Builds the events the kernel would send for one connection: positions advance per direction,
+ * timestamps by one microsecond per event. Text uses \n for CRLF.
+ */
+final class EventScript {
+  static final int PID = 4242;
+  private final long connectionId;
+  private final InetSocketAddress local;
+  private final InetSocketAddress remote;
+  private final long[] positions = new long[2];
+  private long now = 1_000_000_000L;
+
+  EventScript(long connectionId, int localPort, int remotePort) {
+    this.connectionId = connectionId;
+    this.local = new InetSocketAddress("127.0.0.1", localPort);
+    this.remote = new InetSocketAddress("127.0.0.1", remotePort);
+  }
+
+  /** A server-side connection (accepted on port 8080). */
+  static EventScript server(long id) {
+    return new EventScript(id, 8080, 50000 + (int) id);
+  }
+
+  /** A client-side connection (to port 8080). */
+  static EventScript client(long id) {
+    return new EventScript(id, 50000 + (int) id, 8080);
+  }
+
+  long now() {
+    return now;
+  }
+
+  ConnectionOpened open(Role role) {
+    return new ConnectionOpened(connectionId, PID, PID, 5, tick(), 0, 0, local, remote, role, "server");
+  }
+
+  ConnectionClosed close() {
+    return new ConnectionClosed(connectionId, PID, PID, 5, tick(), positions[0], positions[1]);
+  }
+
+  static byte[] http(String text) {
+    return text.replace("\n", "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  DataCaptured in(String text) {
+    return data(Direction.INGRESS, http(text));
+  }
+
+  DataCaptured out(String text) {
+    return data(Direction.EGRESS, http(text));
+  }
+
+  DataCaptured data(Direction direction, byte[] bytes) {
+    return data(direction, bytes, bytes.length);
+  }
+
+  /** {@code length} bytes moved, of which only {@code captured} are carried. */
+  DataCaptured data(Direction direction, byte[] captured, int length) {
+    int d = direction.ordinal();
+    long position = positions[d];
+    positions[d] += length;
+    return new DataCaptured(
+        connectionId, PID, PID + 1, 5, tick(), direction,
+        direction == Direction.EGRESS ? Source.WRITE : Source.READ, position, length, captured);
+  }
+
+  /** Bytes that moved but whose event was lost: only the position advances. */
+  void lose(Direction direction, long bytes) {
+    positions[direction.ordinal()] += bytes;
+    tick();
+  }
+
+  /** The first {@code captured} bytes of {@code bytes}, as a capture-size-limited event. */
+  DataCaptured truncated(Direction direction, byte[] bytes, int captured) {
+    return data(direction, Arrays.copyOf(bytes, captured), bytes.length);
+  }
+
+  private long tick() {
+    return now += 1000;
+  }
+}
