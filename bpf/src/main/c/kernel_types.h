@@ -107,8 +107,14 @@ struct files_struct {
 	struct fdtable *fdt;
 };
 
+struct mm_struct {
+	unsigned long arg_start;
+	unsigned long arg_end;
+};
+
 struct task_struct {
 	struct files_struct *files;
+	struct mm_struct *mm;
 };
 
 /* The kernel nests these in anonymous unions; libbpf matches the names through them. */

@@ -68,6 +68,21 @@ static __always_inline void count_lost(__u64 bytes)
 	}
 }
 
+/* Copy the start of the current process's argument area; returns the bytes copied. */
+static __always_inline __u32 read_cmdline(char *dst)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	unsigned long start = BPF_CORE_READ(task, mm, arg_start);
+	unsigned long end = BPF_CORE_READ(task, mm, arg_end);
+	if (!start || end <= start)
+		return 0;
+	unsigned long len = end - start;
+	if (len > CMDLINE_BYTES)
+		len = CMDLINE_BYTES;
+	__u32 n = ((len - 1) & (CMDLINE_BYTES - 1)) + 1;
+	return bpf_probe_read_user(dst, n, (const void *)start) ? 0 : n;
+}
+
 static __always_inline void emit_open(__u64 pid_tgid, __s32 fd, const struct conn_info *ci)
 {
 	/* reserve sample from ring buffer */
@@ -88,7 +103,10 @@ static __always_inline void emit_open(__u64 pid_tgid, __s32 fd, const struct con
 	__builtin_memcpy(e->local_addr, ci->local_addr, sizeof(e->local_addr));
 	__builtin_memcpy(e->remote_addr, ci->remote_addr, sizeof(e->remote_addr));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, wakeup_flags());
+	e->cmdline_len = read_cmdline(e->cmdline);
+	e->pad2 = 0;
+	/* wake the reader now: it reads /proc for the process, which may not live long */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline void emit_close(__u64 pid_tgid, __s32 fd, const struct conn_info *ci)

@@ -11,6 +11,8 @@
 /* Ports in the capture port list (0 ends the list). */
 #define MAX_CAPTURE_PORTS 16
 #define TASK_COMM_LEN 16
+/* Bytes of the process's argument area copied into an open event (power of two). */
+#define CMDLINE_BYTES 256
 
 enum event_type {
 	EVENT_CONN_OPEN = 1,  /* Java: dev.spanwire.bpf.ConnectionOpened */
@@ -53,7 +55,9 @@ struct event_header {
 };
 
 /* A traced connection: sent before its first data event. Addresses are in network order;
- * IPv4 uses the first 4 bytes of saddr/daddr. Ports are in host order. */
+ * IPv4 uses the first 4 bytes of saddr/daddr. Ports are in host order. The command line is read
+ * here, in the process's own context, because a short-lived client may be gone before user
+ * space could read /proc. */
 struct conn_open_event {
 	struct event_header hdr;
 	__u32 uid;
@@ -66,6 +70,9 @@ struct conn_open_event {
 	__u8 local_addr[16];
 	__u8 remote_addr[16];
 	char comm[TASK_COMM_LEN];
+	__u32 cmdline_len;  /* bytes of cmdline filled: NUL-separated arguments, maybe cut */
+	__u32 pad2;
+	char cmdline[CMDLINE_BYTES];
 };
 
 /* Bytes moved by one syscall. position is the stream offset of the first byte in this direction;

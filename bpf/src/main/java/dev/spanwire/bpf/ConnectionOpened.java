@@ -4,7 +4,9 @@ import java.net.InetSocketAddress;
 
 /**
  * A connection starts sending payload: sent before its first {@link DataCaptured}. {@code comm}
- * is the thread's command name (at most 15 characters); uid and gid those of the process.
+ * is the thread's command name (at most 15 characters); uid and gid those of the process;
+ * {@code commandLine} the process's arguments joined by spaces as the kernel read them (at most
+ * 256 bytes, empty when unreadable).
  */
 public record ConnectionOpened(
     long connectionId,
@@ -17,5 +19,6 @@ public record ConnectionOpened(
     InetSocketAddress local,
     InetSocketAddress remote,
     Role role,
-    String comm)
+    String comm,
+    String commandLine)
     implements SocketEvent {}

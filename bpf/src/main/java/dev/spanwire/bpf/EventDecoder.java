@@ -36,6 +36,8 @@ public final class EventDecoder {
   private static final long OPEN_LOCAL_ADDR = offset(CONN_OPEN_EVENT, "local_addr");
   private static final long OPEN_REMOTE_ADDR = offset(CONN_OPEN_EVENT, "remote_addr");
   private static final long OPEN_COMM = offset(CONN_OPEN_EVENT, "comm");
+  private static final long OPEN_CMDLINE_LEN = offset(CONN_OPEN_EVENT, "cmdline_len");
+  private static final long OPEN_CMDLINE = offset(CONN_OPEN_EVENT, "cmdline");
 
   private static final long DATA_POSITION = offset(DATA_EVENT_HEAD, "position");
   private static final long DATA_LENGTH = offset(DATA_EVENT_HEAD, "length");
@@ -116,7 +118,25 @@ public final class EventDecoder {
         address(record, family, OPEN_LOCAL_ADDR, OPEN_LOCAL_PORT),
         address(record, family, OPEN_REMOTE_ADDR, OPEN_REMOTE_PORT),
         Role.of(record.get(JAVA_BYTE, OPEN_ROLE)),
-        cString(record, OPEN_COMM, 16));
+        cString(record, OPEN_COMM, 16),
+        commandLine(record));
+  }
+
+  /** NUL-separated arguments as one line; empty when the kernel could not read them. */
+  private static String commandLine(MemorySegment record) {
+    int length = Math.min(Math.max(record.get(JAVA_INT, OPEN_CMDLINE_LEN), 0), EventLayouts.CMDLINE_BYTES);
+    byte[] bytes = new byte[length];
+    MemorySegment.copy(record, JAVA_BYTE, OPEN_CMDLINE, bytes, 0, length);
+    int end = length;
+    while (end > 0 && bytes[end - 1] == 0) {
+      end--;
+    }
+    for (int i = 0; i < end; i++) {
+      if (bytes[i] == 0) {
+        bytes[i] = ' ';
+      }
+    }
+    return new String(bytes, 0, end, StandardCharsets.UTF_8);
   }
 
   private static ConnectionClosed decodeClose(MemorySegment record) {

@@ -25,6 +25,9 @@ final class EventLayouts {
   /** {@code MAX_CAPTURE_BYTES}: the most payload bytes one data event carries. */
   static final int MAX_CAPTURE_BYTES = 16384;
 
+  /** {@code CMDLINE_BYTES}. */
+  static final int CMDLINE_BYTES = 256;
+
   /** {@code MAX_CAPTURE_PORTS}. */
   static final int MAX_CAPTURE_PORTS = 16;
 
@@ -49,7 +52,10 @@ final class EventLayouts {
           JAVA_BYTE.withName("pad"),
           sequenceLayout(16, JAVA_BYTE).withName("local_addr"),
           sequenceLayout(16, JAVA_BYTE).withName("remote_addr"),
-          sequenceLayout(16, JAVA_BYTE).withName("comm"));
+          sequenceLayout(16, JAVA_BYTE).withName("comm"),
+          JAVA_INT.withName("cmdline_len"),
+          JAVA_INT.withName("pad2"),
+          sequenceLayout(CMDLINE_BYTES, JAVA_BYTE).withName("cmdline"));
 
   /** {@code struct data_event} without its payload array, which is variable in a record. */
   static final StructLayout DATA_EVENT_HEAD =

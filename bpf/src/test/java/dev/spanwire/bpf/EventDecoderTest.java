@@ -83,12 +83,16 @@ class EventDecoderTest {
     MemorySegment.copy(new byte[] {127, 0, 0, 1}, 0, record, JAVA_BYTE, offset(CONN_OPEN_EVENT, "local_addr"), 4);
     MemorySegment.copy(new byte[] {10, 1, 2, 3}, 0, record, JAVA_BYTE, offset(CONN_OPEN_EVENT, "remote_addr"), 4);
     MemorySegment.copy("nginx\0junk".getBytes(StandardCharsets.US_ASCII), 0, record, JAVA_BYTE, offset(CONN_OPEN_EVENT, "comm"), 10);
+    byte[] args = "/usr/sbin/nginx\0-c\0/etc/nginx.conf\0".getBytes(StandardCharsets.US_ASCII);
+    MemorySegment.copy(args, 0, record, JAVA_BYTE, offset(CONN_OPEN_EVENT, "cmdline"), args.length);
+    record.set(JAVA_INT, offset(CONN_OPEN_EVENT, "cmdline_len"), args.length);
 
     ConnectionOpened event = (ConnectionOpened) EventDecoder.decode(record);
     assertThat(event.local()).isEqualTo(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 8080));
     assertThat(event.remote()).isEqualTo(new InetSocketAddress(InetAddress.getByName("10.1.2.3"), 51000));
     assertThat(event.role()).isEqualTo(Role.SERVER);
     assertThat(event.comm()).isEqualTo("nginx");
+    assertThat(event.commandLine()).isEqualTo("/usr/sbin/nginx -c /etc/nginx.conf");
     assertThat(event.uid()).isEqualTo(33);
     assertThat(event.gid()).isEqualTo(44);
   }

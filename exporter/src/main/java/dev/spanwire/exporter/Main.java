@@ -4,12 +4,9 @@ import dev.spanwire.bpf.BpfException;
 import dev.spanwire.bpf.Capabilities;
 import dev.spanwire.bpf.BpfFeatures;
 import dev.spanwire.bpf.CaptureConfig;
-import dev.spanwire.bpf.CaptureStats;
-import dev.spanwire.bpf.KernelClock;
-import dev.spanwire.bpf.SocketCapture;
-import dev.spanwire.bpf.SocketEventHandler;
-import dev.spanwire.exporter.output.RawEventPrinter;
-import java.io.PrintStream;
+import dev.spanwire.exporter.output.Column;
+import dev.spanwire.exporter.output.Output;
+import dev.spanwire.exporter.pipeline.PipelineSettings;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -45,10 +42,10 @@ public final class Main implements Callable<Integer> {
   int captureBytes = CaptureConfig.DEFAULT_CAPTURE_BYTES;
 
   @Option(
-      names = "--output",
+      names = {"-o", "--output"},
       paramLabel = "FORMAT",
-      description = "raw: one line per captured syscall; none: capture only (default: ${DEFAULT-VALUE}).")
-  String output = "raw";
+      description = "table, json, none or raw (default: table on a terminal, json otherwise).")
+  String output;
 
   @Option(names = {"-v", "--verbose"}, description = "Log debug detail, libbpf's included.")
   boolean verbose;
@@ -83,53 +80,41 @@ public final class Main implements Callable<Integer> {
       System.err.println("spanwire: " + libbpfMissing.get());
       return ExitCode.NO_CAPABILITY;
     }
-    CaptureConfig config;
+    Agent.Options options;
     try {
-      config = CaptureConfig.defaults().withTargetPid(pid).withCaptureBytes(captureBytes);
-      if (!output.equals("raw") && !output.equals("none")) {
-        throw new IllegalArgumentException("--output must be raw or none, got '" + output + "'");
-      }
+      Output chosen = output == null ? Output.forStdout() : Output.of(output);
+      CaptureConfig capture = CaptureConfig.defaults().withTargetPid(pid).withCaptureBytes(captureBytes);
+      options = new Agent.Options(chosen, Column.defaults(), capture, PipelineSettings.defaults());
     } catch (IllegalArgumentException e) {
       System.err.println("spanwire: " + e.getMessage());
       return ExitCode.BAD_CONFIG;
     }
 
-    PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false);
-    SocketCapture capture;
+    Agent agent;
     try {
-      SocketEventHandler handler =
-          output.equals("raw") ? new RawEventPrinter(out, KernelClock.calibrate()) : event -> {};
-      capture = SocketCapture.start(config, handler);
+      agent = Agent.start(options);
     } catch (BpfException e) {
       System.err.println("spanwire: " + (verbose ? e.getMessage() : e.summary()));
       return e.errno() == 1 ? ExitCode.NO_CAPABILITY : ExitCode.RUNTIME_FAILURE;
     }
-    LOG.log(System.Logger.Level.INFO, "capturing on {0} tracepoints", capture.attachments().size());
+    LOG.log(System.Logger.Level.INFO, "capturing on {0} tracepoints, output {1}",
+        agent.capture().attachments().size(), options.output());
 
     CountDownLatch stopped = new CountDownLatch(1);
     Thread hook =
         new Thread(
             () -> {
-              capture.close();
-              out.flush();
+              agent.close();
               // straight to stderr: java.util.logging resets its handlers in a shutdown hook of its own
-              CaptureStats stats = capture.stats();
-              System.err.printf(
-                  "spanwire: stopped: records %d, lost in kernel %d (%d bytes), untracked connections %d,"
-                      + " malformed %d%n",
-                  stats.records(),
-                  stats.eventsLost(),
-                  stats.bytesLost(),
-                  stats.connectionsUntracked(),
-                  stats.malformed());
+              System.err.println("spanwire: stopped: " + agent.summary());
               stopped.countDown();
             },
             "spanwire-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     try {
       while (!stopped.await(1, TimeUnit.SECONDS)) {
-        if (!capture.isRunning()) {
-          System.err.println("spanwire: capture stopped: " + capture.failure().summary());
+        if (!agent.isRunning()) {
+          System.err.println("spanwire: capture stopped: " + agent.capture().failure().summary());
           return ExitCode.RUNTIME_FAILURE;
         }
       }

@@ -13,6 +13,9 @@ public interface ExchangeSink {
   /** A request and its response completed (or the request alone, when the connection closed). */
   void onExchange(HttpExchange exchange);
 
+  /** Pushes buffered output out (called when the sink's input goes quiet). */
+  default void flush() {}
+
   /** Stops, delivering what was queued; called once, at shutdown. */
   default void close() {}
 

@@ -83,7 +83,8 @@ public final class HttpPipeline implements SocketEventHandler {
       return; // two threads decided the same connection at once
     }
     ProcessInfo process =
-        processes.get(opened.pid(), opened.comm(), opened.uid(), opened.gid(), opened.timestampNanos());
+        processes.get(
+            opened.pid(), opened.comm(), opened.commandLine(), opened.uid(), opened.gid(), opened.timestampNanos());
     ConnectionInfo info =
         new ConnectionInfo(opened.connectionId(), opened.local(), opened.remote(), opened.role(), process);
     Connection connection = new Connection(info, stats, sink, settings);

@@ -47,8 +47,11 @@ final class ProcessRegistry {
     this(Path.of("/proc"));
   }
 
-  /** The process {@code pid}; {@code comm}, uid and gid come from the kernel event. */
-  ProcessInfo get(int pid, String comm, int uid, int gid, long nowNanos) {
+  /**
+   * The process {@code pid}; {@code comm}, {@code kernelCommandLine}, uid and gid come from the
+   * kernel event and stand in for what /proc no longer has.
+   */
+  ProcessInfo get(int pid, String comm, String kernelCommandLine, int uid, int gid, long nowNanos) {
     Cached entry = entries.get(pid);
     if (entry != null) {
       if (nowNanos - entry.checkedNanos() < REVALIDATE_NANOS) {
@@ -60,7 +63,7 @@ final class ProcessRegistry {
         return entry.info();
       }
     }
-    Cached fresh = read(pid, comm, uid, gid, nowNanos);
+    Cached fresh = read(pid, comm, kernelCommandLine, uid, gid, nowNanos);
     entries.put(pid, fresh);
     return fresh.info();
   }
@@ -81,11 +84,11 @@ final class ProcessRegistry {
     return entries.size();
   }
 
-  private Cached read(int pid, String kernelComm, int uid, int gid, long nowNanos) {
+  private Cached read(int pid, String kernelComm, String kernelCommandLine, int uid, int gid, long nowNanos) {
     Path dir = proc.resolve(Integer.toString(pid));
     String comm = readString(dir.resolve("comm"), 64);
     comm = comm == null || comm.isBlank() ? kernelComm : comm.strip();
-    String executable = comm;
+    String executable = executableOf(kernelCommandLine, comm);
     try {
       Path exe = Files.readSymbolicLink(dir.resolve("exe")).getFileName();
       if (exe != null) {
@@ -95,7 +98,11 @@ final class ProcessRegistry {
       // kernel threads, exited processes, no privilege: the command name stands in
     }
     String commandLine = readString(dir.resolve("cmdline"), MAX_CMDLINE_BYTES);
-    commandLine = commandLine == null || commandLine.isEmpty() ? comm : commandLine.replace('\0', ' ').strip();
+    if (commandLine == null || commandLine.isEmpty()) {
+      commandLine = kernelCommandLine == null || kernelCommandLine.isEmpty() ? comm : kernelCommandLine;
+    } else {
+      commandLine = commandLine.replace('\0', ' ').strip();
+    }
     String serviceName = environmentValue(dir.resolve("environ"), "OTEL_SERVICE_NAME=");
     String containerId = null;
     String cgroup = readString(dir.resolve("cgroup"), 8192);
@@ -107,6 +114,17 @@ final class ProcessRegistry {
     }
     ProcessInfo info = new ProcessInfo(pid, comm, executable, commandLine, serviceName, containerId, uid, gid);
     return new Cached(info, startTime(pid), nowNanos);
+  }
+
+  /** The file name of the first argument, as the process was started, else {@code comm}. */
+  private static String executableOf(String commandLine, String comm) {
+    if (commandLine == null || commandLine.isBlank()) {
+      return comm;
+    }
+    int space = commandLine.indexOf(' ');
+    String first = space < 0 ? commandLine : commandLine.substring(0, space);
+    String name = first.substring(first.lastIndexOf('/') + 1);
+    return name.isEmpty() ? comm : name;
   }
 
   /** Field 22 of /proc/PID/stat, the start time in clock ticks, or null. */

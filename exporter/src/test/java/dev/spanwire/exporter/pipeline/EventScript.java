@@ -43,7 +43,7 @@ final class EventScript {
   }
 
   ConnectionOpened open(Role role) {
-    return new ConnectionOpened(connectionId, PID, PID, 5, tick(), 0, 0, local, remote, role, "server");
+    return new ConnectionOpened(connectionId, PID, PID, 5, tick(), 0, 0, local, remote, role, "server", "/usr/bin/server --port 8080");
   }
 
   ConnectionClosed close() {

@@ -1,0 +1,155 @@
+package dev.spanwire.exporter.exchange;
+
+import dev.spanwire.bpf.Role;
+import dev.spanwire.exporter.http1.HttpMessage;
+import dev.spanwire.semconv.HttpField;
+import dev.spanwire.semconv.NamingScheme;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The data fields of an exchange in one naming scheme, in AppScope's order: what a request event
+ * carries, and what a response event (or span) carries, which repeats the request's method,
+ * target, host and user agent. Absent values are left out.
+ */
+public final class ExchangeFields {
+  private final NamingScheme scheme;
+
+  public ExchangeFields(NamingScheme scheme) {
+    this.scheme = scheme;
+  }
+
+  public NamingScheme scheme() {
+    return scheme;
+  }
+
+  /** The fields of AppScope's {@code http-req} event. */
+  public List<Field> request(ConnectionInfo connection, HttpMessage request) {
+    List<Field> fields = new ArrayList<>(16);
+    requestLine(fields, connection, request);
+    add(fields, HttpField.FLAVOR, request.flavor());
+    add(fields, HttpField.SCHEME, connection.scheme());
+    host(fields, connection, request);
+    add(fields, HttpField.USER_AGENT, request.userAgent());
+    clientAddress(fields, connection, request);
+    add(fields, HttpField.X_APPSCOPE, request.xAppscope());
+    network(fields, connection);
+    if (request.contentLength() >= 0) {
+      add(fields, HttpField.REQUEST_CONTENT_LENGTH, request.contentLength());
+    }
+    return fields;
+  }
+
+  /** The fields of AppScope's {@code http-resp} event; also a span's attributes. */
+  public List<Field> exchange(HttpExchange exchange) {
+    ConnectionInfo connection = exchange.connection();
+    HttpMessage request = exchange.request();
+    HttpMessage response = exchange.response();
+    List<Field> fields = new ArrayList<>(24);
+    requestLine(fields, connection, request);
+    add(fields, HttpField.SCHEME, connection.scheme());
+    add(fields, HttpField.FLAVOR, request.flavor());
+    if (response != null) {
+      add(fields, HttpField.STATUS_CODE, (long) response.statusCode());
+      if (response.statusText() != null && !response.statusText().isEmpty()) {
+        add(fields, HttpField.STATUS_TEXT, response.statusText());
+      }
+      double millis = exchange.durationNanos() / 1e6;
+      add(
+          fields,
+          connection.role() == Role.CLIENT ? HttpField.CLIENT_DURATION : HttpField.SERVER_DURATION,
+          Math.round(millis * 1000) / 1000.0);
+    }
+    host(fields, connection, request);
+    add(fields, HttpField.USER_AGENT, request.userAgent());
+    clientAddress(fields, connection, request);
+    add(fields, HttpField.X_APPSCOPE, request.xAppscope());
+    network(fields, connection);
+    if (request.contentLength() >= 0) {
+      add(fields, HttpField.REQUEST_CONTENT_LENGTH, request.contentLength());
+    } else if (request.bodyBytes() > 0) {
+      add(fields, HttpField.REQUEST_CONTENT_LENGTH, request.bodyBytes());
+    }
+    if (response != null) {
+      if (response.contentLength() >= 0) {
+        add(fields, HttpField.RESPONSE_CONTENT_LENGTH, response.contentLength());
+      } else if (response.bodyBytes() > 0) {
+        add(fields, HttpField.RESPONSE_CONTENT_LENGTH, response.bodyBytes());
+      }
+    }
+    return fields;
+  }
+
+  private void requestLine(List<Field> fields, ConnectionInfo connection, HttpMessage request) {
+    add(fields, HttpField.METHOD, request.method());
+    if (scheme == NamingScheme.OTEL_STABLE) {
+      add(fields, HttpField.PATH, RouteTemplate.pathOf(request.target()));
+      add(fields, HttpField.QUERY, RouteTemplate.queryOf(request.target()));
+    } else {
+      add(fields, HttpField.TARGET, request.target());
+    }
+  }
+
+  private void host(List<Field> fields, ConnectionInfo connection, HttpMessage request) {
+    if (scheme != NamingScheme.OTEL_STABLE) {
+      add(fields, HttpField.HOST, request.host());
+      return;
+    }
+    // server.address/port: what the client asked for (Host), else where it connected
+    InetSocketAddress server = connection.server();
+    String host = request.host();
+    if (host == null || host.isEmpty()) {
+      add(fields, HttpField.SERVER_ADDRESS, server.getAddress().getHostAddress());
+      add(fields, HttpField.SERVER_PORT, (long) server.getPort());
+      return;
+    }
+    String address = host;
+    String port = null;
+    if (host.startsWith("[")) {
+      int close = host.indexOf(']');
+      if (close > 0) {
+        address = host.substring(1, close);
+        port = host.startsWith(":", close + 1) ? host.substring(close + 2) : null;
+      }
+    } else if (host.indexOf(':') >= 0 && host.indexOf(':') == host.lastIndexOf(':')) {
+      address = host.substring(0, host.indexOf(':'));
+      port = host.substring(host.indexOf(':') + 1);
+    }
+    add(fields, HttpField.SERVER_ADDRESS, address);
+    add(fields, HttpField.SERVER_PORT, port == null ? (long) server.getPort() : parsePort(port, server.getPort()));
+  }
+
+  private static long parsePort(String text, int fallback) {
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      return fallback;
+    }
+  }
+
+  private void clientAddress(List<Field> fields, ConnectionInfo connection, HttpMessage request) {
+    String forwarded = request.xForwardedFor();
+    if (forwarded != null) {
+      int comma = forwarded.indexOf(',');
+      add(fields, HttpField.CLIENT_ADDRESS, (comma < 0 ? forwarded : forwarded.substring(0, comma)).strip());
+    } else if (scheme == NamingScheme.OTEL_STABLE && connection.role() == Role.SERVER) {
+      add(fields, HttpField.CLIENT_ADDRESS, connection.remote().getAddress().getHostAddress());
+    }
+  }
+
+  private void network(List<Field> fields, ConnectionInfo connection) {
+    add(fields, HttpField.TRANSPORT, HttpField.tcpTransport(scheme));
+    add(fields, HttpField.PEER_IP, connection.remote().getAddress().getHostAddress());
+    add(fields, HttpField.PEER_PORT, (long) connection.remote().getPort());
+    add(fields, HttpField.HOST_IP, connection.local().getAddress().getHostAddress());
+    add(fields, HttpField.HOST_PORT, (long) connection.local().getPort());
+  }
+
+  private void add(List<Field> fields, HttpField field, Object value) {
+    String name = field.name(scheme);
+    if (name != null && value != null) {
+      fields.add(new Field(name, value));
+    }
+  }
+}

@@ -1,0 +1,44 @@
+package dev.spanwire.exporter.exchange;
+
+import dev.spanwire.exporter.http1.HttpMessage;
+import java.util.List;
+
+/** Hands everything to several sinks in turn; closes them in reverse order. */
+public final class FanOutSink implements ExchangeSink {
+  private final List<ExchangeSink> sinks;
+
+  public FanOutSink(List<ExchangeSink> sinks) {
+    this.sinks = List.copyOf(sinks);
+  }
+
+  @Override
+  public void onRequest(ConnectionInfo connection, HttpMessage request) {
+    for (ExchangeSink sink : sinks) {
+      sink.onRequest(connection, request);
+    }
+  }
+
+  @Override
+  public void onExchange(HttpExchange exchange) {
+    for (ExchangeSink sink : sinks) {
+      sink.onExchange(exchange);
+    }
+  }
+
+  @Override
+  public void flush() {
+    sinks.forEach(ExchangeSink::flush);
+  }
+
+  @Override
+  public void close() {
+    for (int i = sinks.size() - 1; i >= 0; i--) {
+      sinks.get(i).close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "FanOutSink" + sinks;
+  }
+}

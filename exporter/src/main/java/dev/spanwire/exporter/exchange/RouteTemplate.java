@@ -1,0 +1,123 @@
+package dev.spanwire.exporter.exchange;
+
+/**
+ * A low-cardinality template of a request path: the query is dropped and path segments that
+ * identify one thing rather than a kind of thing become placeholders, so {@code /users/42/orders}
+ * and {@code /users/43/orders} share {@code /users/{id}/orders}.
+ *
+ * <ul>
+ *   <li>all digits: {@code {id}}
+ *   <li>a UUID: {@code {uuid}}
+ *   <li>hexadecimal of 8 or more characters with a digit: {@code {hex}}
+ *   <li>20 or more characters mixing letters and digits (tokens, hashes): {@code {token}}
+ * </ul>
+ *
+ * At most {@value #MAX_SEGMENTS} segments are kept; deeper paths end in {@code /...}.
+ */
+public final class RouteTemplate {
+  static final int MAX_SEGMENTS = 8;
+
+  private RouteTemplate() {}
+
+  /** The template of a request target ({@code *} and absolute forms included). */
+  public static String of(String target) {
+    if (target == null || target.isEmpty()) {
+      return "/";
+    }
+    String path = pathOf(target);
+    if (path.equals("*")) {
+      return "*";
+    }
+    StringBuilder out = new StringBuilder(path.length());
+    int segments = 0;
+    int start = path.startsWith("/") ? 1 : 0;
+    while (start <= path.length()) {
+      int end = path.indexOf('/', start);
+      if (end < 0) {
+        end = path.length();
+      }
+      if (++segments > MAX_SEGMENTS) {
+        out.append("/...");
+        break;
+      }
+      out.append('/').append(placeholder(path, start, end));
+      start = end + 1;
+    }
+    return out.toString();
+  }
+
+  /** The path of a target: no query or fragment, no scheme and authority (absolute form). */
+  public static String pathOf(String target) {
+    String path = target;
+    int scheme = path.indexOf("://");
+    if (scheme > 0 && scheme < 8) {
+      int slash = path.indexOf('/', scheme + 3);
+      path = slash < 0 ? "/" : path.substring(slash);
+    }
+    int query = indexOfAny(path, '?', '#');
+    return query < 0 ? path : path.substring(0, query);
+  }
+
+  /** The query of a target without '?', or null. */
+  public static String queryOf(String target) {
+    int query = target.indexOf('?');
+    if (query < 0) {
+      return null;
+    }
+    int fragment = target.indexOf('#', query);
+    return target.substring(query + 1, fragment < 0 ? target.length() : fragment);
+  }
+
+  private static int indexOfAny(String s, char a, char b) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == a || c == b) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private static String placeholder(String path, int start, int end) {
+    int length = end - start;
+    if (length == 0) {
+      return "";
+    }
+    boolean digits = true;
+    boolean hex = true;
+    boolean letters = false;
+    boolean anyDigit = false;
+    for (int i = start; i < end; i++) {
+      char c = path.charAt(i);
+      boolean digit = c >= '0' && c <= '9';
+      anyDigit |= digit;
+      digits &= digit;
+      hex &= digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+      letters |= Character.isLetter(c);
+    }
+    if (digits) {
+      return "{id}";
+    }
+    if (length == 36 && isUuid(path, start)) {
+      return "{uuid}";
+    }
+    if (hex && length >= 8 && anyDigit) {
+      return "{hex}";
+    }
+    if (length >= 20 && anyDigit && letters) {
+      return "{token}";
+    }
+    return path.substring(start, end);
+  }
+
+  private static boolean isUuid(String s, int start) {
+    for (int i = 0; i < 36; i++) {
+      char c = s.charAt(start + i);
+      boolean dash = i == 8 || i == 13 || i == 18 || i == 23;
+      if (dash ? c != '-' : Character.digit(c, 16) < 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,122 @@
+package dev.spanwire.exporter.output;
+
+import dev.spanwire.exporter.exchange.ConnectionInfo;
+import dev.spanwire.exporter.exchange.ExchangeSink;
+import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.http1.HttpMessage;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Hands what the pipeline reports to a slower sink (a terminal, a pipe) on a daemon thread of
+ * its own, through a bounded queue: when the queue is full the item is dropped and counted, so
+ * the pipeline never waits. {@link #close} delivers what is queued, then closes the delegate.
+ */
+public final class AsyncSink implements ExchangeSink {
+  public static final int DEFAULT_CAPACITY = 8192;
+
+  private record Request(ConnectionInfo connection, HttpMessage request) {}
+
+  private static final Object STOP = new Object();
+
+  private final ExchangeSink delegate;
+  private final BlockingQueue<Object> queue;
+  private final Thread worker;
+  private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong failures = new AtomicLong();
+  private volatile boolean closed;
+
+  public AsyncSink(String name, ExchangeSink delegate, int capacity) {
+    this.delegate = delegate;
+    this.queue = new ArrayBlockingQueue<>(capacity);
+    this.worker = Thread.ofPlatform().name("spanwire-" + name).daemon().start(this::run);
+  }
+
+  /** Items dropped because the queue was full. */
+  public long dropped() {
+    return dropped.get();
+  }
+
+  /** Items whose delegate threw (logged once, counted). */
+  public long failures() {
+    return failures.get();
+  }
+
+  @Override
+  public void onRequest(ConnectionInfo connection, HttpMessage request) {
+    offer(new Request(connection, request));
+  }
+
+  @Override
+  public void onExchange(HttpExchange exchange) {
+    offer(exchange);
+  }
+
+  private void offer(Object item) {
+    if (closed || !queue.offer(item)) {
+      dropped.incrementAndGet();
+    }
+  }
+
+  private void run() {
+    try {
+      while (true) {
+        Object item = queue.poll();
+        if (item == null) {
+          flushDelegate();
+          item = queue.poll(1, TimeUnit.SECONDS);
+          if (item == null) {
+            continue;
+          }
+        }
+        if (item == STOP) {
+          flushDelegate();
+          return;
+        }
+        try {
+          switch (item) {
+            case Request r -> delegate.onRequest(r.connection(), r.request());
+            case HttpExchange e -> delegate.onExchange(e);
+            default -> throw new IllegalStateException("unexpected " + item);
+          }
+        } catch (RuntimeException e) {
+          if (failures.getAndIncrement() == 0) {
+            System.getLogger(AsyncSink.class.getName()).log(System.Logger.Level.WARNING, "output failed (counted)", e);
+          }
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void flushDelegate() {
+    try {
+      delegate.flush();
+    } catch (RuntimeException e) {
+      failures.incrementAndGet();
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      queue.put(STOP);
+      worker.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    delegate.close();
+  }
+
+  @Override
+  public String toString() {
+    return "AsyncSink{" + delegate + ", queued " + queue.size() + ", dropped " + dropped + "}";
+  }
+}

@@ -1,0 +1,83 @@
+package dev.spanwire.exporter.output;
+
+import dev.spanwire.bpf.KernelClock;
+import dev.spanwire.exporter.exchange.HttpExchange;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The live table's columns: the trace_http gadget's fields. The default set is the gadget's
+ * ({@code TIMESTAMP COMM PID SRC DST PROTO METHOD HOST PATH STATUS LATENCY}); the others show
+ * with {@code --columns}.
+ */
+public enum Column {
+  TIMESTAMP(30, true),
+  COMM(15, true),
+  PID(7, true),
+  TID(7, false),
+  UID(6, false),
+  GID(6, false),
+  SRC(21, true),
+  DST(21, true),
+  PROTO(5, true),
+  METHOD(7, true),
+  HOST(20, true),
+  PATH(32, true),
+  STATUS(6, true),
+  CONTENT_LENGTH(14, false),
+  USER_AGENT(24, false),
+  LATENCY(11, true);
+
+  final int width;
+  final boolean shownByDefault;
+
+  Column(int width, boolean shownByDefault) {
+    this.width = width;
+    this.shownByDefault = shownByDefault;
+  }
+
+  /** The gadget's default columns, in its order. */
+  public static List<Column> defaults() {
+    return Arrays.stream(values()).filter(c -> c.shownByDefault).toList();
+  }
+
+  /** The column named {@code name} (case-insensitive, '-' or '_'), or an exception listing all. */
+  public static Column of(String name) {
+    String normal = name.strip().toUpperCase(Locale.ROOT).replace('-', '_');
+    for (Column column : values()) {
+      if (column.name().equals(normal)) {
+        return column;
+      }
+    }
+    throw new IllegalArgumentException(
+        "unknown column '" + name + "', expected some of " + Arrays.stream(values()).map(c -> c.name().toLowerCase(Locale.ROOT)).toList());
+  }
+
+  /** The header text. */
+  String header() {
+    return name();
+  }
+
+  String value(HttpExchange e, KernelClock clock) {
+    return switch (this) {
+      case TIMESTAMP -> Timestamps.rfc3339(clock, e.startNanos());
+      case COMM -> e.connection().process().comm();
+      case PID -> Integer.toString(e.connection().process().pid());
+      case TID -> Integer.toString(e.tid());
+      case UID -> Integer.toString(e.connection().process().uid());
+      case GID -> Integer.toString(e.connection().process().gid());
+      case SRC -> Tuples.format(e.connection().client());
+      case DST -> Tuples.format(e.connection().server());
+      case PROTO -> e.connection().scheme().toUpperCase(Locale.ROOT);
+      case METHOD -> e.request().method();
+      case HOST -> e.request().host() == null ? "-" : e.request().host();
+      case PATH -> e.request().target();
+      case STATUS -> e.response() == null ? "-" : Integer.toString(e.response().statusCode());
+      case CONTENT_LENGTH -> e.response() == null ? "-" : Long.toString(
+          e.response().contentLength() >= 0 ? e.response().contentLength() : e.response().bodyBytes());
+      case USER_AGENT -> e.request().userAgent() == null ? "-" : e.request().userAgent();
+      case LATENCY -> e.response() == null ? "-" : Timestamps.millis(e.durationNanos()) + "ms";
+    };
+  }
+}

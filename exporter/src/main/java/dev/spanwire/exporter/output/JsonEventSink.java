@@ -1,0 +1,116 @@
+package dev.spanwire.exporter.output;
+
+import dev.spanwire.bpf.KernelClock;
+import dev.spanwire.exporter.exchange.ConnectionInfo;
+import dev.spanwire.exporter.exchange.ExchangeFields;
+import dev.spanwire.exporter.exchange.ExchangeSink;
+import dev.spanwire.exporter.exchange.Field;
+import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.ProcessInfo;
+import dev.spanwire.exporter.http1.HttpMessage;
+import dev.spanwire.semconv.NamingScheme;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.util.List;
+
+/**
+ * {@code --output json}: one JSON object per line in AppScope's event shape, an {@code http-req}
+ * event when a request completes and an {@code http-resp} event when its response does:
+ *
+ * <pre>{"type":"evt","id":"host-proc-cmd","_channel":"42","body":{"sourcetype":"http",
+ * "_time":1763810611.786422,"source":"http-req","host":"host","proc":"curl","cmd":"curl ...",
+ * "pid":123,"data":{"http_method":"GET",...}}}</pre>
+ *
+ * Data fields carry AppScope's names whatever the span naming scheme.
+ */
+public final class JsonEventSink implements ExchangeSink {
+  public static final String REQUEST_SOURCE = "http-req";
+  public static final String RESPONSE_SOURCE = "http-resp";
+
+  /** Decides which data fields an event keeps; the identity by default. */
+  public interface EventFilter {
+    /** The fields to write, or null to drop the event. */
+    List<Field> apply(String source, List<Field> fields);
+
+    EventFilter ALL = (source, fields) -> fields;
+  }
+
+  private final Writer out;
+  private final KernelClock clock;
+  private final String hostname;
+  private final EventFilter filter;
+  private final ExchangeFields fields = new ExchangeFields(NamingScheme.APPSCOPE);
+  private final StringBuilder line = new StringBuilder(1024);
+
+  public JsonEventSink(Writer out, KernelClock clock, String hostname, EventFilter filter) {
+    this.out = out;
+    this.clock = clock;
+    this.hostname = hostname;
+    this.filter = filter;
+  }
+
+  @Override
+  public void onRequest(ConnectionInfo connection, HttpMessage request) {
+    write(connection, REQUEST_SOURCE, request.endNanos(), fields.request(connection, request));
+  }
+
+  @Override
+  public void onExchange(HttpExchange exchange) {
+    if (exchange.response() != null) {
+      write(exchange.connection(), RESPONSE_SOURCE, exchange.response().endNanos(), fields.exchange(exchange));
+    }
+  }
+
+  private void write(ConnectionInfo connection, String source, long nanos, List<Field> data) {
+    data = filter.apply(source, data);
+    if (data == null) {
+      return;
+    }
+    ProcessInfo process = connection.process();
+    line.setLength(0);
+    line.append("{\"type\":\"evt\",\"id\":");
+    Json.string(line, hostname + "-" + process.comm() + "-" + process.commandLine());
+    line.append(",\"_channel\":");
+    Json.string(line, Long.toString(connection.id()));
+    line.append(",\"body\":{\"sourcetype\":\"http\",\"_time\":").append(Timestamps.epochSeconds(clock, nanos));
+    line.append(",\"source\":");
+    Json.string(line, source);
+    line.append(",\"host\":");
+    Json.string(line, hostname);
+    line.append(",\"proc\":");
+    Json.string(line, process.comm());
+    line.append(",\"cmd\":");
+    Json.string(line, process.commandLine());
+    line.append(",\"pid\":").append(process.pid());
+    line.append(",\"data\":{");
+    for (int i = 0; i < data.size(); i++) {
+      if (i > 0) {
+        line.append(',');
+      }
+      Json.string(line, data.get(i).name());
+      line.append(':');
+      Json.value(line, data.get(i).value());
+    }
+    line.append("}}}\n");
+    try {
+      out.append(line);
+    } catch (IOException e) {
+      throw new UncheckedIOException("write json event", e);
+    }
+  }
+
+  @Override
+  public void flush() {
+    try {
+      out.flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException("flush json events", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    flush();
+  }
+}

@@ -1,0 +1,115 @@
+package dev.spanwire.semconv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Pins every name of every scheme: renaming one is a deliberate, visible change. */
+class NamesTest {
+  private static Map<HttpField, String> names(NamingScheme scheme) {
+    Map<HttpField, String> names = new LinkedHashMap<>();
+    for (HttpField field : HttpField.values()) {
+      if (field.name(scheme) != null) {
+        names.put(field, field.name(scheme));
+      }
+    }
+    return names;
+  }
+
+  @Test
+  void appscopeAttributeNames() {
+    assertThat(names(NamingScheme.APPSCOPE).values())
+        .containsExactly(
+            "http_method", "http_target", "http_flavor", "http_scheme", "http_host",
+            "http_client_ip", "x_appscope", "http_user_agent", "http_status_code", "http_status_text",
+            "http_request_content_length", "http_response_content_length",
+            "http_client_duration", "http_server_duration", "http_route", "net_transport",
+            "net_peer_ip", "net_peer_port", "net_host_ip", "net_host_port",
+            "http_request_body", "http_response_body");
+  }
+
+  @Test
+  void otelLegacyAttributeNames() {
+    assertThat(names(NamingScheme.OTEL_LEGACY).values())
+        .containsExactly(
+            "http.method", "http.target", "http.flavor", "http.scheme", "http.host",
+            "http.client_ip", "http.request.header.x-appscope", "http.user_agent", "http.status_code", "http.request_content_length",
+            "http.response_content_length", "http.client_duration", "http.server_duration",
+            "http.route", "net.transport", "net.peer.ip", "net.peer.port", "net.host.ip",
+            "net.host.port", "http.request_body", "http.response_body");
+  }
+
+  @Test
+  void otelStableAttributeNames() {
+    assertThat(names(NamingScheme.OTEL_STABLE).values())
+        .containsExactly(
+            "http.request.method", "url.path", "url.query", "network.protocol.version",
+            "url.scheme", "server.address", "server.port", "client.address",
+            "http.request.header.x-appscope", "user_agent.original", "http.response.status_code", "http.request.body.size",
+            "http.response.body.size", "http.route", "network.transport",
+            "network.peer.address", "network.peer.port", "network.local.address",
+            "network.local.port", "http.request.body", "http.response.body");
+  }
+
+  @Test
+  void transportValuesAndHeaderAttributes() {
+    assertThat(HttpField.tcpTransport(NamingScheme.APPSCOPE)).isEqualTo("IP.TCP");
+    assertThat(HttpField.tcpTransport(NamingScheme.OTEL_LEGACY)).isEqualTo("ip_tcp");
+    assertThat(HttpField.tcpTransport(NamingScheme.OTEL_STABLE)).isEqualTo("tcp");
+    assertThat(HttpField.headerName(NamingScheme.APPSCOPE, true, "X-Tenant-Id")).isEqualTo("http_request_header_x_tenant_id");
+    assertThat(HttpField.headerName(NamingScheme.OTEL_LEGACY, false, "X-Cache")).isEqualTo("http.response.header.x-cache");
+    assertThat(HttpField.headerName(NamingScheme.OTEL_STABLE, true, "X-Tenant-Id")).isEqualTo("http.request.header.x-tenant-id");
+  }
+
+  @Test
+  void metricNamesUnitsAndKinds() {
+    Map<String, String> appscope = new LinkedHashMap<>();
+    Map<String, String> legacyServer = new LinkedHashMap<>();
+    Map<String, String> stableClient = new LinkedHashMap<>();
+    for (HttpMetric metric : HttpMetric.values()) {
+      appscope.put(metric.name(NamingScheme.APPSCOPE, true), metric.unit(NamingScheme.APPSCOPE));
+      legacyServer.put(metric.name(NamingScheme.OTEL_LEGACY, true), metric.unit(NamingScheme.OTEL_LEGACY));
+      stableClient.put(metric.name(NamingScheme.OTEL_STABLE, false), metric.unit(NamingScheme.OTEL_STABLE));
+    }
+    assertThat(appscope).containsExactly(
+        Map.entry("http.requests", "{request}"),
+        Map.entry("http.server.duration", "ms"),
+        Map.entry("http.client.duration", "ms"),
+        Map.entry("http.request.content_length", "By"),
+        Map.entry("http.response.content_length", "By"));
+    assertThat(legacyServer).containsExactly(
+        Map.entry("http.requests", "{request}"),
+        Map.entry("http.server.duration", "ms"),
+        Map.entry("http.client.duration", "ms"),
+        Map.entry("http.server.request.size", "By"),
+        Map.entry("http.server.response.size", "By"));
+    assertThat(stableClient).containsExactly(
+        Map.entry("http.requests", "{request}"),
+        Map.entry("http.server.request.duration", "s"),
+        Map.entry("http.client.request.duration", "s"),
+        Map.entry("http.client.request.body.size", "By"),
+        Map.entry("http.client.response.body.size", "By"));
+    assertThat(HttpMetric.REQUESTS.kind()).isEqualTo(HttpMetric.Kind.COUNTER);
+    assertThat(Arrays.stream(HttpMetric.values()).filter(m -> m.kind() == HttpMetric.Kind.HISTOGRAM)).hasSize(4);
+  }
+
+  @Test
+  void stableDurationBucketsAreTheSemconvAdvice() {
+    assertThat(HttpMetric.SERVER_DURATION.buckets(NamingScheme.OTEL_STABLE))
+        .containsExactly(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0);
+    assertThat(HttpMetric.SERVER_DURATION.millisecondsToUnit(NamingScheme.OTEL_STABLE)).isEqualTo(0.001);
+    assertThat(HttpMetric.SERVER_DURATION.buckets(NamingScheme.APPSCOPE)).startsWith(0.0, 5.0, 10.0).endsWith(10000.0);
+    assertThat(HttpMetric.REQUESTS.buckets(NamingScheme.APPSCOPE)).isEmpty();
+  }
+
+  @Test
+  void schemesAreChosenById() {
+    assertThat(NamingScheme.of("otel-stable")).isEqualTo(NamingScheme.OTEL_STABLE);
+    assertThatThrownBy(() -> NamingScheme.of("otel"))
+        .hasMessage("unknown naming scheme 'otel', expected one of appscope, otel-legacy, otel-stable");
+  }
+}
