@@ -353,9 +353,11 @@ public final class Http1Parser {
             state = CHUNK_DATA_CR;
           }
         } else {
-          framingLost(timestampNanos);
+          bodyBytes += bodyRemaining;
+          endsWithLastChunk(count - bodyRemaining, timestampNanos);
         }
       }
+      case CHUNK_DATA_CR, CHUNK_DATA_LF, CHUNK_SIZE_START -> endsWithLastChunk(count, timestampNanos);
       case BODY_UNTIL_CLOSE -> {
         bodyTruncated |= bodyCaptureBytes > 0;
         bodyBytes += count;
@@ -1140,6 +1142,30 @@ public final class Http1Parser {
       bodyTruncated = true;
     }
   }
+
+  /**
+   * Uncaptured bytes ran past the current chunk's data. When they are exactly what is left of
+   * {@code CRLF "0" CRLF CRLF} (the data's line end and the last chunk, no trailers), the message
+   * ended there; the only other framing of those few bytes would be a one- or two-byte chunk
+   * split across writes. Otherwise the framing is lost.
+   */
+  private void endsWithLastChunk(long count, long timestampNanos) {
+    long left =
+        switch (state) {
+          case CHUNK_DATA, CHUNK_DATA_CR -> LAST_CHUNK_BYTES;
+          case CHUNK_DATA_LF -> LAST_CHUNK_BYTES - 1;
+          default -> LAST_CHUNK_BYTES - 2; // CHUNK_SIZE_START: "0" CRLF CRLF
+        };
+    if (count == left) {
+      bodyRemaining = 0;
+      completeMessage(timestampNanos);
+    } else {
+      framingLost(timestampNanos);
+    }
+  }
+
+  /** {@code CRLF "0" CRLF CRLF}: the end of chunk data followed by the last chunk. */
+  private static final int LAST_CHUNK_BYTES = 7;
 
   /** Chunk framing was lost in uncaptured bytes: report what was seen, then resync. */
   private void framingLost(long timestampNanos) {
