@@ -220,6 +220,26 @@ public final class Http1Parser {
   private String traceparent;
   private String tracestate;
   private List<String> headerLines;
+  /** The last Host and User-Agent values of this stream, reused when they repeat. */
+  private final LastValue lastHost = new LastValue();
+  private final LastValue lastUserAgent = new LastValue();
+
+  /**
+   * A value's last bytes and string: a connection sends the same Host and User-Agent with every
+   * request, so the string is made once.
+   */
+  private static final class LastValue {
+    private byte[] bytes = new byte[0];
+    private String string;
+
+    String get(byte[] value, int length) {
+      if (string == null || !Arrays.equals(bytes, 0, bytes.length, value, 0, length)) {
+        bytes = Arrays.copyOf(value, length);
+        string = new String(bytes, StandardCharsets.ISO_8859_1);
+      }
+      return string;
+    }
+  }
   private Framing framing;
   private long bodyRemaining;
   private long bodyBytes;
@@ -311,6 +331,26 @@ public final class Http1Parser {
         }
         case UPGRADED, UPGRADE_PENDING, RESYNC -> {
           return;
+        }
+        case TARGET, HEADER_NAME, HEADER_VALUE, REASON -> {
+          // runs of ordinary bytes go in bulk; the byte that ends a run goes through step()
+          int run = scan(data, i, end);
+          if (state == RESYNC) {
+            return; // an error inside the run
+          }
+          if (run > 0) {
+            headBytes += run;
+            if (headBytes > maxHeadBytes) {
+              fail(Http1Error.HEAD_TOO_LARGE);
+              return;
+            }
+            i += run;
+          } else {
+            if (!step(data[i] & 0xff, position + (i - offset), timestampNanos)) {
+              return;
+            }
+            i++;
+          }
         }
         default -> {
           if (!step(data[i] & 0xff, position + (i - offset), timestampNanos)) {
@@ -433,6 +473,165 @@ public final class Http1Parser {
 
   private boolean inHead() {
     return state >= FIRST_TOKEN && state <= HEAD_END_LF;
+  }
+
+  /**
+   * Consumes the ordinary bytes of a target, header name, header value or reason phrase starting
+   * at {@code from}, keeping them only where they are needed; returns how many.
+   */
+  private int scan(byte[] data, int from, int end) {
+    int i = from;
+    switch (state) {
+      case TARGET -> {
+        while (i + 8 <= end && plainTargetWord((long) LONGS.get(data, i))) {
+          i += 8;
+        }
+        while (i < end && TARGET_CHAR[data[i] & 0xff]) {
+          i++;
+        }
+        appendBulk(data, from, i - from);
+      }
+      case HEADER_NAME, HEADER_VALUE -> {
+        return headerLines(data, from, end);
+      }
+      default -> { // REASON
+        while (i + 8 <= end && plainValueWord((long) LONGS.get(data, i))) {
+          i += 8;
+        }
+        while (i < end) {
+          int c = data[i] & 0xff;
+          if (c == '\r' || !VALUE_CHAR[c]) {
+            break;
+          }
+          i++;
+        }
+        appendBulk(data, from, i - from);
+      }
+    }
+    return i - from;
+  }
+
+  /**
+   * Ordinary header lines in one pass: name, colon, optional whitespace, value, CRLF, and on into
+   * the next name. Stops at anything else (the head's end, an error, the chunk's end) and leaves
+   * that byte to {@link #step}; returns the bytes consumed.
+   */
+  private int headerLines(byte[] data, int from, int end) {
+    int i = from;
+    while (i < end) {
+      if (state == HEADER_NAME) {
+        int start = i;
+        while (i < end && TOKEN[data[i] & 0xff]) {
+          i++;
+        }
+        int n = Math.min(i - start, MAX_NAME_BYTES - Math.min(nameLength, MAX_NAME_BYTES));
+        System.arraycopy(data, start, name, Math.min(nameLength, MAX_NAME_BYTES), n);
+        nameLength += i - start;
+        if (i + 1 >= end || data[i] != ':') {
+          return i - from;
+        }
+        // the colon, then whitespace
+        if (!nameComplete()) {
+          return i - from;
+        }
+        i++;
+        while (i < end && (data[i] == ' ' || data[i] == '\t')) {
+          i++;
+        }
+        state = HEADER_VALUE_START;
+        if (i >= end || headerId == H_CONTENT_LENGTH) {
+          return i - from;
+        }
+        state = HEADER_VALUE;
+      }
+      // HEADER_VALUE
+      if (headerId == H_CONTENT_LENGTH) {
+        return i - from; // checked byte by byte in step()
+      }
+      int start = i;
+      while (i + 8 <= end && plainValueWord((long) LONGS.get(data, i))) {
+        i += 8;
+      }
+      while (i < end) {
+        int c = data[i] & 0xff;
+        if (c == '\r' || !VALUE_CHAR[c]) {
+          break;
+        }
+        i++;
+      }
+      if (headerId != H_OTHER || keepHeaderLines) {
+        appendBulk(data, start, i - start); // only values someone reads are copied
+      }
+      // CRLF and a name's first byte: the line is done and the next begins
+      if (i + 2 < end && data[i] == '\r' && data[i + 1] == '\n' && TOKEN[data[i + 2] & 0xff]) {
+        if (!endHeader()) {
+          return i - from;
+        }
+        name[0] = data[i + 2];
+        nameLength = 1;
+        state = HEADER_NAME;
+        i += 3;
+      } else {
+        return i - from;
+      }
+    }
+    return i - from;
+  }
+
+  /**
+   * A header name is complete (its colon was read): identify it and check Content-Length against
+   * Transfer-Encoding. False after reporting an error.
+   */
+  private boolean nameComplete() {
+    headerId = headerId();
+    headerCount++;
+    tokenLength = 0;
+    tokenOverflow = false;
+    if (headerId == H_CONTENT_LENGTH) {
+      if (hasContentLength) {
+        return fail(Http1Error.DUPLICATE_CONTENT_LENGTH);
+      }
+      if (hasTransferEncoding) {
+        return fail(Http1Error.LENGTH_WITH_TRANSFER_ENCODING);
+      }
+    } else if (headerId == H_TRANSFER_ENCODING && hasContentLength) {
+      return fail(Http1Error.LENGTH_WITH_TRANSFER_ENCODING);
+    }
+    return true;
+  }
+
+  private static final java.lang.invoke.VarHandle LONGS =
+      java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGHS = 0x8080808080808080L;
+
+  /** Whether some byte of the word is below {@code n} (n at most 128), bytes of 0x80 and up excluded. */
+  private static boolean hasByteBelow(long word, int n) {
+    return ((word - ONES * n) & ~word & HIGHS) != 0;
+  }
+
+  private static boolean hasByte(long word, int b) {
+    long x = word ^ (ONES * b);
+    return ((x - ONES) & ~x & HIGHS) != 0;
+  }
+
+  /** Eight header value bytes, none a control byte (CR, LF and tab included) or DEL. */
+  private static boolean plainValueWord(long word) {
+    return !hasByteBelow(word, 0x20) && !hasByte(word, 0x7f);
+  }
+
+  /** Eight target bytes, all visible ASCII (0x21 to 0x7e). */
+  private static boolean plainTargetWord(long word) {
+    return (word & HIGHS) == 0 && !hasByteBelow(word, 0x21) && !hasByte(word, 0x7f);
+  }
+
+  private void appendBulk(byte[] data, int from, int length) {
+    int n = Math.min(length, MAX_VALUE_BYTES - tokenLength);
+    System.arraycopy(data, from, token, tokenLength, n);
+    tokenLength += n;
+    if (n < length) {
+      tokenOverflow = true;
+    }
   }
 
   /** Whether a chunk after lost bytes starts like a message of this stream. */
@@ -656,19 +855,8 @@ public final class Http1Parser {
       }
       case HEADER_NAME -> {
         if (c == ':') {
-          headerId = headerId();
-          headerCount++;
-          tokenLength = 0;
-          tokenOverflow = false;
-          if (headerId == H_CONTENT_LENGTH) {
-            if (hasContentLength) {
-              return fail(Http1Error.DUPLICATE_CONTENT_LENGTH);
-            }
-            if (hasTransferEncoding) {
-              return fail(Http1Error.LENGTH_WITH_TRANSFER_ENCODING);
-            }
-          } else if (headerId == H_TRANSFER_ENCODING && hasContentLength) {
-            return fail(Http1Error.LENGTH_WITH_TRANSFER_ENCODING);
+          if (!nameComplete()) {
+            return false;
           }
           state = HEADER_VALUE_START;
           return true;
@@ -1002,8 +1190,16 @@ public final class Http1Parser {
       }
       case H_CONNECTION -> connectionTokens();
       case H_UPGRADE -> hasUpgrade = true;
-      case H_HOST -> host = host == null ? tokenString(false) : host;
-      case H_USER_AGENT -> userAgent = userAgent == null ? tokenString(false) : userAgent;
+      case H_HOST -> {
+        if (host == null) {
+          host = lastHost.get(token, tokenLength);
+        }
+      }
+      case H_USER_AGENT -> {
+        if (userAgent == null) {
+          userAgent = lastUserAgent.get(token, tokenLength);
+        }
+      }
       case H_X_FORWARDED_FOR -> xForwardedFor = xForwardedFor == null ? tokenString(false) : xForwardedFor + ", " + tokenString(false);
       case H_X_APPSCOPE -> xAppscope = xAppscope == null ? tokenString(false) : xAppscope;
       case H_TRACEPARENT -> traceparent = traceparent == null ? tokenString(false) : traceparent;
@@ -1324,11 +1520,22 @@ public final class Http1Parser {
     return new String(token, 0, tokenLength, utf8 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
   }
 
+  /** Header ids by name length: only names of the right length are compared. */
+  private static final int[][] HEADER_IDS_BY_LENGTH = new int[18][];
+
+  static {
+    for (int length = 0; length < HEADER_IDS_BY_LENGTH.length; length++) {
+      final int l = length;
+      HEADER_IDS_BY_LENGTH[length] =
+          java.util.stream.IntStream.range(1, HEADER_NAMES.length).filter(id -> HEADER_NAMES[id].length() == l).toArray();
+    }
+  }
+
   private int headerId() {
-    if (nameLength > 17) {
+    if (nameLength >= HEADER_IDS_BY_LENGTH.length) {
       return H_OTHER;
     }
-    for (int id = 1; id < HEADER_NAMES.length; id++) {
+    for (int id : HEADER_IDS_BY_LENGTH[nameLength]) {
       if (equalsIgnoreCase(name, 0, nameLength, HEADER_NAMES[id])) {
         return id;
       }

@@ -1,0 +1,145 @@
+package dev.spanwire.bench;
+
+import dev.spanwire.bpf.ConnectionClosed;
+import dev.spanwire.bpf.ConnectionOpened;
+import dev.spanwire.bpf.DataCaptured;
+import dev.spanwire.bpf.Direction;
+import dev.spanwire.bpf.Role;
+import dev.spanwire.bpf.SocketEvent;
+import dev.spanwire.bpf.Source;
+import dev.spanwire.exporter.exchange.ExchangeSink;
+import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.pipeline.HttpPipeline;
+import dev.spanwire.exporter.pipeline.PipelineSettings;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * Exchanges per second through stream assembly, HTTP/1 parsing and pairing on one thread, over
+ * recorded event sequences; run with {@code -prof gc} for bytes allocated per exchange
+ * ({@code gc.alloc.rate.norm}). One operation is one exchange. The events are built beforehand,
+ * as the ring buffer reader would have; what the benchmark allocates is the pipeline's own.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+public class PipelineBenchmark {
+  static final int EXCHANGES = 1000;
+
+  @Param({"keepAliveSmallGets", "pipelined", "chunked", "largeHeaders"})
+  public String scenario;
+
+  private List<SocketEvent> events;
+  private HttpPipeline pipeline;
+  private CountingSink sink;
+
+  /** Counts exchanges into a blackhole so nothing is optimised away. */
+  static final class CountingSink implements ExchangeSink {
+    Blackhole blackhole;
+    long exchanges;
+
+    @Override
+    public void onExchange(HttpExchange exchange) {
+      exchanges++;
+      blackhole.consume(exchange);
+    }
+  }
+
+  @Setup(Level.Trial)
+  public void setUp(Blackhole blackhole) {
+    sink = new CountingSink();
+    sink.blackhole = blackhole;
+    pipeline = new HttpPipeline(sink, PipelineSettings.defaults());
+    events = switch (scenario) {
+      case "keepAliveSmallGets" -> keepAlive(
+          "GET /api/items/%d HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"ok\": true}\n", 1);
+      case "pipelined" -> keepAlive(
+          "GET /p/%d HTTP/1.1\r\nHost: shop.example\r\n\r\n",
+          "HTTP/1.1 204 No Content\r\nServer: bench\r\n\r\n", 10);
+      case "chunked" -> keepAlive(
+          "GET /stream/%d HTTP/1.1\r\nHost: shop.example\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n8;x=y\r\n01234567\r\n0\r\n\r\n", 1);
+      case "largeHeaders" -> keepAlive(
+          "GET /account/%d/settings?tab=profile HTTP/1.1\r\nHost: shop.example\r\n"
+              + "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36\r\n"
+              + "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8\r\n"
+              + "Accept-Language: en-US,en;q=0.9\r\nAccept-Encoding: gzip, deflate, br\r\n"
+              + "Cookie: session=" + "s".repeat(400) + "; theme=dark; tracking=" + "t".repeat(200) + "\r\n"
+              + "Referer: https://shop.example/account\r\nX-Forwarded-For: 203.0.113.7, 10.0.0.1\r\n"
+              + "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n"
+              + "Sec-Fetch-Mode: navigate\r\nSec-Fetch-Site: same-origin\r\nUpgrade-Insecure-Requests: 1\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 2048\r\n"
+              + "Cache-Control: private, max-age=0\r\nSet-Cookie: session=" + "s".repeat(100) + "; Path=/; HttpOnly\r\n"
+              + "Strict-Transport-Security: max-age=63072000\r\nVary: Accept-Encoding\r\n\r\n" + "b".repeat(2048),
+          1);
+      default -> throw new IllegalArgumentException(scenario);
+    };
+  }
+
+  /**
+   * {@value #EXCHANGES} exchanges on one server connection; {@code batch} requests share an event
+   * (pipelining), and so do their responses.
+   */
+  private static List<SocketEvent> keepAlive(String request, String response, int batch) {
+    InetSocketAddress local = new InetSocketAddress("127.0.0.1", 8080);
+    InetSocketAddress remote = new InetSocketAddress("127.0.0.1", 50000);
+    List<SocketEvent> events = new ArrayList<>();
+    long[] position = new long[2];
+    long time = 1_000_000;
+    events.add(new ConnectionOpened(1, 100, 100, 5, time, 0, 0, local, remote, Role.SERVER, "bench", "bench"));
+    for (int i = 0; i < EXCHANGES; i += batch) {
+      StringBuilder requests = new StringBuilder();
+      StringBuilder responses = new StringBuilder();
+      for (int j = 0; j < batch; j++) {
+        requests.append(request.formatted(i + j));
+        responses.append(response);
+      }
+      for (var part : List.of(requests, responses)) {
+        byte[] bytes = part.toString().getBytes(StandardCharsets.ISO_8859_1);
+        Direction direction = part == requests ? Direction.INGRESS : Direction.EGRESS;
+        int d = direction.ordinal();
+        events.add(new DataCaptured(1, 100, 101, 5, time += 1000, direction,
+            direction == Direction.INGRESS ? Source.RECVFROM : Source.WRITEV, position[d], bytes.length, bytes));
+        position[d] += bytes.length;
+      }
+    }
+    events.add(new ConnectionClosed(1, 100, 100, 5, time + 1000, position[0], position[1]));
+    return events;
+  }
+
+  /** One connection's life: open, {@value #EXCHANGES} exchanges, close. */
+  @Benchmark
+  @OperationsPerInvocation(EXCHANGES)
+  public long exchanges() {
+    long before = sink.exchanges;
+    for (SocketEvent event : events) {
+      pipeline.onEvent(event);
+    }
+    long seen = sink.exchanges - before;
+    if (seen != EXCHANGES) {
+      throw new IllegalStateException(scenario + ": " + seen + " exchanges, expected " + EXCHANGES);
+    }
+    return seen;
+  }
+}
