@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end load harness: wrk against a local nginx, first without the agent, then with the
 # agent capturing (`--output none`, or whatever AGENT_ARGS says). Prints requests/s of both runs,
-# their ratio, the agent's CPU seconds and peak RSS during the loaded run, and the events it lost.
+# their ratio, the agent's CPU seconds and peak RSS during the loaded run, the events it lost, and
+# the exchanges it reported against the requests wrk completed while it ran.
 #
 #   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS]
 #
@@ -52,7 +53,12 @@ CONF
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
 
 url="http://127.0.0.1:$port/index.html"
-rps() { wrk -t"$threads" -c"$connections" -d"${duration}s" "$url" | awk '/Requests\/sec/ {print $2}'; }
+# wrk's requests/s on stdout; its completed request count appended to $work/completed
+rps() {
+  wrk -t"$threads" -c"$connections" -d"${duration}s" "$url" >"$work/wrk.out"
+  awk '/ requests in / {print $1}' "$work/wrk.out" >>"$work/completed"
+  awk '/Requests\/sec/ {print $2}' "$work/wrk.out"
+}
 
 wrk -t"$threads" -c"$connections" -d2s "$url" >/dev/null   # warm nginx up
 
@@ -61,7 +67,8 @@ start_agent() {
     --output none ${AGENT_ARGS:-} 2>"$work/agent.log" >"$work/agent.out" & agent_pid=$!
   for _ in $(seq 200); do grep -q capturing "$work/agent.log" && break; sleep 0.05; done
   grep -q capturing "$work/agent.log" || { cat "$work/agent.log" >&2; die "agent did not start"; }
-  wrk -t"$threads" -c"$connections" -d2s "$url" >/dev/null   # warm the agent's JIT up
+  wrk -t"$threads" -c"$connections" -d2s "$url" >"$work/wrk.out"   # warm the agent's JIT up
+  awk '/ requests in / {print $1}' "$work/wrk.out" >>"$work/completed"
 }
 stop_agent() {
   kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
@@ -74,13 +81,20 @@ cpu() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
 : >"$work/base" ; : >"$work/traced" ; : >"$work/cpu" ; : >"$work/rss" ; : >"$work/stats"
 for round in $(seq "$rounds"); do
   rps >>"$work/base"
+  : >"$work/completed"
   start_agent
   cpu_before=$(cpu)
   rps >>"$work/traced"
   echo $(( $(cpu) - cpu_before )) >>"$work/cpu"
   awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status" >>"$work/rss"
   stop_agent
-  echo "round $round: without $(tail -n1 "$work/base") with $(tail -n1 "$work/traced") requests/s" >&2
+  # every request wrk completed while the agent ran, against the exchanges of each side
+  made=$(awk '{s += $1} END {print s}' "$work/completed")
+  server=$(tail -n1 "$work/stats" | sed -n 's/.*(server \([0-9]*\), client \([0-9]*\)).*/\1/p')
+  client=$(tail -n1 "$work/stats" | sed -n 's/.*(server \([0-9]*\), client \([0-9]*\)).*/\2/p')
+  echo "$made ${server:-0} ${client:-0}" >>"$work/coverage"
+  echo "round $round: without $(tail -n1 "$work/base") with $(tail -n1 "$work/traced") requests/s;" \
+    "wrk completed $made, agent saw server ${server:-0} client ${client:-0}" >&2
 done
 baseline=$(median <"$work/base")
 traced=$(median <"$work/traced")
@@ -88,10 +102,11 @@ cpu_ticks=$(median <"$work/cpu")
 rss_kib=$(sort -n "$work/rss" | tail -n1)
 stats=$(tail -n1 "$work/stats")
 lost=$(grep -o 'lost in kernel [0-9]*' "$work/stats" | awk '{s += $4} END {print s + 0}')
+read -r made server client < <(awk '{m += $1; s += $2; c += $3} END {print m, s, c}' "$work/coverage")
 
 awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="$rounds" \
     -v rss="$rss_kib" -v d="$duration" -v conns="$connections" -v thr="$threads" -v s="$stats" \
-    -v lost="$lost" -v nproc="$(nproc)" 'BEGIN {
+    -v lost="$lost" -v nproc="$(nproc)" -v made="$made" -v server="$server" -v client="$client" 'BEGIN {
   printf "wrk -t%d -c%d -d%ds against nginx on 127.0.0.1, %d cores, median of %d rounds\n", thr, conns, d, nproc, rounds
   printf "  without agent   %10.0f requests/s\n", b
   printf "  with agent      %10.0f requests/s\n", t
@@ -99,5 +114,6 @@ awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="
   printf "  agent CPU       %10.2f s per %d s run (%.0f%% of one core)\n", c / hz, d, 100 * c / hz / d
   printf "  agent peak RSS  %10.1f MiB\n", rss / 1024
   printf "  events lost     %10d (all rounds)\n", lost
+  printf "  exchanges       server %d (%.2f%%), client %d (%.2f%%) of %d requests wrk completed\n", server, 100 * server / made, client, 100 * client / made, made
   printf "  last agent      %s\n", s
 }'

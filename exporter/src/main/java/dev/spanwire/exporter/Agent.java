@@ -136,6 +136,7 @@ final class Agent implements AutoCloseable {
     PipelineStats.Snapshot p = pipelineStats();
     if (p != null) {
       s.append(", exchanges ").append(p.exchanges())
+          .append(" (server ").append(p.serverExchanges()).append(", client ").append(p.clientExchanges()).append(')')
           .append(", unanswered ").append(p.unanswered())
           .append(", parse errors ").append(p.parseErrors())
           .append(", gaps ").append(p.gaps())

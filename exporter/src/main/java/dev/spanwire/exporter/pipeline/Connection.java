@@ -186,6 +186,11 @@ final class Connection {
         pipelined = true; // the next request was out before this answer began
       }
       stats.exchanges++;
+      if (info.role() == Role.SERVER) {
+        stats.serverExchanges++;
+      } else {
+        stats.clientExchanges++;
+      }
       sink.onExchange(new HttpExchange(info, request.tid, request.message, response));
     }
   }

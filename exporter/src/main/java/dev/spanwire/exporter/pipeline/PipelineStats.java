@@ -18,13 +18,15 @@ public final class PipelineStats {
   long requests;
   long responses;
   long exchanges;
+  long serverExchanges;
+  long clientExchanges;
   long unanswered;
   long unpaired;
   long upgrades;
   long evictedConnections;
   long droppedPipelined;
 
-  private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
   /**
    * @param events data, open and close events handled
@@ -40,6 +42,8 @@ public final class PipelineStats {
    * @param requests requests parsed
    * @param responses final responses parsed
    * @param exchanges exchanges reported with a response
+   * @param serverExchanges those seen by the server side
+   * @param clientExchanges those seen by the client side
    * @param unanswered requests reported without a response (connection closed)
    * @param unpaired messages dropped because loss made their pair unknowable
    * @param upgrades connections that left HTTP/1 (101, CONNECT, HTTP/2 preface)
@@ -61,6 +65,8 @@ public final class PipelineStats {
       long requests,
       long responses,
       long exchanges,
+      long serverExchanges,
+      long clientExchanges,
       long unanswered,
       long unpaired,
       long upgrades,
@@ -77,7 +83,8 @@ public final class PipelineStats {
     snapshot =
         new Snapshot(
             events, bytesCaptured, unknownConnection, reordered, duplicates, gaps, gapBytes,
-            skippedBytes, parseErrors, resyncs, requests, responses, exchanges, unanswered, unpaired,
+            skippedBytes, parseErrors, resyncs, requests, responses, exchanges, serverExchanges,
+            clientExchanges, unanswered, unpaired,
             upgrades, evictedConnections, droppedPipelined, connections);
   }
 }
