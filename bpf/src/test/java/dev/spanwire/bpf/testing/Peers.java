@@ -23,6 +23,14 @@ import java.util.regex.Pattern;
  * other command. A missing tool skips the test with the reason, or fails it under CI=true.
  */
 public final class Peers {
+  /**
+   * Blocking reads of process output get threads of their own: the common pool has one thread on
+   * a two-core machine, and one read waiting on a quiet process would starve every other.
+   */
+  private static final java.util.concurrent.ExecutorService READERS =
+      java.util.concurrent.Executors.newCachedThreadPool(
+          Thread.ofPlatform().name("peers-reader-", 0).daemon().factory());
+
   private Peers() {}
 
   /** A server process listening on {@code host:port}; closing stops it. */
@@ -149,9 +157,9 @@ public final class Peers {
   public static Completed run(Duration timeout, String... command) {
     require(command[0]);
     Process process = start(List.of(command));
-    CompletableFuture<byte[]> stdout = CompletableFuture.supplyAsync(() -> readAll(process));
+    CompletableFuture<byte[]> stdout = CompletableFuture.supplyAsync(() -> readAll(process), READERS);
     CompletableFuture<String> stderr =
-        CompletableFuture.supplyAsync(() -> new String(readAllErr(process), StandardCharsets.UTF_8));
+        CompletableFuture.supplyAsync(() -> new String(readAllErr(process), StandardCharsets.UTF_8), READERS);
     try {
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         process.destroyForcibly();
@@ -226,7 +234,8 @@ public final class Peers {
                 throw new UncheckedIOException(e);
               }
               throw new AssertionError("process ended without printing " + pattern + ": " + seen);
-            });
+            },
+            READERS);
     try {
       return port.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (Exception e) {
