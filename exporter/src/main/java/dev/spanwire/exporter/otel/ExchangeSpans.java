@@ -1,0 +1,100 @@
+package dev.spanwire.exporter.otel;
+
+import dev.spanwire.bpf.KernelClock;
+import dev.spanwire.bpf.Role;
+import dev.spanwire.exporter.exchange.ExchangeFields;
+import dev.spanwire.exporter.exchange.Field;
+import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.RouteTemplate;
+import dev.spanwire.semconv.HttpField;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.common.AttributesBuilder;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.TraceFlags;
+import io.opentelemetry.api.trace.TraceState;
+import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
+import io.opentelemetry.sdk.trace.IdGenerator;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.data.StatusData;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * Turns exchanges into spans: kind by role, {@code {METHOD} {route}} names, kernel times on the
+ * wall clock, ERROR for 5xx (and 4xx on client spans, and for a request the connection closed
+ * on), the attributes of the naming scheme, and the trace of the request's {@code traceparent}
+ * when it carries a valid one.
+ */
+final class ExchangeSpans implements Function<HttpExchange, SpanData> {
+  private final KernelClock clock;
+  private final ExchangeFields fields;
+  private final ProcessResources resources;
+  private final InstrumentationScopeInfo scope;
+  private final IdGenerator ids = IdGenerator.random();
+  private final String routeAttribute;
+
+  ExchangeSpans(KernelClock clock, ExchangeFields fields, ProcessResources resources, InstrumentationScopeInfo scope) {
+    this.clock = clock;
+    this.fields = fields;
+    this.resources = resources;
+    this.scope = scope;
+    this.routeAttribute = HttpField.ROUTE.name(fields.scheme());
+  }
+
+  @Override
+  public SpanData apply(HttpExchange exchange) {
+    String route = RouteTemplate.of(exchange.request().target());
+    SpanContext parent = Traceparent.parse(exchange.request().traceparent());
+    SpanContext context;
+    if (parent != null) {
+      context = SpanContext.create(parent.getTraceId(), ids.generateSpanId(), parent.getTraceFlags(), TraceState.getDefault());
+    } else {
+      parent = SpanContext.getInvalid();
+      context = SpanContext.create(ids.generateTraceId(), ids.generateSpanId(), TraceFlags.getSampled(), TraceState.getDefault());
+    }
+    return new ExchangeSpan(
+        exchange.request().method() + " " + route,
+        exchange.role() == Role.CLIENT ? SpanKind.CLIENT : SpanKind.SERVER,
+        context,
+        parent,
+        status(exchange),
+        clock.toEpochNanos(exchange.startNanos()),
+        clock.toEpochNanos(exchange.endNanos()),
+        attributes(fields.exchange(exchange), route),
+        resources.of(exchange.connection().process()),
+        scope);
+  }
+
+  static StatusData status(HttpExchange exchange) {
+    if (exchange.response() == null) {
+      return StatusData.create(StatusCode.ERROR, "connection closed before a response");
+    }
+    int status = exchange.statusCode();
+    if (status >= 500 || (status >= 400 && exchange.role() == Role.CLIENT)) {
+      return StatusData.error();
+    }
+    return StatusData.unset();
+  }
+
+  private Attributes attributes(List<Field> fields, String route) {
+    AttributesBuilder builder = Attributes.builder();
+    for (Field field : fields) {
+      put(builder, field);
+    }
+    builder.put(routeAttribute, route);
+    return builder.build();
+  }
+
+  /** One field as an attribute of its own type. */
+  static void put(AttributesBuilder builder, Field field) {
+    switch (field.value()) {
+      case String s -> builder.put(field.name(), s);
+      case Long l -> builder.put(field.name(), l);
+      case Double d -> builder.put(field.name(), d);
+      case Boolean b -> builder.put(field.name(), b);
+      default -> builder.put(field.name(), String.valueOf(field.value()));
+    }
+  }
+}

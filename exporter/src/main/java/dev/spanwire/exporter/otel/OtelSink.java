@@ -1,0 +1,148 @@
+package dev.spanwire.exporter.otel;
+
+import dev.spanwire.bpf.KernelClock;
+import dev.spanwire.exporter.exchange.ExchangeFields;
+import dev.spanwire.exporter.exchange.ExchangeSink;
+import dev.spanwire.exporter.exchange.HttpExchange;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.common.AttributesBuilder;
+import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
+import io.opentelemetry.sdk.metrics.data.MetricData;
+import io.opentelemetry.sdk.resources.Resource;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * OpenTelemetry export of exchanges: spans through a {@link SpanBatcher}, HTTP metrics
+ * aggregated per process and exported with the agent's own metrics by a {@link MetricsWorker}.
+ * One SDK exporter per signal for all processes; each process is its own resource.
+ *
+ * <p>Two views feed it: {@link #metrics()} must see every exchange (the histograms stay
+ * complete), {@link #spans()} only the exchanges the filters let through.
+ */
+public final class OtelSink {
+  /** How long shutdown may spend flushing each signal. */
+  public static final Duration SHUTDOWN_TIMEOUT = Duration.ofSeconds(10);
+
+  private final ExportSettings settings;
+  private final SpanBatcher batcher;
+  private final HttpMetrics httpMetrics;
+  private final SelfMetrics selfMetrics;
+  private final MetricsWorker metricsWorker;
+  private final KernelClock clock;
+
+  private OtelSink(
+      ExportSettings settings, SpanBatcher batcher, HttpMetrics httpMetrics, SelfMetrics selfMetrics,
+      MetricsWorker metricsWorker, KernelClock clock) {
+    this.settings = settings;
+    this.batcher = batcher;
+    this.httpMetrics = httpMetrics;
+    this.selfMetrics = selfMetrics;
+    this.metricsWorker = metricsWorker;
+    this.clock = clock;
+  }
+
+  /**
+   * Starts export. {@code agentInstruments} are the agent's own numbers (capture, pipeline,
+   * outputs); the sink adds its own (spans exported and dropped, failures, queue fill).
+   */
+  public static OtelSink start(
+      ExportSettings settings, KernelClock clock, String hostName, String version,
+      List<SelfMetrics.Instrument> agentInstruments) {
+    InstrumentationScopeInfo scope = InstrumentationScopeInfo.builder("spanwire").setVersion(version).build();
+    ProcessResources resources = new ProcessResources(hostName);
+    SpanBatcher batcher = settings.traces()
+        ? new SpanBatcher(OtlpExporters.spans(settings),
+            new ExchangeSpans(clock, new ExchangeFields(settings.scheme()), resources, scope), settings)
+        : null;
+    HttpMetrics httpMetrics = settings.metrics()
+        ? new HttpMetrics(settings.scheme(), resources, scope, clock, settings.cardinalityLimit(),
+            pid -> Files.exists(Path.of("/proc", Integer.toString(pid))))
+        : null;
+    SelfMetrics self = new SelfMetrics(agentResource(settings, hostName, version), scope,
+        clock.toEpochNanos(KernelClock.monotonicNanos()));
+    self.addAll(agentInstruments);
+    if (batcher != null) {
+      self.add(SelfMetrics.Instrument.counter("spanwire.spans.exported", "Spans the endpoint accepted", "{span}", batcher::exported));
+      self.add(SelfMetrics.Instrument.counter("spanwire.spans.dropped", "Spans dropped: queue full, or unsent at shutdown", "{span}", batcher::dropped));
+      self.add(SelfMetrics.Instrument.counter("spanwire.export.failures", "Span exports the endpoint refused or timed out (each retry counts)", "{export}", batcher::failures));
+      self.add(SelfMetrics.Instrument.gauge("spanwire.queue.size", "Spans waiting for export", "{span}", () -> batcher.queued()));
+      self.add(SelfMetrics.Instrument.gauge("spanwire.queue.capacity", "Spans the export queue holds", "{span}", () -> batcher.capacity()));
+    }
+    MetricsWorker worker = settings.metrics()
+        ? new MetricsWorker(OtlpExporters.metrics(settings), () -> collect(httpMetrics, self, clock), settings)
+        : null;
+    return new OtelSink(settings, batcher, httpMetrics, self, worker, clock);
+  }
+
+  private static List<MetricData> collect(HttpMetrics http, SelfMetrics self, KernelClock clock) {
+    long monotonic = KernelClock.monotonicNanos();
+    long now = clock.toEpochNanos(monotonic);
+    List<MetricData> all = new ArrayList<>(http.collect(now, monotonic));
+    all.addAll(self.collect(now));
+    return all;
+  }
+
+  /** The agent's own resource: service.name spanwire (or OTEL_SERVICE_NAME), OTEL_RESOURCE_ATTRIBUTES. */
+  static Resource agentResource(ExportSettings settings, String hostName, String version) {
+    AttributesBuilder attributes = Attributes.builder();
+    settings.agentResourceAttributes().forEach(attributes::put);
+    attributes.put(ProcessResources.SERVICE_NAME, settings.agentServiceName());
+    attributes.put("service.version", version);
+    attributes.put(ProcessResources.HOST_NAME, hostName);
+    attributes.put(ProcessResources.PROCESS_PID, ProcessHandle.current().pid());
+    attributes.put(ProcessResources.PROCESS_EXECUTABLE_NAME, "java");
+    return Resource.getDefault().merge(Resource.create(attributes.build()));
+  }
+
+  /** The view every exchange goes to: metrics. */
+  public ExchangeSink metrics() {
+    return httpMetrics == null ? ExchangeSink.NONE : httpMetrics::record;
+  }
+
+  /** The view filtered exchanges go to: spans. */
+  public ExchangeSink spans() {
+    return batcher == null ? ExchangeSink.NONE : batcher::offer;
+  }
+
+  public long spansExported() {
+    return batcher == null ? 0 : batcher.exported();
+  }
+
+  public long spansDropped() {
+    return batcher == null ? 0 : batcher.dropped();
+  }
+
+  public long exportFailures() {
+    return (batcher == null ? 0 : batcher.failures()) + (metricsWorker == null ? 0 : metricsWorker.failures());
+  }
+
+  /** Asks both signals to export what they have now (tests, and before a planned stop). */
+  public void flushSoon() {
+    if (batcher != null) {
+      batcher.requestFlush();
+    }
+    if (metricsWorker != null) {
+      metricsWorker.requestExport();
+    }
+  }
+
+  /** Flushes spans and metrics within {@link #SHUTDOWN_TIMEOUT} each, then closes the exporters. */
+  public void shutdown() {
+    if (batcher != null) {
+      batcher.shutdown(SHUTDOWN_TIMEOUT).join(SHUTDOWN_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+    if (metricsWorker != null) {
+      metricsWorker.shutdown().join(SHUTDOWN_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "OtelSink{" + settings + "}";
+  }
+}

@@ -1,0 +1,177 @@
+package dev.spanwire.exporter.otel;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import dev.spanwire.bpf.KernelClock;
+import dev.spanwire.bpf.Role;
+import dev.spanwire.bpf.testing.Await;
+import dev.spanwire.bpf.testing.Peers;
+import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.ProcessInfo;
+import dev.spanwire.exporter.testing.Exchanges;
+import dev.spanwire.exporter.testing.OtlpReceiver;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.Test;
+
+/** Delivery under trouble: an endpoint that is down, a shutdown, OTLP over HTTP. */
+class OtelDeliveryTest {
+  private static final long MS = 1_000_000L;
+  private static final KernelClock CLOCK = KernelClock.withOffset(1_795_000_000_000_000_000L);
+  private static final ProcessInfo NGINX = Exchanges.process(101, "nginx", null);
+
+  private static HttpExchange exchange(int i) {
+    return Exchanges.exchange(NGINX, Role.SERVER, 1, "GET /item/" + i + " HTTP/1.1\nHost: h\n\n",
+        "HTTP/1.1 200 OK\nContent-Length: 0\n\n", (1_000 + i) * MS, MS);
+  }
+
+  private static OtelSink start(ExportSettings settings) {
+    return OtelSink.start(settings, CLOCK, "testhost", "test", List.of());
+  }
+
+  private static ExportSettings grpc(int port, int queue, int batch, Duration delay) {
+    return ExportSettings.defaults()
+        .withEndpoint(ExportSettings.Protocol.GRPC, "http://127.0.0.1:" + port)
+        .withBatching(queue, batch, delay)
+        .withMetricInterval(Duration.ofHours(1))
+        .withHeaders(Map.of(), "gzip", Duration.ofSeconds(2));
+  }
+
+  @Test
+  void spansQueuedDuringAnOutageArriveWhenTheEndpointReturns() {
+    int port = Peers.freePort();
+    OtelSink sink = start(grpc(port, 64, 16, Duration.ofMillis(50)));
+    try {
+      for (int i = 0; i < 40; i++) {
+        sink.spans().onExchange(exchange(i));
+      }
+      Await.until("a failed export", Duration.ofSeconds(10), () -> sink.exportFailures() > 0);
+      try (OtlpReceiver receiver = OtlpReceiver.start(port)) {
+        Await.until("all 40 spans after recovery", Duration.ofSeconds(20), () -> receiver.spans().size() == 40,
+            () -> "(have " + receiver.spans().size() + ")");
+        // the receiver records a batch just before the exporter hears back
+        Await.until("40 exports acknowledged", Duration.ofSeconds(10), () -> sink.spansExported() == 40);
+        assertThat(sink.spansDropped()).isZero();
+        // export keeps working after recovery
+        sink.spans().onExchange(exchange(99));
+        Await.until("a span after recovery", Duration.ofSeconds(10), () -> receiver.spans().size() == 41);
+      }
+    } finally {
+      sink.shutdown();
+    }
+  }
+
+  @Test
+  void beyondTheQueueSpansAreDroppedAndCountedWithMemoryBounded() {
+    int port = Peers.freePort();
+    OtelSink sink = start(grpc(port, 20, 10, Duration.ofMillis(50)));
+    try {
+      sink.spans().onExchange(exchange(0));
+      Await.until("the first batch failing", Duration.ofSeconds(10), () -> sink.exportFailures() > 0);
+      // the worker holds one batch (1 span) while it retries; the queue holds 20; the rest go
+      for (int i = 1; i < 1000; i++) {
+        sink.spans().onExchange(exchange(i));
+      }
+      assertThat(sink.spansDropped()).isEqualTo(1000 - 1 - 20);
+      try (OtlpReceiver receiver = OtlpReceiver.start(port)) {
+        Await.until("what the queue held", Duration.ofSeconds(20), () -> receiver.spans().size() == 21,
+            () -> "(have " + receiver.spans().size() + ")");
+        Await.until("21 exports acknowledged", Duration.ofSeconds(10), () -> sink.spansExported() == 21);
+        assertThat(sink.spansExported() + sink.spansDropped()).isEqualTo(1000);
+      }
+    } finally {
+      sink.shutdown();
+    }
+  }
+
+  @Test
+  void shutdownFlushesWhatIsQueued() {
+    try (OtlpReceiver receiver = OtlpReceiver.start()) {
+      OtelSink sink = start(grpc(receiver.port(), 2048, 512, Duration.ofMinutes(10)));
+      for (int i = 0; i < 5; i++) {
+        sink.spans().onExchange(exchange(i));
+        sink.metrics().onExchange(exchange(i));
+      }
+      sink.shutdown(); // long before the 10 minute delay
+      assertThat(receiver.spans()).hasSize(5);
+      assertThat(receiver.latestMetricsOf("nginx")).isNotEmpty();
+    }
+  }
+
+  @Test
+  void shutdownWithTheEndpointDownGivesUpWithinItsDeadline() {
+    OtelSink sink = start(grpc(Peers.freePort(), 100, 10, Duration.ofMillis(50)));
+    for (int i = 0; i < 30; i++) {
+      sink.spans().onExchange(exchange(i));
+    }
+    long start = System.nanoTime();
+    sink.shutdown();
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(OtelSink.SHUTDOWN_TIMEOUT.multipliedBy(3));
+    assertThat(sink.spansDropped()).isEqualTo(30);
+  }
+
+  @Test
+  void httpProtobufSendsGzippedRequestsWithHeaders() throws IOException {
+    WireMockServer wiremock = new WireMockServer(options().dynamicPort().bindAddress("127.0.0.1"));
+    wiremock.start();
+    try {
+      wiremock.stubFor(post(urlEqualTo("/v1/traces")).willReturn(aResponse().withStatus(200)));
+      wiremock.stubFor(post(urlEqualTo("/v1/metrics")).willReturn(aResponse().withStatus(200)));
+      ExportSettings settings = ExportSettings.defaults()
+          .withEndpoint(ExportSettings.Protocol.HTTP_PROTOBUF, "http://127.0.0.1:" + wiremock.port())
+          .withHeaders(Map.of("x-api-key", "s3cret"), "gzip", Duration.ofSeconds(5))
+          .withBatching(2048, 512, Duration.ofMillis(100))
+          .withMetricInterval(Duration.ofHours(1));
+      OtelSink sink = start(settings);
+      for (int i = 0; i < 3; i++) {
+        sink.spans().onExchange(exchange(i));
+        sink.metrics().onExchange(exchange(i));
+      }
+      sink.shutdown();
+
+      List<LoggedRequest> traces = wiremock.findAll(postRequestedFor(urlEqualTo("/v1/traces")));
+      assertThat(traces).isNotEmpty();
+      assertThat(traces).allSatisfy(r -> {
+        assertThat(r.getHeader("Content-Type")).isEqualTo("application/x-protobuf");
+        assertThat(r.getHeader("Content-Encoding")).isEqualTo("gzip");
+        assertThat(r.getHeader("x-api-key")).isEqualTo("s3cret");
+      });
+      int spans = 0;
+      for (LoggedRequest r : traces) {
+        ExportTraceServiceRequest request = ExportTraceServiceRequest.parseFrom(gunzip(r.getBody()));
+        spans += request.getResourceSpansList().stream().flatMap(s -> s.getScopeSpansList().stream())
+            .mapToInt(s -> s.getSpansCount()).sum();
+      }
+      assertThat(spans).isEqualTo(3);
+      List<LoggedRequest> metrics = wiremock.findAll(postRequestedFor(urlEqualTo("/v1/metrics")));
+      assertThat(metrics).isNotEmpty();
+      ExportMetricsServiceRequest last = ExportMetricsServiceRequest.parseFrom(gunzip(metrics.getLast().getBody()));
+      assertThat(last.getResourceMetricsList()).isNotEmpty();
+    } finally {
+      wiremock.stop();
+    }
+  }
+
+  /** WireMock logs gzip request bodies decompressed already; decompress only what still is gzip. */
+  private static byte[] gunzip(byte[] body) throws IOException {
+    if (body.length < 2 || (body[0] & 0xff) != 0x1f || (body[1] & 0xff) != 0x8b) {
+      return body;
+    }
+    try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(body))) {
+      return in.readAllBytes();
+    }
+  }
+}

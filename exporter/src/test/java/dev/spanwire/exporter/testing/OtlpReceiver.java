@@ -1,0 +1,164 @@
+package dev.spanwire.exporter.testing;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse;
+import io.opentelemetry.proto.collector.metrics.v1.MetricsServiceGrpc;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
+import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.metrics.v1.Metric;
+import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+
+/**
+ * A real OTLP/gRPC receiver on 127.0.0.1: the collector's trace and metrics services, recording
+ * every request it gets (gzip is decompressed by gRPC itself).
+ */
+public final class OtlpReceiver implements AutoCloseable {
+  private final Server server;
+  private final List<ExportTraceServiceRequest> traces = new CopyOnWriteArrayList<>();
+  private final List<ExportMetricsServiceRequest> metrics = new CopyOnWriteArrayList<>();
+  private final List<String> authorizations = new CopyOnWriteArrayList<>();
+
+  private OtlpReceiver(int port) {
+    io.grpc.ServerInterceptor headers = new io.grpc.ServerInterceptor() {
+      @Override
+      public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
+          io.grpc.ServerCall<Q, R> call, io.grpc.Metadata metadata, io.grpc.ServerCallHandler<Q, R> next) {
+        String value = metadata.get(io.grpc.Metadata.Key.of("x-api-key", io.grpc.Metadata.ASCII_STRING_MARSHALLER));
+        if (value != null) {
+          authorizations.add(value);
+        }
+        return next.startCall(call, metadata);
+      }
+    };
+    try {
+      server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+          .addService(io.grpc.ServerInterceptors.intercept(new TraceServiceGrpc.TraceServiceImplBase() {
+            @Override
+            public void export(ExportTraceServiceRequest request, StreamObserver<ExportTraceServiceResponse> response) {
+              traces.add(request);
+              response.onNext(ExportTraceServiceResponse.getDefaultInstance());
+              response.onCompleted();
+            }
+          }, headers))
+          .addService(new MetricsServiceGrpc.MetricsServiceImplBase() {
+            @Override
+            public void export(ExportMetricsServiceRequest request, StreamObserver<ExportMetricsServiceResponse> response) {
+              metrics.add(request);
+              response.onNext(ExportMetricsServiceResponse.getDefaultInstance());
+              response.onCompleted();
+            }
+          })
+          .build()
+          .start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("start OTLP receiver on port " + port, e);
+    }
+  }
+
+  /** A receiver on an ephemeral port. */
+  public static OtlpReceiver start() {
+    return new OtlpReceiver(0);
+  }
+
+  /** A receiver on {@code port} (a port an exporter already points at). */
+  public static OtlpReceiver start(int port) {
+    return new OtlpReceiver(port);
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  public String endpoint() {
+    return "http://127.0.0.1:" + port();
+  }
+
+  public List<ExportTraceServiceRequest> traceRequests() {
+    return List.copyOf(traces);
+  }
+
+  public List<ExportMetricsServiceRequest> metricRequests() {
+    return List.copyOf(metrics);
+  }
+
+  /** Values of the x-api-key header seen on trace exports. */
+  public List<String> apiKeys() {
+    return List.copyOf(authorizations);
+  }
+
+  public List<ResourceSpans> resourceSpans() {
+    return traces.stream().flatMap(r -> r.getResourceSpansList().stream()).toList();
+  }
+
+  public List<Span> spans() {
+    return resourceSpans().stream()
+        .flatMap(r -> r.getScopeSpansList().stream())
+        .flatMap(s -> s.getSpansList().stream())
+        .toList();
+  }
+
+  /** Spans whose resource has this service.name. */
+  public List<Span> spansOf(String service) {
+    return resourceSpans().stream()
+        .filter(r -> service.equals(attributes(r.getResource().getAttributesList()).get("service.name")))
+        .flatMap(r -> r.getScopeSpansList().stream())
+        .flatMap(s -> s.getSpansList().stream())
+        .toList();
+  }
+
+  public List<ResourceMetrics> resourceMetrics() {
+    return metrics.stream().flatMap(r -> r.getResourceMetricsList().stream()).toList();
+  }
+
+  /** The metrics of the latest export that carried this service's resource. */
+  public List<Metric> latestMetricsOf(String service) {
+    List<Metric> latest = new ArrayList<>();
+    for (ExportMetricsServiceRequest request : metrics) {
+      List<Metric> found = request.getResourceMetricsList().stream()
+          .filter(r -> service.equals(attributes(r.getResource().getAttributesList()).get("service.name")))
+          .flatMap(r -> r.getScopeMetricsList().stream())
+          .flatMap(s -> s.getMetricsList().stream())
+          .toList();
+      if (!found.isEmpty()) {
+        latest = found;
+      }
+    }
+    return latest;
+  }
+
+  /** Attributes as plain Java values (String, Long, Double, Boolean). */
+  public static Map<String, Object> attributes(List<KeyValue> keyValues) {
+    return keyValues.stream().collect(Collectors.toMap(KeyValue::getKey, kv -> value(kv.getValue()), (a, b) -> b, java.util.LinkedHashMap::new));
+  }
+
+  private static Object value(AnyValue v) {
+    return switch (v.getValueCase()) {
+      case STRING_VALUE -> v.getStringValue();
+      case INT_VALUE -> v.getIntValue();
+      case DOUBLE_VALUE -> v.getDoubleValue();
+      case BOOL_VALUE -> v.getBoolValue();
+      default -> v.toString();
+    };
+  }
+
+  @Override
+  public void close() {
+    server.shutdownNow();
+  }
+}
