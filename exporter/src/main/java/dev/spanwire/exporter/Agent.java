@@ -12,6 +12,9 @@ import dev.spanwire.exporter.output.JsonEventSink;
 import dev.spanwire.exporter.output.Output;
 import dev.spanwire.exporter.output.RawEventPrinter;
 import dev.spanwire.exporter.output.TableSink;
+import dev.spanwire.exporter.otel.ExportSettings;
+import dev.spanwire.exporter.otel.OtelSink;
+import dev.spanwire.exporter.otel.SelfMetrics;
 import dev.spanwire.exporter.pipeline.HttpPipeline;
 import dev.spanwire.exporter.pipeline.PipelineSettings;
 import dev.spanwire.exporter.pipeline.PipelineStats;
@@ -26,28 +29,71 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The running agent: capture, pipeline and sinks, started in that dependency order (sinks first)
  * and stopped in reverse. The capture's ring buffer thread runs the pipeline, which feeds the sinks.
  */
 final class Agent implements AutoCloseable {
-  /** What to run. */
-  record Options(Output output, List<Column> columns, CaptureConfig capture, PipelineSettings pipeline) {}
+  private static final System.Logger LOG = System.getLogger(Agent.class.getName());
+
+  /**
+   * What to run.
+   *
+   * @param export OpenTelemetry export, or null for none
+   */
+  record Options(
+      Output output, List<Column> columns, CaptureConfig capture, PipelineSettings pipeline, ExportSettings export) {}
 
   private final SocketCapture capture;
   private final HttpPipeline pipeline;
   private final ExchangeSink sinks;
   private final List<AsyncSink> queues;
+  private final OtelSink otel;
   private final Writer stdout;
+  private final ScheduledExecutorService dropReporter;
   private boolean closed;
 
-  private Agent(SocketCapture capture, HttpPipeline pipeline, ExchangeSink sinks, List<AsyncSink> queues, Writer stdout) {
+  private Agent(
+      SocketCapture capture, HttpPipeline pipeline, ExchangeSink sinks, List<AsyncSink> queues, OtelSink otel, Writer stdout) {
     this.capture = capture;
     this.pipeline = pipeline;
     this.sinks = sinks;
     this.queues = queues;
+    this.otel = otel;
     this.stdout = stdout;
+    this.dropReporter = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("spanwire-drop-report").daemon().factory());
+    this.dropReporter.scheduleAtFixedRate(new DropReport(), 1, 1, TimeUnit.MINUTES);
+  }
+
+  /** Logs once a minute, in one line, what was dropped in that minute, if anything was. */
+  private final class DropReport implements Runnable {
+    private long events;
+    private long spans;
+    private long output;
+    private long unpaired;
+
+    @Override
+    public void run() {
+      long e = capture.stats().eventsLost();
+      long s = otel == null ? 0 : otel.spansDropped();
+      long o = outputDropped();
+      long u = pipeline == null ? 0 : pipeline.stats().snapshot().unpaired();
+      if (e > events || s > spans || o > output || u > unpaired) {
+        LOG.log(System.Logger.Level.WARNING,
+            "dropped in the last minute: {0} events lost in the kernel, {1} spans, {2} output lines, {3} unpaired messages",
+            e - events, s - spans, o - output, u - unpaired);
+      }
+      events = e;
+      spans = s;
+      output = o;
+      unpaired = u;
+    }
   }
 
   static Agent start(Options options) {
@@ -57,10 +103,16 @@ final class Agent implements AutoCloseable {
     if (options.output() == Output.RAW) {
       PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
       SocketCapture capture = SocketCapture.start(options.capture(), new RawEventPrinter(out, clock));
-      return new Agent(capture, null, ExchangeSink.NONE, List.of(), stdout);
+      return new Agent(capture, null, ExchangeSink.NONE, List.of(), null, stdout);
     }
-    List<ExchangeSink> sinks = new ArrayList<>();
+    AtomicReference<SocketCapture> captureRef = new AtomicReference<>();
+    AtomicReference<HttpPipeline> pipelineRef = new AtomicReference<>();
     List<AsyncSink> queues = new ArrayList<>();
+    ExportSettings export = options.export();
+    OtelSink otel = export == null || (!export.traces() && !export.metrics())
+        ? null
+        : OtelSink.start(export, clock, hostname(), Main.version(), selfInstruments(captureRef, pipelineRef, queues));
+    List<ExchangeSink> sinks = new ArrayList<>();
     switch (options.output()) {
       case TABLE -> {
         TableSink table = new TableSink(stdout, options.columns(), clock);
@@ -73,14 +125,44 @@ final class Agent implements AutoCloseable {
       default -> {}
     }
     sinks.addAll(queues);
-    ExchangeSink fanOut = new FanOutSink(sinks);
+    if (otel != null) {
+      sinks.add(otel.spans());
+    }
+    // metrics see every exchange; the other sinks, those the filters keep
+    ExchangeSink visible = new FanOutSink(sinks);
+    ExchangeSink fanOut = otel == null ? visible : new FanOutSink(List.of(otel.metrics(), visible));
     HttpPipeline pipeline = new HttpPipeline(fanOut, options.pipeline());
+    pipelineRef.set(pipeline);
     try {
-      return new Agent(SocketCapture.start(options.capture(), pipeline), pipeline, fanOut, queues, stdout);
+      SocketCapture capture = SocketCapture.start(options.capture(), pipeline);
+      captureRef.set(capture);
+      return new Agent(capture, pipeline, fanOut, queues, otel, stdout);
     } catch (RuntimeException e) {
       fanOut.close();
+      if (otel != null) {
+        otel.shutdown();
+      }
       throw e;
     }
+  }
+
+  /** The agent's own numbers, exported as spanwire.* metrics. */
+  private static List<SelfMetrics.Instrument> selfInstruments(
+      AtomicReference<SocketCapture> capture, AtomicReference<HttpPipeline> pipeline, List<AsyncSink> queues) {
+    java.util.function.ToLongFunction<java.util.function.ToLongFunction<CaptureStats>> c =
+        f -> capture.get() == null ? 0 : f.applyAsLong(capture.get().stats());
+    java.util.function.ToLongFunction<java.util.function.ToLongFunction<PipelineStats.Snapshot>> p =
+        f -> pipeline.get() == null ? 0 : f.applyAsLong(pipeline.get().stats().snapshot());
+    return List.of(
+        SelfMetrics.Instrument.counter("spanwire.events.received", "Ring buffer records read", "{event}", () -> c.applyAsLong(CaptureStats::records)),
+        SelfMetrics.Instrument.counter("spanwire.events.lost", "Records the kernel could not put in the ring buffer", "{event}", () -> c.applyAsLong(CaptureStats::eventsLost)),
+        SelfMetrics.Instrument.counter("spanwire.bytes.captured", "Payload bytes captured", "By", () -> p.applyAsLong(PipelineStats.Snapshot::bytesCaptured)),
+        SelfMetrics.Instrument.counter("spanwire.parse.errors", "Malformed HTTP messages dropped", "{message}", () -> p.applyAsLong(PipelineStats.Snapshot::parseErrors)),
+        SelfMetrics.Instrument.counter("spanwire.resyncs", "Streams resynchronised after an error or lost bytes", "{resync}", () -> p.applyAsLong(PipelineStats.Snapshot::resyncs)),
+        SelfMetrics.Instrument.counter("spanwire.exchanges", "HTTP exchanges reported", "{exchange}", () -> p.applyAsLong(PipelineStats.Snapshot::exchanges)),
+        SelfMetrics.Instrument.counter("spanwire.output.dropped", "Table or JSON lines dropped because stdout was too slow", "{line}",
+            () -> queues.stream().mapToLong(AsyncSink::dropped).sum()),
+        SelfMetrics.Instrument.gauge("spanwire.connections", "Connections tracked", "{connection}", () -> p.applyAsLong(PipelineStats.Snapshot::connections)));
   }
 
   /** The machine's name, as AppScope puts it in events. */
@@ -105,6 +187,10 @@ final class Agent implements AutoCloseable {
     return pipeline == null ? null : pipeline.stats().snapshot();
   }
 
+  OtelSink otel() {
+    return otel;
+  }
+
   long outputDropped() {
     return queues.stream().mapToLong(AsyncSink::dropped).sum();
   }
@@ -116,8 +202,12 @@ final class Agent implements AutoCloseable {
       return;
     }
     closed = true;
+    dropReporter.shutdownNow();
     capture.close();
     sinks.close();
+    if (otel != null) {
+      otel.shutdown();
+    }
     try {
       stdout.flush();
     } catch (java.io.IOException e) {
@@ -142,6 +232,11 @@ final class Agent implements AutoCloseable {
           .append(", gaps ").append(p.gaps())
           .append(", unpaired ").append(p.unpaired())
           .append(", output dropped ").append(outputDropped());
+    }
+    if (otel != null) {
+      s.append(", spans exported ").append(otel.spansExported())
+          .append(", spans dropped ").append(otel.spansDropped())
+          .append(", export failures ").append(otel.exportFailures());
     }
     return s.toString();
   }

@@ -22,5 +22,8 @@ final class Logging {
     handler.setLevel(level);
     root.setLevel(level);
     root.addHandler(handler);
+    // the OTLP exporters log every failed export; the span and metric workers say it once instead
+    Logger.getLogger("io.opentelemetry.exporter").setLevel(verbose ? Level.FINE : Level.OFF);
+    Logger.getLogger("io.opentelemetry.sdk").setLevel(verbose ? Level.FINE : Level.WARNING);
   }
 }

@@ -7,6 +7,9 @@ import dev.spanwire.bpf.CaptureConfig;
 import dev.spanwire.exporter.output.Column;
 import dev.spanwire.exporter.output.Output;
 import dev.spanwire.exporter.pipeline.PipelineSettings;
+import dev.spanwire.exporter.otel.ExportSettings;
+import dev.spanwire.exporter.otel.OtlpEnvironment;
+import dev.spanwire.semconv.NamingScheme;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +50,24 @@ public final class Main implements Callable<Integer> {
       description = "table, json, none or raw (default: table on a terminal, json otherwise).")
   String output;
 
+  @Option(
+      names = "--otlp-endpoint",
+      paramLabel = "URL",
+      description = "Where spans and metrics go, or 'none' (default: OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4317).")
+  String otlpEndpoint;
+
+  @Option(
+      names = "--otlp-protocol",
+      paramLabel = "PROTOCOL",
+      description = "grpc or http/protobuf (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc).")
+  String otlpProtocol;
+
+  @Option(
+      names = "--semconv",
+      paramLabel = "SCHEME",
+      description = "Attribute and metric names: appscope, otel-legacy or otel-stable (default: appscope).")
+  String semconv = "appscope";
+
   @Option(names = {"-v", "--verbose"}, description = "Log debug detail, libbpf's included.")
   boolean verbose;
 
@@ -84,7 +105,7 @@ public final class Main implements Callable<Integer> {
     try {
       Output chosen = output == null ? Output.forStdout() : Output.of(output);
       CaptureConfig capture = CaptureConfig.defaults().withTargetPid(pid).withCaptureBytes(captureBytes);
-      options = new Agent.Options(chosen, Column.defaults(), capture, PipelineSettings.defaults());
+      options = new Agent.Options(chosen, Column.defaults(), capture, PipelineSettings.defaults(), exportSettings());
     } catch (IllegalArgumentException e) {
       System.err.println("spanwire: " + e.getMessage());
       return ExitCode.BAD_CONFIG;
@@ -101,9 +122,11 @@ public final class Main implements Callable<Integer> {
         agent.capture().attachments().size(), options.output());
 
     CountDownLatch stopped = new CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
     Thread hook =
         new Thread(
             () -> {
+              stopping.set(true);
               agent.close();
               // straight to stderr: java.util.logging resets its handlers in a shutdown hook of its own
               System.err.println("spanwire: stopped: " + agent.summary());
@@ -113,8 +136,10 @@ public final class Main implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
     try {
       while (!stopped.await(1, TimeUnit.SECONDS)) {
-        if (!agent.isRunning()) {
-          System.err.println("spanwire: capture stopped: " + agent.capture().failure().summary());
+        // a stop the shutdown hook made is not a failure
+        if (!agent.isRunning() && !stopping.get()) {
+          var failure = agent.capture().failure();
+          System.err.println("spanwire: capture stopped: " + (failure == null ? "reader thread ended" : failure.summary()));
           return ExitCode.RUNTIME_FAILURE;
         }
       }
@@ -122,6 +147,28 @@ public final class Main implements Callable<Integer> {
       Thread.currentThread().interrupt();
     }
     return ExitCode.OK;
+  }
+
+  /** Flags over the standard OTEL_* variables over the defaults; null when export is off. */
+  private ExportSettings exportSettings() {
+    ExportSettings settings =
+        OtlpEnvironment.apply(ExportSettings.defaults().withScheme(NamingScheme.of(semconv)), System.getenv());
+    if ("none".equals(otlpEndpoint)) {
+      return null;
+    }
+    if (otlpEndpoint != null || otlpProtocol != null) {
+      ExportSettings.Protocol protocol = otlpProtocol == null ? settings.protocol() : ExportSettings.Protocol.of(otlpProtocol);
+      String endpoint = otlpEndpoint != null ? otlpEndpoint
+          : protocol == ExportSettings.Protocol.GRPC ? ExportSettings.DEFAULT_GRPC_ENDPOINT : ExportSettings.DEFAULT_HTTP_ENDPOINT;
+      settings = settings.withEndpoint(protocol, endpoint);
+    }
+    return settings;
+  }
+
+  /** The version from the jar's manifest, or "dev" in a build tree. */
+  static String version() {
+    String version = Main.class.getPackage().getImplementationVersion();
+    return version == null ? "dev" : version;
   }
 
   @Command(
@@ -139,8 +186,7 @@ public final class Main implements Callable<Integer> {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String version = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"spanwire " + (version == null ? "dev" : version)};
+      return new String[] {"spanwire " + version()};
     }
   }
 }

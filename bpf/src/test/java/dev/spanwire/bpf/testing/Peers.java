@@ -95,10 +95,15 @@ public final class Peers {
 
   /** {@code python3 -m http.server} serving {@code directory} on an ephemeral port of {@code host}. */
   public static Server pythonHttpServer(Path directory, String host) {
+    return pythonHttpServer(directory, host, java.util.Map.of());
+  }
+
+  /** The same with extra environment variables (e.g. OTEL_SERVICE_NAME). */
+  public static Server pythonHttpServer(Path directory, String host, java.util.Map<String, String> env) {
     require("python3");
     Process process =
         startServer(
-            List.of("python3", "-u", "-m", "http.server", "0", "--bind", host, "--directory", directory.toString()));
+            List.of("python3", "-u", "-m", "http.server", "0", "--bind", host, "--directory", directory.toString()), env);
     // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
     int port = awaitLine(process, Pattern.compile("port (\\d+)"), Duration.ofSeconds(10));
     awaitListening(host, port);
@@ -155,8 +160,20 @@ public final class Peers {
 
   /** Runs a command to completion within {@code timeout}; stdout is kept as bytes. */
   public static Completed run(Duration timeout, String... command) {
+    return run(timeout, java.util.Map.of(), command);
+  }
+
+  /** The same with extra environment variables. */
+  public static Completed run(Duration timeout, java.util.Map<String, String> env, String... command) {
     require(command[0]);
-    Process process = start(List.of(command));
+    Process process;
+    try {
+      ProcessBuilder builder = new ProcessBuilder(command);
+      builder.environment().putAll(env);
+      process = builder.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("start " + List.of(command), e);
+    }
     CompletableFuture<byte[]> stdout = CompletableFuture.supplyAsync(() -> readAll(process), READERS);
     CompletableFuture<String> stderr =
         CompletableFuture.supplyAsync(() -> new String(readAllErr(process), StandardCharsets.UTF_8), READERS);
@@ -183,8 +200,15 @@ public final class Peers {
 
   /** Starts a server; its stderr (request logs) is discarded so the pipe never blocks it. */
   public static Process startServer(List<String> command) {
+    return startServer(command, java.util.Map.of());
+  }
+
+  /** The same with extra environment variables. */
+  public static Process startServer(List<String> command, java.util.Map<String, String> env) {
     try {
-      return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
+      builder.environment().putAll(env);
+      return builder.start();
     } catch (IOException e) {
       throw new UncheckedIOException("start " + command, e);
     }

@@ -14,14 +14,14 @@ import java.util.List;
 import java.util.function.LongSupplier;
 
 /** The agent's own counters and gauges, exported with its own resource ({@code service.name=spanwire}). */
-final class SelfMetrics {
+public final class SelfMetrics {
   /** One of the agent's numbers: a cumulative counter or a gauge. */
-  record Instrument(String name, String description, String unit, boolean counter, LongSupplier value) {
-    static Instrument counter(String name, String description, String unit, LongSupplier value) {
+  public record Instrument(String name, String description, String unit, boolean counter, LongSupplier value) {
+    public static Instrument counter(String name, String description, String unit, LongSupplier value) {
       return new Instrument(name, description, unit, true, value);
     }
 
-    static Instrument gauge(String name, String description, String unit, LongSupplier value) {
+    public static Instrument gauge(String name, String description, String unit, LongSupplier value) {
       return new Instrument(name, description, unit, false, value);
     }
   }
