@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end load harness: wrk against a local nginx, first without the agent, then with the
-# agent capturing (`--output none`, or whatever AGENT_ARGS says). Prints requests/s of both runs,
+# agent capturing (`--output none`, plus whatever AGENT_ARGS says). Prints requests/s of both runs,
 # their ratio, the agent's CPU seconds and peak RSS during the loaded run, the events it lost, and
 # the exchanges it reported against the requests wrk completed while it ran.
 #
-#   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS]
+#   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-x]
+#
+# -x exports spans and metrics over OTLP/gRPC (the defaults: gzip, batches of 512) to a counting
+# receiver in its own process and reports the spans it received; without it export is off.
 #
 # Rounds alternate (without, with, without, with, ...; default 3 each) and the medians are
 # compared, since single runs on a 2-core machine vary by several percent.
@@ -13,11 +16,11 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
-duration=10 connections=16 threads=2 rounds=3
-while getopts d:c:t:r: opt; do
+duration=10 connections=16 threads=2 rounds=3 export=""
+while getopts d:c:t:r:x opt; do
   case $opt in
-    d) duration=$OPTARG ;; c) connections=$OPTARG ;; t) threads=$OPTARG ;; r) rounds=$OPTARG ;;
-    *) echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds]" >&2; exit 2 ;;
+    d) duration=$OPTARG ;; c) connections=$OPTARG ;; t) threads=$OPTARG ;; r) rounds=$OPTARG ;; x) export=1 ;;
+    *) echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-x]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" -eq 0 ] || die "the harness loads BPF programs: run it as root"
@@ -26,9 +29,10 @@ java_home=$(find_jdk)
 agent_stale "$root" && build_agent "$root" "$java_home"
 
 work=$(mktemp -d /tmp/spanwire-bench.XXXXXX)
-agent_pid="" nginx_pid=""
+agent_pid="" nginx_pid="" receiver_pid=""
 cleanup() {
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
+  [ -n "$receiver_pid" ] && kill "$receiver_pid" 2>/dev/null || true
   [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -53,6 +57,15 @@ CONF
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
 
 url="http://127.0.0.1:$port/index.html"
+otlp=(--otlp-endpoint none)
+if [ -n "$export" ]; then
+  (cd "$root" && JAVA_HOME="$java_home" ./mvnw -B -q -Pbench -DskipTests install >&2)
+  receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$java_home/bin/java" -cp "$root/bench/jmh/target/benchmarks.jar" dev.spanwire.bench.CountingReceiver "$receiver_port" \
+    >"$work/receiver.log" 2>&1 & receiver_pid=$!
+  for _ in $(seq 100); do grep -q listening "$work/receiver.log" && break; sleep 0.1; done
+  otlp=(--otlp-endpoint "http://127.0.0.1:$receiver_port")
+fi
 # wrk's requests/s on stdout; its completed request count appended to $work/completed
 rps() {
   wrk -t"$threads" -c"$connections" -d"${duration}s" "$url" >"$work/wrk.out"
@@ -64,7 +77,7 @@ wrk -t"$threads" -c"$connections" -d2s "$url" >/dev/null   # warm nginx up
 
 start_agent() {
   "$java_home/bin/java" --enable-native-access=ALL-UNNAMED -jar "$root/exporter/target/spanwire.jar" \
-    --output none ${AGENT_ARGS:-} 2>"$work/agent.log" >"$work/agent.out" & agent_pid=$!
+    --output none "${otlp[@]}" ${AGENT_ARGS:-} 2>"$work/agent.log" >"$work/agent.out" & agent_pid=$!
   for _ in $(seq 200); do grep -q capturing "$work/agent.log" && break; sleep 0.05; done
   grep -q capturing "$work/agent.log" || { cat "$work/agent.log" >&2; die "agent did not start"; }
   wrk -t"$threads" -c"$connections" -d2s "$url" >"$work/wrk.out"   # warm the agent's JIT up
@@ -103,10 +116,16 @@ rss_kib=$(sort -n "$work/rss" | tail -n1)
 stats=$(tail -n1 "$work/stats")
 lost=$(grep -o 'lost in kernel [0-9]*' "$work/stats" | awk '{s += $4} END {print s + 0}')
 read -r made server client < <(awk '{m += $1; s += $2; c += $3} END {print m, s, c}' "$work/coverage")
+received="export off"
+if [ -n "$receiver_pid" ]; then
+  kill -TERM "$receiver_pid"; wait "$receiver_pid" 2>/dev/null || true; receiver_pid=""
+  received="$(grep -o 'received spans [0-9]*' "$work/receiver.log" | awk '{print $3}') spans at the OTLP receiver (all rounds)"
+fi
 
 awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="$rounds" \
     -v rss="$rss_kib" -v d="$duration" -v conns="$connections" -v thr="$threads" -v s="$stats" \
-    -v lost="$lost" -v nproc="$(nproc)" -v made="$made" -v server="$server" -v client="$client" 'BEGIN {
+    -v lost="$lost" -v nproc="$(nproc)" -v made="$made" -v server="$server" -v client="$client" \
+    -v received="$received" 'BEGIN {
   printf "wrk -t%d -c%d -d%ds against nginx on 127.0.0.1, %d cores, median of %d rounds\n", thr, conns, d, nproc, rounds
   printf "  without agent   %10.0f requests/s\n", b
   printf "  with agent      %10.0f requests/s\n", t
@@ -115,5 +134,6 @@ awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="
   printf "  agent peak RSS  %10.1f MiB\n", rss / 1024
   printf "  events lost     %10d (all rounds)\n", lost
   printf "  exchanges       server %d (%.2f%%), client %d (%.2f%%) of %d requests wrk completed\n", server, 100 * server / made, client, 100 * client / made, made
+  printf "  OTLP export     %s\n", received
   printf "  last agent      %s\n", s
 }'

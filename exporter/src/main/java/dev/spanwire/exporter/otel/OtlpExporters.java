@@ -5,6 +5,7 @@ import io.opentelemetry.exporter.otlp.http.metrics.OtlpHttpMetricExporter;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.exporter.otlp.metrics.OtlpGrpcMetricExporter;
 import io.opentelemetry.exporter.otlp.trace.OtlpGrpcSpanExporter;
+import io.opentelemetry.sdk.common.export.MemoryMode;
 import io.opentelemetry.sdk.metrics.export.MetricExporter;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.io.IOException;
@@ -43,13 +44,16 @@ final class OtlpExporters {
     Tls tls = Tls.of(s);
     if (s.protocol() == ExportSettings.Protocol.GRPC) {
       var b = OtlpGrpcSpanExporter.builder().setEndpoint(s.tracesEndpoint()).setCompression(s.compression())
-          .setTimeout(s.timeout()).setRetryPolicy(null).setMeterProvider(MeterProvider::noop);
+          .setTimeout(s.timeout()).setRetryPolicy(null).setMeterProvider(MeterProvider::noop)
+          .setMemoryMode(MemoryMode.REUSABLE_DATA)
+          .setComponentLoader(NoDelaySenders.LOADER);
       s.headers().forEach(b::addHeader);
       tls.apply(b::setTrustedCertificates, b::setClientTls);
       return b.build();
     }
     var b = OtlpHttpSpanExporter.builder().setEndpoint(s.tracesEndpoint()).setCompression(s.compression())
-        .setTimeout(s.timeout()).setRetryPolicy(null).setMeterProvider(MeterProvider::noop);
+        .setTimeout(s.timeout()).setRetryPolicy(null).setMeterProvider(MeterProvider::noop)
+          .setComponentLoader(NoDelaySenders.LOADER);
     s.headers().forEach(b::addHeader);
     tls.apply(b::setTrustedCertificates, b::setClientTls);
     return b.build();
@@ -59,13 +63,15 @@ final class OtlpExporters {
     Tls tls = Tls.of(s);
     if (s.protocol() == ExportSettings.Protocol.GRPC) {
       var b = OtlpGrpcMetricExporter.builder().setEndpoint(s.metricsEndpoint()).setCompression(s.compression())
-          .setTimeout(s.timeout()).setRetryPolicy(null).setMeterProvider(MeterProvider::noop);
+          .setTimeout(s.timeout()).setRetryPolicy(null).setMeterProvider(MeterProvider::noop)
+          .setComponentLoader(NoDelaySenders.LOADER);
       s.headers().forEach(b::addHeader);
       tls.apply(b::setTrustedCertificates, b::setClientTls);
       return b.build();
     }
     var b = OtlpHttpMetricExporter.builder().setEndpoint(s.metricsEndpoint()).setCompression(s.compression())
-        .setTimeout(s.timeout()).setRetryPolicy(null).setMeterProvider(MeterProvider::noop);
+        .setTimeout(s.timeout()).setRetryPolicy(null).setMeterProvider(MeterProvider::noop)
+          .setComponentLoader(NoDelaySenders.LOADER);
     s.headers().forEach(b::addHeader);
     tls.apply(b::setTrustedCertificates, b::setClientTls);
     return b.build();

@@ -21,11 +21,13 @@ import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Delivery under trouble: an endpoint that is down, a shutdown, OTLP over HTTP. */
 class OtelDeliveryTest {
@@ -162,6 +164,56 @@ class OtelDeliveryTest {
       assertThat(last.getResourceMetricsList()).isNotEmpty();
     } finally {
       wiremock.stop();
+    }
+  }
+
+  @Test
+  void grpcOverTlsTrustsTheConfiguredCertificate(@TempDir Path dir) throws Exception {
+    Path certificate = dir.resolve("server.pem");
+    Path key = dir.resolve("server.key");
+    // a self-signed certificate for 127.0.0.1, as OTEL_EXPORTER_OTLP_CERTIFICATE would name
+    Peers.run(Duration.ofSeconds(30), "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-subj", "/CN=spanwire-test", "-addext", "subjectAltName=IP:127.0.0.1",
+        "-keyout", key.toString(), "-out", certificate.toString()).assertSuccess();
+    try (OtlpReceiver receiver = OtlpReceiver.startTls(certificate, key)) {
+      ExportSettings settings = grpc(receiver.port(), 64, 16, Duration.ofMillis(50))
+          .withEndpoint(ExportSettings.Protocol.GRPC, "https://127.0.0.1:" + receiver.port())
+          .withTls(certificate, null, null);
+      OtelSink sink = start(settings);
+      try {
+        sink.spans().onExchange(exchange(1));
+        Await.until("the span over TLS", Duration.ofSeconds(10), () -> receiver.spans().size() == 1);
+      } finally {
+        sink.shutdown();
+      }
+      // without the certificate the JVM's trust store refuses the receiver: logged, counted, not delivered
+      java.util.logging.Logger log = java.util.logging.Logger.getLogger(SpanBatcher.class.getName());
+      List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+      java.util.logging.Handler handler = new java.util.logging.Handler() {
+        @Override
+        public void publish(java.util.logging.LogRecord r) {
+          warnings.add(java.text.MessageFormat.format(r.getMessage(), r.getParameters()));
+        }
+
+        @Override
+        public void flush() {}
+
+        @Override
+        public void close() {}
+      };
+      log.addHandler(handler);
+      OtelSink untrusting = start(grpc(receiver.port(), 64, 16, Duration.ofMillis(50))
+          .withEndpoint(ExportSettings.Protocol.GRPC, "https://127.0.0.1:" + receiver.port()));
+      try {
+        untrusting.spans().onExchange(exchange(2));
+        Await.until("a refused export", Duration.ofSeconds(10), () -> untrusting.exportFailures() > 0);
+        assertThat(receiver.spans()).hasSize(1);
+        assertThat(warnings).anySatisfy(w -> assertThat(w).contains("https://127.0.0.1:" + receiver.port())
+            .containsIgnoringCase("certification path"));
+      } finally {
+        untrusting.shutdown();
+        log.removeHandler(handler);
+      }
     }
   }
 

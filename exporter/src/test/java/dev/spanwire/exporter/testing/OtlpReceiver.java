@@ -34,7 +34,7 @@ public final class OtlpReceiver implements AutoCloseable {
   private final List<ExportMetricsServiceRequest> metrics = new CopyOnWriteArrayList<>();
   private final List<String> authorizations = new CopyOnWriteArrayList<>();
 
-  private OtlpReceiver(int port) {
+  private OtlpReceiver(int port, java.io.File certificate, java.io.File key) {
     io.grpc.ServerInterceptor headers = new io.grpc.ServerInterceptor() {
       @Override
       public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
@@ -47,7 +47,11 @@ public final class OtlpReceiver implements AutoCloseable {
       }
     };
     try {
-      server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+      NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port));
+      if (certificate != null) {
+        builder.useTransportSecurity(certificate, key);
+      }
+      server = builder
           .addService(io.grpc.ServerInterceptors.intercept(new TraceServiceGrpc.TraceServiceImplBase() {
             @Override
             public void export(ExportTraceServiceRequest request, StreamObserver<ExportTraceServiceResponse> response) {
@@ -73,12 +77,17 @@ public final class OtlpReceiver implements AutoCloseable {
 
   /** A receiver on an ephemeral port. */
   public static OtlpReceiver start() {
-    return new OtlpReceiver(0);
+    return new OtlpReceiver(0, null, null);
   }
 
   /** A receiver on {@code port} (a port an exporter already points at). */
   public static OtlpReceiver start(int port) {
-    return new OtlpReceiver(port);
+    return new OtlpReceiver(port, null, null);
+  }
+
+  /** A receiver on an ephemeral port speaking TLS with this PEM certificate chain and PKCS#8 key. */
+  public static OtlpReceiver startTls(java.nio.file.Path certificate, java.nio.file.Path key) {
+    return new OtlpReceiver(0, certificate.toFile(), key.toFile());
   }
 
   public int port() {

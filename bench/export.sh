@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# OTLP span export throughput: the exporter pinned to one core, a counting OTLP/gRPC receiver in
+# its own process pinned to another, all on 127.0.0.1. Prints spans per second and the
+# exporter's CPU per 10,000 spans, with gzip (the default) and without.
+#
+#   bench/export.sh [SPANS]        (default 1,000,000 per run)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/scripts/lib.sh"
+spans=${1:-1000000}
+[ "$(nproc)" -ge 2 ] || die "needs two cores: one for the exporter, one for the receiver"
+ensure_packages $SPANWIRE_BUILD_PACKAGES
+java_home=$(find_jdk)
+(cd "$root" && JAVA_HOME="$java_home" ./mvnw -B -q -Pbench -DskipTests install >&2)
+jar=$root/bench/jmh/target/benchmarks.jar
+java=("$java_home/bin/java" --enable-native-access=ALL-UNNAMED --add-opens java.base/java.lang=ALL-UNNAMED -cp "$jar")
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+log=$(mktemp)
+taskset -c 1 "${java[@]}" dev.spanwire.bench.CountingReceiver "$port" >"$log" 2>&1 & receiver=$!
+trap 'kill $receiver 2>/dev/null || true; wait 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.1; done
+grep -q listening "$log" || { cat "$log" >&2; die "receiver did not start"; }
+for compression in gzip none; do
+  taskset -c 0 "${java[@]}" dev.spanwire.bench.ExportBenchmark "$spans" "$compression" "http://127.0.0.1:$port" 2>/dev/null
+done
+# each run sends a fifth more to warm up; the receiver's own count says they all arrived
+kill -TERM $receiver; wait $receiver 2>/dev/null || true
+echo "receiver: $(grep received "$log") (expected $((2 * (spans + spans / 5))) spans)"

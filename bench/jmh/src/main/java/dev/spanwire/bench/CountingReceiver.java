@@ -1,0 +1,143 @@
+package dev.spanwire.bench;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.WireFormat;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCalls;
+import io.opentelemetry.proto.collector.metrics.v1.MetricsServiceGrpc;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
+import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * An OTLP/gRPC receiver that only counts, for benchmarks: it walks the protobuf wire format of
+ * each trace export to count spans without building message objects, so it keeps up with an
+ * exporter on another core and costs no memory. Run as a program, it listens on the given port
+ * and prints its counts when stopped.
+ */
+public final class CountingReceiver implements AutoCloseable {
+  private final Server server;
+  private final AtomicLong spans = new AtomicLong();
+  private final AtomicLong traceRequests = new AtomicLong();
+  private final AtomicLong metricRequests = new AtomicLong();
+
+  public CountingReceiver(int port) throws IOException {
+    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+        .addService(counting(TraceServiceGrpc.getExportMethod(), request -> {
+          spans.addAndGet(countSpans(request));
+          traceRequests.incrementAndGet();
+        }))
+        .addService(counting(MetricsServiceGrpc.getExportMethod(), request -> metricRequests.incrementAndGet()))
+        .build()
+        .start();
+  }
+
+  /** The export method of a service, taking the request as raw bytes and answering empty. */
+  private static ServerServiceDefinition counting(MethodDescriptor<?, ?> export, java.util.function.Consumer<byte[]> onRequest) {
+    MethodDescriptor<byte[], byte[]> raw = MethodDescriptor.<byte[], byte[]>newBuilder()
+        .setType(MethodDescriptor.MethodType.UNARY)
+        .setFullMethodName(export.getFullMethodName())
+        .setRequestMarshaller(new Bytes())
+        .setResponseMarshaller(new Bytes())
+        .build();
+    byte[] empty = ExportTraceServiceResponse.getDefaultInstance().toByteArray();
+    return ServerServiceDefinition.builder(export.getServiceName())
+        .addMethod(raw, ServerCalls.asyncUnaryCall((request, response) -> {
+          onRequest.accept(request);
+          response.onNext(empty);
+          response.onCompleted();
+        }))
+        .build();
+  }
+
+  private static final class Bytes implements MethodDescriptor.Marshaller<byte[]> {
+    @Override
+    public InputStream stream(byte[] value) {
+      return new ByteArrayInputStream(value);
+    }
+
+    @Override
+    public byte[] parse(InputStream stream) {
+      try {
+        return stream.readAllBytes();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+  }
+
+  /** resource_spans (1) -> scope_spans (2) -> spans (2), counted without decoding them. */
+  static long countSpans(byte[] request) {
+    try {
+      return count(CodedInputStream.newInstance(request), 0);
+    } catch (IOException e) {
+      throw new UncheckedIOException("malformed export request", e);
+    }
+  }
+
+  private static long count(CodedInputStream in, int depth) throws IOException {
+    // the field that leads one level down: resource_spans = 1, scope_spans = 2, spans = 2
+    int wanted = depth == 0 ? 1 : 2;
+    long n = 0;
+    while (!in.isAtEnd()) {
+      int tag = in.readTag();
+      if (WireFormat.getTagFieldNumber(tag) == wanted && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+        if (depth == 2) {
+          n++;
+          in.skipField(tag);
+        } else {
+          int limit = in.pushLimit(in.readRawVarint32());
+          n += count(in, depth + 1);
+          in.popLimit(limit);
+        }
+      } else {
+        in.skipField(tag);
+      }
+    }
+    return n;
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  public long spans() {
+    return spans.get();
+  }
+
+  public long traceRequests() {
+    return traceRequests.get();
+  }
+
+  public long metricRequests() {
+    return metricRequests.get();
+  }
+
+  @Override
+  public void close() {
+    server.shutdownNow();
+  }
+
+  /** {@code CountingReceiver PORT}: receive until SIGTERM, then print the counts. */
+  public static void main(String[] args) throws Exception {
+    CountingReceiver receiver = new CountingReceiver(Integer.parseInt(args[0]));
+    CountDownLatch done = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.out.println("received spans " + receiver.spans() + " in " + receiver.traceRequests()
+          + " requests, metric exports " + receiver.metricRequests());
+      receiver.close();
+      done.countDown();
+    }));
+    System.out.println("listening on " + receiver.port());
+    done.await();
+  }
+}
