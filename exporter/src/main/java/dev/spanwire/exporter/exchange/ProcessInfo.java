@@ -26,4 +26,13 @@ public record ProcessInfo(
   public String service() {
     return serviceName != null ? serviceName : executable;
   }
+
+  /**
+   * The pid and command line only: processes key the per-process maps of every exchange, and a
+   * record's generated hash would hash all eight components each time. Equality stays whole.
+   */
+  @Override
+  public int hashCode() {
+    return 31 * pid + java.util.Objects.hashCode(commandLine);
+  }
 }

@@ -3,12 +3,9 @@ package dev.spanwire.exporter.otel;
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.ExchangeFields;
-import dev.spanwire.exporter.exchange.Field;
 import dev.spanwire.exporter.exchange.HttpExchange;
 import dev.spanwire.exporter.exchange.RouteTemplate;
 import dev.spanwire.semconv.HttpField;
-import io.opentelemetry.api.common.Attributes;
-import io.opentelemetry.api.common.AttributesBuilder;
 import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
@@ -18,7 +15,6 @@ import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
 import io.opentelemetry.sdk.trace.IdGenerator;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.data.StatusData;
-import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -62,7 +58,7 @@ final class ExchangeSpans implements Function<HttpExchange, SpanData> {
         status(exchange),
         clock.toEpochNanos(exchange.startNanos()),
         clock.toEpochNanos(exchange.endNanos()),
-        attributes(fields.exchange(exchange), route),
+        FieldAttributes.of(fields.exchange(exchange), routeAttribute, route),
         resources.of(exchange.connection().process()),
         scope);
   }
@@ -76,25 +72,5 @@ final class ExchangeSpans implements Function<HttpExchange, SpanData> {
       return StatusData.error();
     }
     return StatusData.unset();
-  }
-
-  private Attributes attributes(List<Field> fields, String route) {
-    AttributesBuilder builder = Attributes.builder();
-    for (Field field : fields) {
-      put(builder, field);
-    }
-    builder.put(routeAttribute, route);
-    return builder.build();
-  }
-
-  /** One field as an attribute of its own type. */
-  static void put(AttributesBuilder builder, Field field) {
-    switch (field.value()) {
-      case String s -> builder.put(field.name(), s);
-      case Long l -> builder.put(field.name(), l);
-      case Double d -> builder.put(field.name(), d);
-      case Boolean b -> builder.put(field.name(), b);
-      default -> builder.put(field.name(), String.valueOf(field.value()));
-    }
   }
 }

@@ -3,6 +3,8 @@ package dev.spanwire.exporter.otel;
 import dev.spanwire.semconv.NamingScheme;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -90,8 +92,9 @@ public record ExportSettings(
   public static final int DEFAULT_CARDINALITY_LIMIT = 2000;
 
   public ExportSettings {
-    headers = Map.copyOf(headers);
-    agentResourceAttributes = Map.copyOf(agentResourceAttributes);
+    // in the order given: toString and the requests show them as configured
+    headers = Collections.unmodifiableMap(new LinkedHashMap<>(headers));
+    agentResourceAttributes = Collections.unmodifiableMap(new LinkedHashMap<>(agentResourceAttributes));
     if (maxQueueSize < 1 || maxExportBatchSize < 1 || maxExportBatchSize > maxQueueSize) {
       throw new IllegalArgumentException("batch size must be 1..queue size, got " + maxExportBatchSize + " of " + maxQueueSize);
     }
