@@ -132,6 +132,8 @@ static __always_inline __u8 role_of(enum http_kind kind, enum direction dir)
 
 static __always_inline bool on_capture_port(const struct conn_info *ci)
 {
+	if (config.all_ports)
+		return true;
 	for (int i = 0; i < MAX_CAPTURE_PORTS; i++) {
 		__u16 port = config.capture_ports[i];
 		if (port == 0)

@@ -103,6 +103,7 @@ struct capture_config {
 	__u32 wakeup_bytes;    /* wake the reader only when this much data is waiting */
 	__u16 capture_ports[MAX_CAPTURE_PORTS]; /* connections on these ports send payload even
 						 * when their first bytes do not look like HTTP */
+	__u32 all_ports;       /* 1: every port is a capture port (--ports any) */
 };
 
 /* Per-CPU counters, read by user space and summed. */

@@ -11,6 +11,7 @@ import java.util.List;
  * @param captureBytes payload bytes copied per syscall, 1..{@value #MAX_CAPTURE_BYTES}
  * @param capturePorts connections on these ports send payload even when their first bytes do not
  *     look like HTTP; at most {@value #MAX_CAPTURE_PORTS}
+ * @param allPorts every port is a capture port: every TCP connection sends payload
  * @param ringBufferBytes ring buffer size: a power of two, at least one page
  * @param wakeupBytes the reader is woken when this much data waits (0: on every record)
  * @param pollInterval the reader drains the ring buffer at least this often
@@ -20,6 +21,7 @@ public record CaptureConfig(
     int targetPid,
     int captureBytes,
     List<Integer> capturePorts,
+    boolean allPorts,
     int ringBufferBytes,
     int wakeupBytes,
     Duration pollInterval) {
@@ -68,29 +70,35 @@ public record CaptureConfig(
         0,
         DEFAULT_CAPTURE_BYTES,
         List.of(),
+        false,
         DEFAULT_RING_BUFFER_BYTES,
         DEFAULT_RING_BUFFER_BYTES / 32,
         DEFAULT_POLL_INTERVAL);
   }
 
   public CaptureConfig withTargetPid(int pid) {
-    return new CaptureConfig(agentPid, pid, captureBytes, capturePorts, ringBufferBytes, wakeupBytes, pollInterval);
+    return new CaptureConfig(agentPid, pid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval);
   }
 
   public CaptureConfig withCaptureBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, bytes, capturePorts, ringBufferBytes, wakeupBytes, pollInterval);
+    return new CaptureConfig(agentPid, targetPid, bytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval);
+  }
+
+  /** Every port a capture port, or only those of {@link #capturePorts}. */
+  public CaptureConfig withAllPorts(boolean all) {
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, all, ringBufferBytes, wakeupBytes, pollInterval);
   }
 
   public CaptureConfig withCapturePorts(List<Integer> ports) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, ports, ringBufferBytes, wakeupBytes, pollInterval);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, ports, allPorts, ringBufferBytes, wakeupBytes, pollInterval);
   }
 
   /** Sets the ring buffer size, keeping the wakeup threshold at 1/32 of it. */
   public CaptureConfig withRingBufferBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, bytes, bytes / 32, pollInterval);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, bytes, bytes / 32, pollInterval);
   }
 
   public CaptureConfig withWakeupBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, ringBufferBytes, bytes, pollInterval);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, bytes, pollInterval);
   }
 }

@@ -91,7 +91,8 @@ final class EventLayouts {
           JAVA_INT.withName("target_tgid"),
           JAVA_INT.withName("capture_bytes"),
           JAVA_INT.withName("wakeup_bytes"),
-          sequenceLayout(MAX_CAPTURE_PORTS, JAVA_SHORT).withName("capture_ports"));
+          sequenceLayout(MAX_CAPTURE_PORTS, JAVA_SHORT).withName("capture_ports"),
+          JAVA_INT.withName("all_ports"));
 
   static final StructLayout CAPTURE_STATS =
       structLayout(

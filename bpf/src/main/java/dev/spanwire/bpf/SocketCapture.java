@@ -128,6 +128,7 @@ public final class SocketCapture implements AutoCloseable {
       for (int i = 0; i < capturePorts.size(); i++) {
         value.set(JAVA_SHORT, ports + 2L * i, (short) (int) capturePorts.get(i));
       }
+      value.set(JAVA_INT, EventLayouts.offset(layout, "all_ports"), config.allPorts() ? 1 : 0);
       rodata.setInitialValue(value);
     }
     object.map("data_buffers").setMaxEntries(cpus);

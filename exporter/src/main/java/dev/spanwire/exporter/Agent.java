@@ -1,13 +1,16 @@
 package dev.spanwire.exporter;
 
-import dev.spanwire.bpf.CaptureConfig;
 import dev.spanwire.bpf.CaptureStats;
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.SocketCapture;
+import dev.spanwire.exporter.config.Settings;
+import dev.spanwire.exporter.exchange.ExchangeFields;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.FanOutSink;
+import dev.spanwire.exporter.filter.ExchangeFilter;
+import dev.spanwire.exporter.filter.FilterSettings;
+import dev.spanwire.exporter.filter.WatchRule;
 import dev.spanwire.exporter.output.AsyncSink;
-import dev.spanwire.exporter.output.Column;
 import dev.spanwire.exporter.output.JsonEventSink;
 import dev.spanwire.exporter.output.Output;
 import dev.spanwire.exporter.output.RawEventPrinter;
@@ -16,8 +19,8 @@ import dev.spanwire.exporter.otel.ExportSettings;
 import dev.spanwire.exporter.otel.OtelSink;
 import dev.spanwire.exporter.otel.SelfMetrics;
 import dev.spanwire.exporter.pipeline.HttpPipeline;
-import dev.spanwire.exporter.pipeline.PipelineSettings;
 import dev.spanwire.exporter.pipeline.PipelineStats;
+import dev.spanwire.semconv.NamingScheme;
 import java.io.BufferedWriter;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -41,30 +44,25 @@ import java.util.concurrent.atomic.AtomicReference;
 final class Agent implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(Agent.class.getName());
 
-  /**
-   * What to run.
-   *
-   * @param export OpenTelemetry export, or null for none
-   */
-  record Options(
-      Output output, List<Column> columns, CaptureConfig capture, PipelineSettings pipeline, ExportSettings export) {}
-
   private final SocketCapture capture;
   private final HttpPipeline pipeline;
   private final ExchangeSink sinks;
   private final List<AsyncSink> queues;
   private final OtelSink otel;
+  private final ExchangeFilter filter;
   private final Writer stdout;
   private final ScheduledExecutorService dropReporter;
   private boolean closed;
 
   private Agent(
-      SocketCapture capture, HttpPipeline pipeline, ExchangeSink sinks, List<AsyncSink> queues, OtelSink otel, Writer stdout) {
+      SocketCapture capture, HttpPipeline pipeline, ExchangeSink sinks, List<AsyncSink> queues, OtelSink otel,
+      ExchangeFilter filter, Writer stdout) {
     this.capture = capture;
     this.pipeline = pipeline;
     this.sinks = sinks;
     this.queues = queues;
     this.otel = otel;
+    this.filter = filter;
     this.stdout = stdout;
     this.dropReporter = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("spanwire-drop-report").daemon().factory());
@@ -96,47 +94,60 @@ final class Agent implements AutoCloseable {
     }
   }
 
-  static Agent start(Options options) {
+  /** Starts capture with {@code settings}, writing {@code output} to stdout. */
+  static Agent start(Settings settings, Output output) {
     KernelClock clock = KernelClock.calibrate();
     Writer stdout =
         new BufferedWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16);
-    if (options.output() == Output.RAW) {
+    if (output == Output.RAW) {
       PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
-      SocketCapture capture = SocketCapture.start(options.capture(), new RawEventPrinter(out, clock));
-      return new Agent(capture, null, ExchangeSink.NONE, List.of(), null, stdout);
+      SocketCapture capture = SocketCapture.start(settings.capture(), new RawEventPrinter(out, clock));
+      return new Agent(capture, null, ExchangeSink.NONE, List.of(), null, null, stdout);
     }
     AtomicReference<SocketCapture> captureRef = new AtomicReference<>();
     AtomicReference<HttpPipeline> pipelineRef = new AtomicReference<>();
+    AtomicReference<ExchangeFilter> filterRef = new AtomicReference<>();
     List<AsyncSink> queues = new ArrayList<>();
-    ExportSettings export = options.export();
-    OtelSink otel = export == null || (!export.traces() && !export.metrics())
+    FilterSettings filters = settings.filter();
+    WatchRule watch = filters.watch();
+    ExportSettings export = settings.export();
+    OtelSink otel = export == null
         ? null
-        : OtelSink.start(export, clock, hostname(), Main.version(), selfInstruments(captureRef, pipelineRef, queues));
+        : OtelSink.start(export, clock, hostname(), Main.version(), selfInstruments(captureRef, pipelineRef, filterRef, queues), watch);
     List<ExchangeSink> sinks = new ArrayList<>();
-    switch (options.output()) {
+    switch (output) {
       case TABLE -> {
-        TableSink table = new TableSink(stdout, options.columns(), clock);
+        TableSink table = new TableSink(stdout, settings.columns(), clock);
         table.writeHeader();
         table.flush();
         queues.add(new AsyncSink("table", table, AsyncSink.DEFAULT_CAPACITY));
       }
-      case JSON -> queues.add(new AsyncSink(
-          "json", new JsonEventSink(stdout, clock, hostname(), JsonEventSink.EventFilter.ALL), AsyncSink.DEFAULT_CAPACITY));
+      case JSON -> {
+        ExchangeFields fields = new ExchangeFields(NamingScheme.APPSCOPE, watch == null ? List.of() : watch.headers());
+        JsonEventSink.EventFilter events = (source, data) -> {
+          if (watch == null || !watch.emits(source) || (source.equals(JsonEventSink.RESPONSE_SOURCE) && !filters.captureResponse())) {
+            return null;
+          }
+          return watch.keep(data);
+        };
+        queues.add(new AsyncSink("json", new JsonEventSink(stdout, clock, hostname(), fields, events), AsyncSink.DEFAULT_CAPACITY));
+      }
       default -> {}
     }
     sinks.addAll(queues);
     if (otel != null) {
       sinks.add(otel.spans());
     }
-    // metrics see every exchange; the other sinks, those the filters keep
-    ExchangeSink visible = new FanOutSink(sinks);
-    ExchangeSink fanOut = otel == null ? visible : new FanOutSink(List.of(otel.metrics(), visible));
-    HttpPipeline pipeline = new HttpPipeline(fanOut, options.pipeline());
+    // metrics see every exchange; the other sinks, those the filters keep, as the filters shape them
+    ExchangeFilter filter = new ExchangeFilter(new FanOutSink(sinks), filters);
+    filterRef.set(filter);
+    ExchangeSink fanOut = otel == null ? filter : new FanOutSink(List.of(otel.metrics(), filter));
+    HttpPipeline pipeline = new HttpPipeline(fanOut, settings.pipeline());
     pipelineRef.set(pipeline);
     try {
-      SocketCapture capture = SocketCapture.start(options.capture(), pipeline);
+      SocketCapture capture = SocketCapture.start(settings.capture(), pipeline);
       captureRef.set(capture);
-      return new Agent(capture, pipeline, fanOut, queues, otel, stdout);
+      return new Agent(capture, pipeline, fanOut, queues, otel, filter, stdout);
     } catch (RuntimeException e) {
       fanOut.close();
       if (otel != null) {
@@ -148,7 +159,8 @@ final class Agent implements AutoCloseable {
 
   /** The agent's own numbers, exported as spanwire.* metrics. */
   private static List<SelfMetrics.Instrument> selfInstruments(
-      AtomicReference<SocketCapture> capture, AtomicReference<HttpPipeline> pipeline, List<AsyncSink> queues) {
+      AtomicReference<SocketCapture> capture, AtomicReference<HttpPipeline> pipeline,
+      AtomicReference<ExchangeFilter> filter, List<AsyncSink> queues) {
     java.util.function.ToLongFunction<java.util.function.ToLongFunction<CaptureStats>> c =
         f -> capture.get() == null ? 0 : f.applyAsLong(capture.get().stats());
     java.util.function.ToLongFunction<java.util.function.ToLongFunction<PipelineStats.Snapshot>> p =
@@ -160,6 +172,10 @@ final class Agent implements AutoCloseable {
         SelfMetrics.Instrument.counter("spanwire.parse.errors", "Malformed HTTP messages dropped", "{message}", () -> p.applyAsLong(PipelineStats.Snapshot::parseErrors)),
         SelfMetrics.Instrument.counter("spanwire.resyncs", "Streams resynchronised after an error or lost bytes", "{resync}", () -> p.applyAsLong(PipelineStats.Snapshot::resyncs)),
         SelfMetrics.Instrument.counter("spanwire.exchanges", "HTTP exchanges reported", "{exchange}", () -> p.applyAsLong(PipelineStats.Snapshot::exchanges)),
+        SelfMetrics.Instrument.counter("spanwire.connections.ignored", "Connections the command filter or protocol detection left out", "{connection}",
+            () -> p.applyAsLong(PipelineStats.Snapshot::ignoredConnections)),
+        SelfMetrics.Instrument.counter("spanwire.exchanges.below_min_latency", "Exchanges faster than http.min-latency (in the metrics, not reported)", "{exchange}",
+            () -> filter.get() == null ? 0 : filter.get().belowMinLatency()),
         SelfMetrics.Instrument.counter("spanwire.output.dropped", "Table or JSON lines dropped because stdout was too slow", "{line}",
             () -> queues.stream().mapToLong(AsyncSink::dropped).sum()),
         SelfMetrics.Instrument.gauge("spanwire.connections", "Connections tracked", "{connection}", () -> p.applyAsLong(PipelineStats.Snapshot::connections)));
@@ -231,6 +247,8 @@ final class Agent implements AutoCloseable {
           .append(", parse errors ").append(p.parseErrors())
           .append(", gaps ").append(p.gaps())
           .append(", unpaired ").append(p.unpaired())
+          .append(", connections ignored ").append(p.ignoredConnections())
+          .append(", below min latency ").append(filter.belowMinLatency())
           .append(", output dropped ").append(outputDropped());
     }
     if (otel != null) {

@@ -3,18 +3,17 @@ package dev.spanwire.exporter;
 import dev.spanwire.bpf.BpfException;
 import dev.spanwire.bpf.Capabilities;
 import dev.spanwire.bpf.BpfFeatures;
-import dev.spanwire.bpf.CaptureConfig;
-import dev.spanwire.exporter.output.Column;
+import com.typesafe.config.Config;
+import dev.spanwire.exporter.config.BadConfigException;
+import dev.spanwire.exporter.config.Settings;
 import dev.spanwire.exporter.output.Output;
-import dev.spanwire.exporter.pipeline.PipelineSettings;
-import dev.spanwire.exporter.otel.ExportSettings;
-import dev.spanwire.exporter.otel.OtlpEnvironment;
-import dev.spanwire.semconv.NamingScheme;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -27,48 +26,17 @@ import picocli.CommandLine.Option;
     versionProvider = Main.Version.class,
     sortOptions = false,
     usageHelpAutoWidth = true,
-    description = "Traces HTTP exchanges from the Linux kernel with eBPF.",
-    subcommands = {Main.DoctorCommand.class})
+    description = "Traces HTTP exchanges from the Linux kernel with eBPF: a live table or JSON events on stdout, "
+        + "spans and metrics over OTLP.",
+    footer = {"", "Environment: SPANWIRE_* (see reference.conf) and the standard OTEL_EXPORTER_OTLP_*, OTEL_SERVICE_NAME, ...",
+        "Exit codes: 0 ok, 1 runtime failure, 2 bad flag or configuration, 3 missing privilege or kernel feature."},
+    subcommands = {Main.DoctorCommand.class, Main.ConfigCommand.class})
 public final class Main implements Callable<Integer> {
   private static final System.Logger LOG = System.getLogger(Main.class.getName());
 
-  @Option(
-      names = "--pid",
-      paramLabel = "PID",
-      description = "Trace only this process (default: every process).")
-  int pid;
+  @Mixin ConfigOptions options;
 
-  @Option(
-      names = "--capture-bytes",
-      paramLabel = "BYTES",
-      description = "Payload bytes the kernel copies per syscall, 1..16384 (default: ${DEFAULT-VALUE}).")
-  int captureBytes = CaptureConfig.DEFAULT_CAPTURE_BYTES;
-
-  @Option(
-      names = {"-o", "--output"},
-      paramLabel = "FORMAT",
-      description = "table, json, none or raw (default: table on a terminal, json otherwise).")
-  String output;
-
-  @Option(
-      names = "--otlp-endpoint",
-      paramLabel = "URL",
-      description = "Where spans and metrics go, or 'none' (default: OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4317).")
-  String otlpEndpoint;
-
-  @Option(
-      names = "--otlp-protocol",
-      paramLabel = "PROTOCOL",
-      description = "grpc or http/protobuf (default: OTEL_EXPORTER_OTLP_PROTOCOL, else grpc).")
-  String otlpProtocol;
-
-  @Option(
-      names = "--semconv",
-      paramLabel = "SCHEME",
-      description = "Attribute and metric names: appscope, otel-legacy or otel-stable (default: appscope).")
-  String semconv = "appscope";
-
-  @Option(names = {"-v", "--verbose"}, description = "Log debug detail, libbpf's included.")
+  @Option(names = {"-v", "--verbose"}, order = 20, description = "Log debug detail, libbpf's included.")
   boolean verbose;
 
   public static void main(String[] args) {
@@ -77,10 +45,20 @@ public final class Main implements Callable<Integer> {
 
   static int run(String... args) {
     CommandLine commandLine = new CommandLine(new Main());
+    commandLine.setDefaultValueProvider(new ConfigOptions.ReferenceDefaults());
     commandLine.setExecutionExceptionHandler(
         (e, cl, parseResult) -> {
+          if (e instanceof BadConfigException bad) {
+            System.err.println("spanwire: bad configuration: " + bad.getMessage());
+            return ExitCode.BAD_CONFIG;
+          }
           System.err.println("spanwire: " + e.getMessage());
           return ExitCode.RUNTIME_FAILURE;
+        });
+    commandLine.setParameterExceptionHandler(
+        (e, arguments) -> {
+          System.err.println("spanwire: " + e.getMessage() + " (see spanwire --help)");
+          return ExitCode.BAD_CONFIG;
         });
     return commandLine.execute(args);
   }
@@ -101,28 +79,21 @@ public final class Main implements Callable<Integer> {
       System.err.println("spanwire: " + libbpfMissing.get());
       return ExitCode.NO_CAPABILITY;
     }
-    Agent.Options options;
-    try {
-      Output chosen = output == null ? Output.forStdout() : Output.of(output);
-      CaptureConfig capture = CaptureConfig.defaults().withTargetPid(pid).withCaptureBytes(captureBytes);
-      options = new Agent.Options(chosen, Column.defaults(), capture, PipelineSettings.defaults(), exportSettings());
-    } catch (IllegalArgumentException e) {
-      System.err.println("spanwire: " + e.getMessage());
-      return ExitCode.BAD_CONFIG;
-    }
+    Settings settings = Settings.from(options.load(System.getenv()));
+    Output output = settings.output() == null ? Output.forStdout() : settings.output();
 
     Agent agent;
     try {
-      agent = Agent.start(options);
+      agent = Agent.start(settings, output);
     } catch (BpfException e) {
       System.err.println("spanwire: " + (verbose ? e.getMessage() : e.summary()));
       return e.errno() == 1 ? ExitCode.NO_CAPABILITY : ExitCode.RUNTIME_FAILURE;
     }
-    LOG.log(System.Logger.Level.INFO, "capturing on {0} tracepoints, output {1}",
-        agent.capture().attachments().size(), options.output());
+    LOG.log(System.Logger.Level.INFO, "capturing on {0} tracepoints, output {1}, export {2}",
+        agent.capture().attachments().size(), output, settings.export() == null ? "off" : settings.export().tracesEndpoint());
 
     CountDownLatch stopped = new CountDownLatch(1);
-    java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+    AtomicBoolean stopping = new AtomicBoolean();
     Thread hook =
         new Thread(
             () -> {
@@ -149,26 +120,29 @@ public final class Main implements Callable<Integer> {
     return ExitCode.OK;
   }
 
-  /** Flags over the standard OTEL_* variables over the defaults; null when export is off. */
-  private ExportSettings exportSettings() {
-    ExportSettings settings =
-        OtlpEnvironment.apply(ExportSettings.defaults().withScheme(NamingScheme.of(semconv)), System.getenv());
-    if ("none".equals(otlpEndpoint)) {
-      return null;
-    }
-    if (otlpEndpoint != null || otlpProtocol != null) {
-      ExportSettings.Protocol protocol = otlpProtocol == null ? settings.protocol() : ExportSettings.Protocol.of(otlpProtocol);
-      String endpoint = otlpEndpoint != null ? otlpEndpoint
-          : protocol == ExportSettings.Protocol.GRPC ? ExportSettings.DEFAULT_GRPC_ENDPOINT : ExportSettings.DEFAULT_HTTP_ENDPOINT;
-      settings = settings.withEndpoint(protocol, endpoint);
-    }
-    return settings;
-  }
-
   /** The version from the jar's manifest, or "dev" in a build tree. */
   static String version() {
     String version = Main.class.getPackage().getImplementationVersion();
     return version == null ? "dev" : version;
+  }
+
+  @Command(
+      name = "config",
+      mixinStandardHelpOptions = true,
+      sortOptions = false,
+      usageHelpAutoWidth = true,
+      description = "Prints the effective configuration, each value with where it came from, and checks it "
+          + "(exit code 2 when something is wrong). Takes the agent's flags.")
+  static final class ConfigCommand implements Callable<Integer> {
+    @Mixin ConfigOptions options;
+
+    @Override
+    public Integer call() {
+      Config config = options.load(System.getenv());
+      EffectiveConfig.print(config, System.out);
+      Settings.from(config);
+      return ExitCode.OK;
+    }
   }
 
   @Command(

@@ -33,8 +33,15 @@ public enum HttpField {
   PEER_PORT("net_peer_port", "net.peer.port", "network.peer.port"),
   HOST_IP("net_host_ip", "net.host.ip", "network.local.address"),
   HOST_PORT("net_host_port", "net.host.port", "network.local.port"),
+  /** The first body bytes (http.max-body-size): UTF-8 text, or base64 with the encoding field. */
   REQUEST_BODY("http_request_body", "http.request_body", "http.request.body"),
-  RESPONSE_BODY("http_response_body", "http.response_body", "http.response.body");
+  RESPONSE_BODY("http_response_body", "http.response_body", "http.response.body"),
+  /** true when the body was longer than what the body field holds. */
+  REQUEST_BODY_TRUNCATED("http_request_body_truncated", "http.request_body_truncated", "http.request.body.truncated"),
+  RESPONSE_BODY_TRUNCATED("http_response_body_truncated", "http.response_body_truncated", "http.response.body.truncated"),
+  /** "base64" when the body field holds base64 (the body was not UTF-8 text); absent for text. */
+  REQUEST_BODY_ENCODING("http_request_body_encoding", "http.request_body_encoding", "http.request.body.encoding"),
+  RESPONSE_BODY_ENCODING("http_response_body_encoding", "http.response_body_encoding", "http.response.body.encoding");
 
   private final String appscope;
   private final String legacy;

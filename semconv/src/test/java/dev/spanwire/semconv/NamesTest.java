@@ -29,7 +29,8 @@ class NamesTest {
             "http_request_content_length", "http_response_content_length",
             "http_client_duration", "http_server_duration", "http_route", "net_transport",
             "net_peer_ip", "net_peer_port", "net_host_ip", "net_host_port",
-            "http_request_body", "http_response_body");
+            "http_request_body", "http_response_body", "http_request_body_truncated",
+            "http_response_body_truncated", "http_request_body_encoding", "http_response_body_encoding");
   }
 
   @Test
@@ -40,7 +41,8 @@ class NamesTest {
             "http.client_ip", "http.request.header.x-appscope", "http.user_agent", "http.status_code", "http.request_content_length",
             "http.response_content_length", "http.client_duration", "http.server_duration",
             "http.route", "net.transport", "net.peer.ip", "net.peer.port", "net.host.ip",
-            "net.host.port", "http.request_body", "http.response_body");
+            "net.host.port", "http.request_body", "http.response_body", "http.request_body_truncated",
+            "http.response_body_truncated", "http.request_body_encoding", "http.response_body_encoding");
   }
 
   @Test
@@ -52,7 +54,8 @@ class NamesTest {
             "http.request.header.x-appscope", "user_agent.original", "http.response.status_code", "http.request.body.size",
             "http.response.body.size", "http.route", "network.transport",
             "network.peer.address", "network.peer.port", "network.local.address",
-            "network.local.port", "http.request.body", "http.response.body");
+            "network.local.port", "http.request.body", "http.response.body", "http.request.body.truncated",
+            "http.response.body.truncated", "http.request.body.encoding", "http.response.body.encoding");
   }
 
   @Test

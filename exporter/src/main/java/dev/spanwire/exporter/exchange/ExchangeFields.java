@@ -6,18 +6,34 @@ import dev.spanwire.semconv.HttpField;
 import dev.spanwire.semconv.NamingScheme;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * The data fields of an exchange in one naming scheme, in AppScope's order: what a request event
  * carries, and what a response event (or span) carries, which repeats the request's method,
- * target, host and user agent. Absent values are left out.
+ * target, host and user agent. Absent values are left out. Watched headers (the watch rule's
+ * {@code headers}) and captured bodies follow the standard fields.
  */
 public final class ExchangeFields {
   private final NamingScheme scheme;
+  private final List<Pattern> watchedHeaders;
 
+  /** Fields without extra headers. */
   public ExchangeFields(NamingScheme scheme) {
+    this(scheme, List.of());
+  }
+
+  /**
+   * @param watchedHeaders header lines ({@code Name: value}) any of these finds a match in become
+   *     fields of their own
+   */
+  public ExchangeFields(NamingScheme scheme, List<Pattern> watchedHeaders) {
     this.scheme = scheme;
+    this.watchedHeaders = List.copyOf(watchedHeaders);
   }
 
   public NamingScheme scheme() {
@@ -38,6 +54,8 @@ public final class ExchangeFields {
     if (request.contentLength() >= 0) {
       add(fields, HttpField.REQUEST_CONTENT_LENGTH, request.contentLength());
     }
+    headers(fields, request);
+    body(fields, request);
     return fields;
   }
 
@@ -78,7 +96,59 @@ public final class ExchangeFields {
         add(fields, HttpField.RESPONSE_CONTENT_LENGTH, response.bodyBytes());
       }
     }
+    headers(fields, request);
+    body(fields, request);
+    if (response != null) {
+      headers(fields, response);
+      body(fields, response);
+    }
     return fields;
+  }
+
+  /** The watched header lines of a message, one field per header name (repeats joined by ", "). */
+  private void headers(List<Field> fields, HttpMessage message) {
+    if (watchedHeaders.isEmpty() || message.headerLines().isEmpty()) {
+      return;
+    }
+    Map<String, String> values = new LinkedHashMap<>();
+    for (String line : message.headerLines()) {
+      int colon = line.indexOf(':');
+      if (colon <= 0 || !watched(line)) {
+        continue;
+      }
+      String name = HttpField.headerName(scheme, message.request(), line.substring(0, colon).strip());
+      String value = line.substring(colon + 1).strip();
+      values.merge(name, value, (a, b) -> a + ", " + b);
+    }
+    values.forEach((name, value) -> fields.add(new Field(name, value)));
+  }
+
+  private boolean watched(String line) {
+    for (Pattern header : watchedHeaders) {
+      if (header.matcher(line).find()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The captured body: UTF-8 text as it is, anything else base64; marked when cut. */
+  private void body(List<Field> fields, HttpMessage message) {
+    if (message.body() == null) {
+      return;
+    }
+    boolean request = message.request();
+    String text = BodyText.utf8(message.body(), message.bodyTruncated());
+    if (text != null) {
+      add(fields, request ? HttpField.REQUEST_BODY : HttpField.RESPONSE_BODY, text);
+    } else {
+      add(fields, request ? HttpField.REQUEST_BODY : HttpField.RESPONSE_BODY,
+          Base64.getEncoder().encodeToString(message.body()));
+      add(fields, request ? HttpField.REQUEST_BODY_ENCODING : HttpField.RESPONSE_BODY_ENCODING, "base64");
+    }
+    if (message.bodyTruncated()) {
+      add(fields, request ? HttpField.REQUEST_BODY_TRUNCATED : HttpField.RESPONSE_BODY_TRUNCATED, Boolean.TRUE);
+    }
   }
 
   private void requestLine(List<Field> fields, ConnectionInfo connection, HttpMessage request) {

@@ -10,6 +10,15 @@ public interface ExchangeSink {
   /** A request completed (AppScope's {@code http-req} moment). */
   default void onRequest(ConnectionInfo connection, HttpMessage request) {}
 
+  /**
+   * The pipeline recognised a connection as HTTP by its first payload (AppScope's protocol
+   * detection), when detection events are on.
+   *
+   * @param fd the traced process's file descriptor of the connection
+   * @param timestampNanos kernel time of the payload that decided it
+   */
+  default void onDetected(ConnectionInfo connection, int fd, long timestampNanos) {}
+
   /** A request and its response completed (or the request alone, when the connection closed). */
   void onExchange(HttpExchange exchange);
 

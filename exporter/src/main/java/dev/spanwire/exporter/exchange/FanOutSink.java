@@ -19,6 +19,13 @@ public final class FanOutSink implements ExchangeSink {
   }
 
   @Override
+  public void onDetected(ConnectionInfo connection, int fd, long timestampNanos) {
+    for (ExchangeSink sink : sinks) {
+      sink.onDetected(connection, fd, timestampNanos);
+    }
+  }
+
+  @Override
   public void onExchange(HttpExchange exchange) {
     for (ExchangeSink sink : sinks) {
       sink.onExchange(exchange);

@@ -68,4 +68,21 @@ public record HttpMessage(
     /** Until the connection closes (responses without a length). */
     UNTIL_CLOSE
   }
+
+  /**
+   * This message without what its headers and body say: no host, user agent, forwarding headers,
+   * header lines or body bytes. The start line, sizes, framing and trace context stay.
+   */
+  public HttpMessage withoutHeadersAndBody() {
+    return new HttpMessage(request, method, target, statusCode, statusText, flavor, framing, contentLength, bodyBytes,
+        headerCount, null, null, null, null, traceparent, tracestate, List.of(), null, false, connectionClose, truncated,
+        startPosition, startNanos, headNanos, endNanos);
+  }
+
+  /** This message with another target and header lines (redaction). */
+  public HttpMessage withTargetAndHeaderLines(String newTarget, List<String> newHeaderLines) {
+    return new HttpMessage(request, method, newTarget, statusCode, statusText, flavor, framing, contentLength, bodyBytes,
+        headerCount, host, userAgent, xForwardedFor, xAppscope, traceparent, tracestate, newHeaderLines, body,
+        bodyTruncated, connectionClose, truncated, startPosition, startNanos, headNanos, endNanos);
+  }
 }

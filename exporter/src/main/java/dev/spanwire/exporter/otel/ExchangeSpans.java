@@ -3,6 +3,7 @@ package dev.spanwire.exporter.otel;
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.ExchangeFields;
+import dev.spanwire.exporter.exchange.Field;
 import dev.spanwire.exporter.exchange.HttpExchange;
 import dev.spanwire.exporter.exchange.RouteTemplate;
 import dev.spanwire.semconv.HttpField;
@@ -15,6 +16,8 @@ import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
 import io.opentelemetry.sdk.trace.IdGenerator;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.data.StatusData;
+import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.function.Function;
 
 /**
@@ -26,14 +29,19 @@ import java.util.function.Function;
 final class ExchangeSpans implements Function<HttpExchange, SpanData> {
   private final KernelClock clock;
   private final ExchangeFields fields;
+  private final UnaryOperator<List<Field>> keep;
   private final ProcessResources resources;
   private final InstrumentationScopeInfo scope;
   private final IdGenerator ids = IdGenerator.random();
   private final String routeAttribute;
 
-  ExchangeSpans(KernelClock clock, ExchangeFields fields, ProcessResources resources, InstrumentationScopeInfo scope) {
+  /** @param keep the fields that become attributes (the watch rule's field and value filter) */
+  ExchangeSpans(
+      KernelClock clock, ExchangeFields fields, UnaryOperator<List<Field>> keep, ProcessResources resources,
+      InstrumentationScopeInfo scope) {
     this.clock = clock;
     this.fields = fields;
+    this.keep = keep;
     this.resources = resources;
     this.scope = scope;
     this.routeAttribute = HttpField.ROUTE.name(fields.scheme());
@@ -58,7 +66,7 @@ final class ExchangeSpans implements Function<HttpExchange, SpanData> {
         status(exchange),
         clock.toEpochNanos(exchange.startNanos()),
         clock.toEpochNanos(exchange.endNanos()),
-        FieldAttributes.of(fields.exchange(exchange), routeAttribute, route),
+        FieldAttributes.of(keep.apply(fields.exchange(exchange)), routeAttribute, route),
         resources.of(exchange.connection().process()),
         scope);
   }

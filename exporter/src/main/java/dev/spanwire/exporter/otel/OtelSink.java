@@ -4,6 +4,7 @@ import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.exporter.exchange.ExchangeFields;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.filter.WatchRule;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.common.AttributesBuilder;
 import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
@@ -53,11 +54,22 @@ public final class OtelSink {
   public static OtelSink start(
       ExportSettings settings, KernelClock clock, String hostName, String version,
       List<SelfMetrics.Instrument> agentInstruments) {
+    return start(settings, clock, hostName, version, agentInstruments, null);
+  }
+
+  /**
+   * Starts export with span attributes as the watch rule says: its headers added, only the fields
+   * its field and value regexes match kept. A null rule keeps every field and adds no header.
+   */
+  public static OtelSink start(
+      ExportSettings settings, KernelClock clock, String hostName, String version,
+      List<SelfMetrics.Instrument> agentInstruments, WatchRule watch) {
     InstrumentationScopeInfo scope = InstrumentationScopeInfo.builder("spanwire").setVersion(version).build();
     ProcessResources resources = new ProcessResources(hostName);
+    ExchangeFields fields = new ExchangeFields(settings.scheme(), watch == null ? List.of() : watch.headers());
     SpanBatcher batcher = settings.traces()
         ? new SpanBatcher(OtlpExporters.spans(settings),
-            new ExchangeSpans(clock, new ExchangeFields(settings.scheme()), resources, scope), settings)
+            new ExchangeSpans(clock, fields, watch == null ? f -> f : watch::keep, resources, scope), settings)
         : null;
     HttpMetrics httpMetrics = settings.metrics()
         ? new HttpMetrics(settings.scheme(), resources, scope, clock, settings.cardinalityLimit(),

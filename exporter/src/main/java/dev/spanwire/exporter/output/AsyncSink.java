@@ -19,6 +19,8 @@ public final class AsyncSink implements ExchangeSink {
 
   private record Request(ConnectionInfo connection, HttpMessage request) {}
 
+  private record Detected(ConnectionInfo connection, int fd, long timestampNanos) {}
+
   private static final Object STOP = new Object();
 
   private final ExchangeSink delegate;
@@ -47,6 +49,11 @@ public final class AsyncSink implements ExchangeSink {
   @Override
   public void onRequest(ConnectionInfo connection, HttpMessage request) {
     offer(new Request(connection, request));
+  }
+
+  @Override
+  public void onDetected(ConnectionInfo connection, int fd, long timestampNanos) {
+    offer(new Detected(connection, fd, timestampNanos));
   }
 
   @Override
@@ -79,6 +86,7 @@ public final class AsyncSink implements ExchangeSink {
           switch (item) {
             case Request r -> delegate.onRequest(r.connection(), r.request());
             case HttpExchange e -> delegate.onExchange(e);
+            case Detected d -> delegate.onDetected(d.connection(), d.fd(), d.timestampNanos());
             default -> throw new IllegalStateException("unexpected " + item);
           }
         } catch (RuntimeException e) {

@@ -27,6 +27,7 @@ import java.util.List;
 public final class JsonEventSink implements ExchangeSink {
   public static final String REQUEST_SOURCE = "http-req";
   public static final String RESPONSE_SOURCE = "http-resp";
+  public static final String DETECTION_SOURCE = "remote_protocol";
 
   /** Decides which data fields an event keeps; the identity by default. */
   public interface EventFilter {
@@ -40,14 +41,27 @@ public final class JsonEventSink implements ExchangeSink {
   private final KernelClock clock;
   private final String hostname;
   private final EventFilter filter;
-  private final ExchangeFields fields = new ExchangeFields(NamingScheme.APPSCOPE);
+  private final ExchangeFields fields;
   private final StringBuilder line = new StringBuilder(1024);
 
-  public JsonEventSink(Writer out, KernelClock clock, String hostname, EventFilter filter) {
+  /**
+   * @param fields how data fields are made; their scheme must be AppScope's
+   * @param filter which events are written and what fields they keep
+   */
+  public JsonEventSink(Writer out, KernelClock clock, String hostname, ExchangeFields fields, EventFilter filter) {
+    if (fields.scheme() != NamingScheme.APPSCOPE) {
+      throw new IllegalArgumentException("JSON events carry AppScope's names, not " + fields.scheme());
+    }
     this.out = out;
     this.clock = clock;
     this.hostname = hostname;
+    this.fields = fields;
     this.filter = filter;
+  }
+
+  /** Events with every field and no extra headers. */
+  public JsonEventSink(Writer out, KernelClock clock, String hostname) {
+    this(out, clock, hostname, new ExchangeFields(NamingScheme.APPSCOPE), EventFilter.ALL);
   }
 
   @Override
@@ -62,18 +76,33 @@ public final class JsonEventSink implements ExchangeSink {
     }
   }
 
+  /** AppScope's protocol detection event: {@code remote_protocol}, source type {@code net}. */
+  @Override
+  public void onDetected(ConnectionInfo connection, int fd, long timestampNanos) {
+    ProcessInfo process = connection.process();
+    List<Field> data = List.of(
+        new Field("proc", process.comm()), new Field("pid", (long) process.pid()), new Field("fd", (long) fd),
+        new Field("host", hostname), new Field("protocol", "HTTP"));
+    writeEvent(connection, "net", DETECTION_SOURCE, timestampNanos, data);
+  }
+
   private void write(ConnectionInfo connection, String source, long nanos, List<Field> data) {
     data = filter.apply(source, data);
-    if (data == null) {
-      return;
+    if (data != null) {
+      writeEvent(connection, "http", source, nanos, data);
     }
+  }
+
+  private void writeEvent(ConnectionInfo connection, String sourceType, String source, long nanos, List<Field> data) {
     ProcessInfo process = connection.process();
     line.setLength(0);
     line.append("{\"type\":\"evt\",\"id\":");
     Json.string(line, hostname + "-" + process.comm() + "-" + process.commandLine());
     line.append(",\"_channel\":");
     Json.string(line, Long.toString(connection.id()));
-    line.append(",\"body\":{\"sourcetype\":\"http\",\"_time\":").append(Timestamps.epochSeconds(clock, nanos));
+    line.append(",\"body\":{\"sourcetype\":");
+    Json.string(line, sourceType);
+    line.append(",\"_time\":").append(Timestamps.epochSeconds(clock, nanos));
     line.append(",\"source\":");
     Json.string(line, source);
     line.append(",\"host\":");

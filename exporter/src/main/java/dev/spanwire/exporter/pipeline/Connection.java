@@ -61,6 +61,8 @@ final class Connection {
   private boolean pairingStopped;
   private boolean upgraded;
   long lastActivityNanos;
+  /** Whether the pipeline has decided this connection is HTTP (ports or detection). */
+  boolean decided;
 
   Connection(ConnectionInfo info, PipelineStats stats, ExchangeSink sink, PipelineSettings settings) {
     this.info = info;

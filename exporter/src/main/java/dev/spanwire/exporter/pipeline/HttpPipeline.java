@@ -31,6 +31,9 @@ public final class HttpPipeline implements SocketEventHandler {
   /** Access-ordered: the eldest entry is the least recently active connection. */
   private final LinkedHashMap<Long, Connection> connections = new LinkedHashMap<>(256, 0.75f, true);
   private final List<Connection> withPending = new ArrayList<>();
+  /** Connections left out (command filter, not detected): their events are dropped quietly. */
+  private final LinkedHashMap<Long, Boolean> ignored;
+  private final TracedConnections traced;
   private long nextSweepNanos;
   private long nextProcessSweepNanos;
 
@@ -40,6 +43,14 @@ public final class HttpPipeline implements SocketEventHandler {
     this.settings = settings;
     this.processes = processes;
     this.monotonicClock = monotonicClock;
+    this.traced = settings.traced();
+    int maxIgnored = settings.maxConnections();
+    this.ignored = new LinkedHashMap<>(64, 0.75f, false) {
+      @Override
+      protected boolean removeEldestEntry(java.util.Map.Entry<Long, Boolean> eldest) {
+        return size() > maxIgnored;
+      }
+    };
   }
 
   /** A pipeline reading process information from /proc, timed by the kernel's clock. */
@@ -58,7 +69,12 @@ public final class HttpPipeline implements SocketEventHandler {
       case DataCaptured data -> {
         Connection connection = connections.get(data.connectionId());
         if (connection == null) {
-          stats.unknownConnection++;
+          if (!ignored.containsKey(data.connectionId())) {
+            stats.unknownConnection++;
+          }
+          return;
+        }
+        if (!connection.decided && !decide(connection, data)) {
           return;
         }
         connection.onData(data);
@@ -70,7 +86,9 @@ public final class HttpPipeline implements SocketEventHandler {
       case ConnectionClosed closed -> {
         Connection connection = connections.remove(closed.connectionId());
         if (connection == null) {
-          stats.unknownConnection++;
+          if (ignored.remove(closed.connectionId()) == null) {
+            stats.unknownConnection++;
+          }
           return;
         }
         connection.close(closed.timestampNanos());
@@ -85,6 +103,10 @@ public final class HttpPipeline implements SocketEventHandler {
     ProcessInfo process =
         processes.get(
             opened.pid(), opened.comm(), opened.commandLine(), opened.uid(), opened.gid(), opened.timestampNanos());
+    if (!traced.followsProcess(process.comm())) {
+      ignore(opened.connectionId());
+      return;
+    }
     ConnectionInfo info =
         new ConnectionInfo(opened.connectionId(), opened.local(), opened.remote(), opened.role(), process);
     Connection connection = new Connection(info, stats, sink, settings);
@@ -96,6 +118,39 @@ public final class HttpPipeline implements SocketEventHandler {
       eldest.remove();
       stats.evictedConnections++;
     }
+  }
+
+  /**
+   * Whether a connection is HTTP, on its first payload: it is when it uses a listed port or when
+   * the detection regex finds a match in the payload; otherwise it is left out. A payload without
+   * bytes (sendfile) cannot tell: it is dropped and the next one decides.
+   */
+  private boolean decide(Connection connection, DataCaptured data) {
+    ConnectionInfo info = connection.info();
+    boolean listed = traced.onListedPort(info.local().getPort(), info.remote().getPort());
+    if (data.payload().length == 0) {
+      connection.decided = listed;
+      return listed;
+    }
+    boolean matches = (!listed || traced.detectEvents()) && traced.detects(data.payload());
+    if (!listed && !matches) {
+      connections.remove(info.id());
+      ignore(info.id());
+      return false;
+    }
+    connection.decided = true;
+    if (matches) {
+      stats.detected++;
+      if (traced.detectEvents()) {
+        sink.onDetected(info, data.fd(), data.timestampNanos());
+      }
+    }
+    return true;
+  }
+
+  private void ignore(long connectionId) {
+    ignored.put(connectionId, Boolean.TRUE);
+    stats.ignoredConnections++;
   }
 
   @Override
@@ -135,6 +190,7 @@ public final class HttpPipeline implements SocketEventHandler {
       connection.close(now);
     }
     connections.clear();
+    ignored.clear();
     stats.publish(0);
   }
 

@@ -12,6 +12,7 @@ import java.time.Duration;
  * @param maxConnections connections tracked at once; the least recently active go first
  * @param idleTimeout a connection silent this long is dropped
  * @param maxPipelined requests waiting for responses on one connection
+ * @param traced which connections are followed (command filter, ports, protocol detection)
  */
 public record PipelineSettings(
     boolean keepHeaderLines,
@@ -19,7 +20,8 @@ public record PipelineSettings(
     int maxHeadBytes,
     int maxConnections,
     Duration idleTimeout,
-    int maxPipelined) {
+    int maxPipelined,
+    TracedConnections traced) {
 
   public static final int DEFAULT_MAX_CONNECTIONS = 65536;
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(10);
@@ -33,22 +35,27 @@ public record PipelineSettings(
 
   public static PipelineSettings defaults() {
     return new PipelineSettings(
-        false, 0, Http1Parser.DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PIPELINED);
+        false, 0, Http1Parser.DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PIPELINED,
+        TracedConnections.defaults());
   }
 
   public PipelineSettings withKeepHeaderLines(boolean keep) {
-    return new PipelineSettings(keep, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined);
+    return new PipelineSettings(keep, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced);
   }
 
   public PipelineSettings withBodyCaptureBytes(int bytes) {
-    return new PipelineSettings(keepHeaderLines, bytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined);
+    return new PipelineSettings(keepHeaderLines, bytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced);
   }
 
   public PipelineSettings withMaxConnections(int max) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, max, idleTimeout, maxPipelined);
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, max, idleTimeout, maxPipelined, traced);
   }
 
   public PipelineSettings withIdleTimeout(Duration timeout) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, timeout, maxPipelined);
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, timeout, maxPipelined, traced);
+  }
+
+  public PipelineSettings withTraced(TracedConnections connections) {
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, connections);
   }
 }

@@ -25,8 +25,10 @@ public final class PipelineStats {
   long upgrades;
   long evictedConnections;
   long droppedPipelined;
+  long ignoredConnections;
+  long detected;
 
-  private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
   /**
    * @param events data, open and close events handled
@@ -49,6 +51,8 @@ public final class PipelineStats {
    * @param upgrades connections that left HTTP/1 (101, CONNECT, HTTP/2 preface)
    * @param evictedConnections connections dropped for idleness or the table bound
    * @param droppedPipelined requests dropped beyond the pipelining bound
+   * @param ignoredConnections connections left out by the command filter or protocol detection
+   * @param detected connections recognised as HTTP by the detection regex
    * @param connections connections tracked now
    */
   public record Snapshot(
@@ -72,6 +76,8 @@ public final class PipelineStats {
       long upgrades,
       long evictedConnections,
       long droppedPipelined,
+      long ignoredConnections,
+      long detected,
       long connections) {}
 
   /** The counters as of the end of the last batch; any thread. */
@@ -85,6 +91,6 @@ public final class PipelineStats {
             events, bytesCaptured, unknownConnection, reordered, duplicates, gaps, gapBytes,
             skippedBytes, parseErrors, resyncs, requests, responses, exchanges, serverExchanges,
             clientExchanges, unanswered, unpaired,
-            upgrades, evictedConnections, droppedPipelined, connections);
+            upgrades, evictedConnections, droppedPipelined, ignoredConnections, detected, connections);
   }
 }

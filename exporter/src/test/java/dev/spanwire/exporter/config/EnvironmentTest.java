@@ -1,16 +1,22 @@
-package dev.spanwire.exporter.otel;
+package dev.spanwire.exporter.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spanwire.exporter.otel.ExportSettings;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-class OtlpEnvironmentTest {
+/** The SDK's standard OTEL_* variables, as the agent reads them into its export settings. */
+class EnvironmentTest {
   private static ExportSettings apply(Map<String, String> env) {
-    return OtlpEnvironment.apply(ExportSettings.defaults(), env);
+    return Settings.from(ConfigLayers.load(null, Environment.overrides(env), List.of())).export();
   }
 
   @Test
@@ -45,17 +51,18 @@ class OtlpEnvironmentTest {
   }
 
   @Test
-  void headersCertificatesBatchingAndSignals() {
+  void headersCertificatesBatchingAndSignals(@TempDir Path dir) throws IOException {
+    Path ca = Files.writeString(dir.resolve("ca.pem"), "-----BEGIN CERTIFICATE-----\n");
     ExportSettings s = apply(Map.of(
         "OTEL_EXPORTER_OTLP_HEADERS", "api-key=a%20b,tenant=t1",
-        "OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/ca.pem",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE", ca.toString(),
         "OTEL_BSP_MAX_QUEUE_SIZE", "100",
         "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10",
         "OTEL_BSP_SCHEDULE_DELAY", "250",
         "OTEL_METRIC_EXPORT_INTERVAL", "15000",
         "OTEL_TRACES_EXPORTER", "none"));
     assertThat(s.headers()).containsExactly(Map.entry("api-key", "a b"), Map.entry("tenant", "t1"));
-    assertThat(s.certificate()).isEqualTo(Path.of("/etc/ca.pem"));
+    assertThat(s.certificate()).isEqualTo(ca);
     assertThat(s.maxQueueSize()).isEqualTo(100);
     assertThat(s.maxExportBatchSize()).isEqualTo(10);
     assertThat(s.scheduleDelay()).isEqualTo(Duration.ofMillis(250));
@@ -77,12 +84,27 @@ class OtlpEnvironmentTest {
   @Test
   void badValuesNameTheVariable() {
     assertThatThrownBy(() -> apply(Map.of("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")))
-        .hasMessage("unknown OTLP protocol 'http/json', expected grpc or http/protobuf");
-    assertThatThrownBy(() -> apply(Map.of("OTEL_EXPORTER_OTLP_TIMEOUT", "10s")))
-        .hasMessage("OTEL_EXPORTER_OTLP_TIMEOUT: expected a whole number, got '10s'");
+        .hasMessage("spanwire.otlp.protocol = \"http/json\" (from environment variable OTEL_EXPORTER_OTLP_PROTOCOL): "
+            + "expected grpc or http/protobuf");
+    assertThatThrownBy(() -> apply(Map.of("OTEL_EXPORTER_OTLP_TIMEOUT", "ten")))
+        .hasMessage("spanwire.otlp.timeout = \"ten\" (from environment variable OTEL_EXPORTER_OTLP_TIMEOUT): "
+            + "expected a duration (e.g. 250ms, 10s)");
     assertThatThrownBy(() -> apply(Map.of("OTEL_EXPORTER_OTLP_HEADERS", "novalue")))
         .hasMessage("OTEL_EXPORTER_OTLP_HEADERS: expected key=value pairs separated by commas, got 'novalue'");
     assertThatThrownBy(() -> apply(Map.of("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd")))
-        .hasMessage("compression must be gzip or none, got 'zstd'");
+        .hasMessage("spanwire.otlp.compression = \"zstd\" (from environment variable OTEL_EXPORTER_OTLP_COMPRESSION): "
+            + "expected gzip or none");
+  }
+
+  @Test
+  void timesWithoutUnitAreMillisecondsAsTheSdkReadsThem() {
+    assertThat(apply(Map.of("OTEL_EXPORTER_OTLP_TIMEOUT", "1500")).timeout()).isEqualTo(Duration.ofMillis(1500));
+    assertThat(apply(Map.of("OTEL_BSP_SCHEDULE_DELAY", "250")).scheduleDelay()).isEqualTo(Duration.ofMillis(250));
+  }
+
+  @Test
+  void bothSignalsOffOrEndpointNoneTurnsExportOff() {
+    assertThat(apply(Map.of("OTEL_TRACES_EXPORTER", "none", "OTEL_METRICS_EXPORTER", "none"))).isNull();
+    assertThat(apply(Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "none"))).isNull();
   }
 }
