@@ -6,7 +6,7 @@ import com.typesafe.config.ConfigValue;
 import dev.spanwire.exporter.config.ConfigLayers;
 import dev.spanwire.exporter.config.Keys;
 import dev.spanwire.exporter.config.Settings;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -18,7 +18,7 @@ import java.util.TreeMap;
 final class EffectiveConfig {
   private EffectiveConfig() {}
 
-  static void print(Config config, PrintStream out) {
+  static void print(Config config, PrintWriter out) {
     Map<String, ConfigValue> leaves = new TreeMap<>();
     config.getConfig(ConfigLayers.ROOT).entrySet().forEach(e -> leaves.put(ConfigLayers.ROOT + "." + e.getKey(), e.getValue()));
     // an empty object has no leaves, but is a setting all the same
@@ -36,5 +36,6 @@ final class EffectiveConfig {
       String line = String.format("%-" + width + "s = %s", path, shown);
       out.println(String.format("%-" + (width + 40) + "s # %s", line, Settings.describe(value.origin())));
     });
+    out.flush();
   }
 }

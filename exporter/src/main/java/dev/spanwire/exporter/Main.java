@@ -44,23 +44,28 @@ public final class Main implements Callable<Integer> {
   }
 
   static int run(String... args) {
+    return commandLine().execute(args);
+  }
+
+  /** The command with its subcommands, defaults from reference.conf and error handling. */
+  static CommandLine commandLine() {
     CommandLine commandLine = new CommandLine(new Main());
     commandLine.setDefaultValueProvider(new ConfigOptions.ReferenceDefaults());
     commandLine.setExecutionExceptionHandler(
         (e, cl, parseResult) -> {
           if (e instanceof BadConfigException bad) {
-            System.err.println("spanwire: bad configuration: " + bad.getMessage());
+            cl.getErr().println("spanwire: bad configuration: " + bad.getMessage());
             return ExitCode.BAD_CONFIG;
           }
-          System.err.println("spanwire: " + e.getMessage());
+          cl.getErr().println("spanwire: " + e.getMessage());
           return ExitCode.RUNTIME_FAILURE;
         });
     commandLine.setParameterExceptionHandler(
         (e, arguments) -> {
-          System.err.println("spanwire: " + e.getMessage() + " (see spanwire --help)");
+          e.getCommandLine().getErr().println("spanwire: " + e.getMessage() + " (see spanwire --help)");
           return ExitCode.BAD_CONFIG;
         });
-    return commandLine.execute(args);
+    return commandLine;
   }
 
   @Override
@@ -136,10 +141,12 @@ public final class Main implements Callable<Integer> {
   static final class ConfigCommand implements Callable<Integer> {
     @Mixin ConfigOptions options;
 
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
       Config config = options.load(System.getenv());
-      EffectiveConfig.print(config, System.out);
+      EffectiveConfig.print(config, spec.commandLine().getOut());
       Settings.from(config);
       return ExitCode.OK;
     }

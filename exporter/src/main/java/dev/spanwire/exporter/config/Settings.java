@@ -305,7 +305,8 @@ public record Settings(
               + ": expected http (the only event type Spanwire makes)");
         }
         if (rule != null) {
-          throw new BadConfigException(itemKey, from(item) + ": expected one entry of type http, this is the second");
+          throw new BadConfigException(itemKey, "= " + item.render(ConfigRenderOptions.concise()) + " " + from(item)
+              + ": expected one entry of type http, this is the second");
         }
         List<Pattern> headers = new ArrayList<>();
         if (entry.hasPath("headers")) {

@@ -123,14 +123,15 @@ public final class HttpPipeline implements SocketEventHandler {
   /**
    * Whether a connection is HTTP, on its first payload: it is when it uses a listed port or when
    * the detection regex finds a match in the payload; otherwise it is left out. A payload without
-   * bytes (sendfile) cannot tell: it is dropped and the next one decides.
+   * bytes (sendfile) cannot tell: it goes through, keeping the stream whole, and the next payload
+   * with bytes decides.
    */
   private boolean decide(Connection connection, DataCaptured data) {
     ConnectionInfo info = connection.info();
     boolean listed = traced.onListedPort(info.local().getPort(), info.remote().getPort());
     if (data.payload().length == 0) {
       connection.decided = listed;
-      return listed;
+      return true;
     }
     boolean matches = (!listed || traced.detectEvents()) && traced.detects(data.payload());
     if (!listed && !matches) {

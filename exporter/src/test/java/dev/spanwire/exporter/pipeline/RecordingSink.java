@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Keeps what the pipeline reports, for assertions. */
-final class RecordingSink implements ExchangeSink {
+class RecordingSink implements ExchangeSink {
   final List<HttpMessage> requests = new ArrayList<>();
   final List<HttpExchange> exchanges = new ArrayList<>();
 

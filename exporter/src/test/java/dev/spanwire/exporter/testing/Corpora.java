@@ -18,9 +18,14 @@ public final class Corpora {
 
   private Corpora() {}
 
+  /** The repository's root folder (Maven runs the tests in the module's folder). */
+  public static Path projectDir() {
+    return Path.of(System.getenv().getOrDefault("SPANWIRE_PROJECT_DIR", "..")).toAbsolutePath().normalize();
+  }
+
   /** The corpus folder; missing, the test is skipped with the reason, or fails under CI=true. */
   public static Path require(String relative) {
-    Path project = Path.of(System.getenv().getOrDefault("SPANWIRE_PROJECT_DIR", "..")).toAbsolutePath().normalize();
+    Path project = projectDir();
     List<Path> tried = new ArrayList<>();
     for (Path root : roots(project)) {
       Path folder = root.resolve("../shared/corpora").resolve(relative).normalize();

@@ -1,0 +1,63 @@
+package dev.spanwire.exporter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The command line without capture: help, the config command, refusals. */
+class MainTest {
+  private final StringWriter out = new StringWriter();
+  private final StringWriter err = new StringWriter();
+
+  private int run(String... args) {
+    CommandLine commandLine = Main.commandLine();
+    commandLine.setOut(new PrintWriter(out, true));
+    commandLine.setErr(new PrintWriter(err, true));
+    for (CommandLine sub : commandLine.getSubcommands().values()) {
+      sub.setOut(new PrintWriter(out, true));
+      sub.setErr(new PrintWriter(err, true));
+    }
+    return commandLine.execute(args);
+  }
+
+  @Test
+  void helpListsEveryFlagWithItsDefault() {
+    assertThat(run("--help")).isZero();
+    String help = out.toString().replaceAll("\\s+", " "); // the usage wraps at the terminal's width
+    for (String flag : ConfigOptions.KEYS.keySet()) {
+      assertThat(help).as(flag).contains(flag);
+    }
+    assertThat(help).contains("--config=FILE", "--verbose", "--version", "doctor", "config")
+        .contains("(default: 80,443,8080,8443)", "--capture-request[=BOOL]", "(default: true)", "--max-body-size=BYTES",
+            "--min-latency=MS", "(default: appscope)", "(default: auto)", "(default: 4096)")
+        .contains("Exit codes: 0 ok, 1 runtime failure, 2 bad flag or configuration, 3 missing privilege");
+  }
+
+  @Test
+  void configPrintsEffectiveValuesWithTheirOrigins(@TempDir Path dir) throws Exception {
+    Path file = Files.writeString(dir.resolve("a.conf"), "spanwire.capture.comm = \"^nginx$\"\n");
+    assertThat(run("config", "--config", file.toString(), "--ports", "80,9000", "--min-latency", "25")).isZero();
+    assertThat(out.toString())
+        .containsPattern("spanwire\\.capture\\.ports +=\\s+\\[\"80\",\"9000\"\\] +# command line --ports")
+        .containsPattern("spanwire\\.http\\.min-latency +=\\s+\"25ms\" +# command line --min-latency")
+        .containsPattern("spanwire\\.capture\\.comm += \"\\^nginx\\$\" +# " + java.util.regex.Pattern.quote(file + ":1"))
+        .containsPattern("spanwire\\.semconv += \"appscope\" +# reference\\.conf:\\d+")
+        .containsPattern("spanwire\\.otlp\\.headers += \\{\\} +# reference\\.conf:\\d+");
+  }
+
+  @Test
+  void badValuesAndUnknownFlagsExitWithTwoAndOneLine() {
+    assertThat(run("config", "--capture-bytes", "99999")).isEqualTo(2);
+    assertThat(err.toString().strip()).isEqualTo("spanwire: bad configuration: spanwire.capture.bytes-per-syscall = \"99999\" "
+        + "(from command line --capture-bytes): expected a whole number 1..16384");
+    err.getBuffer().setLength(0);
+    assertThat(run("--no-such-flag")).isEqualTo(2);
+    assertThat(err.toString()).startsWith("spanwire: Unknown option: '--no-such-flag'").hasLineCount(1);
+  }
+}

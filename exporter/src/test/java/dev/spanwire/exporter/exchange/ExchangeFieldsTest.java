@@ -1,0 +1,76 @@
+package dev.spanwire.exporter.exchange;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spanwire.bpf.Role;
+import dev.spanwire.exporter.http1.HttpMessage;
+import dev.spanwire.exporter.testing.Exchanges;
+import dev.spanwire.semconv.NamingScheme;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+class ExchangeFieldsTest {
+  private static final ProcessInfo APP = Exchanges.process(7, "app", null);
+
+  private static Map<String, Object> map(List<Field> fields) {
+    Map<String, Object> map = new LinkedHashMap<>();
+    fields.forEach(f -> map.put(f.name(), f.value()));
+    return map;
+  }
+
+  private static HttpExchange withLines(HttpExchange e, List<String> requestLines, List<String> responseLines) {
+    return new HttpExchange(e.connection(), e.tid(),
+        e.request().withTargetAndHeaderLines(e.request().target(), requestLines),
+        e.response().withTargetAndHeaderLines(null, responseLines));
+  }
+
+  @Test
+  void watchedHeadersBecomeFieldsNamedPerScheme() {
+    HttpExchange e = withLines(
+        Exchanges.exchange(APP, Role.SERVER, 1, "GET /a HTTP/1.1\nHost: h\n\n", "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1000, 1000),
+        List.of("Host: h", "X-Tenant: acme", "X-Tenant: beta", "Accept: */*"),
+        List.of("Content-Length: 0", "X-Cache: HIT"));
+    List<Pattern> watched = List.of(Pattern.compile("(?i)^x-"));
+    assertThat(map(new ExchangeFields(NamingScheme.APPSCOPE, watched).exchange(e)))
+        .containsEntry("http_request_header_x_tenant", "acme, beta")
+        .containsEntry("http_response_header_x_cache", "HIT")
+        .doesNotContainKey("http_request_header_accept");
+    assertThat(map(new ExchangeFields(NamingScheme.OTEL_STABLE, watched).exchange(e)))
+        .containsEntry("http.request.header.x-tenant", "acme, beta")
+        .containsEntry("http.response.header.x-cache", "HIT");
+    assertThat(map(new ExchangeFields(NamingScheme.APPSCOPE, watched).request(e.connection(), e.request())))
+        .containsEntry("http_request_header_x_tenant", "acme, beta")
+        .doesNotContainKey("http_response_header_x_cache");
+    assertThat(map(new ExchangeFields(NamingScheme.APPSCOPE).exchange(e))).doesNotContainKey("http_request_header_x_tenant");
+  }
+
+  private static HttpMessage body(byte[] bytes, boolean truncated) {
+    HttpMessage m = Exchanges.message("POST /b HTTP/1.1\nHost: h\nContent-Length: 0\n\n", true, null, 1000);
+    return new HttpMessage(true, m.method(), m.target(), 0, null, m.flavor(), m.framing(), bytes.length, bytes.length, 1,
+        m.host(), null, null, null, null, null, List.of(), bytes, truncated, false, false, 0, 1000, 1000, 1000);
+  }
+
+  private static Map<String, Object> requestFields(HttpMessage request) {
+    ConnectionInfo connection = Exchanges.exchange(APP, Role.SERVER, 1, "GET / HTTP/1.1\n\n", null, 0, 0).connection();
+    return map(new ExchangeFields(NamingScheme.APPSCOPE).request(connection, request));
+  }
+
+  @Test
+  void bodiesAreTextWhenUtf8ElseBase64AndMarkedWhenCut() {
+    assertThat(requestFields(body("name=Zoë&x=1\n".getBytes(StandardCharsets.UTF_8), false)))
+        .containsEntry("http_request_body", "name=Zoë&x=1\n")
+        .doesNotContainKeys("http_request_body_encoding", "http_request_body_truncated");
+    assertThat(requestFields(body(new byte[] {0, 1, 2, (byte) 0xff}, false)))
+        .containsEntry("http_request_body", "AAEC/w==")
+        .containsEntry("http_request_body_encoding", "base64");
+    // cut inside the two bytes of 'ë': the text ends before it
+    byte[] cut = "Zoë".getBytes(StandardCharsets.UTF_8);
+    assertThat(requestFields(body(java.util.Arrays.copyOf(cut, cut.length - 1), true)))
+        .containsEntry("http_request_body", "Zo")
+        .containsEntry("http_request_body_truncated", true);
+  }
+}

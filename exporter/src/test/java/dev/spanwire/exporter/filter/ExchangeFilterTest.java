@@ -1,0 +1,99 @@
+package dev.spanwire.exporter.filter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spanwire.bpf.Role;
+import dev.spanwire.exporter.exchange.ConnectionInfo;
+import dev.spanwire.exporter.exchange.ExchangeSink;
+import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.ProcessInfo;
+import dev.spanwire.exporter.http1.HttpMessage;
+import dev.spanwire.exporter.testing.Exchanges;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ExchangeFilterTest {
+  private static final long MS = 1_000_000L;
+  private static final ProcessInfo APP = Exchanges.process(7, "app", null);
+
+  /** What reaches the sinks, in order: "req TARGET" and "exchange TARGET". */
+  private final List<String> seen = new ArrayList<>();
+  private final List<HttpExchange> exchanges = new ArrayList<>();
+  private final ExchangeSink next = new ExchangeSink() {
+    @Override
+    public void onRequest(ConnectionInfo connection, HttpMessage request) {
+      seen.add("req " + request.target());
+    }
+
+    @Override
+    public void onExchange(HttpExchange exchange) {
+      seen.add("exchange " + exchange.request().target());
+      exchanges.add(exchange);
+    }
+  };
+
+  private static HttpExchange exchange(String target, long millis) {
+    return Exchanges.exchange(APP, Role.SERVER, 1,
+        "GET " + target + " HTTP/1.1\nHost: h\nUser-Agent: ua\nCookie: c=1\n\n",
+        "HTTP/1.1 200 OK\nContent-Length: 2\nSet-Cookie: s=2\n\nok", 1_000 * MS, millis * MS);
+  }
+
+  private static FilterSettings settings(boolean request, boolean response, Duration minLatency) {
+    return new FilterSettings(request, response, minLatency, Redaction.defaults(), WatchRule.defaults());
+  }
+
+  private static void deliver(ExchangeFilter filter, HttpExchange e) {
+    filter.onRequest(e.connection(), e.request());
+    filter.onExchange(e);
+  }
+
+  @Test
+  void minLatencyDropsFastExchangesAndDefersRequestEvents() {
+    ExchangeFilter filter = new ExchangeFilter(next, settings(true, true, Duration.ofMillis(100)));
+    deliver(filter, exchange("/fast", 3));
+    deliver(filter, exchange("/slow", 250));
+    // a request without answer has no latency to compare: it is reported
+    HttpExchange unanswered = new HttpExchange(exchange("/gone", 1).connection(), 1, exchange("/gone", 1).request(), null);
+    deliver(filter, unanswered);
+    assertThat(seen).containsExactly("req /slow", "exchange /slow", "req /gone", "exchange /gone");
+    assertThat(filter.belowMinLatency()).isEqualTo(1);
+  }
+
+  @Test
+  void withoutMinLatencyRequestsGoOutWhenTheyComplete() {
+    ExchangeFilter filter = new ExchangeFilter(next, settings(true, true, Duration.ZERO));
+    HttpExchange e = exchange("/a", 3);
+    filter.onRequest(e.connection(), e.request());
+    assertThat(seen).containsExactly("req /a");
+    filter.onExchange(e);
+    assertThat(seen).containsExactly("req /a", "exchange /a");
+  }
+
+  @Test
+  void captureFlagsStripHeadersAndBodiesButKeepStartLinesAndSizes() {
+    ExchangeFilter filter = new ExchangeFilter(next, settings(false, false, Duration.ZERO));
+    deliver(filter, exchange("/a", 3));
+    assertThat(seen).containsExactly("exchange /a");
+    HttpExchange out = exchanges.getFirst();
+    assertThat(out.request().method()).isEqualTo("GET");
+    assertThat(out.request().host()).isNull();
+    assertThat(out.request().userAgent()).isNull();
+    assertThat(out.response().statusCode()).isEqualTo(200);
+    assertThat(out.response().contentLength()).isEqualTo(2);
+    assertThat(out.durationNanos()).isEqualTo(3 * MS);
+  }
+
+  @Test
+  void secretsAreRedactedBeforeAnySinkSeesThem() {
+    ExchangeFilter filter = new ExchangeFilter(next, settings(true, true, Duration.ZERO));
+    HttpExchange e = Exchanges.exchange(APP, Role.SERVER, 1, "GET /a?token=s3cr3t&x=1 HTTP/1.1\nHost: h\n\n",
+        "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1_000 * MS, MS);
+    HttpMessage withLines = e.request().withTargetAndHeaderLines(e.request().target(), List.of("Host: h", "Authorization: Basic YTpi"));
+    filter.onExchange(new HttpExchange(e.connection(), 1, withLines, e.response()));
+    HttpExchange out = exchanges.getFirst();
+    assertThat(out.request().target()).isEqualTo("/a?token=REDACTED&x=1");
+    assertThat(out.request().headerLines()).containsExactly("Host: h", "Authorization: REDACTED");
+  }
+}
