@@ -122,7 +122,7 @@ public final class EventDecoder {
         commandLine(record));
   }
 
-  /** NUL-separated arguments as one line; empty when the kernel could not read them. */
+  /** The NUL-separated arguments without trailing NULs; empty when the kernel could not read them. */
   private static String commandLine(MemorySegment record) {
     int length = Math.min(Math.max(record.get(JAVA_INT, OPEN_CMDLINE_LEN), 0), EventLayouts.CMDLINE_BYTES);
     byte[] bytes = new byte[length];
@@ -130,11 +130,6 @@ public final class EventDecoder {
     int end = length;
     while (end > 0 && bytes[end - 1] == 0) {
       end--;
-    }
-    for (int i = 0; i < end; i++) {
-      if (bytes[i] == 0) {
-        bytes[i] = ' ';
-      }
     }
     return new String(bytes, 0, end, StandardCharsets.UTF_8);
   }

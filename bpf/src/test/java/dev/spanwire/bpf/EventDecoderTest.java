@@ -92,7 +92,7 @@ class EventDecoderTest {
     assertThat(event.remote()).isEqualTo(new InetSocketAddress(InetAddress.getByName("10.1.2.3"), 51000));
     assertThat(event.role()).isEqualTo(Role.SERVER);
     assertThat(event.comm()).isEqualTo("nginx");
-    assertThat(event.commandLine()).isEqualTo("/usr/sbin/nginx -c /etc/nginx.conf");
+    assertThat(event.commandLine()).isEqualTo("/usr/sbin/nginx\0-c\0/etc/nginx.conf");
     assertThat(event.uid()).isEqualTo(33);
     assertThat(event.gid()).isEqualTo(44);
   }

@@ -54,7 +54,7 @@ class AgentOtlpKernelTest {
           "OTEL_METRIC_EXPORT_INTERVAL", "1000"), "--output", "none");
       try {
         Completed curl = Peers.run(TIMEOUT, "curl", "-s", "-o", "/dev/null", nginx.url("/index.html?a=1")).assertSuccess();
-        Completed client = Peers.run(TIMEOUT, Map.of("OTEL_SERVICE_NAME", "py-client"), "python3", "-c",
+        Completed client = Peers.run(TIMEOUT, Map.of("OTEL_SERVICE_NAME", "py-client"), Peers.python(), "-c",
             "import urllib.request; urllib.request.urlopen('" + python.url("/index.html") + "').read()")
             .assertSuccess();
 

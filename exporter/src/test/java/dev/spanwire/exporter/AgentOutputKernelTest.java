@@ -3,82 +3,33 @@ package dev.spanwire.exporter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.spanwire.bpf.testing.Await;
 import dev.spanwire.bpf.testing.KernelTest;
 import dev.spanwire.bpf.testing.Peers;
 import dev.spanwire.bpf.testing.Peers.Completed;
 import dev.spanwire.bpf.testing.Peers.Server;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The agent as a user runs it: its own process, its stdout, its shutdown. */
 @KernelTest
 class AgentOutputKernelTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
-  /** The agent's stdout lines, collected as they come. */
-  private record Running(Process process, List<String> lines, Path log) implements AutoCloseable {
-    static Running start(Path log, String... args) {
-      Process process = AgentProcess.start(AgentProcess.builder(List.of(), args), log);
-      List<String> lines = new CopyOnWriteArrayList<>();
-      Thread.ofPlatform().daemon().start(() -> {
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-          String line;
-          while ((line = reader.readLine()) != null) {
-            lines.add(line);
-          }
-        } catch (IOException ignored) {
-          // the agent ended
-        }
-      });
-      Await.until("the agent to capture", Duration.ofSeconds(30), () -> read(log).contains("capturing on"), () -> read(log));
-      return new Running(process, lines, log);
-    }
-
-    /** SIGTERM, then the exit: 143 is the JVM's answer to SIGTERM. */
-    int stop() throws InterruptedException {
-      process.destroy();
-      assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("agent stops on SIGTERM").isTrue();
-      return process.exitValue();
-    }
-
-    @Override
-    public void close() {
-      process.destroyForcibly();
-    }
-  }
-
-  private static String read(Path log) {
-    try {
-      return Files.exists(log) ? Files.readString(log) : "";
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
   @Test
   void jsonEventsInAppScopeShape(@TempDir Path www, @TempDir Path work) throws Exception {
     Files.writeString(www.resolve("index.html"), "hello\n");
     try (Server nginx = Peers.nginx(www, work, false, "");
-        Running agent = Running.start(work.resolve("agent.log"), "--output", "json")) {
+        AgentRun agent = AgentRun.start(work.resolve("agent.log"), "--output", "json")) {
       Completed curl = Peers.run(Duration.ofSeconds(30), "curl", "-s", "-o", "/dev/null", "-A", "json-test", nginx.url("/index.html?q=1")).assertSuccess();
       Await.until("curl's http-resp event", Duration.ofSeconds(15),
           () -> agent.lines().stream().anyMatch(l -> l.contains("\"http-resp\"") && l.contains("\"pid\":" + curl.pid())));
       Await.until("nginx's http-resp event", Duration.ofSeconds(15),
           () -> agent.lines().stream().anyMatch(l -> l.contains("\"http-resp\"") && l.contains("\"pid\":" + nginx.pid())));
 
-      List<JsonNode> curlEvents = agent.lines().stream().map(AgentOutputKernelTest::parse)
+      List<JsonNode> curlEvents = agent.lines().stream().map(AgentRun::parse)
           .filter(e -> e.at("/body/pid").asLong() == curl.pid()).toList();
       assertThat(curlEvents).extracting(e -> e.at("/body/source").asText()).containsExactly("http-req", "http-resp");
       JsonNode response = curlEvents.get(1);
@@ -105,14 +56,14 @@ class AgentOutputKernelTest {
       assertThat(data.get("net_peer_port").asInt()).isEqualTo(nginx.port());
       assertThat(data.get("net_host_port").asInt()).isPositive();
 
-      JsonNode serverResponse = agent.lines().stream().map(AgentOutputKernelTest::parse)
+      JsonNode serverResponse = agent.lines().stream().map(AgentRun::parse)
           .filter(e -> e.at("/body/pid").asLong() == nginx.pid() && e.at("/body/source").asText().equals("http-resp"))
           .findFirst().orElseThrow();
       assertThat(serverResponse.at("/body/data/http_server_duration").asDouble()).isPositive();
       assertThat(serverResponse.at("/body/data/net_host_port").asInt()).isEqualTo(nginx.port());
 
       agent.stop();
-      assertThat(read(agent.log())).contains("spanwire: stopped: ").contains("exchanges 2");
+      assertThat(agent.logText()).contains("spanwire: stopped: ").contains("exchanges 2");
     }
   }
 
@@ -120,7 +71,7 @@ class AgentOutputKernelTest {
   void tableShowsTheGadgetColumns(@TempDir Path www, @TempDir Path work) throws Exception {
     Files.writeString(www.resolve("index.html"), "hello\n");
     try (Server nginx = Peers.nginx(www, work, false, "");
-        Running agent = Running.start(work.resolve("agent.log"), "--output", "table")) {
+        AgentRun agent = AgentRun.start(work.resolve("agent.log"), "--output", "table")) {
       Completed curl = Peers.run(Duration.ofSeconds(30), "curl", "-s", "-o", "/dev/null", nginx.url("/index.html")).assertSuccess();
       Await.until("curl's row", Duration.ofSeconds(15),
           () -> agent.lines().stream().anyMatch(l -> l.matches(".*\\bcurl\\s+" + curl.pid() + "\\b.*")));
@@ -136,14 +87,6 @@ class AgentOutputKernelTest {
       assertThat(row.indexOf("curl")).isEqualTo(header.indexOf("COMM"));
       assertThat(row.indexOf(" 200 ") + 1).isEqualTo(header.indexOf("STATUS"));
       agent.stop();
-    }
-  }
-
-  private static JsonNode parse(String line) {
-    try {
-      return JSON.readTree(line);
-    } catch (IOException e) {
-      throw new AssertionError("not JSON: " + line, e);
     }
   }
 }

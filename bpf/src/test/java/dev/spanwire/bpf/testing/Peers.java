@@ -93,6 +93,15 @@ public final class Peers {
     org.junit.jupiter.api.Assumptions.abort(reason);
   }
 
+  /**
+   * The python interpreter: Debian's /usr/bin/python3 (what scripts/test.sh installs) before
+   * whatever PATH finds first, since a version manager's shim on PATH (pyenv) starts a shell and
+   * more processes per run and was seen taking over 10 s to start a server on a loaded machine.
+   */
+  public static String python() {
+    return java.nio.file.Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
+  }
+
   /** {@code python3 -m http.server} serving {@code directory} on an ephemeral port of {@code host}. */
   public static Server pythonHttpServer(Path directory, String host) {
     return pythonHttpServer(directory, host, java.util.Map.of());
@@ -100,14 +109,26 @@ public final class Peers {
 
   /** The same with extra environment variables (e.g. OTEL_SERVICE_NAME). */
   public static Server pythonHttpServer(Path directory, String host, java.util.Map<String, String> env) {
-    require("python3");
+    require(python());
     Process process =
         startServer(
-            List.of("python3", "-u", "-m", "http.server", "0", "--bind", host, "--directory", directory.toString()), env);
+            List.of(python(), "-u", "-m", "http.server", "0", "--bind", host, "--directory", directory.toString()), env);
     // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
     int port = awaitLine(process, Pattern.compile("port (\\d+)"), Duration.ofSeconds(10));
     awaitListening(host, port);
     return new Server(process, host, port);
+  }
+
+  /**
+   * A python script that serves HTTP on 127.0.0.1 and prints {@code port N} once listening, with
+   * extra environment variables (e.g. OTEL_SERVICE_NAME).
+   */
+  public static Server pythonScript(Path script, java.util.Map<String, String> env) {
+    require(python());
+    Process process = startServer(List.of(python(), "-u", script.toString()), env);
+    int port = awaitLine(process, Pattern.compile("port (\\d+)"), Duration.ofSeconds(10));
+    awaitListening("127.0.0.1", port);
+    return new Server(process, "127.0.0.1", port);
   }
 
   /**
@@ -239,12 +260,16 @@ public final class Peers {
   }
 
   private static int awaitLine(Process process, Pattern pattern, Duration timeout) {
+    List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    long started = System.nanoTime();
+    long[] readerStarted = {0};
     CompletableFuture<Integer> port =
         CompletableFuture.supplyAsync(
             () -> {
-              List<String> seen = new ArrayList<>();
-              try (BufferedReader reader =
-                  new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+              readerStarted[0] = System.nanoTime();
+              // not closed here: the drain thread goes on reading it
+              BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+              try {
                 String line;
                 while ((line = reader.readLine()) != null) {
                   seen.add(line);
@@ -263,8 +288,11 @@ public final class Peers {
     try {
       return port.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (Exception e) {
+      boolean alive = process.isAlive();
       process.destroyForcibly();
-      throw new AssertionError("no line matching " + pattern + " within " + timeout, e);
+      throw new AssertionError("no line matching " + pattern + " within " + timeout + " (process " + process.pid()
+          + (alive ? " alive" : " ended") + ", reader started after "
+          + (readerStarted[0] == 0 ? "never" : (readerStarted[0] - started) / 1_000_000 + " ms") + ", lines " + seen + ")", e);
     }
   }
 

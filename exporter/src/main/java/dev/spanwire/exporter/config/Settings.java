@@ -75,6 +75,9 @@ public record Settings(
     WatchRule watch = r.watch(Keys.WATCH);
     TracedConnections traced = new TracedConnections(
         r.regexOrNull(Keys.COMM), ports.ports(), ports.all(), r.regex(Keys.PROTOCOL_REGEX), r.bool(Keys.PROTOCOL_DETECT));
+    Redaction redaction = new Redaction(
+        new LinkedHashSet<>(r.strings(Keys.REDACT_HEADERS)), r.strings(Keys.REDACT_QUERY_PARAMETERS),
+        r.string(Keys.REDACT_REPLACEMENT));
     PipelineSettings pipeline = new PipelineSettings(
         watch != null && !watch.headers().isEmpty(),
         maxBody,
@@ -82,11 +85,8 @@ public record Settings(
         r.integer(Keys.MAX_CONNECTIONS, 1, 1 << 24),
         r.duration(Keys.IDLE_TIMEOUT, Duration.ofSeconds(1)),
         PipelineSettings.DEFAULT_MAX_PIPELINED,
-        traced);
-
-    Redaction redaction = new Redaction(
-        new LinkedHashSet<>(r.strings(Keys.REDACT_HEADERS)), r.strings(Keys.REDACT_QUERY_PARAMETERS),
-        r.string(Keys.REDACT_REPLACEMENT));
+        traced,
+        redaction);
     FilterSettings filter = new FilterSettings(
         r.bool(Keys.CAPTURE_REQUEST), r.bool(Keys.CAPTURE_RESPONSE), r.duration(Keys.MIN_LATENCY, Duration.ZERO),
         redaction, watch);

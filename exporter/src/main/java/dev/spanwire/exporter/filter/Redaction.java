@@ -78,6 +78,47 @@ public record Redaction(Set<String> headers, List<String> queryWords, String rep
     return changed ? b.append(url, end, url.length()).toString() : url;
   }
 
+  /**
+   * One argument of a command line with its secret replaced: a header argument
+   * ({@code Authorization: Bearer x}), a {@code name=value} or {@code --name=value} whose name
+   * is credential-like, or a URL's credentials and query values.
+   */
+  public String argument(String arg) {
+    int colon = arg.indexOf(':');
+    if (colon > 0 && arg.indexOf("://") != colon && redactsHeader(arg.substring(0, colon).strip())) {
+      return arg.substring(0, colon + 1) + " " + replacement;
+    }
+    int eq = arg.indexOf('=');
+    int nameStart = 0;
+    while (nameStart < arg.length() && arg.charAt(nameStart) == '-') {
+      nameStart++;
+    }
+    if (eq > nameStart && arg.indexOf('?') < 0 && arg.indexOf('/') < 0 && sensitive(arg, nameStart, eq)) {
+      return arg.substring(0, eq + 1) + replacement;
+    }
+    return arg.indexOf('?') >= 0 || arg.contains("://") ? target(arg) : arg;
+  }
+
+  /** A command line's arguments (separated by {@code separator}), each redacted, joined by spaces. */
+  public String commandLine(String arguments, char separator) {
+    StringBuilder b = new StringBuilder(arguments.length());
+    int start = 0;
+    while (start <= arguments.length()) {
+      int end = arguments.indexOf(separator, start);
+      if (end < 0) {
+        end = arguments.length();
+      }
+      if (end > start) {
+        if (!b.isEmpty()) {
+          b.append(' ');
+        }
+        b.append(argument(arguments.substring(start, end)));
+      }
+      start = end + 1;
+    }
+    return b.toString();
+  }
+
   /** Whether the parameter name {@code s[start, end)} contains a query word, in any case. */
   private boolean sensitive(String s, int start, int end) {
     for (String word : queryWords) {

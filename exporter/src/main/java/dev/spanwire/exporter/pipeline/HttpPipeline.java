@@ -8,6 +8,7 @@ import dev.spanwire.bpf.SocketEventHandler;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.ProcessInfo;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -55,7 +56,7 @@ public final class HttpPipeline implements SocketEventHandler {
 
   /** A pipeline reading process information from /proc, timed by the kernel's clock. */
   public HttpPipeline(ExchangeSink sink, PipelineSettings settings) {
-    this(sink, settings, new ProcessRegistry(), dev.spanwire.bpf.KernelClock::monotonicNanos);
+    this(sink, settings, new ProcessRegistry(Path.of("/proc"), settings.redaction()), dev.spanwire.bpf.KernelClock::monotonicNanos);
   }
 
   public PipelineStats stats() {

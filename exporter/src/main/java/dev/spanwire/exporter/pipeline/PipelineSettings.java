@@ -1,5 +1,6 @@
 package dev.spanwire.exporter.pipeline;
 
+import dev.spanwire.exporter.filter.Redaction;
 import dev.spanwire.exporter.http1.Http1Parser;
 import java.time.Duration;
 
@@ -13,6 +14,7 @@ import java.time.Duration;
  * @param idleTimeout a connection silent this long is dropped
  * @param maxPipelined requests waiting for responses on one connection
  * @param traced which connections are followed (command filter, ports, protocol detection)
+ * @param redaction what is kept out of process command lines
  */
 public record PipelineSettings(
     boolean keepHeaderLines,
@@ -21,7 +23,8 @@ public record PipelineSettings(
     int maxConnections,
     Duration idleTimeout,
     int maxPipelined,
-    TracedConnections traced) {
+    TracedConnections traced,
+    Redaction redaction) {
 
   public static final int DEFAULT_MAX_CONNECTIONS = 65536;
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(10);
@@ -36,26 +39,30 @@ public record PipelineSettings(
   public static PipelineSettings defaults() {
     return new PipelineSettings(
         false, 0, Http1Parser.DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PIPELINED,
-        TracedConnections.defaults());
+        TracedConnections.defaults(), Redaction.defaults());
   }
 
   public PipelineSettings withKeepHeaderLines(boolean keep) {
-    return new PipelineSettings(keep, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced);
+    return new PipelineSettings(keep, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction);
   }
 
   public PipelineSettings withBodyCaptureBytes(int bytes) {
-    return new PipelineSettings(keepHeaderLines, bytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced);
+    return new PipelineSettings(keepHeaderLines, bytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction);
   }
 
   public PipelineSettings withMaxConnections(int max) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, max, idleTimeout, maxPipelined, traced);
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, max, idleTimeout, maxPipelined, traced, redaction);
   }
 
   public PipelineSettings withIdleTimeout(Duration timeout) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, timeout, maxPipelined, traced);
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, timeout, maxPipelined, traced, redaction);
   }
 
   public PipelineSettings withTraced(TracedConnections connections) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, connections);
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, connections, redaction);
+  }
+
+  public PipelineSettings withRedaction(Redaction newRedaction) {
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, newRedaction);
   }
 }

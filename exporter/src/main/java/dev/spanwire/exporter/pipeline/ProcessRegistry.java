@@ -1,6 +1,7 @@
 package dev.spanwire.exporter.pipeline;
 
 import dev.spanwire.exporter.exchange.ProcessInfo;
+import dev.spanwire.exporter.filter.Redaction;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +32,7 @@ final class ProcessRegistry {
   private record Cached(ProcessInfo info, String startTime, long checkedNanos) {}
 
   private final Path proc;
+  private final Redaction redaction;
   private final Map<Integer, Cached> entries =
       new LinkedHashMap<>(64, 0.75f, true) {
         @Override
@@ -39,12 +41,14 @@ final class ProcessRegistry {
         }
       };
 
-  ProcessRegistry(Path proc) {
+  /** @param redaction applied to command lines, which often carry secrets (curl -H, --password=) */
+  ProcessRegistry(Path proc, Redaction redaction) {
     this.proc = proc;
+    this.redaction = redaction;
   }
 
-  ProcessRegistry() {
-    this(Path.of("/proc"));
+  ProcessRegistry(Path proc) {
+    this(proc, Redaction.defaults());
   }
 
   /**
@@ -100,9 +104,8 @@ final class ProcessRegistry {
     String commandLine = readString(dir.resolve("cmdline"), MAX_CMDLINE_BYTES);
     if (commandLine == null || commandLine.isEmpty()) {
       commandLine = kernelCommandLine == null || kernelCommandLine.isEmpty() ? comm : kernelCommandLine;
-    } else {
-      commandLine = commandLine.replace('\0', ' ').strip();
     }
+    commandLine = redaction.commandLine(commandLine, '\0');
     String serviceName = environmentValue(dir.resolve("environ"), "OTEL_SERVICE_NAME=");
     String containerId = null;
     String cgroup = readString(dir.resolve("cgroup"), 8192);
@@ -116,13 +119,13 @@ final class ProcessRegistry {
     return new Cached(info, startTime(pid), nowNanos);
   }
 
-  /** The file name of the first argument, as the process was started, else {@code comm}. */
+  /** The file name of the first of NUL-separated arguments, as the process was started, else {@code comm}. */
   private static String executableOf(String commandLine, String comm) {
     if (commandLine == null || commandLine.isBlank()) {
       return comm;
     }
-    int space = commandLine.indexOf(' ');
-    String first = space < 0 ? commandLine : commandLine.substring(0, space);
+    int end = commandLine.indexOf('\0');
+    String first = end < 0 ? commandLine : commandLine.substring(0, end);
     String name = first.substring(first.lastIndexOf('/') + 1);
     return name.isEmpty() ? comm : name;
   }

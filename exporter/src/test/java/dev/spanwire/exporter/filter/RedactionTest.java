@@ -42,6 +42,16 @@ class RedactionTest {
   }
 
   @Test
+  void commandLinesLoseHeaderValuesCredentialArgumentsAndUrlSecrets() {
+    assertThat(redaction.commandLine("curl\0-H\0Authorization: Bearer s3cret\0http://h/x?token=abc&q=1\0", '\0'))
+        .isEqualTo("curl -H Authorization: REDACTED http://h/x?token=REDACTED&q=1");
+    assertThat(redaction.commandLine("app --db-password=hunter2 --port=8080 API_KEY=k mode=fast", ' '))
+        .isEqualTo("app --db-password=REDACTED --port=8080 API_KEY=REDACTED mode=fast");
+    assertThat(redaction.commandLine("wget http://ann:pw@host/file", ' ')).isEqualTo("wget http://ann:REDACTED@host/file");
+    assertThat(redaction.commandLine("nginx -g daemon off;", ' ')).isEqualTo("nginx -g daemon off;");
+  }
+
+  @Test
   void listsAndReplacementAreConfigurable() {
     Redaction custom = new Redaction(Set.of("X-Api-Key"), List.of("pin"), "***");
     assertThat(custom.headerLine("x-api-key: k")).isEqualTo("x-api-key: ***");

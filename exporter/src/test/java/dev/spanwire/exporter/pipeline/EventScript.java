@@ -43,7 +43,7 @@ final class EventScript {
   }
 
   ConnectionOpened open(Role role) {
-    return new ConnectionOpened(connectionId, PID, PID, 5, tick(), 0, 0, local, remote, role, "server", "/usr/bin/server --port 8080");
+    return new ConnectionOpened(connectionId, PID, PID, 5, tick(), 0, 0, local, remote, role, "server", "/usr/bin/server\0--port\08080");
   }
 
   ConnectionClosed close() {
