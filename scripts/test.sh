@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, kernel tests with real servers and clients on
-# 127.0.0.1 (as root), configuration checks. Installs what it needs first. Extra arguments go
-# to Maven, e.g. scripts/test.sh -pl bpf -Dtest=CaptureKernelTest
+# 127.0.0.1 (as root), configuration and demo-stack checks. Installs what it needs first. It
+# builds the agent first with scripts/build.sh, the script the Docker image's build stage runs,
+# so that path is exercised outside Docker too. Extra arguments go to Maven, e.g.
+#   scripts/test.sh -pl bpf -Dtest=SocketCaptureKernelTest
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_TEST_PACKAGES
 java_home=$(find_jdk)
 cd "$root"
+scripts/build.sh -q
 JAVA_HOME="$java_home" ./mvnw -B "$@" verify

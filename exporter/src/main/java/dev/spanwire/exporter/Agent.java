@@ -20,6 +20,7 @@ import dev.spanwire.exporter.otel.OtelSink;
 import dev.spanwire.exporter.otel.SelfMetrics;
 import dev.spanwire.exporter.pipeline.HttpPipeline;
 import dev.spanwire.exporter.pipeline.PipelineStats;
+import dev.spanwire.semconv.AgentMetric;
 import dev.spanwire.semconv.NamingScheme;
 import java.io.BufferedWriter;
 import java.io.FileDescriptor;
@@ -166,19 +167,16 @@ final class Agent implements AutoCloseable {
     java.util.function.ToLongFunction<java.util.function.ToLongFunction<PipelineStats.Snapshot>> p =
         f -> pipeline.get() == null ? 0 : f.applyAsLong(pipeline.get().stats().snapshot());
     return List.of(
-        SelfMetrics.Instrument.counter("spanwire.events.received", "Ring buffer records read", "{event}", () -> c.applyAsLong(CaptureStats::records)),
-        SelfMetrics.Instrument.counter("spanwire.events.lost", "Records the kernel could not put in the ring buffer", "{event}", () -> c.applyAsLong(CaptureStats::eventsLost)),
-        SelfMetrics.Instrument.counter("spanwire.bytes.captured", "Payload bytes captured", "By", () -> p.applyAsLong(PipelineStats.Snapshot::bytesCaptured)),
-        SelfMetrics.Instrument.counter("spanwire.parse.errors", "Malformed HTTP messages dropped", "{message}", () -> p.applyAsLong(PipelineStats.Snapshot::parseErrors)),
-        SelfMetrics.Instrument.counter("spanwire.resyncs", "Streams resynchronised after an error or lost bytes", "{resync}", () -> p.applyAsLong(PipelineStats.Snapshot::resyncs)),
-        SelfMetrics.Instrument.counter("spanwire.exchanges", "HTTP exchanges reported", "{exchange}", () -> p.applyAsLong(PipelineStats.Snapshot::exchanges)),
-        SelfMetrics.Instrument.counter("spanwire.connections.ignored", "Connections the command filter or protocol detection left out", "{connection}",
-            () -> p.applyAsLong(PipelineStats.Snapshot::ignoredConnections)),
-        SelfMetrics.Instrument.counter("spanwire.exchanges.below_min_latency", "Exchanges faster than http.min-latency (in the metrics, not reported)", "{exchange}",
-            () -> filter.get() == null ? 0 : filter.get().belowMinLatency()),
-        SelfMetrics.Instrument.counter("spanwire.output.dropped", "Table or JSON lines dropped because stdout was too slow", "{line}",
-            () -> queues.stream().mapToLong(AsyncSink::dropped).sum()),
-        SelfMetrics.Instrument.gauge("spanwire.connections", "Connections tracked", "{connection}", () -> p.applyAsLong(PipelineStats.Snapshot::connections)));
+        SelfMetrics.Instrument.of(AgentMetric.EVENTS_RECEIVED, () -> c.applyAsLong(CaptureStats::records)),
+        SelfMetrics.Instrument.of(AgentMetric.EVENTS_LOST, () -> c.applyAsLong(CaptureStats::eventsLost)),
+        SelfMetrics.Instrument.of(AgentMetric.BYTES_CAPTURED, () -> p.applyAsLong(PipelineStats.Snapshot::bytesCaptured)),
+        SelfMetrics.Instrument.of(AgentMetric.PARSE_ERRORS, () -> p.applyAsLong(PipelineStats.Snapshot::parseErrors)),
+        SelfMetrics.Instrument.of(AgentMetric.RESYNCS, () -> p.applyAsLong(PipelineStats.Snapshot::resyncs)),
+        SelfMetrics.Instrument.of(AgentMetric.EXCHANGES, () -> p.applyAsLong(PipelineStats.Snapshot::exchanges)),
+        SelfMetrics.Instrument.of(AgentMetric.CONNECTIONS_IGNORED, () -> p.applyAsLong(PipelineStats.Snapshot::ignoredConnections)),
+        SelfMetrics.Instrument.of(AgentMetric.BELOW_MIN_LATENCY, () -> filter.get() == null ? 0 : filter.get().belowMinLatency()),
+        SelfMetrics.Instrument.of(AgentMetric.OUTPUT_DROPPED, () -> queues.stream().mapToLong(AsyncSink::dropped).sum()),
+        SelfMetrics.Instrument.of(AgentMetric.CONNECTIONS, () -> p.applyAsLong(PipelineStats.Snapshot::connections)));
   }
 
   /** The machine's name, as AppScope puts it in events. */

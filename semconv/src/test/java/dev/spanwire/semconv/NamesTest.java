@@ -101,6 +101,30 @@ class NamesTest {
   }
 
   @Test
+  void agentMetricNamesUnitsAndKinds() {
+    Map<String, String> names = new LinkedHashMap<>();
+    for (AgentMetric metric : AgentMetric.values()) {
+      names.put(metric.metricName(), metric.unit() + (metric.counter() ? " counter" : " gauge"));
+    }
+    assertThat(names).containsExactly(
+        Map.entry("spanwire.events.received", "{event} counter"),
+        Map.entry("spanwire.events.lost", "{event} counter"),
+        Map.entry("spanwire.bytes.captured", "By counter"),
+        Map.entry("spanwire.parse.errors", "{message} counter"),
+        Map.entry("spanwire.resyncs", "{resync} counter"),
+        Map.entry("spanwire.exchanges", "{exchange} counter"),
+        Map.entry("spanwire.connections.ignored", "{connection} counter"),
+        Map.entry("spanwire.exchanges.below_min_latency", "{exchange} counter"),
+        Map.entry("spanwire.output.dropped", "{line} counter"),
+        Map.entry("spanwire.connections", "{connection} gauge"),
+        Map.entry("spanwire.spans.exported", "{span} counter"),
+        Map.entry("spanwire.spans.dropped", "{span} counter"),
+        Map.entry("spanwire.export.failures", "{export} counter"),
+        Map.entry("spanwire.queue.size", "{span} gauge"),
+        Map.entry("spanwire.queue.capacity", "{span} gauge"));
+  }
+
+  @Test
   void stableDurationBucketsAreTheSemconvAdvice() {
     assertThat(HttpMetric.SERVER_DURATION.buckets(NamingScheme.OTEL_STABLE))
         .containsExactly(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0);

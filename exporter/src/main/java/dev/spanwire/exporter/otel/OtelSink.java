@@ -5,6 +5,7 @@ import dev.spanwire.exporter.exchange.ExchangeFields;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.HttpExchange;
 import dev.spanwire.exporter.filter.WatchRule;
+import dev.spanwire.semconv.AgentMetric;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.common.AttributesBuilder;
 import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
@@ -79,11 +80,11 @@ public final class OtelSink {
         clock.toEpochNanos(KernelClock.monotonicNanos()));
     self.addAll(agentInstruments);
     if (batcher != null) {
-      self.add(SelfMetrics.Instrument.counter("spanwire.spans.exported", "Spans the endpoint accepted", "{span}", batcher::exported));
-      self.add(SelfMetrics.Instrument.counter("spanwire.spans.dropped", "Spans dropped: queue full, or unsent at shutdown", "{span}", batcher::dropped));
-      self.add(SelfMetrics.Instrument.counter("spanwire.export.failures", "Span exports the endpoint refused or timed out (each retry counts)", "{export}", batcher::failures));
-      self.add(SelfMetrics.Instrument.gauge("spanwire.queue.size", "Spans waiting for export", "{span}", () -> batcher.queued()));
-      self.add(SelfMetrics.Instrument.gauge("spanwire.queue.capacity", "Spans the export queue holds", "{span}", () -> batcher.capacity()));
+      self.add(SelfMetrics.Instrument.of(AgentMetric.SPANS_EXPORTED, batcher::exported));
+      self.add(SelfMetrics.Instrument.of(AgentMetric.SPANS_DROPPED, batcher::dropped));
+      self.add(SelfMetrics.Instrument.of(AgentMetric.EXPORT_FAILURES, batcher::failures));
+      self.add(SelfMetrics.Instrument.of(AgentMetric.QUEUE_SIZE, batcher::queued));
+      self.add(SelfMetrics.Instrument.of(AgentMetric.QUEUE_CAPACITY, batcher::capacity));
     }
     MetricsWorker worker = settings.metrics()
         ? new MetricsWorker(OtlpExporters.metrics(settings), () -> collect(httpMetrics, self, clock), settings)

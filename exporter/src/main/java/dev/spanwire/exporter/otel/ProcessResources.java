@@ -10,11 +10,13 @@ import java.util.WeakHashMap;
 
 /**
  * One {@link Resource} instance per traced process, reused for all its spans and metrics (OTLP
- * marshaling groups by resource identity). Entries go when the pipeline forgets the process
+ * marshaling groups by resource identity): service.name, service.instance.id (host:pid),
+ * process.*, host.name and container.id. Entries go when the pipeline forgets the process
  * (weak keys: the pipeline keeps each process's {@link ProcessInfo} while it lives). Thread-safe.
  */
 final class ProcessResources {
   static final AttributeKey<String> SERVICE_NAME = AttributeKey.stringKey("service.name");
+  static final AttributeKey<String> SERVICE_INSTANCE_ID = AttributeKey.stringKey("service.instance.id");
   static final AttributeKey<Long> PROCESS_PID = AttributeKey.longKey("process.pid");
   static final AttributeKey<String> PROCESS_EXECUTABLE_NAME = AttributeKey.stringKey("process.executable.name");
   static final AttributeKey<String> PROCESS_COMMAND_LINE = AttributeKey.stringKey("process.command_line");
@@ -43,6 +45,8 @@ final class ProcessResources {
   private Resource create(ProcessInfo process) {
     AttributesBuilder attributes = Attributes.builder()
         .put(SERVICE_NAME, process.service())
+        // processes of one service stay apart in backends that key series by service (job/instance)
+        .put(SERVICE_INSTANCE_ID, hostName + ":" + process.pid())
         .put(PROCESS_PID, (long) process.pid())
         .put(PROCESS_EXECUTABLE_NAME, process.executable())
         .put(PROCESS_COMMAND_LINE, process.commandLine())

@@ -8,6 +8,7 @@ import io.opentelemetry.sdk.metrics.data.MetricData;
 import io.opentelemetry.sdk.metrics.data.MetricDataType;
 import io.opentelemetry.sdk.metrics.data.SumData;
 import io.opentelemetry.api.common.Attributes;
+import dev.spanwire.semconv.AgentMetric;
 import io.opentelemetry.sdk.resources.Resource;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +24,11 @@ public final class SelfMetrics {
 
     public static Instrument gauge(String name, String description, String unit, LongSupplier value) {
       return new Instrument(name, description, unit, false, value);
+    }
+
+    /** One of the agent's metrics as semconv names it. */
+    public static Instrument of(AgentMetric metric, LongSupplier value) {
+      return new Instrument(metric.metricName(), metric.description(), metric.unit(), metric.counter(), value);
     }
   }
 

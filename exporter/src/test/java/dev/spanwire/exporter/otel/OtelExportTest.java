@@ -86,6 +86,7 @@ class OtelExportTest {
         .containsEntry("process.executable.name", "nginx")
         .containsEntry("process.command_line", "/usr/bin/nginx --serve")
         .containsEntry("host.name", "testhost")
+        .containsEntry("service.instance.id", "testhost:101")
         .containsEntry("telemetry.sdk.language", "java")
         .containsKey("telemetry.sdk.version");
     assertThat(receiver.spansOf("shop-frontend")).hasSize(1); // OTEL_SERVICE_NAME wins

@@ -1,0 +1,23 @@
+# Spanwire's image: `docker compose up` builds it (see docker-compose.yml), or
+#   docker build -t spanwire .
+#   docker run --rm -it --privileged --pid host -v /sys/kernel/tracing:/sys/kernel/tracing \
+#     -v /sys/kernel/btf:/sys/kernel/btf:ro -v /sys/fs/bpf:/sys/fs/bpf spanwire
+#
+# Build stage: JDK 25, the Maven wrapper, clang and libbpf's headers. It runs scripts/build.sh,
+# the same script CI runs outside Docker (scripts/test.sh), so this path cannot rot unseen.
+FROM eclipse-temurin:25.0.3_9-jdk-noble AS build
+WORKDIR /src
+COPY . .
+RUN scripts/build.sh -q
+
+# Runtime stage: a JRE 25 and the libbpf runtime library; the BPF object is inside the jar.
+FROM eclipse-temurin:25.0.3_9-jre-noble
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libbpf1 \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /src/exporter/target/spanwire.jar /opt/spanwire/spanwire.jar
+COPY config/application.conf /etc/spanwire/application.conf
+# OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* / SPANWIRE_* variables) override the file.
+ENV OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317
+ENTRYPOINT ["java", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/spanwire/spanwire.jar", \
+            "--config", "/etc/spanwire/application.conf"]
