@@ -108,75 +108,134 @@ public record ExportSettings(
 
   /** Everything exported over gRPC to localhost:4317, gzip, the SDK's batch defaults. */
   public static ExportSettings defaults() {
-    return new ExportSettings(
-        true, true, Protocol.GRPC, DEFAULT_GRPC_ENDPOINT, DEFAULT_GRPC_ENDPOINT, Map.of(), "gzip",
-        DEFAULT_TIMEOUT, null, null, null, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_MAX_EXPORT_BATCH_SIZE,
-        DEFAULT_SCHEDULE_DELAY, DEFAULT_METRIC_INTERVAL, DEFAULT_CARDINALITY_LIMIT,
-        NamingScheme.APPSCOPE, "spanwire", Map.of());
+    return new Builder().build();
   }
 
   /** Both signals to one base endpoint: as is for gRPC, plus /v1/traces and /v1/metrics for HTTP. */
   public ExportSettings withEndpoint(Protocol newProtocol, String base) {
     String trimmed = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
-    String traces = newProtocol == Protocol.GRPC ? trimmed : trimmed + "/v1/traces";
-    String metricsUrl = newProtocol == Protocol.GRPC ? trimmed : trimmed + "/v1/metrics";
-    return new ExportSettings(traces(), metrics(), newProtocol, traces, metricsUrl, headers, compression, timeout,
-        certificate, clientKey, clientCertificate, maxQueueSize, maxExportBatchSize, scheduleDelay,
-        metricInterval, cardinalityLimit, scheme, agentServiceName, agentResourceAttributes);
+    Builder b = toBuilder();
+    b.protocol = newProtocol;
+    b.tracesEndpoint = newProtocol == Protocol.GRPC ? trimmed : trimmed + "/v1/traces";
+    b.metricsEndpoint = newProtocol == Protocol.GRPC ? trimmed : trimmed + "/v1/metrics";
+    return b.build();
+  }
+
+  /** Full URLs for each signal, used as they are. */
+  public ExportSettings withEndpoints(String traces, String metricsUrl) {
+    Builder b = toBuilder();
+    b.tracesEndpoint = traces;
+    b.metricsEndpoint = metricsUrl;
+    return b.build();
   }
 
   public ExportSettings withScheme(NamingScheme newScheme) {
-    return new ExportSettings(traces, metrics, protocol, tracesEndpoint, metricsEndpoint, headers, compression, timeout,
-        certificate, clientKey, clientCertificate, maxQueueSize, maxExportBatchSize, scheduleDelay,
-        metricInterval, cardinalityLimit, newScheme, agentServiceName, agentResourceAttributes);
+    Builder b = toBuilder();
+    b.scheme = newScheme;
+    return b.build();
   }
 
   public ExportSettings withBatching(int queue, int batch, Duration delay) {
-    return new ExportSettings(traces, metrics, protocol, tracesEndpoint, metricsEndpoint, headers, compression, timeout,
-        certificate, clientKey, clientCertificate, queue, batch, delay,
-        metricInterval, cardinalityLimit, scheme, agentServiceName, agentResourceAttributes);
+    Builder b = toBuilder();
+    b.maxQueueSize = queue;
+    b.maxExportBatchSize = batch;
+    b.scheduleDelay = delay;
+    return b.build();
   }
 
   public ExportSettings withMetricInterval(Duration interval) {
-    return new ExportSettings(traces, metrics, protocol, tracesEndpoint, metricsEndpoint, headers, compression, timeout,
-        certificate, clientKey, clientCertificate, maxQueueSize, maxExportBatchSize, scheduleDelay,
-        interval, cardinalityLimit, scheme, agentServiceName, agentResourceAttributes);
+    Builder b = toBuilder();
+    b.metricInterval = interval;
+    return b.build();
   }
 
   public ExportSettings withSignals(boolean exportTraces, boolean exportMetrics) {
-    return new ExportSettings(exportTraces, exportMetrics, protocol, tracesEndpoint, metricsEndpoint, headers, compression, timeout,
-        certificate, clientKey, clientCertificate, maxQueueSize, maxExportBatchSize, scheduleDelay,
-        metricInterval, cardinalityLimit, scheme, agentServiceName, agentResourceAttributes);
+    Builder b = toBuilder();
+    b.traces = exportTraces;
+    b.metrics = exportMetrics;
+    return b.build();
   }
 
   public ExportSettings withHeaders(Map<String, String> newHeaders, String newCompression, Duration newTimeout) {
-    return new ExportSettings(traces, metrics, protocol, tracesEndpoint, metricsEndpoint, newHeaders, newCompression, newTimeout,
-        certificate, clientKey, clientCertificate, maxQueueSize, maxExportBatchSize, scheduleDelay,
-        metricInterval, cardinalityLimit, scheme, agentServiceName, agentResourceAttributes);
+    Builder b = toBuilder();
+    b.headers = newHeaders;
+    b.compression = newCompression;
+    b.timeout = newTimeout;
+    return b.build();
   }
 
   public ExportSettings withTls(Path trusted, Path key, Path chain) {
-    return new ExportSettings(traces, metrics, protocol, tracesEndpoint, metricsEndpoint, headers, compression, timeout,
-        trusted, key, chain, maxQueueSize, maxExportBatchSize, scheduleDelay,
-        metricInterval, cardinalityLimit, scheme, agentServiceName, agentResourceAttributes);
+    Builder b = toBuilder();
+    b.certificate = trusted;
+    b.clientKey = key;
+    b.clientCertificate = chain;
+    return b.build();
   }
 
   public ExportSettings withAgentResource(String serviceName, Map<String, String> attributes) {
-    return new ExportSettings(traces, metrics, protocol, tracesEndpoint, metricsEndpoint, headers, compression, timeout,
-        certificate, clientKey, clientCertificate, maxQueueSize, maxExportBatchSize, scheduleDelay,
-        metricInterval, cardinalityLimit, scheme, serviceName, attributes);
-  }
-
-  public ExportSettings withEndpoints(String traces, String metricsUrl) {
-    return new ExportSettings(traces(), metrics(), protocol, traces, metricsUrl, headers, compression, timeout,
-        certificate, clientKey, clientCertificate, maxQueueSize, maxExportBatchSize, scheduleDelay,
-        metricInterval, cardinalityLimit, scheme, agentServiceName, agentResourceAttributes);
+    Builder b = toBuilder();
+    b.agentServiceName = serviceName;
+    b.agentResourceAttributes = attributes;
+    return b.build();
   }
 
   public ExportSettings withCardinalityLimit(int limit) {
-    return new ExportSettings(traces, metrics, protocol, tracesEndpoint, metricsEndpoint, headers, compression, timeout,
-        certificate, clientKey, clientCertificate, maxQueueSize, maxExportBatchSize, scheduleDelay,
-        metricInterval, limit, scheme, agentServiceName, agentResourceAttributes);
+    Builder b = toBuilder();
+    b.cardinalityLimit = limit;
+    return b.build();
+  }
+
+  private Builder toBuilder() {
+    Builder b = new Builder();
+    b.traces = traces;
+    b.metrics = metrics;
+    b.protocol = protocol;
+    b.tracesEndpoint = tracesEndpoint;
+    b.metricsEndpoint = metricsEndpoint;
+    b.headers = headers;
+    b.compression = compression;
+    b.timeout = timeout;
+    b.certificate = certificate;
+    b.clientKey = clientKey;
+    b.clientCertificate = clientCertificate;
+    b.maxQueueSize = maxQueueSize;
+    b.maxExportBatchSize = maxExportBatchSize;
+    b.scheduleDelay = scheduleDelay;
+    b.metricInterval = metricInterval;
+    b.cardinalityLimit = cardinalityLimit;
+    b.scheme = scheme;
+    b.agentServiceName = agentServiceName;
+    b.agentResourceAttributes = agentResourceAttributes;
+    return b;
+  }
+
+  /** The components, starting from the defaults; each with* method changes one group of them. */
+  private static final class Builder {
+    boolean traces = true;
+    boolean metrics = true;
+    Protocol protocol = Protocol.GRPC;
+    String tracesEndpoint = DEFAULT_GRPC_ENDPOINT;
+    String metricsEndpoint = DEFAULT_GRPC_ENDPOINT;
+    Map<String, String> headers = Map.of();
+    String compression = "gzip";
+    Duration timeout = DEFAULT_TIMEOUT;
+    Path certificate;
+    Path clientKey;
+    Path clientCertificate;
+    int maxQueueSize = DEFAULT_MAX_QUEUE_SIZE;
+    int maxExportBatchSize = DEFAULT_MAX_EXPORT_BATCH_SIZE;
+    Duration scheduleDelay = DEFAULT_SCHEDULE_DELAY;
+    Duration metricInterval = DEFAULT_METRIC_INTERVAL;
+    int cardinalityLimit = DEFAULT_CARDINALITY_LIMIT;
+    NamingScheme scheme = NamingScheme.APPSCOPE;
+    String agentServiceName = "spanwire";
+    Map<String, String> agentResourceAttributes = Map.of();
+
+    ExportSettings build() {
+      return new ExportSettings(traces, metrics, protocol, tracesEndpoint, metricsEndpoint, headers, compression, timeout,
+          certificate, clientKey, clientCertificate, maxQueueSize, maxExportBatchSize, scheduleDelay, metricInterval,
+          cardinalityLimit, scheme, agentServiceName, agentResourceAttributes);
+    }
   }
 
   /** Headers are secrets (API keys): only their names show. */

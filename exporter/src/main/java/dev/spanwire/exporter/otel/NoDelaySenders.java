@@ -171,6 +171,34 @@ final class NoDelaySenders implements ComponentLoader {
     };
   }
 
+  /** Reads the reply out of a response, on OkHttp's thread. */
+  private interface ReplyReader<T> {
+    T read(Response response) throws IOException;
+  }
+
+  /** Runs the call: its reply goes to {@code onResponse}, any failure (reading it too) to {@code onError}. */
+  private static <T> void enqueue(
+      OkHttpClient client, Request request, ReplyReader<T> reader, Consumer<T> onResponse, Consumer<Throwable> onError) {
+    client.newCall(request).enqueue(new Callback() {
+      @Override
+      public void onFailure(Call call, IOException e) {
+        onError.accept(e);
+      }
+
+      @Override
+      public void onResponse(Call call, Response response) {
+        T reply;
+        try (response) {
+          reply = reader.read(response);
+        } catch (IOException | RuntimeException e) {
+          onError.accept(e);
+          return;
+        }
+        onResponse.accept(reply);
+      }
+    });
+  }
+
   private static CompletableResultCode shutdown(OkHttpClient client, boolean ownsExecutor) {
     client.dispatcher().cancelAll();
     if (ownsExecutor) {
@@ -216,32 +244,20 @@ final class NoDelaySenders implements ComponentLoader {
       if (compressor != null) {
         request.header("grpc-encoding", compressor.getEncoding());
       }
-      client.newCall(request.build()).enqueue(new Callback() {
-        @Override
-        public void onFailure(Call call, IOException e) {
-          onError.accept(e);
-        }
-
-        @Override
-        public void onResponse(Call call, Response response) {
-          try (response) {
-            byte[] body = response.body().bytes();
-            Headers trailers = response.trailers();
-            String status = trailers.get("grpc-status") != null ? trailers.get("grpc-status") : response.header("grpc-status");
-            String message = trailers.get("grpc-status") != null ? trailers.get("grpc-message") : response.header("grpc-message");
-            GrpcStatusCode code = status == null
-                ? (response.isSuccessful() ? GrpcStatusCode.UNKNOWN : GrpcStatusCode.UNAVAILABLE)
-                : GrpcStatusCode.fromValue(Integer.parseInt(status.trim()));
-            String description = message != null
-                ? URLDecoder.decode(message.replace("+", "%2B"), StandardCharsets.UTF_8)
-                : status == null ? "HTTP " + response.code() + " without grpc-status" : "";
-            byte[] payload = body.length >= 5 ? java.util.Arrays.copyOfRange(body, 5, body.length) : new byte[0];
-            onResponse.accept(new Reply(code, description, payload));
-          } catch (IOException | RuntimeException e) {
-            onError.accept(e);
-          }
-        }
-      });
+      enqueue(client, request.build(), response -> {
+        byte[] body = response.body().bytes();
+        Headers trailers = response.trailers();
+        String status = trailers.get("grpc-status") != null ? trailers.get("grpc-status") : response.header("grpc-status");
+        String message = trailers.get("grpc-status") != null ? trailers.get("grpc-message") : response.header("grpc-message");
+        GrpcStatusCode code = status == null
+            ? (response.isSuccessful() ? GrpcStatusCode.UNKNOWN : GrpcStatusCode.UNAVAILABLE)
+            : GrpcStatusCode.fromValue(Integer.parseInt(status.trim()));
+        String description = message != null
+            ? URLDecoder.decode(message.replace("+", "%2B"), StandardCharsets.UTF_8)
+            : status == null ? "HTTP " + response.code() + " without grpc-status" : "";
+        byte[] payload = body.length >= 5 ? java.util.Arrays.copyOfRange(body, 5, body.length) : new byte[0];
+        return new Reply(code, description, payload);
+      }, onResponse, onError);
     }
 
     @Override
@@ -288,21 +304,8 @@ final class NoDelaySenders implements ComponentLoader {
       if (compressor != null) {
         request.header("Content-Encoding", compressor.getEncoding());
       }
-      client.newCall(request.build()).enqueue(new Callback() {
-        @Override
-        public void onFailure(Call call, IOException e) {
-          onError.accept(e);
-        }
-
-        @Override
-        public void onResponse(Call call, Response response) {
-          try (response) {
-            onResponse.accept(new Reply(response.code(), response.message(), response.body().bytes()));
-          } catch (IOException | RuntimeException e) {
-            onError.accept(e);
-          }
-        }
-      });
+      enqueue(client, request.build(),
+          response -> new Reply(response.code(), response.message(), response.body().bytes()), onResponse, onError);
     }
 
     @Override
