@@ -119,6 +119,7 @@ class ComposeStackTest {
     JsonNode agent = service("spanwire");
     assertThat(agent.path("privileged").asBoolean()).isTrue();
     assertThat(agent.path("pid").asText()).isEqualTo("host");
+    assertThat(agent.path("uts").asText()).isEqualTo("host");
     List<String> volumes = new ArrayList<>();
     agent.path("volumes").forEach(v -> volumes.add(v.asText()));
     assertThat(volumes).contains("/sys/kernel/tracing:/sys/kernel/tracing", "/sys/fs/bpf:/sys/fs/bpf",
