@@ -8,6 +8,14 @@ import java.util.logging.SimpleFormatter;
 
 /** One-line log records on stderr; stdout belongs to the table and JSON output. */
 final class Logging {
+  /**
+   * The loggers whose levels are set here. java.util.logging holds loggers weakly: without these
+   * references a collected logger comes back with its default level, and the OTLP exporters'
+   * stack trace per failed export with it.
+   */
+  private static final Logger EXPORTER = Logger.getLogger("io.opentelemetry.exporter");
+  private static final Logger SDK = Logger.getLogger("io.opentelemetry.sdk");
+
   private Logging() {}
 
   static void configure(boolean verbose) {
@@ -23,7 +31,7 @@ final class Logging {
     root.setLevel(level);
     root.addHandler(handler);
     // the OTLP exporters log every failed export; the span and metric workers say it once instead
-    Logger.getLogger("io.opentelemetry.exporter").setLevel(verbose ? Level.FINE : Level.OFF);
-    Logger.getLogger("io.opentelemetry.sdk").setLevel(verbose ? Level.FINE : Level.WARNING);
+    EXPORTER.setLevel(verbose ? Level.FINE : Level.OFF);
+    SDK.setLevel(verbose ? Level.FINE : Level.WARNING);
   }
 }

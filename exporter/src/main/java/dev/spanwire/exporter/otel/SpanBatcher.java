@@ -165,7 +165,7 @@ final class SpanBatcher {
         endpointDown = true;
         LOG.log(
             System.Logger.Level.WARNING,
-            "OTLP span export to {0} failed{1}; retrying with backoff, spans beyond the queue of {2} are dropped (counted)",
+            "OTLP span export to {0} failed{1}; retrying with backoff, spans beyond the queue of {2,number,#} are dropped (counted)",
             endpoint,
             result.getFailureThrowable() == null ? "" : ": " + result.getFailureThrowable().getMessage(),
             capacity());
