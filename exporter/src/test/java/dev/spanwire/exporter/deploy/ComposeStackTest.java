@@ -98,7 +98,7 @@ class ComposeStackTest {
 
   @Test
   void everyImageIsPinnedAndEveryMountedFileExists() {
-    services.fields().forEachRemaining(e -> {
+    services.properties().forEach(e -> {
       JsonNode service = e.getValue();
       if (service.has("build")) {
         assertThat(ROOT.resolve(service.get("build").asText()).resolve("Dockerfile")).as(e.getKey()).isRegularFile();
@@ -147,7 +147,7 @@ class ComposeStackTest {
         assertThat(p.path("endpoint").asText()).startsWith("0.0.0.0:"));
 
     Map<String, Set<String>> used = new HashMap<>();
-    collector.at("/service/pipelines").fields().forEachRemaining(pipeline -> {
+    collector.at("/service/pipelines").properties().forEach(pipeline -> {
       for (String kind : List.of("receivers", "processors", "exporters")) {
         for (JsonNode component : pipeline.getValue().path(kind)) {
           assertThat(collector.path(kind).has(component.asText()))
@@ -159,7 +159,7 @@ class ComposeStackTest {
     assertThat(used.get("traces")).contains("otlp", "otlp_grpc/jaeger", "otlp_grpc/tempo", "debug");
     assertThat(used.get("metrics")).contains("otlp", "otlp_http/prometheus", "debug");
 
-    collector.path("exporters").fields().forEachRemaining(exporter -> {
+    collector.path("exporters").properties().forEach(exporter -> {
       String type = exporter.getKey().split("/")[0];
       // current names: `logging` became `debug`, `otlp`/`otlphttp` are deprecated aliases
       assertThat(type).as(exporter.getKey()).isIn("otlp_grpc", "otlp_http", "debug");
