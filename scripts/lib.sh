@@ -5,9 +5,10 @@
 SPANWIRE_BUILD_PACKAGES="clang libbpf-dev libbpf1"
 # Packages the agent needs at run time.
 SPANWIRE_RUNTIME_PACKAGES="libbpf1"
-# Real peers the tests drive on 127.0.0.1, plus setpriv (util-linux), ip (iproute2) and openssl
-# (a self-signed certificate for the OTLP-over-TLS test).
-SPANWIRE_TEST_PACKAGES="nginx-light curl wrk socat python3 nghttp2-client iproute2 util-linux openssl"
+# Real peers the tests drive on 127.0.0.1, plus setpriv (util-linux), ip (iproute2), openssl (a
+# self-signed certificate for the OTLP-over-TLS test) and a newer clang than the build's, whose
+# programs must pass the verifier too (the Docker image builds with Ubuntu's newer clang).
+SPANWIRE_TEST_PACKAGES="nginx-light curl wrk socat python3 nghttp2-client iproute2 util-linux openssl clang-19"
 # Minimum Java feature version: the FFM API is final since 22.
 SPANWIRE_MIN_JDK=22
 
