@@ -5,10 +5,12 @@
 SPANWIRE_BUILD_PACKAGES="clang libbpf-dev libbpf1"
 # Packages the agent needs at run time.
 SPANWIRE_RUNTIME_PACKAGES="libbpf1"
-# Real peers the tests drive on 127.0.0.1, plus setpriv (util-linux), ip (iproute2), openssl (a
-# self-signed certificate for the OTLP-over-TLS test) and a newer clang than the build's, whose
-# programs must pass the verifier too (the Docker image builds with Ubuntu's newer clang).
-SPANWIRE_TEST_PACKAGES="nginx-light curl wrk socat python3 nghttp2-client iproute2 util-linux openssl clang-19"
+# Real peers the tests drive on 127.0.0.1, plus setpriv (util-linux), ip (iproute2) and openssl (a
+# self-signed certificate for the OTLP-over-TLS test).
+SPANWIRE_TEST_PACKAGES="nginx-light curl wrk socat python3 nghttp2-client iproute2 util-linux openssl"
+# A newer clang than the build's, whose programs must pass the verifier too (the Docker image
+# builds with Ubuntu's newer clang); installed where the distribution has it.
+SPANWIRE_OPTIONAL_TEST_PACKAGES="clang-19"
 # Minimum Java feature version: the FFM API is final since 22.
 SPANWIRE_MIN_JDK=22
 
@@ -33,6 +35,20 @@ ensure_packages() {
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
     || die "apt-get install ${missing[*]} failed"
+}
+
+# Installs those of "$@" the distribution offers (as root); says which it has not.
+ensure_available_packages() {
+  local pkg available=()
+  [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null || return 0
+  for pkg in "$@"; do
+    if apt-cache show "$pkg" >/dev/null 2>&1; then
+      available+=("$pkg")
+    else
+      say "$pkg is not offered here; skipping it"
+    fi
+  done
+  [ ${#available[@]} -eq 0 ] || ensure_packages "${available[@]}"
 }
 
 # The feature version of the JDK at $1 (a JAVA_HOME), or nothing.

@@ -8,6 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_TEST_PACKAGES
+ensure_available_packages $SPANWIRE_OPTIONAL_TEST_PACKAGES
 java_home=$(find_jdk)
 cd "$root"
 scripts/build.sh -q
