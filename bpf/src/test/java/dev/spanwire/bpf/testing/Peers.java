@@ -94,9 +94,8 @@ public final class Peers {
   }
 
   /**
-   * The python interpreter: Debian's /usr/bin/python3 (what scripts/test.sh installs) before
-   * whatever PATH finds first, since a version manager's shim on PATH (pyenv) starts a shell and
-   * more processes per run and was seen taking over 10 s to start a server on a loaded machine.
+   * The python interpreter: Debian's /usr/bin/python3, which scripts/test.sh installs, before
+   * whatever PATH finds first (a version manager's shim, say), so the peers run on a known one.
    */
   public static String python() {
     return java.nio.file.Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";

@@ -31,9 +31,13 @@ public final class ConfigLayers {
    */
   public record Override(String path, Object value, String origin) {}
 
-  /** Spanwire's own reference.conf (not those of the libraries on the class path). */
+  /** Spanwire's own reference.conf (not those of the libraries on the class path), parsed once. */
   public static Config reference() {
-    return ConfigFactory.parseResources(ConfigLayers.class.getClassLoader(), "reference.conf",
+    return Reference.CONFIG;
+  }
+
+  private static final class Reference {
+    static final Config CONFIG = ConfigFactory.parseResources(ConfigLayers.class.getClassLoader(), "reference.conf",
         ConfigParseOptions.defaults().setAllowMissing(false));
   }
 

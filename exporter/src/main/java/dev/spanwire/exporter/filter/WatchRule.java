@@ -30,16 +30,6 @@ public record WatchRule(Pattern name, Pattern field, Pattern value, List<Pattern
     return name.matcher(source).find();
   }
 
-  /** Whether a header line is one the events and spans carry. */
-  public boolean watchesHeader(String line) {
-    for (Pattern header : headers) {
-      if (header.matcher(line).find()) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   /** Whether fields are filtered at all (both regexes are {@code .*} by default). */
   public boolean filtersFields() {
     return !field.pattern().equals(MATCH_ALL) || !value.pattern().equals(MATCH_ALL);

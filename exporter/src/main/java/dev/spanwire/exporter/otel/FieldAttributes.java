@@ -17,10 +17,15 @@ import java.util.function.BiConsumer;
  * A span's attributes straight from an exchange's fields: an immutable array of keys and values
  * in the fields' order. The SDK's builder sorts and de-duplicates on every build (a fifth of the
  * export cost at 20 attributes a span); fields already have distinct names, so nothing needs
- * sorting. Keys are made once per name and shared.
+ * sorting. Keys are made once per name and shared, up to {@value #MAX_CACHED_KEYS} names.
  */
 final class FieldAttributes implements Attributes {
-  /** Attribute names come from the naming scheme and configured headers: a small, fixed set. */
+  /**
+   * The scheme's names are few, but watched headers name attributes after whatever header names
+   * the traffic carries: past this many, keys are made per span rather than kept.
+   */
+  static final int MAX_CACHED_KEYS = 1024;
+
   private static final Map<String, AttributeKey<?>> KEYS = new ConcurrentHashMap<>();
 
   private final AttributeKey<?>[] keys;
@@ -56,6 +61,11 @@ final class FieldAttributes implements Attributes {
     return new FieldAttributes(keys, values);
   }
 
+  /** Names whose keys are kept (tests). */
+  static int cachedKeys() {
+    return KEYS.size();
+  }
+
   private static AttributeKey<?> key(String name, Object value) {
     AttributeKey<?> key = KEYS.get(name);
     AttributeType type = typeOf(value);
@@ -66,7 +76,9 @@ final class FieldAttributes implements Attributes {
         case BOOLEAN -> AttributeKey.booleanKey(name);
         default -> AttributeKey.stringKey(name);
       };
-      KEYS.put(name, key);
+      if (KEYS.size() < MAX_CACHED_KEYS) {
+        KEYS.put(name, key);
+      }
     }
     return key;
   }

@@ -59,11 +59,6 @@ public final class JsonEventSink implements ExchangeSink {
     this.filter = filter;
   }
 
-  /** Events with every field and no extra headers. */
-  public JsonEventSink(Writer out, KernelClock clock, String hostname) {
-    this(out, clock, hostname, new ExchangeFields(NamingScheme.APPSCOPE), EventFilter.ALL);
-  }
-
   @Override
   public void onRequest(ConnectionInfo connection, HttpMessage request) {
     write(connection, REQUEST_SOURCE, request.endNanos(), fields.request(connection, request));

@@ -62,7 +62,4 @@ public record PipelineSettings(
     return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, connections, redaction);
   }
 
-  public PipelineSettings withRedaction(Redaction newRedaction) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, newRedaction);
-  }
 }
