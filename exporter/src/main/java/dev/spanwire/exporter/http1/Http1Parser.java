@@ -59,6 +59,15 @@ public final class Http1Parser {
 
     /** The stream left HTTP/1 after the last message (upgrade or tunnel). */
     default void onUpgrade() {}
+
+    /**
+     * The parser lost its place in the stream at {@code timestampNanos}: after a malformed message,
+     * bytes that moved uncaptured past a message's end, or bytes lost in the kernel. The messages
+     * those bytes held (none, one or several) are unknown; parsing resumes at a later captured
+     * chunk that begins with a start line. A message under way was reported (marked truncated)
+     * or dropped before this call.
+     */
+    default void onLost(long timestampNanos) {}
   }
 
   /** Default bound on a header block. */
@@ -175,7 +184,7 @@ public final class Http1Parser {
     }
   }
 
-  private final Mode mode;
+  private Mode mode;
   private final Listener listener;
   private final boolean keepHeaderLines;
   private final int bodyCaptureBytes;
@@ -249,6 +258,8 @@ public final class Http1Parser {
   private boolean truncated;
   private boolean upgradeAfterMessage;
   private boolean sawChunkDigit;
+  /** Time of the last bytes fed or skipped: errors and close-delimited ends are stamped with it. */
+  private long lastNanos;
 
   /**
    * @param mode which messages the stream carries
@@ -269,6 +280,14 @@ public final class Http1Parser {
 
   public Http1Parser(Mode mode, Listener listener) {
     this(mode, listener, false, 0, DEFAULT_MAX_HEAD_BYTES);
+  }
+
+  /**
+   * Which messages the stream carries from the next message on (the message under way keeps its
+   * kind): a connection learns its request direction from its first message.
+   */
+  public void setMode(Mode mode) {
+    this.mode = mode;
   }
 
   /** Whether the stream has left HTTP/1 (after a 101, an accepted CONNECT, the HTTP/2 preface). */
@@ -296,6 +315,7 @@ public final class Http1Parser {
    * syscall at {@code timestampNanos}.
    */
   public void feed(byte[] data, int offset, int length, long position, long timestampNanos) {
+    lastNanos = timestampNanos;
     int end = offset + length;
     int i = offset;
     if (state == RESYNC) {
@@ -367,6 +387,7 @@ public final class Http1Parser {
     if (count <= 0) {
       return;
     }
+    lastNanos = timestampNanos;
     switch (state) {
       case BODY_LENGTH -> {
         bodyTruncated |= bodyCaptureBytes > 0;
@@ -379,8 +400,8 @@ public final class Http1Parser {
           boolean beyond = count > bodyRemaining;
           bodyRemaining = 0;
           completeMessage(timestampNanos);
-          if (beyond) {
-            state = RESYNC;
+          if (beyond && state != UPGRADED && state != UPGRADE_PENDING) {
+            lose(timestampNanos);
           }
         }
       }
@@ -404,7 +425,7 @@ public final class Http1Parser {
       }
       case START, CLOSED, UPGRADED, UPGRADE_PENDING, RESYNC -> {
         if (state == START || state == CLOSED) {
-          state = RESYNC;
+          lose(timestampNanos); // the uncaptured bytes may hold whole messages
         }
       }
       default -> {
@@ -415,7 +436,7 @@ public final class Http1Parser {
             completeMessage(timestampNanos);
           }
           if (state != UPGRADE_PENDING && state != UPGRADED) {
-            state = RESYNC;
+            lose(timestampNanos);
           }
         } else {
           framingLost(timestampNanos);
@@ -431,15 +452,16 @@ public final class Http1Parser {
     }
     if (state == BODY_UNTIL_CLOSE || (!inHead() && !isIdle())) {
       framingLost(timestampNanos);
+      return;
     }
-    reset();
-    state = RESYNC;
+    lose(timestampNanos);
   }
 
   /** The connection closed: a body delimited by close ends here; anything else under way is cut. */
   public void close(long timestampNanos) {
     switch (state) {
-      case BODY_UNTIL_CLOSE -> completeMessage(timestampNanos);
+      // the body ended with its last byte; a lingering close() may come much later
+      case BODY_UNTIL_CLOSE -> completeMessage(lastNanos);
       case START, CLOSED, RESYNC, UPGRADED, UPGRADE_PENDING -> {}
       default -> {
         if (inHead()) {
@@ -1148,9 +1170,8 @@ public final class Http1Parser {
     bodyTruncated = false;
     truncated = false;
     upgradeAfterMessage = false;
-    if (mode == Mode.EITHER) {
-      parsingRequest = false;
-    }
+    // decided by the first token in EITHER mode
+    parsingRequest = mode == Mode.REQUESTS;
   }
 
   private boolean append(int c) {
@@ -1164,9 +1185,26 @@ public final class Http1Parser {
 
   private boolean fail(Http1Error error) {
     listener.onError(error);
+    lose(lastNanos);
+    return false;
+  }
+
+  /** Drops the message under way and waits for a start line; tells the listener. */
+  private void lose(long timestampNanos) {
     reset();
     state = RESYNC;
-    return false;
+    listener.onLost(timestampNanos);
+  }
+
+  /**
+   * The stream's framing is known to be wrong (the listener learnt it after the fact, e.g. a
+   * response framed before its request was seen): drop what is under way and resynchronise.
+   * Reported through {@link Listener#onLost} like any other loss.
+   */
+  public void loseSync(long timestampNanos) {
+    if (state != UPGRADED && state != UPGRADE_PENDING) {
+      lose(timestampNanos);
+    }
   }
 
   /** The end of a header line: act on the headers framing depends on, keep the wanted ones. */
@@ -1370,8 +1408,9 @@ public final class Http1Parser {
       bodyTruncated |= bodyCaptureBytes > 0;
       completeMessage(timestampNanos);
     }
-    reset();
-    state = RESYNC;
+    if (state != UPGRADED && state != UPGRADE_PENDING) {
+      lose(timestampNanos);
+    }
   }
 
   private void completeMessage(long timestampNanos) {

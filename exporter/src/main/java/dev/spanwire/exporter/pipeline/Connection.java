@@ -16,23 +16,44 @@ import java.util.ArrayDeque;
  * {@link Http1Parser}, and requests pair with responses in order (HTTP/1 answers in request order,
  * pipelined or not).
  *
- * <p>Loss never makes a wrong pair: after a gap in either direction the requests waiting for
- * answers are dropped (counted), and a response pairs again only with a request whose header
- * block was seen after the gap and before the response began. That holds when the client waits
- * for each response before the next request; a connection seen pipelining (a response began after
- * the next request's header block, or request bytes were lost while a complete request waited)
- * stops pairing at its first gap instead, since the answer to a lost pipelined request may begin
- * after the next visible one.
+ * <p>Loss never makes a wrong pair. The rule:
+ *
+ * <ul>
+ *   <li>When the <em>response</em> stream loses its place (bytes lost in the kernel, bytes moved
+ *       uncaptured past a message, a response the parser refuses), the lost bytes may answer any
+ *       request waiting: all of them are dropped and counted.
+ *   <li>When the <em>request</em> stream loses its place, the requests already seen keep their
+ *       order and pair with the next responses; after them comes an unknown number of requests.
+ *   <li>From such a point pairing is <em>unsynchronised</em>: a response pairs only with a request
+ *       seen after the loss, and only when it began after that request's header block (a client
+ *       sends its next request only once it has its answer, so an answer that began earlier is an
+ *       answer to something lost). A connection seen pipelining stops pairing at its first loss
+ *       instead, since there that reasoning fails.
+ *   <li>Causality is checked on every pair: a response that began before its request's header
+ *       block answers a request never seen (a connection joined mid-stream); it is dropped and
+ *       pairing unsynchronises. A response seen before its request (a client whose reader thread
+ *       ran ahead of its writer) waits for it.
+ *   <li>Past {@code maxPipelined} waiting requests the oldest is dropped (counted) but its place
+ *       is kept, so its answer is recognised and discarded rather than paired with the next.
+ * </ul>
+ *
+ * <p>The role the kernel reported (connect: client, accept: server) is a hint; the first message
+ * decides which direction carries requests.
  *
  * <p>Owned by the pipeline thread.
  */
 final class Connection {
+  /** Requests a connection keeps in place (dropped ones included) before it gives up pairing. */
+  static final int MAX_TRACKED_REQUESTS = 4096;
+
   /** A request whose head was seen; {@code message} arrives when it completes. */
   private static final class Pending {
     final String method;
     final int tid;
     final long headNanos;
     HttpMessage message;
+    /** Dropped past the pipelining bound (counted): its answer is discarded. */
+    boolean dropped;
 
     Pending(String method, int tid, long headNanos) {
       this.method = method;
@@ -40,6 +61,12 @@ final class Connection {
       this.headNanos = headNanos;
     }
   }
+
+  /** Stands in the request queue for requests lost with the request stream's place. */
+  private static final Pending LOST_REQUESTS = new Pending("", 0, Long.MIN_VALUE);
+
+  /** A complete response waiting for its request. */
+  private record Answer(HttpMessage message, boolean framedBlind) {}
 
   private final PipelineStats stats;
   private final ExchangeSink sink;
@@ -50,13 +77,14 @@ final class Connection {
   private final Http1Parser egressParser;
   private final Http1Parser ingressParser;
   private final ArrayDeque<Pending> requests = new ArrayDeque<>(2);
-  private final ArrayDeque<HttpMessage> responses = new ArrayDeque<>(2);
+  private final ArrayDeque<Answer> responses = new ArrayDeque<>(2);
   private Direction requestDirection;
   private final int[] lastTid = new int[2];
   private final long[] lastTimestamp = new long[2];
-  /** After a gap: responses that began before this time answer dropped requests. */
-  private long pairAfterNanos = Long.MIN_VALUE;
-  private boolean awaitingFreshRequest;
+  /** Whether the next response answers the first waiting request (see the class comment). */
+  private boolean synced = true;
+  /** Whether the response under way was framed before its request was known. */
+  private boolean framingBlind;
   private boolean pipelined;
   private boolean pairingStopped;
   private boolean upgraded;
@@ -65,15 +93,22 @@ final class Connection {
   boolean decided;
 
   Connection(ConnectionInfo info, PipelineStats stats, ExchangeSink sink, PipelineSettings settings) {
+    this(info, stats, sink, settings, false);
+  }
+
+  /**
+   * @param joinedMidStream the capture met the connection after its start (a socket from before
+   *     the agent): the first response may answer a request never seen, so pairing starts
+   *     unsynchronised
+   */
+  Connection(
+      ConnectionInfo info, PipelineStats stats, ExchangeSink sink, PipelineSettings settings, boolean joinedMidStream) {
     this.info = info;
     this.stats = stats;
     this.sink = sink;
     this.settings = settings;
-    if (info.role() == Role.SERVER) {
-      requestDirection = Direction.INGRESS;
-    } else if (info.role() == Role.CLIENT) {
-      requestDirection = Direction.EGRESS;
-    }
+    this.synced = !joinedMidStream;
+    // the first message decides the direction; the kernel's role only names the connection until then
     this.egressParser = parser(Direction.EGRESS);
     this.ingressParser = parser(Direction.INGRESS);
     this.egress = new StreamAssembler(new DirectionSink(egressParser, Direction.EGRESS), stats);
@@ -81,12 +116,8 @@ final class Connection {
   }
 
   private Http1Parser parser(Direction direction) {
-    Http1Parser.Mode mode =
-        requestDirection == null
-            ? Http1Parser.Mode.EITHER
-            : requestDirection == direction ? Http1Parser.Mode.REQUESTS : Http1Parser.Mode.RESPONSES;
     return new Http1Parser(
-        mode,
+        Http1Parser.Mode.EITHER,
         new DirectionListener(direction),
         settings.keepHeaderLines(),
         settings.bodyCaptureBytes(),
@@ -116,75 +147,162 @@ final class Connection {
   }
 
   /**
-   * The connection closed: bodies delimited by close end, requests without answer are reported
-   * as such.
+   * The connection closed. The kernel's byte totals say whether the end of either stream was lost
+   * (a gap, counted, the messages it cut marked); then bodies delimited by close end and requests
+   * still waiting are reported without an answer.
    */
+  void close(long timestampNanos, long bytesEgress, long bytesIngress) {
+    flush();
+    egress.endAt(bytesEgress, timestampNanos);
+    ingress.endAt(bytesIngress, timestampNanos);
+    close(timestampNanos);
+  }
+
+  /** The connection closed (or the agent stops) without byte totals. */
   void close(long timestampNanos) {
     flush();
     egressParser.close(timestampNanos);
     ingressParser.close(timestampNanos);
-    while (!requests.isEmpty()) {
-      Pending pending = requests.pollFirst();
-      if (pending.message != null) {
+    stats.unpaired += responses.size();
+    responses.clear();
+    for (Pending pending : requests) {
+      if (pending == LOST_REQUESTS || pending.dropped) {
+        continue;
+      }
+      if (pending.message != null && !pairingStopped) {
         stats.unanswered++;
         sink.onExchange(new HttpExchange(info, pending.tid, pending.message, null));
+      } else {
+        stats.unpaired++;
       }
     }
-    responses.clear();
+    requests.clear();
   }
 
-  /** Dropped without close (idle or table bound): nothing more is reported. */
+  /** Dropped without close (idle or table bound): what waits is counted, nothing reported. */
   void evict() {
-    stats.unpaired += requests.size() + responses.size();
-    requests.clear();
-    responses.clear();
+    dropWaiting();
+  }
+
+  private Http1Parser responseParser() {
+    return requestDirection == Direction.EGRESS ? ingressParser : egressParser;
   }
 
   private Http1Parser requestParser() {
     return requestDirection == Direction.EGRESS ? egressParser : ingressParser;
   }
 
-  /** The first request direction seen decides the role when connect/accept did not. */
+  /** The first message decides which direction carries requests, and so the role. */
   private void learnRequestDirection(Direction direction) {
     if (requestDirection != null) {
       return;
     }
     requestDirection = direction;
-    if (info.role() == Role.UNKNOWN) {
-      info = info.withRole(direction == Direction.EGRESS ? Role.CLIENT : Role.SERVER);
+    Role role = direction == Direction.EGRESS ? Role.CLIENT : Role.SERVER;
+    if (info.role() != role) {
+      info = info.withRole(role);
     }
+    requestParser().setMode(Http1Parser.Mode.REQUESTS);
+    responseParser().setMode(Http1Parser.Mode.RESPONSES);
   }
 
-  /** Whether a complete request waits for its answer: more request bytes now mean pipelining. */
-  private boolean completeRequestUnanswered() {
+  /** Counts and forgets every waiting request and response. */
+  private void dropWaiting() {
     for (Pending pending : requests) {
-      if (pending.message != null) {
-        return true;
+      if (pending != LOST_REQUESTS && !pending.dropped) {
+        stats.unpaired++;
       }
     }
-    return false;
+    stats.unpaired += responses.size();
+    requests.clear();
+    responses.clear();
   }
 
+  /** A direction lost its place: see the class comment. */
   private void lost(Direction direction) {
-    if (direction == requestDirection && completeRequestUnanswered()) {
-      pipelined = true; // the lost bytes were requests sent ahead of an answer
+    if (upgraded) {
+      return;
     }
+    stats.resyncs++;
+    if (direction == requestDirection) {
+      // request bytes went on while a complete request waited; the last one does not count when
+      // its own end was cut, since the lost bytes may be that end
+      Pending last = requests.peekLast();
+      for (Pending pending : requests) {
+        if (pending != LOST_REQUESTS && pending.message != null && !(pending == last && pending.message.truncated())) {
+          pipelined = true;
+          break;
+        }
+      }
+      if (last != LOST_REQUESTS) {
+        // a request whose head was seen but not its end cannot be told from what was lost
+        if (last != null && last.message == null) {
+          requests.pollLast();
+          if (!last.dropped) {
+            stats.unpaired++;
+          }
+        }
+        requests.addLast(LOST_REQUESTS);
+      }
+      pair();
+      return;
+    }
+    // the response stream: any waiting request may have been answered in the lost bytes
+    dropWaiting();
+    unsynchronise();
+  }
+
+  private void unsynchronise() {
+    synced = false;
     if (pipelined) {
       pairingStopped = true;
     }
-    stats.resyncs++;
-    stats.unpaired += requests.size() + responses.size();
-    requests.clear();
-    responses.clear();
-    awaitingFreshRequest = true;
-    pairAfterNanos = Long.MAX_VALUE;
   }
 
   private void pair() {
-    while (!requests.isEmpty() && !responses.isEmpty() && requests.peekFirst().message != null) {
-      Pending request = requests.pollFirst();
-      HttpMessage response = responses.pollFirst();
-      if (!requests.isEmpty() && requests.peekFirst().headNanos < response.startNanos()) {
+    while (!responses.isEmpty() && !pairingStopped) {
+      Answer answer = responses.peekFirst();
+      HttpMessage response = answer.message();
+      Pending request = requests.peekFirst();
+      if (request == LOST_REQUESTS) {
+        requests.pollFirst();
+        unsynchronise();
+        continue;
+      }
+      if (request == null) {
+        if (synced) {
+          break; // its request may still come (a reader thread ahead of the writer)
+        }
+        responses.pollFirst();
+        stats.unpaired++; // answers a request lost before
+        continue;
+      }
+      if (response.startNanos() < request.headNanos) {
+        // began before the request was out: answers one never seen
+        responses.pollFirst();
+        stats.unpaired++;
+        if (synced) {
+          stats.resyncs++;
+          unsynchronise();
+        }
+        continue;
+      }
+      if (request.message == null) {
+        break; // the request's body is still arriving
+      }
+      if (answer.framedBlind() && specialFraming(request.method, response.statusCode())) {
+        // framed as if its body followed the head, which this request's method rules out
+        responseParser().loseSync(response.endNanos());
+        return;
+      }
+      requests.pollFirst();
+      responses.pollFirst();
+      synced = true;
+      if (request.dropped) {
+        continue; // counted when it was dropped
+      }
+      Pending next = requests.peekFirst();
+      if (next != null && next != LOST_REQUESTS && next.headNanos < response.startNanos()) {
         pipelined = true; // the next request was out before this answer began
       }
       stats.exchanges++;
@@ -195,16 +313,62 @@ final class Connection {
       }
       sink.onExchange(new HttpExchange(info, request.tid, request.message, response));
     }
+    if (pairingStopped) {
+      dropWaiting();
+    }
+  }
+
+  /** Whether a response to this method and status has framing its headers do not tell. */
+  private static boolean specialFraming(String method, int status) {
+    return method.equals("HEAD") || (method.equals("CONNECT") && status >= 200 && status < 300);
+  }
+
+  /** The request a response whose head just completed answers, or null when it is not known. */
+  private Pending answeredBy() {
+    int index = 0;
+    for (Pending pending : requests) {
+      if (pending == LOST_REQUESTS) {
+        return null;
+      }
+      if (index++ == responses.size()) {
+        return pending;
+      }
+    }
+    return null;
+  }
+
+  /** Keeps a new request's place, dropping the oldest kept in full past the bound. */
+  private void addRequest(Pending pending) {
+    int full = 0;
+    Pending oldest = null;
+    for (Pending p : requests) {
+      if (p != LOST_REQUESTS && !p.dropped) {
+        full++;
+        if (oldest == null) {
+          oldest = p;
+        }
+      }
+    }
+    if (full >= settings.maxPipelined()) {
+      oldest.dropped = true;
+      stats.droppedPipelined++;
+    }
+    requests.addLast(pending);
+    if (requests.size() > MAX_TRACKED_REQUESTS) {
+      // too many to keep in place: nothing on this connection can be paired with certainty
+      pipelined = true;
+      pairingStopped = true;
+      stats.resyncs++;
+      dropWaiting();
+    }
   }
 
   /** Feeds one direction's parser with the assembled stream. */
   private final class DirectionSink implements StreamAssembler.Sink {
     private final Http1Parser parser;
-    private final Direction direction;
 
     DirectionSink(Http1Parser parser, Direction direction) {
       this.parser = parser;
-      this.direction = direction;
     }
 
     @Override
@@ -221,9 +385,6 @@ final class Connection {
     @Override
     public void onGap(long count, long position, long timestampNanos) {
       parser.gap(count, position, timestampNanos);
-      if (!upgraded) {
-        lost(direction);
-      }
     }
   }
 
@@ -238,36 +399,18 @@ final class Connection {
     @Override
     public Http1Parser.HeadAction onRequestHead(String method) {
       learnRequestDirection(direction);
-      if (direction != requestDirection) {
+      if (direction != requestDirection || pairingStopped) {
         return Http1Parser.HeadAction.BODY; // dropped when complete
       }
-      if (pairingStopped) {
-        return Http1Parser.HeadAction.BODY; // dropped when complete
-      }
-      if (requests.size() >= settings.maxPipelined()) {
-        requests.pollFirst();
-        stats.droppedPipelined++;
-      }
-      requests.addLast(new Pending(method, lastTid[direction.ordinal()], lastTimestamp[direction.ordinal()]));
-      if (awaitingFreshRequest) {
-        awaitingFreshRequest = false;
-        pairAfterNanos = lastTimestamp[direction.ordinal()];
-      }
+      addRequest(new Pending(method, lastTid[direction.ordinal()], lastTimestamp[direction.ordinal()]));
       return Http1Parser.HeadAction.BODY;
     }
 
     @Override
     public Http1Parser.HeadAction onResponseHead(int statusCode) {
       learnRequestDirection(direction == Direction.EGRESS ? Direction.INGRESS : Direction.EGRESS);
-      // the request this response answers comes after those whose responses wait for them
-      Pending answered = null;
-      int index = 0;
-      for (Pending pending : requests) {
-        if (index++ == responses.size()) {
-          answered = pending;
-          break;
-        }
-      }
+      Pending answered = answeredBy();
+      framingBlind = answered == null;
       if (answered == null) {
         return Http1Parser.HeadAction.BODY;
       }
@@ -288,10 +431,12 @@ final class Connection {
           return;
         }
         for (Pending pending : requests) {
-          if (pending.message == null) {
+          if (pending != LOST_REQUESTS && pending.message == null) {
             pending.message = message;
             stats.requests++;
-            sink.onRequest(info, message);
+            if (!pending.dropped) {
+              sink.onRequest(info, message);
+            }
             break;
           }
         }
@@ -303,15 +448,16 @@ final class Connection {
         return; // interim: the final response follows
       }
       stats.responses++;
-      if (pairingStopped
-          || awaitingFreshRequest
-          || message.startNanos() < pairAfterNanos
-          || responses.size() >= requests.size()) {
-        // answers a request lost with captured bytes, or none at all
+      if (pairingStopped) {
         stats.unpaired++;
         return;
       }
-      responses.addLast(message);
+      responses.addLast(new Answer(message, framingBlind));
+      if (responses.size() > settings.maxPipelined()) {
+        // answers to nothing seen pile up: the request stream is not what it seems
+        lost(responseDirection());
+        return;
+      }
       Http1Parser requestParser = requestParser();
       if (!ingressParser.isUpgraded() && !egressParser.isUpgraded() && requestParser.isUpgradePending()) {
         requestParser.resume();
@@ -319,13 +465,24 @@ final class Connection {
       pair();
     }
 
+    private Direction responseDirection() {
+      return requestDirection == Direction.EGRESS ? Direction.INGRESS : Direction.EGRESS;
+    }
+
     @Override
     public void onError(Http1Error error) {
       stats.parseErrors++;
-      stats.resyncs++;
-      if (direction == requestDirection && !requests.isEmpty() && requests.peekLast().message == null) {
-        requests.pollLast();
+    }
+
+    @Override
+    public void onLost(long timestampNanos) {
+      if (requestDirection == null) {
+        // nothing parsed yet, so nothing waits; the first message still decides the direction
+        stats.resyncs++;
+        synced = false;
+        return;
       }
+      lost(direction);
     }
 
     @Override
@@ -344,6 +501,7 @@ final class Connection {
   @Override
   public String toString() {
     return "Connection{" + info.id() + " " + info.role() + " " + info.local() + " <-> " + info.remote()
-        + ", waiting " + requests.size() + "/" + responses.size() + (upgraded ? ", upgraded" : "") + "}";
+        + ", waiting " + requests.size() + "/" + responses.size() + (upgraded ? ", upgraded" : "")
+        + (synced ? "" : ", unsynchronised") + (pairingStopped ? ", pairing stopped" : "") + "}";
   }
 }

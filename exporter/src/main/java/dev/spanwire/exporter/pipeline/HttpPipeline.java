@@ -92,7 +92,7 @@ public final class HttpPipeline implements SocketEventHandler {
           }
           return;
         }
-        connection.close(closed.timestampNanos());
+        connection.close(closed.timestampNanos(), closed.bytesEgress(), closed.bytesIngress());
       }
     }
   }

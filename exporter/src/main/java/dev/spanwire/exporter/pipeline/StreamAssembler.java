@@ -86,6 +86,21 @@ final class StreamAssembler {
     }
   }
 
+  /**
+   * The stream ended at {@code total} bytes (the kernel's count at close): bytes beyond what was
+   * delivered were lost, and go to the sink as a gap.
+   */
+  void endAt(long total, long timestampNanos) {
+    flush();
+    if (total > next) {
+      long missing = total - next;
+      stats.gaps++;
+      stats.gapBytes += missing;
+      sink.onGap(missing, next, timestampNanos);
+      next = total;
+    }
+  }
+
   private void drain() {
     while (!pending.isEmpty() && pending.getFirst().position() <= next) {
       DataCaptured first = pending.removeFirst();

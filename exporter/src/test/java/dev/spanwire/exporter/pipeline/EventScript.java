@@ -50,6 +50,12 @@ final class EventScript {
     return new ConnectionClosed(connectionId, PID, PID, 5, tick(), positions[0], positions[1]);
   }
 
+  /** The close, {@code nanos} after the last event. */
+  ConnectionClosed closeAfter(long nanos) {
+    now += nanos;
+    return close();
+  }
+
   static byte[] http(String text) {
     return text.replace("\n", "\r\n").getBytes(StandardCharsets.ISO_8859_1);
   }
