@@ -218,6 +218,10 @@ final class Agent implements AutoCloseable {
     closed = true;
     dropReporter.shutdownNow();
     capture.close();
+    if (pipeline != null && !capture.isRunning()) {
+      // the reader thread has stopped: this thread may touch the pipeline now
+      pipeline.closeAll();
+    }
     sinks.close();
     if (otel != null) {
       otel.shutdown();

@@ -117,10 +117,22 @@ public final class ExchangeFields {
         continue;
       }
       String name = HttpField.headerName(scheme, message.request(), line.substring(0, colon).strip());
+      if (present(fields, name)) {
+        continue; // a standard field of the same name (x-appscope in the dotted schemes) is there
+      }
       String value = line.substring(colon + 1).strip();
       values.merge(name, value, (a, b) -> a + ", " + b);
     }
     values.forEach((name, value) -> fields.add(new Field(name, value)));
+  }
+
+  private static boolean present(List<Field> fields, String name) {
+    for (Field field : fields) {
+      if (field.name().equals(name)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private boolean watched(String line) {
@@ -170,7 +182,7 @@ public final class ExchangeFields {
     InetSocketAddress server = connection.server();
     String host = request.host();
     if (host == null || host.isEmpty()) {
-      add(fields, HttpField.SERVER_ADDRESS, server.getAddress().getHostAddress());
+      add(fields, HttpField.SERVER_ADDRESS, Addresses.text(server.getAddress()));
       add(fields, HttpField.SERVER_PORT, (long) server.getPort());
       return;
     }
@@ -204,15 +216,15 @@ public final class ExchangeFields {
       int comma = forwarded.indexOf(',');
       add(fields, HttpField.CLIENT_ADDRESS, (comma < 0 ? forwarded : forwarded.substring(0, comma)).strip());
     } else if (scheme == NamingScheme.OTEL_STABLE && connection.role() == Role.SERVER) {
-      add(fields, HttpField.CLIENT_ADDRESS, connection.remote().getAddress().getHostAddress());
+      add(fields, HttpField.CLIENT_ADDRESS, Addresses.text(connection.remote().getAddress()));
     }
   }
 
   private void network(List<Field> fields, ConnectionInfo connection) {
     add(fields, HttpField.TRANSPORT, HttpField.tcpTransport(scheme));
-    add(fields, HttpField.PEER_IP, connection.remote().getAddress().getHostAddress());
+    add(fields, HttpField.PEER_IP, Addresses.text(connection.remote().getAddress()));
     add(fields, HttpField.PEER_PORT, (long) connection.remote().getPort());
-    add(fields, HttpField.HOST_IP, connection.local().getAddress().getHostAddress());
+    add(fields, HttpField.HOST_IP, Addresses.text(connection.local().getAddress()));
     add(fields, HttpField.HOST_PORT, (long) connection.local().getPort());
   }
 

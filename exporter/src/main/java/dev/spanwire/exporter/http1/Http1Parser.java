@@ -244,7 +244,7 @@ public final class Http1Parser {
     String get(byte[] value, int length) {
       if (string == null || !Arrays.equals(bytes, 0, bytes.length, value, 0, length)) {
         bytes = Arrays.copyOf(value, length);
-        string = new String(bytes, StandardCharsets.ISO_8859_1);
+        string = text(bytes, 0, bytes.length);
       }
       return string;
     }
@@ -471,6 +471,25 @@ public final class Http1Parser {
         } else {
           truncated = true;
           completeMessage(timestampNanos);
+        }
+      }
+    }
+    reset();
+    state = RESYNC;
+  }
+
+  /**
+   * Capture stops (the agent shuts down) while the connection goes on: a message under way is
+   * reported as far as it was seen, marked truncated; a head not yet complete is dropped.
+   */
+  public void cut() {
+    switch (state) {
+      case START, CLOSED, RESYNC, UPGRADED, UPGRADE_PENDING -> {}
+      default -> {
+        if (!inHead()) {
+          truncated = true;
+          bodyTruncated |= bodyCaptureBytes > 0;
+          completeMessage(lastNanos);
         }
       }
     }
@@ -738,13 +757,13 @@ public final class Http1Parser {
       case TARGET -> {
         if (c == '\r' && mode != Mode.RESPONSES) {
           // "GET /" and a line end: an HTTP/0.9 request, without headers
-          target = tokenString(false);
+          target = tokenString();
           tokenLength = 0;
           state = REQUEST_09_LF;
           return true;
         }
         if (c == ' ') {
-          target = tokenString(false);
+          target = tokenString();
           tokenLength = 0;
           tokenOverflow = false;
           state = PROTOCOL;
@@ -1238,17 +1257,17 @@ public final class Http1Parser {
           userAgent = lastUserAgent.get(token, tokenLength);
         }
       }
-      case H_X_FORWARDED_FOR -> xForwardedFor = xForwardedFor == null ? tokenString(false) : xForwardedFor + ", " + tokenString(false);
-      case H_X_APPSCOPE -> xAppscope = xAppscope == null ? tokenString(false) : xAppscope;
-      case H_TRACEPARENT -> traceparent = traceparent == null ? tokenString(false) : traceparent;
-      case H_TRACESTATE -> tracestate = tracestate == null ? tokenString(false) : tracestate + "," + tokenString(false);
+      case H_X_FORWARDED_FOR -> xForwardedFor = xForwardedFor == null ? tokenString() : xForwardedFor + ", " + tokenString();
+      case H_X_APPSCOPE -> xAppscope = xAppscope == null ? tokenString() : xAppscope;
+      case H_TRACEPARENT -> traceparent = traceparent == null ? tokenString() : traceparent;
+      case H_TRACESTATE -> tracestate = tracestate == null ? tokenString() : tracestate + "," + tokenString();
       default -> {}
     }
     if (keepHeaderLines) {
       headerLines.add(
           new String(name, 0, Math.min(nameLength, MAX_NAME_BYTES), StandardCharsets.ISO_8859_1)
               + ": "
-              + tokenString(false));
+              + tokenString());
     }
     tokenLength = 0;
     tokenOverflow = false;
@@ -1547,16 +1566,40 @@ public final class Http1Parser {
       case 500 -> constantIfEqual("Internal Server Error");
       case 502 -> constantIfEqual("Bad Gateway");
       case 503 -> constantIfEqual("Service Unavailable");
-      default -> tokenString(false);
+      default -> tokenString();
     };
   }
 
   private String constantIfEqual(String constant) {
-    return equals(token, 0, tokenLength, constant) ? constant : tokenString(false);
+    return equals(token, 0, tokenLength, constant) ? constant : tokenString();
   }
 
-  private String tokenString(boolean utf8) {
-    return new String(token, 0, tokenLength, utf8 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
+  private String tokenString() {
+    return text(token, 0, tokenLength);
+  }
+
+  /**
+   * Field bytes as text: UTF-8 when they are valid UTF-8 (what clients send today), else
+   * ISO-8859-1, one character a byte (RFC 9110's historical charset), so no byte is ever lost.
+   */
+  static String text(byte[] bytes, int offset, int length) {
+    int i = offset;
+    int end = offset + length;
+    while (i < end && bytes[i] >= 0) {
+      i++;
+    }
+    if (i == end) {
+      return new String(bytes, offset, length, StandardCharsets.ISO_8859_1); // ASCII
+    }
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+          .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+          .decode(java.nio.ByteBuffer.wrap(bytes, offset, length))
+          .toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      return new String(bytes, offset, length, StandardCharsets.ISO_8859_1);
+    }
   }
 
   /** Header ids by name length: only names of the right length are compared. */

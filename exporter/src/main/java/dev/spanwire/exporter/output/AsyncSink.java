@@ -4,6 +4,7 @@ import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.HttpExchange;
 import dev.spanwire.exporter.http1.HttpMessage;
+import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -12,7 +13,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Hands what the pipeline reports to a slower sink (a terminal, a pipe) on a daemon thread of
  * its own, through a bounded queue: when the queue is full the item is dropped and counted, so
- * the pipeline never waits. {@link #close} delivers what is queued, then closes the delegate.
+ * the pipeline never waits. {@link #close} delivers what is queued (within a deadline), then closes
+ * the delegate.
  */
 public final class AsyncSink implements ExchangeSink {
   public static final int DEFAULT_CAPACITY = 8192;
@@ -21,17 +23,26 @@ public final class AsyncSink implements ExchangeSink {
 
   private record Detected(ConnectionInfo connection, int fd, long timestampNanos) {}
 
-  private static final Object STOP = new Object();
+  /** How long {@link #close} waits for the queue to drain. */
+  public static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
   private final ExchangeSink delegate;
   private final BlockingQueue<Object> queue;
   private final Thread worker;
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
+  private final String name;
+  private final Duration closeTimeout;
   private volatile boolean closed;
 
   public AsyncSink(String name, ExchangeSink delegate, int capacity) {
+    this(name, delegate, capacity, CLOSE_TIMEOUT);
+  }
+
+  AsyncSink(String name, ExchangeSink delegate, int capacity, Duration closeTimeout) {
+    this.name = name;
     this.delegate = delegate;
+    this.closeTimeout = closeTimeout;
     this.queue = new ArrayBlockingQueue<>(capacity);
     this.worker = Thread.ofPlatform().name("spanwire-" + name).daemon().start(this::run);
   }
@@ -73,14 +84,13 @@ public final class AsyncSink implements ExchangeSink {
         Object item = queue.poll();
         if (item == null) {
           flushDelegate();
-          item = queue.poll(1, TimeUnit.SECONDS);
+          if (closed && queue.isEmpty()) {
+            return;
+          }
+          item = queue.poll(100, TimeUnit.MILLISECONDS);
           if (item == null) {
             continue;
           }
-        }
-        if (item == STOP) {
-          flushDelegate();
-          return;
         }
         try {
           switch (item) {
@@ -108,6 +118,11 @@ public final class AsyncSink implements ExchangeSink {
     }
   }
 
+  /**
+   * Delivers what is queued within {@link #CLOSE_TIMEOUT}, then closes the delegate. When the
+   * delegate is stuck (stdout not read) the items still queued are counted as dropped and close
+   * returns anyway: shutdown never waits on a reader that went away.
+   */
   @Override
   public void close() {
     if (closed) {
@@ -115,10 +130,16 @@ public final class AsyncSink implements ExchangeSink {
     }
     closed = true;
     try {
-      queue.put(STOP);
-      worker.join(10_000);
+      worker.join(closeTimeout.toMillis());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (worker.isAlive()) {
+      dropped.addAndGet(queue.size());
+      queue.clear();
+      System.getLogger(AsyncSink.class.getName())
+          .log(System.Logger.Level.WARNING, "{0} output did not drain within {1}; the rest was dropped (counted)", name, closeTimeout);
+      return;
     }
     delegate.close();
   }

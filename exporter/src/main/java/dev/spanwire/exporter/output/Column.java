@@ -18,8 +18,8 @@ public enum Column {
   TID(7, false),
   UID(6, false),
   GID(6, false),
-  SRC(21, true),
-  DST(21, true),
+  SRC(21, true, false),
+  DST(21, true, false),
   PROTO(5, true),
   METHOD(7, true),
   HOST(20, true),
@@ -29,12 +29,23 @@ public enum Column {
   USER_AGENT(24, false),
   LATENCY(11, true);
 
+  /** The starting width; an uncuttable column widens to its widest value. */
   final int width;
   final boolean shownByDefault;
+  /**
+   * Whether a wider value is cut with {@code ~}; an address is never cut (its port is at the end),
+   * so an IPv6 tuple, up to 47 characters, widens its column instead.
+   */
+  final boolean cuttable;
 
   Column(int width, boolean shownByDefault) {
+    this(width, shownByDefault, true);
+  }
+
+  Column(int width, boolean shownByDefault, boolean cuttable) {
     this.width = width;
     this.shownByDefault = shownByDefault;
+    this.cuttable = cuttable;
   }
 
   /** The gadget's default columns, in its order. */

@@ -17,7 +17,8 @@ final class Json {
         case '\r' -> out.append("\\r");
         case '\t' -> out.append("\\t");
         default -> {
-          if (c < 0x20 || c == 0x2028 || c == 0x2029) {
+          // C0, DEL and C1 escaped too: JSON allows them raw, a terminal showing the line obeys them
+          if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029) {
             out.append("\\u")
                 .append(HEX[(c >> 12) & 0xf])
                 .append(HEX[(c >> 8) & 0xf])

@@ -45,7 +45,7 @@ public final class RawEventPrinter implements SocketEventHandler {
     ConnectionOpened connection = connections.get(data.connectionId());
     line.setLength(0);
     line.append(clock.toInstant(data.timestampNanos())).append(' ');
-    line.append(connection == null ? "?" : connection.comm()).append(' ');
+    line.append(connection == null ? "?" : Escaping.terminal(connection.comm())).append(' ');
     line.append(data.pid()).append(' ');
     if (connection != null) {
       line.append(Tuples.format(connection.local())).append(" -> ").append(Tuples.format(connection.remote()));

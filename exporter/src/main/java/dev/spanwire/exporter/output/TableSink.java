@@ -10,11 +10,14 @@ import java.util.List;
 
 /**
  * {@code --output table}: one aligned line per exchange, the trace_http gadget's columns. Values
- * wider than their column are cut with {@code ~}; the last column is never cut.
+ * wider than their column are cut with {@code ~}, but for addresses, whose column widens; the last
+ * column is never cut. Control characters in any value are shown escaped.
  */
 public final class TableSink implements ExchangeSink {
   private final Writer out;
   private final List<Column> columns;
+  /** Current widths: uncuttable columns grow to their widest value so far. */
+  private final int[] widths;
   private final KernelClock clock;
   private final StringBuilder line = new StringBuilder(256);
   private boolean headerWritten;
@@ -25,6 +28,7 @@ public final class TableSink implements ExchangeSink {
     }
     this.out = out;
     this.columns = List.copyOf(columns);
+    this.widths = columns.stream().mapToInt(c -> c.width).toArray();
     this.clock = clock;
   }
 
@@ -36,7 +40,7 @@ public final class TableSink implements ExchangeSink {
     headerWritten = true;
     line.setLength(0);
     for (int i = 0; i < columns.size(); i++) {
-      cell(columns.get(i).header(), columns.get(i).width, i == columns.size() - 1);
+      cell(columns.get(i).header(), i);
     }
     write();
   }
@@ -46,18 +50,22 @@ public final class TableSink implements ExchangeSink {
     writeHeader();
     line.setLength(0);
     for (int i = 0; i < columns.size(); i++) {
-      Column column = columns.get(i);
-      String value = column.value(exchange, clock);
-      cell(value == null ? "-" : value, column.width, i == columns.size() - 1);
+      String value = columns.get(i).value(exchange, clock);
+      // what traced processes and their peers chose must not drive the terminal
+      cell(value == null ? "-" : Escaping.terminal(value), i);
     }
     write();
   }
 
-  private void cell(String value, int width, boolean last) {
-    if (last) {
+  private void cell(String value, int column) {
+    if (column == columns.size() - 1) {
       line.append(value);
       return;
     }
+    if (value.length() > widths[column] && !columns.get(column).cuttable) {
+      widths[column] = value.length();
+    }
+    int width = widths[column];
     if (value.length() > width) {
       line.append(value, 0, width - 1).append('~');
     } else {

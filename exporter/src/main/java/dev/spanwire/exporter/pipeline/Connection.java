@@ -158,11 +158,26 @@ final class Connection {
     close(timestampNanos);
   }
 
-  /** The connection closed (or the agent stops) without byte totals. */
+  /** The connection closed without byte totals. */
   void close(long timestampNanos) {
     flush();
     egressParser.close(timestampNanos);
     ingressParser.close(timestampNanos);
+    reportWaiting();
+  }
+
+  /**
+   * The agent stops while the connection goes on: messages under way are reported as far as they
+   * were seen (marked truncated), requests still waiting without an answer.
+   */
+  void stop() {
+    flush();
+    requestParser().cut();
+    responseParser().cut();
+    reportWaiting();
+  }
+
+  private void reportWaiting() {
     stats.unpaired += responses.size();
     responses.clear();
     for (Pending pending : requests) {
@@ -184,6 +199,7 @@ final class Connection {
     dropWaiting();
   }
 
+  /** The parser of the response direction (ingress until the first message says otherwise). */
   private Http1Parser responseParser() {
     return requestDirection == Direction.EGRESS ? ingressParser : egressParser;
   }

@@ -185,11 +185,13 @@ public final class HttpPipeline implements SocketEventHandler {
     }
   }
 
-  /** Closes every connection as if it ended now, reporting what waits; at shutdown. */
+  /**
+   * At shutdown, once no event can arrive: every connection reports what it has under way
+   * (truncated) and the requests still waiting (without an answer, counted as unanswered).
+   */
   public void closeAll() {
-    long now = monotonicClock.getAsLong();
     for (Connection connection : connections.values()) {
-      connection.close(now);
+      connection.stop();
     }
     connections.clear();
     ignored.clear();

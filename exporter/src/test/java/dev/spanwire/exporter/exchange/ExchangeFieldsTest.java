@@ -73,4 +73,27 @@ class ExchangeFieldsTest {
         .containsEntry("http_request_body", "Zo")
         .containsEntry("http_request_body_truncated", true);
   }
+
+  @Test
+  void watchedXAppscopeIsOneAttributeInTheDottedSchemes() {
+    HttpExchange e = withLines(
+        Exchanges.exchange(APP, Role.SERVER, 1, "GET /a HTTP/1.1\nHost: h\nX-AppScope: app=1\n\n",
+            "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1000, 1000),
+        List.of("Host: h", "X-AppScope: app=1"), List.of());
+    List<Pattern> watched = List.of(Pattern.compile("(?i)^x-appscope"));
+    for (NamingScheme scheme : NamingScheme.values()) {
+      List<String> names = new ExchangeFields(scheme, watched).exchange(e).stream().map(Field::name).toList();
+      assertThat(names).as(scheme.toString()).doesNotHaveDuplicates();
+    }
+  }
+
+  @Test
+  void ipv6AddressesAreWrittenCompressed() throws Exception {
+    HttpExchange v4 = Exchanges.exchange(APP, Role.SERVER, 1, "GET /a HTTP/1.1\nHost: h\n\n", "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1000, 1000);
+    java.net.InetSocketAddress local = new java.net.InetSocketAddress(java.net.InetAddress.getByName("::1"), 8080);
+    java.net.InetSocketAddress remote = new java.net.InetSocketAddress(java.net.InetAddress.getByName("fe80::0:0:0:1"), 50000);
+    HttpExchange e = new HttpExchange(new ConnectionInfo(1, local, remote, Role.SERVER, APP), 7, v4.request(), v4.response());
+    assertThat(map(new ExchangeFields(NamingScheme.APPSCOPE).exchange(e)))
+        .containsEntry("net_host_ip", "::1").containsEntry("net_peer_ip", "fe80::1");
+  }
 }

@@ -107,4 +107,40 @@ class Http1ParserTest {
     assertThat(messages.get(1).userAgent()).isSameAs(messages.get(0).userAgent());
     assertThat(messages.get(2).host()).isEqualTo("other");
   }
+
+  @Test
+  void headerValuesAreUtf8WhenTheyAreUtf8AndLatin1Otherwise() {
+    Http1Parser parser = parser(Http1Parser.Mode.REQUESTS, true, 0, 4096);
+    byte[] utf8 = "GET / HTTP/1.1\r\nUser-Agent: caf\u00e9-\u6f22\r\nHost: h\r\n\r\n".getBytes(StandardCharsets.UTF_8);
+    parser.feed(utf8, 0, utf8.length, 0, 1);
+    byte[] latin1 = bytes("GET / HTTP/1.1\r\nUser-Agent: caf\u00e9\r\nHost: h\r\n\r\n"); // one byte 0xe9
+    parser.feed(latin1, 0, latin1.length, utf8.length, 2);
+    assertThat(messages).extracting(HttpMessage::userAgent).containsExactly("caf\u00e9-\u6f22", "caf\u00e9");
+    assertThat(messages.getFirst().headerLines()).contains("User-Agent: caf\u00e9-\u6f22");
+  }
+
+  @Test
+  void everyLossOfPlaceIsReportedOnce() {
+    List<Long> lost = new ArrayList<>();
+    Http1Parser parser = new Http1Parser(Http1Parser.Mode.RESPONSES, new Http1Parser.Listener() {
+      @Override
+      public void onMessage(HttpMessage message) {
+        messages.add(message);
+      }
+
+      @Override
+      public void onLost(long timestampNanos) {
+        lost.add(timestampNanos);
+      }
+    });
+    byte[] ok = bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    parser.feed(ok, 0, ok.length, 0, 10);
+    parser.skip(40, ok.length, 20); // uncaptured bytes after a whole message: may be messages
+    byte[] bad = bytes("HTTP/1.1 200 OK\nContent-Length: 0\n\n"); // bare LF
+    parser.feed(bad, 0, bad.length, ok.length + 40, 30);
+    parser.feed(ok, 0, ok.length, ok.length + 40 + bad.length, 40);
+    parser.gap(10, 2 * ok.length + 40 + bad.length, 50);
+    assertThat(lost).containsExactly(20L, 30L, 50L);
+    assertThat(messages).hasSize(2);
+  }
 }

@@ -392,4 +392,24 @@ class HttpPipelineTest {
     assertThat(sink.exchanges.getFirst().request().truncated()).isTrue();
     assertThat(sink.exchanges.getFirst().request().host()).isEqualTo("h");
   }
+
+  @Test
+  void shutdownReportsWhatIsUnderWayAndWhatWaits() {
+    HttpPipeline pipeline = pipeline();
+    EventScript slow = EventScript.client(1);
+    pipeline.onEvent(slow.open(Role.CLIENT));
+    pipeline.onEvent(slow.out("GET /slow HTTP/1.1\nHost: h\n\n"));
+    EventScript streaming = EventScript.server(2);
+    pipeline.onEvent(streaming.open(Role.SERVER));
+    pipeline.onEvent(streaming.in("GET /stream HTTP/1.0\n\n"));
+    pipeline.onEvent(streaming.out("HTTP/1.0 200 OK\n\npart"));
+    pipeline.afterBatch();
+    assertThat(sink.exchanges).isEmpty();
+
+    pipeline.closeAll();
+    assertThat(sink.summary()).containsExactlyInAnyOrder("GET /slow -> none", "GET /stream -> 200");
+    HttpExchange stream = sink.exchanges.stream().filter(e -> e.response() != null).findFirst().orElseThrow();
+    assertThat(stream.response().truncated()).as("a body that had not ended").isTrue();
+    assertThat(pipeline.stats().snapshot().unanswered()).isEqualTo(1);
+  }
 }

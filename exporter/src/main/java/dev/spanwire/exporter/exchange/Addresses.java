@@ -1,0 +1,65 @@
+package dev.spanwire.exporter.exchange;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+
+/** IP addresses as text, IPv6 in the recommended form of RFC 5952. */
+public final class Addresses {
+  private Addresses() {}
+
+  /**
+   * {@code 127.0.0.1}; {@code ::1}, {@code 2001:db8::1}, {@code ::ffff:192.0.2.1}: lower-case hex
+   * without leading zeros, the longest run of two or more zero groups (the first of equal runs)
+   * shortened to {@code ::}, an IPv4-mapped address with its IPv4 part dotted (RFC 5952 section 4
+   * and 5). Java's {@code getHostAddress} writes every group ({@code 0:0:0:0:0:0:0:1}).
+   */
+  public static String text(InetAddress address) {
+    if (address instanceof Inet4Address) {
+      return address.getHostAddress();
+    }
+    byte[] b = address.getAddress();
+    if (b.length != 16) {
+      return address.getHostAddress();
+    }
+    int[] groups = new int[8];
+    for (int i = 0; i < 8; i++) {
+      groups[i] = (b[2 * i] & 0xff) << 8 | (b[2 * i + 1] & 0xff);
+    }
+    if (groups[0] == 0 && groups[1] == 0 && groups[2] == 0 && groups[3] == 0 && groups[4] == 0 && groups[5] == 0xffff) {
+      return "::ffff:" + (b[12] & 0xff) + "." + (b[13] & 0xff) + "." + (b[14] & 0xff) + "." + (b[15] & 0xff);
+    }
+    int bestStart = -1;
+    int bestLength = 1; // a single zero group is not shortened
+    for (int i = 0; i < 8; ) {
+      if (groups[i] != 0) {
+        i++;
+        continue;
+      }
+      int start = i;
+      while (i < 8 && groups[i] == 0) {
+        i++;
+      }
+      if (i - start > bestLength) {
+        bestStart = start;
+        bestLength = i - start;
+      }
+    }
+    StringBuilder out = new StringBuilder(39);
+    for (int i = 0; i < 8; i++) {
+      if (i == bestStart) {
+        out.append("::");
+        i += bestLength - 1;
+        continue;
+      }
+      if (!out.isEmpty() && out.charAt(out.length() - 1) != ':') {
+        out.append(':');
+      }
+      out.append(Integer.toHexString(groups[i]));
+    }
+    if (address instanceof Inet6Address v6 && v6.getScopeId() != 0) {
+      out.append('%').append(v6.getScopeId());
+    }
+    return out.toString();
+  }
+}

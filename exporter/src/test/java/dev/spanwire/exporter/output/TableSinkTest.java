@@ -1,0 +1,63 @@
+package dev.spanwire.exporter.output;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spanwire.bpf.KernelClock;
+import dev.spanwire.bpf.Role;
+import dev.spanwire.exporter.exchange.ConnectionInfo;
+import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.ProcessInfo;
+import dev.spanwire.exporter.testing.Exchanges;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class TableSinkTest {
+  private static final KernelClock CLOCK = KernelClock.withOffset(1_795_000_000_000_000_000L);
+
+  private static String table(List<Column> columns, HttpExchange... exchanges) {
+    StringWriter out = new StringWriter();
+    TableSink sink = new TableSink(out, columns, CLOCK);
+    for (HttpExchange e : exchanges) {
+      sink.onExchange(e);
+    }
+    sink.flush();
+    return out.toString();
+  }
+
+  private static HttpExchange exchange(ProcessInfo process, String request) {
+    return Exchanges.exchange(process, Role.SERVER, 1, request, "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1000, 2000);
+  }
+
+  @Test
+  void controlCharactersFromTracedProcessesAreShownEscaped() {
+    // prctl(PR_SET_NAME, "\e[1A\e[2K") erases the row above; \e[41m paints it red
+    ProcessInfo hostile = new ProcessInfo(9, "\u001b[1A\u001b[2K\u007f", "x", "x", null, null, 0, 0);
+    // a C1 CSI (0x9b) in Host: a Latin-1 byte the parser lets through, which many terminals obey
+    String out = table(List.of(Column.HOST, Column.STATUS, Column.COMM), // the last column is never cut
+        exchange(hostile, "GET /a HTTP/1.1\nHost: \u009b31mred\n\n"));
+    assertThat(out).doesNotContain("\u001b", "\u009b", "\u007f");
+    assertThat(out).contains("\\x1b[1A\\x1b[2K\\x7f", "\\u009b31mred");
+    String withAgent = table(List.of(Column.COMM, Column.USER_AGENT),
+        exchange(hostile, "GET /a HTTP/1.1\nHost: h\nUser-Agent: ua\u0085\n\n"));
+    assertThat(withAgent).contains("ua\\u0085").doesNotContain("\u0085");
+  }
+
+  @Test
+  void ipv6TuplesAreCompressedAndNeverLoseTheirPort() throws Exception {
+    ProcessInfo app = Exchanges.process(3, "app", null);
+    HttpExchange loopback = exchange(app, "GET /a HTTP/1.1\nHost: h\n\n");
+    InetSocketAddress server = new InetSocketAddress(InetAddress.getByName("2001:db8:aaaa:bbbb:cccc:dddd:eeee:1"), 65535);
+    InetSocketAddress client = new InetSocketAddress(InetAddress.getByName("::1"), 54321);
+    HttpExchange wide = new HttpExchange(new ConnectionInfo(2, server, client, Role.SERVER, app), 3,
+        loopback.request(), loopback.response());
+    String out = table(List.of(Column.SRC, Column.DST, Column.STATUS), wide, loopback);
+    List<String> lines = out.lines().toList();
+    assertThat(lines.get(1)).startsWith("[::1]:54321 ").contains("[2001:db8:aaaa:bbbb:cccc:dddd:eeee:1]:65535 200");
+    // the widened column stays wide for the rows after it: STATUS lines up
+    assertThat(lines.get(2).lastIndexOf(" 200")).isEqualTo(lines.get(1).lastIndexOf(" 200"));
+    assertThat(out).doesNotContain("0:0:0:0");
+  }
+}
