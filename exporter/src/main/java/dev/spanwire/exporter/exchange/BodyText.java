@@ -8,7 +8,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /** Captured body bytes as text, when they are text. */
-final class BodyText {
+public final class BodyText {
   private BodyText() {}
 
   /**
@@ -16,7 +16,7 @@ final class BodyText {
    * feed and carriage return; else null. A body cut short may end inside a character: those last
    * bytes are left out of the text.
    */
-  static String utf8(byte[] body, boolean cut) {
+  public static String utf8(byte[] body, boolean cut) {
     CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
         .onMalformedInput(CodingErrorAction.REPORT)
         .onUnmappableCharacter(CodingErrorAction.REPORT);

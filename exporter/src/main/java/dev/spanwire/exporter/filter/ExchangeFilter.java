@@ -1,5 +1,6 @@
 package dev.spanwire.exporter.filter;
 
+import dev.spanwire.exporter.exchange.BodyText;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.HttpExchange;
@@ -85,10 +86,20 @@ public final class ExchangeFilter implements ExchangeSink {
         redactedLines.set(i, line);
       }
     }
-    if (target == message.target() && redactedLines == lines) {
+    HttpMessage redacted = target == message.target() && redactedLines == lines
+        ? message
+        : message.withTargetAndHeaderLines(target, redactedLines == lines ? lines : List.copyOf(redactedLines));
+    return redacted.body() == null ? redacted : redactBody(redacted, redaction);
+  }
+
+  /** A captured text body with credential-like JSON members and form fields replaced. */
+  private static HttpMessage redactBody(HttpMessage message, Redaction redaction) {
+    String text = BodyText.utf8(message.body(), message.bodyTruncated());
+    if (text == null) {
       return message;
     }
-    return message.withTargetAndHeaderLines(target, redactedLines == lines ? lines : List.copyOf(redactedLines));
+    String redacted = redaction.body(text);
+    return redacted == text ? message : message.withBody(redacted.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   @Override

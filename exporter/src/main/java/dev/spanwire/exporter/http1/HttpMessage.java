@@ -85,4 +85,11 @@ public record HttpMessage(
         headerCount, host, userAgent, xForwardedFor, xAppscope, traceparent, tracestate, newHeaderLines, body,
         bodyTruncated, connectionClose, truncated, startPosition, startNanos, headNanos, endNanos);
   }
+
+  /** This message with other captured body bytes (redaction); the truncation mark stays. */
+  public HttpMessage withBody(byte[] newBody) {
+    return new HttpMessage(request, method, target, statusCode, statusText, flavor, framing, contentLength, bodyBytes,
+        headerCount, host, userAgent, xForwardedFor, xAppscope, traceparent, tracestate, headerLines, newBody,
+        bodyTruncated, connectionClose, truncated, startPosition, startNanos, headNanos, endNanos);
+  }
 }

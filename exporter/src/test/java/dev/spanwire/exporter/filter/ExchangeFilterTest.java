@@ -96,4 +96,17 @@ class ExchangeFilterTest {
     assertThat(out.request().target()).isEqualTo("/a?token=REDACTED&x=1");
     assertThat(out.request().headerLines()).containsExactly("Host: h", "Authorization: REDACTED");
   }
+
+  @Test
+  void capturedBodiesAreRedactedByTheSameNames() {
+    HttpExchange e = exchange("/login", 5);
+    byte[] form = "user=ann&password=hunter2".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] json = "{\"access_token\":\"eyJ0\",\"expires_in\":3600}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    HttpExchange withBodies = new HttpExchange(e.connection(), e.tid(), e.request().withBody(form), e.response().withBody(json));
+    new ExchangeFilter(next, settings(true, true, Duration.ZERO)).onExchange(withBodies);
+    HttpExchange out = exchanges.getFirst();
+    assertThat(new String(out.request().body(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("user=ann&password=REDACTED");
+    assertThat(new String(out.response().body(), java.nio.charset.StandardCharsets.UTF_8))
+        .isEqualTo("{\"access_token\":\"REDACTED\",\"expires_in\":3600}");
+  }
 }

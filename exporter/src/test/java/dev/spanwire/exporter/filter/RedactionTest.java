@@ -58,4 +58,41 @@ class RedactionTest {
     assertThat(custom.headerLine("Authorization: Basic x")).isEqualTo("Authorization: Basic x");
     assertThat(custom.target("/a?pin=1234&token=t")).isEqualTo("/a?pin=***&token=t");
   }
+
+  @Test
+  void parameterNamesAreMatchedAsServersReadThem() {
+    assertThat(redaction.target("/a?%74oken=abc&q=1")).isEqualTo("/a?%74oken=REDACTED&q=1");
+    assertThat(redaction.target("/a?tok%65n=abc")).isEqualTo("/a?tok%65n=REDACTED");
+    assertThat(redaction.target("/a?x=1;token=abc;y=2")).isEqualTo("/a?x=1;token=REDACTED;y=2");
+    assertThat(redaction.target("/a?api+key=abc")).isEqualTo("/a?api+key=REDACTED");
+    assertThat(redaction.target("/shop;jsessionid=0AB12CD/cart?item=3")).isEqualTo("/shop;jsessionid=REDACTED/cart?item=3");
+    assertThat(redaction.target("/app;v=2;jsessionid=0AB12CD")).isEqualTo("/app;v=2;jsessionid=REDACTED");
+    assertThat(redaction.target("/a?%zz=1")).as("a malformed escape stays as it is").isEqualTo("/a?%zz=1");
+  }
+
+  @Test
+  void commandLineSecretsInEveryShapeAreReplaced() {
+    assertThat(redaction.commandLine("curl\0-u\0alice:s3cret\0http://h/\0", '\0')).isEqualTo("curl -u alice:REDACTED http://h/");
+    assertThat(redaction.commandLine("curl\0--user\0alice:s3cret\0http://h/", '\0')).isEqualTo("curl --user alice:REDACTED http://h/");
+    assertThat(redaction.commandLine("curl\0-ualice:s3cret\0http://h/", '\0')).isEqualTo("curl -ualice:REDACTED http://h/");
+    assertThat(redaction.commandLine("app\0--password\0hunter2\0--port\08080", '\0')).isEqualTo("app --password REDACTED --port 8080");
+    assertThat(redaction.commandLine("app\0--api-key\0k-123\0serve", '\0')).isEqualTo("app --api-key REDACTED serve");
+    assertThat(redaction.commandLine("curl\0-HAuthorization: Bearer s3cret\0http://h/", '\0')).isEqualTo("curl -HAuthorization: REDACTED http://h/");
+    assertThat(redaction.commandLine("curl\0--header=Cookie: id=s3cret\0http://h/", '\0')).isEqualTo("curl --header=Cookie: REDACTED http://h/");
+    assertThat(redaction.commandLine("app\0--db-url=postgres://u:pw@db:5432/x", '\0')).isEqualTo("app --db-url=postgres://u:REDACTED@db:5432/x");
+    assertThat(redaction.commandLine("app\0--callback=https://h/cb?access_token=t", '\0')).isEqualTo("app --callback=https://h/cb?access_token=REDACTED");
+    assertThat(redaction.commandLine("python3\0-u\0server.py\0--port\08080", '\0')).isEqualTo("python3 -u server.py --port 8080");
+  }
+
+  @Test
+  void capturedBodiesLoseCredentialValues() {
+    assertThat(redaction.body("user=ann&password=hunter2&remember=1")).isEqualTo("user=ann&password=REDACTED&remember=1");
+    assertThat(redaction.body("{\"user\": \"ann\", \"access_token\": \"eyJhbGciOi\", \"n\": 1}"))
+        .isEqualTo("{\"user\": \"ann\", \"access_token\": \"REDACTED\", \"n\": 1}");
+    assertThat(redaction.body("{\"client_secret\":12345,\"nested\":{\"apiKey\":\"k\\\"q\"}}"))
+        .isEqualTo("{\"client_secret\":\"REDACTED\",\"nested\":{\"apiKey\":\"REDACTED\"}}");
+    assertThat(redaction.body("{\"password\": \"hunt")).as("a body cut short inside the secret").isEqualTo("{\"password\": \"REDACTED\"");
+    String plain = "just some text with password in it";
+    assertThat(redaction.body(plain)).isSameAs(plain);
+  }
 }
