@@ -256,6 +256,7 @@ final class Agent implements AutoCloseable {
     if (otel != null) {
       s.append(", spans exported ").append(otel.spansExported())
           .append(", spans dropped ").append(otel.spansDropped())
+          .append(" (refused ").append(otel.spansRejected()).append(')')
           .append(", export failures ").append(otel.exportFailures());
     }
     return s.toString();

@@ -119,6 +119,7 @@ class NamesTest {
         Map.entry("spanwire.connections", "{connection} gauge"),
         Map.entry("spanwire.spans.exported", "{span} counter"),
         Map.entry("spanwire.spans.dropped", "{span} counter"),
+        Map.entry("spanwire.spans.rejected", "{span} counter"),
         Map.entry("spanwire.export.failures", "{export} counter"),
         Map.entry("spanwire.queue.size", "{span} gauge"),
         Map.entry("spanwire.queue.capacity", "{span} gauge"));

@@ -82,6 +82,7 @@ public final class OtelSink {
     if (batcher != null) {
       self.add(SelfMetrics.Instrument.of(AgentMetric.SPANS_EXPORTED, batcher::exported));
       self.add(SelfMetrics.Instrument.of(AgentMetric.SPANS_DROPPED, batcher::dropped));
+      self.add(SelfMetrics.Instrument.of(AgentMetric.SPANS_REJECTED, batcher::rejected));
       self.add(SelfMetrics.Instrument.of(AgentMetric.EXPORT_FAILURES, batcher::failures));
       self.add(SelfMetrics.Instrument.of(AgentMetric.QUEUE_SIZE, batcher::queued));
       self.add(SelfMetrics.Instrument.of(AgentMetric.QUEUE_CAPACITY, batcher::capacity));
@@ -128,6 +129,11 @@ public final class OtelSink {
 
   public long spansDropped() {
     return batcher == null ? 0 : batcher.dropped();
+  }
+
+  /** Spans the endpoint refused for good (also in {@link #spansDropped}). */
+  public long spansRejected() {
+    return batcher == null ? 0 : batcher.rejected();
   }
 
   public long exportFailures() {

@@ -1,6 +1,7 @@
 package dev.spanwire.exporter.otel;
 
 import dev.spanwire.exporter.exchange.HttpExchange;
+import io.opentelemetry.exporter.internal.FailedExportException;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
@@ -19,15 +20,26 @@ import java.util.function.Function;
  * {@code maxExportBatchSize} of them into spans and exports them when the batch is full or
  * {@code scheduleDelay} has passed.
  *
- * <p>Unlike the SDK's processor it does not give up on a batch the endpoint refused: it retries
- * the same batch with exponential backoff (1 s doubling to 30 s) until the endpoint answers, so an
- * outage loses only what the queue cannot hold, and export resumes by itself. {@link #shutdown}
- * exports what is queued within its deadline and counts the rest as dropped.
+ * <p>Unlike the SDK's processor it does not give up on a batch the endpoint could take later: it
+ * retries the same batch with exponential backoff (1 s doubling to 30 s) until the endpoint
+ * answers, so an outage loses only what the queue cannot hold, and export resumes by itself. What
+ * the endpoint refuses for good (OTLP's non-retryable codes) is dropped and counted at once, and a
+ * batch is sent in requests small enough for the endpoint's message limit, split further when it
+ * says a request was too large. {@link #shutdown} exports what is queued within its deadline and
+ * counts the rest as dropped.
+ *
+ * <p>The failure codes come from the SDK exporter's {@code FailedExportException}, in an internal
+ * package of the SDK: the only place the SDK reports them.
  */
 final class SpanBatcher {
   private static final System.Logger LOG = System.getLogger(SpanBatcher.class.getName());
   static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
   static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+  /** Requests stay below the 4 MiB a gRPC server (the Collector's default) takes. */
+  static final long DEFAULT_MAX_BATCH_BYTES = 3L << 20;
+  /** A single span the endpoint calls too large is tried this often more, then dropped. */
+  private static final int MAX_TOO_LARGE_RETRIES = 3;
+  private static final long REJECTION_LOG_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
   /** The worker looks at flush and shutdown requests this often (it is never interrupted). */
   private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
@@ -42,6 +54,9 @@ final class SpanBatcher {
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong conversionFailures = new AtomicLong();
+  private final AtomicLong rejected = new AtomicLong();
+  private final long maxBatchBytes;
+  private long nextRejectionLogNanos;
   private final String endpoint;
   private volatile boolean shuttingDown;
   private volatile long shutdownDeadlineNanos = Long.MAX_VALUE;
@@ -55,6 +70,7 @@ final class SpanBatcher {
     this.exporter = exporter;
     this.toSpan = toSpan;
     this.maxExportBatchSize = settings.maxExportBatchSize();
+    this.maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
     this.scheduleDelayNanos = settings.scheduleDelay().toNanos();
     this.exportTimeout = settings.timeout();
     this.endpoint = settings.tracesEndpoint();
@@ -77,6 +93,11 @@ final class SpanBatcher {
 
   long dropped() {
     return dropped.get();
+  }
+
+  /** Spans the endpoint refused for good (also counted as dropped). */
+  long rejected() {
+    return rejected.get();
   }
 
   /** Exports the endpoint refused or timed out (each retry counts). */
@@ -120,7 +141,7 @@ final class SpanBatcher {
       flushRequested = false;
       queue.drainTo(batch, maxExportBatchSize - batch.size());
       if (!batch.isEmpty()) {
-        exportWithRetry(spans(batch));
+        exportBySize(spans(batch));
         batch.clear();
       }
       if (shuttingDown && (queue.isEmpty() || System.nanoTime() > shutdownDeadlineNanos)) {
@@ -146,9 +167,77 @@ final class SpanBatcher {
     return spans;
   }
 
-  /** Exports one batch, retrying with backoff until it succeeds or shutdown's deadline passes. */
+  /** What the endpoint's answer to a failed export asks of the sender (OTLP's failure rules). */
+  enum Failure {
+    /** Try the same request again later: the endpoint is away or busy. */
+    RETRYABLE,
+    /** The request was too large: send its spans in smaller requests. */
+    TOO_LARGE,
+    /** The endpoint will never take this request: drop it. */
+    PERMANENT
+  }
+
+  /**
+   * OTLP/gRPC: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE and DATA_LOSS are
+   * retryable; RESOURCE_EXHAUSTED is what a server answers a message over its size limit (gRPC's
+   * default is 4 MiB) as well as throttling, so it first splits the batch; everything else is
+   * permanent. OTLP/HTTP: 429, 502, 503 and 504 are retryable, 413 too large, every other status
+   * permanent. No answer at all (refused, reset, timed out) is retryable.
+   */
+  static Failure classify(Throwable failure) {
+    if (failure instanceof FailedExportException.GrpcExportException grpc && grpc.failedWithResponse()) {
+      return switch (grpc.getResponse().getStatusCode()) {
+        case CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS -> Failure.RETRYABLE;
+        case RESOURCE_EXHAUSTED -> Failure.TOO_LARGE;
+        default -> Failure.PERMANENT;
+      };
+    }
+    if (failure instanceof FailedExportException.HttpExportException http && http.failedWithResponse()) {
+      return switch (http.getResponse().getStatusCode()) {
+        case 429, 502, 503, 504 -> Failure.RETRYABLE;
+        case 413 -> Failure.TOO_LARGE;
+        default -> Failure.PERMANENT;
+      };
+    }
+    return Failure.RETRYABLE;
+  }
+
+  /** Sends spans in requests of at most {@code maxBatchBytes} (estimated encoded size) each. */
+  private void exportBySize(List<SpanData> spans) {
+    int from = 0;
+    long bytes = 0;
+    for (int i = 0; i < spans.size(); i++) {
+      long size = estimatedBytes(spans.get(i));
+      if (i > from && bytes + size > maxBatchBytes) {
+        exportWithRetry(spans.subList(from, i));
+        from = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    if (from < spans.size()) {
+      exportWithRetry(spans.subList(from, spans.size()));
+    }
+  }
+
+  /**
+   * The span's OTLP size, roughly and from above: ids, times, kind and status in fixed fields,
+   * then name and attributes with their framing.
+   */
+  static long estimatedBytes(SpanData span) {
+    long[] bytes = {96 + span.getName().length()};
+    span.getAttributes().forEach((key, value) -> bytes[0] += 12 + key.getKey().length() + String.valueOf(value).length() * 3L);
+    return bytes[0];
+  }
+
+  /**
+   * Exports one batch: retrying with backoff what the endpoint may take later (until it does or
+   * shutdown's deadline passes), splitting what was too large, dropping (and counting) what it
+   * refuses for good.
+   */
   private void exportWithRetry(List<SpanData> spans) {
     Duration backoff = FIRST_BACKOFF;
+    int tooLargeAlone = 0;
     while (true) {
       CompletableResultCode result = exporter.export(spans);
       result.join(exportTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
@@ -161,13 +250,33 @@ final class SpanBatcher {
         return;
       }
       failures.incrementAndGet();
+      Throwable cause = result.getFailureThrowable();
+      Failure failure = classify(cause);
+      if (failure == Failure.TOO_LARGE && spans.size() > 1) {
+        int half = spans.size() / 2;
+        exportWithRetry(spans.subList(0, half));
+        exportWithRetry(spans.subList(half, spans.size()));
+        return;
+      }
+      if (failure == Failure.PERMANENT || (failure == Failure.TOO_LARGE && ++tooLargeAlone > MAX_TOO_LARGE_RETRIES)) {
+        rejected.addAndGet(spans.size());
+        dropped.addAndGet(spans.size());
+        long now = System.nanoTime();
+        if (now >= nextRejectionLogNanos) {
+          nextRejectionLogNanos = now + REJECTION_LOG_INTERVAL_NANOS;
+          LOG.log(System.Logger.Level.WARNING,
+              "OTLP span export to {0} refused {1} spans for good{2}; dropped (counted), export goes on",
+              endpoint, spans.size(), cause == null ? "" : ": " + cause.getMessage());
+        }
+        return;
+      }
       if (!endpointDown) {
         endpointDown = true;
         LOG.log(
             System.Logger.Level.WARNING,
             "OTLP span export to {0} failed{1}; retrying with backoff, spans beyond the queue of {2,number,#} are dropped (counted)",
             endpoint,
-            result.getFailureThrowable() == null ? "" : ": " + result.getFailureThrowable().getMessage(),
+            cause == null ? "" : ": " + cause.getMessage(),
             capacity());
       }
       long sleepUntil = System.nanoTime() + backoff.toNanos();

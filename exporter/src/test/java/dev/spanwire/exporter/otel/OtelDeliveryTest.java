@@ -100,6 +100,72 @@ class OtelDeliveryTest {
   }
 
   @Test
+  void aBatchRefusedForGoodIsDroppedAndExportGoesOn() {
+    try (OtlpReceiver receiver = OtlpReceiver.start()) {
+      receiver.failTraceRequests(io.grpc.Status.INVALID_ARGUMENT.withDescription("bad span"));
+      OtelSink sink = start(grpc(receiver.port(), 100, 10, Duration.ofMillis(20)));
+      try {
+        for (int i = 0; i < 10; i++) {
+          sink.spans().onExchange(exchange(i));
+        }
+        Await.until("the refusal", Duration.ofSeconds(10), () -> sink.spansDropped() == 10);
+        for (int i = 10; i < 15; i++) {
+          sink.spans().onExchange(exchange(i));
+        }
+        Await.until("the spans after it", Duration.ofSeconds(10), () -> receiver.spans().size() == 5,
+            () -> "(have " + receiver.spans().size() + ")");
+        assertThat(receiver.refusedSpans()).isEqualTo(10);
+        assertThat(sink.spansRejected()).isEqualTo(10);
+        assertThat(sink.exportFailures()).isEqualTo(1);
+        assertThat(receiver.spans()).extracting(span -> span.getName()).containsOnly("GET /item/{id}");
+      } finally {
+        sink.shutdown();
+      }
+    }
+  }
+
+  @Test
+  void transientRefusalsAreRetriedUntilTheBatchArrives() {
+    try (OtlpReceiver receiver = OtlpReceiver.start()) {
+      receiver.failTraceRequests(io.grpc.Status.UNAVAILABLE, io.grpc.Status.DEADLINE_EXCEEDED);
+      OtelSink sink = start(grpc(receiver.port(), 100, 10, Duration.ofMillis(20)));
+      try {
+        for (int i = 0; i < 10; i++) {
+          sink.spans().onExchange(exchange(i));
+        }
+        Await.until("the batch after two refusals", Duration.ofSeconds(20), () -> receiver.spans().size() == 10);
+        assertThat(sink.exportFailures()).isEqualTo(2);
+        assertThat(sink.spansDropped()).isZero();
+      } finally {
+        sink.shutdown();
+      }
+    }
+  }
+
+  @Test
+  void batchesOverTheEndpointsMessageLimitAreSentInSmallerRequests() {
+    // 512 spans with 16 KiB of body each: 8 MiB, twice what a Collector takes in one request
+    String body = "x".repeat(16 * 1024);
+    try (OtlpReceiver receiver = OtlpReceiver.start()) {
+      OtelSink sink = start(grpc(receiver.port(), 2048, 512, Duration.ofSeconds(1)));
+      try {
+        for (int i = 0; i < 512; i++) {
+          HttpExchange e = exchange(i);
+          sink.spans().onExchange(new HttpExchange(e.connection(), e.tid(),
+              e.request().withBody(body.getBytes(java.nio.charset.StandardCharsets.US_ASCII)), e.response()));
+        }
+        Await.until("all 512 spans", Duration.ofSeconds(30), () -> receiver.spans().size() == 512,
+            () -> "(have " + receiver.spans().size() + ", dropped " + sink.spansDropped() + ")");
+        assertThat(sink.spansDropped()).isZero();
+        assertThat(receiver.traceRequests()).hasSizeGreaterThanOrEqualTo(3);
+        assertThat(receiver.traceRequests()).allSatisfy(r -> assertThat(r.getSerializedSize()).isLessThan(OtlpReceiver.MAX_MESSAGE_BYTES));
+      } finally {
+        sink.shutdown();
+      }
+    }
+  }
+
+  @Test
   void shutdownFlushesWhatIsQueued() {
     try (OtlpReceiver receiver = OtlpReceiver.start()) {
       OtelSink sink = start(grpc(receiver.port(), 2048, 512, Duration.ofMinutes(10)));

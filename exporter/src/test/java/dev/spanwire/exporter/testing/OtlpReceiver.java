@@ -33,6 +33,8 @@ public final class OtlpReceiver implements AutoCloseable {
   private final List<ExportTraceServiceRequest> traces = new CopyOnWriteArrayList<>();
   private final List<ExportMetricsServiceRequest> metrics = new CopyOnWriteArrayList<>();
   private final List<String> authorizations = new CopyOnWriteArrayList<>();
+  private final java.util.Queue<io.grpc.Status> traceFailures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final java.util.concurrent.atomic.AtomicInteger refusedSpans = new java.util.concurrent.atomic.AtomicInteger();
 
   private OtlpReceiver(int port, java.io.File certificate, java.io.File key) {
     io.grpc.ServerInterceptor headers = new io.grpc.ServerInterceptor() {
@@ -47,7 +49,9 @@ public final class OtlpReceiver implements AutoCloseable {
       }
     };
     try {
-      NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port));
+      // the Collector's default limit, which a real endpoint answers with RESOURCE_EXHAUSTED
+      NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+          .maxInboundMessageSize(MAX_MESSAGE_BYTES);
       if (certificate != null) {
         builder.useTransportSecurity(certificate, key);
       }
@@ -55,6 +59,13 @@ public final class OtlpReceiver implements AutoCloseable {
           .addService(io.grpc.ServerInterceptors.intercept(new TraceServiceGrpc.TraceServiceImplBase() {
             @Override
             public void export(ExportTraceServiceRequest request, StreamObserver<ExportTraceServiceResponse> response) {
+              io.grpc.Status failure = traceFailures.poll();
+              if (failure != null) {
+                refusedSpans.addAndGet(request.getResourceSpansList().stream()
+                    .flatMap(r -> r.getScopeSpansList().stream()).mapToInt(ss -> ss.getSpansCount()).sum());
+                response.onError(failure.asRuntimeException());
+                return;
+              }
               traces.add(request);
               response.onNext(ExportTraceServiceResponse.getDefaultInstance());
               response.onCompleted();
@@ -73,6 +84,19 @@ public final class OtlpReceiver implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("start OTLP receiver on port " + port, e);
     }
+  }
+
+  /** The largest request the receiver takes, as the OpenTelemetry Collector's gRPC receiver. */
+  public static final int MAX_MESSAGE_BYTES = 4 << 20;
+
+  /** The next trace requests are answered with these statuses, in order, and not recorded. */
+  public void failTraceRequests(io.grpc.Status... statuses) {
+    traceFailures.addAll(List.of(statuses));
+  }
+
+  /** Spans in the trace requests refused on command. */
+  public int refusedSpans() {
+    return refusedSpans.get();
   }
 
   /** A receiver on an ephemeral port. */
