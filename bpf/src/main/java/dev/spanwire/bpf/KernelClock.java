@@ -10,11 +10,14 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.time.Instant;
+import java.util.function.LongSupplier;
 
 /**
  * Maps the kernel's CLOCK_MONOTONIC event timestamps to wall-clock time. The offset between the
- * two clocks is measured once, at {@link #calibrate}, so durations between events stay exact
- * even if the wall clock is stepped later.
+ * two clocks is measured at {@link #calibrate} and again at each {@link #recalibrate}, which the
+ * agent runs periodically: an NTP step or a suspend (CLOCK_MONOTONIC stops while suspended) moves
+ * the wall clock against the monotonic one, and absolute times follow within one period.
+ * Durations are differences of kernel timestamps and never change. Any thread.
  */
 public final class KernelClock {
   private static final int CLOCK_MONOTONIC = 1;
@@ -24,31 +27,56 @@ public final class KernelClock {
               Linker.nativeLinker().defaultLookup().find("clock_gettime").orElseThrow(),
               FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
 
-  private final long epochMinusMonotonic;
+  private final LongSupplier wallEpochNanos;
+  private final LongSupplier monotonic;
+  private volatile long epochMinusMonotonic;
 
-  private KernelClock(long epochMinusMonotonic) {
+  private KernelClock(long epochMinusMonotonic, LongSupplier wallEpochNanos, LongSupplier monotonic) {
     this.epochMinusMonotonic = epochMinusMonotonic;
+    this.wallEpochNanos = wallEpochNanos;
+    this.monotonic = monotonic;
   }
 
-  /** Measures the offset, keeping the sample with the tightest monotonic bracket. */
+  /** Measures the offset of the system's clocks. */
   public static KernelClock calibrate() {
+    return calibrate(() -> epochNanos(Instant.now()), KernelClock::monotonicNanos);
+  }
+
+  /** Measures the offset of these clocks (tests step the wall clock). */
+  public static KernelClock calibrate(LongSupplier wallEpochNanos, LongSupplier monotonic) {
+    return new KernelClock(measure(wallEpochNanos, monotonic), wallEpochNanos, monotonic);
+  }
+
+  /** A clock with a fixed offset (tests); {@link #recalibrate} keeps it. */
+  public static KernelClock withOffset(long epochMinusMonotonicNanos) {
+    return new KernelClock(epochMinusMonotonicNanos, null, null);
+  }
+
+  /** Keeps the sample with the tightest monotonic bracket of five. */
+  private static long measure(LongSupplier wall, LongSupplier monotonic) {
     long best = Long.MAX_VALUE;
     long offset = 0;
     for (int i = 0; i < 5; i++) {
-      long before = monotonicNanos();
-      Instant wall = Instant.now();
-      long after = monotonicNanos();
+      long before = monotonic.getAsLong();
+      long now = wall.getAsLong();
+      long after = monotonic.getAsLong();
       if (after - before < best) {
         best = after - before;
-        offset = epochNanos(wall) - (before + (after - before) / 2);
+        offset = now - (before + (after - before) / 2);
       }
     }
-    return new KernelClock(offset);
+    return offset;
   }
 
-  /** A clock with a known offset (tests). */
-  public static KernelClock withOffset(long epochMinusMonotonicNanos) {
-    return new KernelClock(epochMinusMonotonicNanos);
+  /** Measures the offset again; returns how far it moved, in nanoseconds. */
+  public long recalibrate() {
+    if (wallEpochNanos == null) {
+      return 0;
+    }
+    long offset = measure(wallEpochNanos, monotonic);
+    long moved = offset - epochMinusMonotonic;
+    epochMinusMonotonic = offset;
+    return moved;
   }
 
   /** CLOCK_MONOTONIC now, in nanoseconds: the clock of {@link SocketEvent#timestampNanos}. */

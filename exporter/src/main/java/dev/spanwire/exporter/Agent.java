@@ -66,8 +66,22 @@ final class Agent implements AutoCloseable {
     this.filter = filter;
     this.stdout = stdout;
     this.dropReporter = Executors.newSingleThreadScheduledExecutor(
-        Thread.ofPlatform().name("spanwire-drop-report").daemon().factory());
+        Thread.ofPlatform().name("spanwire-housekeeping").daemon().factory());
     this.dropReporter.scheduleAtFixedRate(new DropReport(), 1, 1, TimeUnit.MINUTES);
+  }
+
+  /** How often the kernel-to-wall-clock offset is measured again. */
+  static final long CLOCK_RECALIBRATION_SECONDS = 10;
+
+  /** Re-measures the clock offset now and then: an NTP step or a suspend moves it. */
+  private void recalibrate(KernelClock clock) {
+    dropReporter.scheduleAtFixedRate(() -> {
+      long moved = clock.recalibrate();
+      if (Math.abs(moved) > 100_000_000L) {
+        LOG.log(System.Logger.Level.INFO, "the wall clock moved {0} ms against the kernel''s; times follow it",
+            moved / 1_000_000);
+      }
+    }, CLOCK_RECALIBRATION_SECONDS, CLOCK_RECALIBRATION_SECONDS, TimeUnit.SECONDS);
   }
 
   /** Logs once a minute, in one line, what was dropped in that minute, if anything was. */
@@ -148,7 +162,9 @@ final class Agent implements AutoCloseable {
     try {
       SocketCapture capture = SocketCapture.start(settings.capture(), pipeline);
       captureRef.set(capture);
-      return new Agent(capture, pipeline, fanOut, queues, otel, filter, stdout);
+      Agent agent = new Agent(capture, pipeline, fanOut, queues, otel, filter, stdout);
+      agent.recalibrate(clock);
+      return agent;
     } catch (RuntimeException e) {
       fanOut.close();
       if (otel != null) {
