@@ -91,6 +91,7 @@ struct in6_addr {
 
 struct inode {
 	unsigned short i_mode;
+	unsigned long i_ino;
 };
 
 struct file {
@@ -112,9 +113,18 @@ struct mm_struct {
 	unsigned long arg_end;
 };
 
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct signal_struct {
+	atomic_t live;
+};
+
 struct task_struct {
 	struct files_struct *files;
 	struct mm_struct *mm;
+	struct signal_struct *signal;
 };
 
 /* The kernel nests these in anonymous unions; libbpf matches the names through them. */

@@ -11,14 +11,23 @@ enum conn_state {
 	CONN_IGNORED = 2,   /* first bytes were not HTTP and no capture port: costs a lookup only */
 };
 
+enum conn_flags {
+	CONN_FLAG_JOINED = 1,       /* tracked at its first data, not at connect/accept */
+	CONN_FLAG_LOSS_PENDING = 2, /* a syscall's bytes were missed: flag the next data event */
+};
+
+/* Mirrored by dev.spanwire.bpf.EventLayouts.CONN_INFO: user space reads entries back. */
 struct conn_info {
 	__u64 id;
 	__u64 position[2]; /* next stream offset, indexed by enum direction */
+	__u64 ino;         /* the socket's inode number: a reused fd names another inode */
 	__u16 family;
 	__u16 local_port;
 	__u16 remote_port;
 	__u8 role;
 	__u8 state;
+	__u8 flags;        /* enum conn_flags */
+	__u8 pad[7];
 	__u8 local_addr[16];
 	__u8 remote_addr[16];
 };
@@ -33,7 +42,9 @@ struct {
 
 /* Arguments of a read- or write-family syscall, stashed at enter and used at exit. Each thread's
  * entry is rewritten in place and marked consumed (fd = -1) at exit rather than deleted, which
- * saves a hash insert and delete per syscall; the LRU map drops the entries of dead threads. */
+ * saves a hash insert and delete per syscall; a thread's entries go when it exits. Plain hash
+ * maps, never LRU: eviction would silently drop the entry of a thread blocked long in read().
+ * User space sizes them for the host; a full map is counted and flags the connection. */
 struct data_args {
 	__u64 buf;       /* buffer, or iovec array when vectored */
 	__u64 start_ns;  /* entry time */
@@ -45,18 +56,26 @@ struct data_args {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64); /* pid_tgid */
 	__type(value, struct data_args);
 } active_reads SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64); /* pid_tgid */
 	__type(value, struct data_args);
 } active_writes SEC(".maps");
+
+/* Processes with traced connections: their exit and exec are reported to user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);  /* tgid */
+	__type(value, __u8);
+} traced_tgids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -37,11 +37,26 @@ static __always_inline enum http_kind http_kind(const __u8 *b)
 	__builtin_memcpy(&w1, b + 8, 8);
 	if (word_starts_with(w0, "HTTP/1.", 7))
 		return HTTP_RESPONSE;
+	/* every HTTP method llhttp knows (WebDAV, CalDAV, UPnP, PURGE, QUERY included), so a
+	 * connection off the port list is not ignored for good for using one */
 	if (word_starts_with(w0, "GET ", 4) || word_starts_with(w0, "POST ", 5) ||
 	    word_starts_with(w0, "PUT ", 4) || word_starts_with(w0, "HEAD ", 5) ||
 	    word_starts_with(w0, "PATCH ", 6) || word_starts_with(w0, "DELETE ", 7) ||
 	    word_starts_with(w0, "OPTIONS ", 8) || word_starts_with(w0, "CONNECT ", 8) ||
-	    word_starts_with(w0, "TRACE ", 6))
+	    word_starts_with(w0, "TRACE ", 6) || word_starts_with(w0, "COPY ", 5) ||
+	    word_starts_with(w0, "LOCK ", 5) || word_starts_with(w0, "MKCOL ", 6) ||
+	    word_starts_with(w0, "MOVE ", 5) || word_starts_with(w0, "PROPFIND", 8) ||
+	    word_starts_with(w0, "PROPPATC", 8) || word_starts_with(w0, "SEARCH ", 7) ||
+	    word_starts_with(w0, "UNLOCK ", 7) || word_starts_with(w0, "BIND ", 5) ||
+	    word_starts_with(w0, "REBIND ", 7) || word_starts_with(w0, "UNBIND ", 7) ||
+	    word_starts_with(w0, "ACL ", 4) || word_starts_with(w0, "REPORT ", 7) ||
+	    word_starts_with(w0, "MKACTIVI", 8) || word_starts_with(w0, "CHECKOUT", 8) ||
+	    word_starts_with(w0, "MERGE ", 6) || word_starts_with(w0, "M-SEARCH", 8) ||
+	    word_starts_with(w0, "NOTIFY ", 7) || word_starts_with(w0, "SUBSCRIB", 8) ||
+	    word_starts_with(w0, "UNSUBSCR", 8) || word_starts_with(w0, "PURGE ", 6) ||
+	    word_starts_with(w0, "MKCALEND", 8) || word_starts_with(w0, "LINK ", 5) ||
+	    word_starts_with(w0, "UNLINK ", 7) || word_starts_with(w0, "SOURCE ", 7) ||
+	    word_starts_with(w0, "QUERY ", 6))
 		return HTTP_REQUEST;
 	/* the HTTP/2 connection preface begins "PRI * HTTP/2.0" */
 	if (word_starts_with(w0, "PRI * HT", 8) && word_starts_with(w1, "TP/2.0", 6))

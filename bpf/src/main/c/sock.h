@@ -6,9 +6,8 @@
 #include <bpf/bpf_core_read.h>
 #include "maps.h"
 
-/* task->files->fdt->fd[fd]->private_data->sk, or NULL unless fd is an AF_INET/AF_INET6 stream
- * socket. */
-static __always_inline struct sock *inet_stream_sock(__s32 fd)
+/* task->files->fdt->fd[fd] of the current task, or NULL. */
+static __always_inline struct file *fd_file(__s32 fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
@@ -17,13 +16,33 @@ static __always_inline struct sock *inet_stream_sock(__s32 fd)
 
 	struct file **fds = BPF_CORE_READ(fdt, fd);
 	struct file *file = NULL;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
+		return NULL;
+	return file;
+}
+
+/* The inode number of the file the fd names now (0 for none): sockets' numbers are unique, so
+ * a changed number means the fd was closed and reused without close() being seen. */
+static __always_inline __u64 fd_ino(__s32 fd)
+{
+	struct file *file = fd_file(fd);
+	return file ? BPF_CORE_READ(file, f_inode, i_ino) : 0;
+}
+
+/* task->files->fdt->fd[fd]->private_data->sk, or NULL unless fd is an AF_INET/AF_INET6 stream
+ * socket; *ino receives the socket's inode number. */
+static __always_inline struct sock *inet_stream_sock(__s32 fd, __u64 *ino)
+{
+	struct file *file = fd_file(fd);
+	if (!file)
 		return NULL;
 
 	/* only sockets keep a struct socket in private_data */
-	unsigned short mode = BPF_CORE_READ(file, f_inode, i_mode);
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	unsigned short mode = BPF_CORE_READ(inode, i_mode);
 	if ((mode & S_IFMT) != S_IFSOCK)
 		return NULL;
+	*ino = BPF_CORE_READ(inode, i_ino);
 
 	struct socket *socket = BPF_CORE_READ(file, private_data);
 	if (!socket || BPF_CORE_READ(socket, type) != SOCK_STREAM)

@@ -21,6 +21,7 @@ const volatile struct capture_config config = {
  * BTF, where EventLayoutsTest checks the Java layouts against them. */
 const struct conn_open_event *unused_conn_open_event __attribute__((unused));
 const struct conn_close_event *unused_conn_close_event __attribute__((unused));
+const struct proc_event *unused_proc_event __attribute__((unused));
 
 /* Source of connection ids, unique for the life of the loaded object. */
 __u64 next_conn_id = 0;
@@ -99,13 +100,31 @@ static __always_inline void emit_open(__u64 pid_tgid, __s32 fd, const struct con
 	e->local_port = ci->local_port;
 	e->remote_port = ci->remote_port;
 	e->role = ci->role;
-	e->pad = 0;
+	e->flags = ci->flags & CONN_FLAG_JOINED ? OPEN_FLAG_JOINED : 0;
 	__builtin_memcpy(e->local_addr, ci->local_addr, sizeof(e->local_addr));
 	__builtin_memcpy(e->remote_addr, ci->remote_addr, sizeof(e->remote_addr));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->cmdline_len = read_cmdline(e->cmdline);
 	e->pad2 = 0;
+	e->ino = ci->ino;
 	/* wake the reader now: it reads /proc for the process, which may not live long */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+
+	/* its exit and exec concern user space from now on */
+	__u32 tgid = pid_tgid >> 32;
+	__u8 one = 1;
+	bpf_map_update_elem(&traced_tgids, &tgid, &one, BPF_ANY);
+}
+
+/* A process event (exit, exec) for the current task. */
+static __always_inline void emit_proc(__u32 type, __u64 pid_tgid)
+{
+	struct proc_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost(0);
+		return;
+	}
+	fill_header(&e->hdr, type, pid_tgid, -1, 0, bpf_ktime_get_ns());
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
@@ -146,7 +165,8 @@ static __always_inline bool on_capture_port(const struct conn_info *ci)
 
 /* Start a fresh entry for a socket at tgid<<32|fd, closing whatever the fd held before. */
 static __always_inline struct conn_info *track_socket(__u64 pid_tgid, __s32 fd, struct sock *sk,
-						      __u8 role, __u64 flags)
+						      __u64 ino, __u8 role, __u8 conn_flags,
+						      __u64 flags)
 {
 	__u64 key = (pid_tgid & 0xffffffff00000000ULL) | (__u32)fd;
 	struct conn_info *old = bpf_map_lookup_elem(&conn_info, &key);
@@ -155,7 +175,9 @@ static __always_inline struct conn_info *track_socket(__u64 pid_tgid, __s32 fd, 
 
 	struct conn_info ci = {};
 	read_tuple(sk, &ci);
+	ci.ino = ino;
 	ci.role = role;
+	ci.flags = conn_flags;
 	ci.state = CONN_UNDECIDED;
 	ci.id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
 	if (bpf_map_update_elem(&conn_info, &key, &ci, flags)) {
@@ -222,7 +244,7 @@ static __always_inline __u32 copy_payload(__u8 *dst, const struct data_args *arg
 }
 
 static __always_inline void emit_data(__u64 pid_tgid, const struct data_args *args,
-				      const struct conn_info *ci, enum direction dir,
+				      struct conn_info *ci, enum direction dir,
 				      __u64 position, long len, __u64 timestamp_ns)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -237,6 +259,12 @@ static __always_inline void emit_data(__u64 pid_tgid, const struct data_args *ar
 	e->length = len;
 	e->direction = dir;
 	e->source = args->source;
+	e->flags = 0;
+	if (ci->flags & CONN_FLAG_LOSS_PENDING) {
+		/* a syscall before this one moved bytes unseen, without moving the position */
+		e->flags = DATA_FLAG_LOSS_BEFORE;
+		ci->flags &= ~CONN_FLAG_LOSS_PENDING;
+	}
 
 	/* copy the payload prefix; sendfile moves file pages, not user bytes */
 	__u32 want = 0;
@@ -278,7 +306,16 @@ static __always_inline void stash_data_args(void *map, __s32 fd, __u64 buf, __u3
 		.source = source,
 		.vectored = vectored,
 	};
-	bpf_map_update_elem(map, &pid_tgid, &fresh, BPF_ANY);
+	if (!bpf_map_update_elem(map, &pid_tgid, &fresh, BPF_ANY))
+		return;
+	/* no room: this syscall's bytes go unseen, so its connection's next event says so */
+	struct capture_stats *st = stats();
+	if (st)
+		st->stash_full++;
+	__u64 key = (pid_tgid & 0xffffffff00000000ULL) | (__u32)fd;
+	struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
+	if (ci && ci->state == CONN_TRACED)
+		ci->flags |= CONN_FLAG_LOSS_PENDING;
 }
 
 static __always_inline void stash_msg_args(void *map, __s32 fd, __u64 msg, __u8 source)
@@ -307,6 +344,17 @@ static __always_inline int handle_data_exit(struct syscall_exit_ctx *ctx, void *
 
 	__u64 key = (pid_tgid & 0xffffffff00000000ULL) | (__u32)args.fd;
 	struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
+	if (ci && fd_ino(args.fd) != ci->ino) {
+		/* the fd names another file now: its socket went without close() (dup2 onto it,
+		 * close-on-exec, close_range, io_uring); end the old entry */
+		if (ci->state == CONN_TRACED)
+			emit_close(pid_tgid, args.fd, ci);
+		bpf_map_delete_elem(&conn_info, &key);
+		struct capture_stats *st = stats();
+		if (st)
+			st->stale_conns++;
+		ci = NULL;
+	}
 	if (ci && ci->state == CONN_IGNORED)
 		return 0;
 
@@ -323,10 +371,12 @@ static __always_inline int handle_data_exit(struct syscall_exit_ctx *ctx, void *
 		 * only when it evidently speaks HTTP */
 		if (kind == HTTP_NONE)
 			return 0;
-		struct sock *sk = inet_stream_sock(args.fd);
+		__u64 ino = 0;
+		struct sock *sk = inet_stream_sock(args.fd, &ino);
 		if (!sk)
 			return 0;
-		ci = track_socket(pid_tgid, args.fd, sk, role_of(kind, dir), BPF_NOEXIST);
+		ci = track_socket(pid_tgid, args.fd, sk, ino, role_of(kind, dir), CONN_FLAG_JOINED,
+				  BPF_NOEXIST);
 		if (!ci)
 			return 0;
 	}
@@ -339,8 +389,10 @@ static __always_inline int handle_data_exit(struct syscall_exit_ctx *ctx, void *
 		}
 		if (ci->role == ROLE_UNKNOWN)
 			ci->role = role_of(kind, dir);
-		ci->state = CONN_TRACED;
+		/* the open goes out before the state says traced, so a data event another thread
+		 * emits for this connection can never reach the ring buffer before an open does */
 		emit_open(pid_tgid, args.fd, ci);
+		ci->state = CONN_TRACED;
 	}
 	emit_data(pid_tgid, &args, ci, dir, position, len, timestamp_ns);
 	return 0;
@@ -492,9 +544,10 @@ int handle_sys_exit_connect(struct syscall_exit_ctx *ctx)
 	/* a non-blocking connect is under way with its local port bound */
 	if (ctx->ret != 0 && ctx->ret != -EINPROGRESS)
 		return 0;
-	struct sock *sk = inet_stream_sock(fd);
+	__u64 ino = 0;
+	struct sock *sk = inet_stream_sock(fd, &ino);
 	if (sk)
-		track_socket(pid_tgid, fd, sk, ROLE_CLIENT, BPF_ANY);
+		track_socket(pid_tgid, fd, sk, ino, ROLE_CLIENT, 0, BPF_ANY);
 	return 0;
 }
 
@@ -504,9 +557,10 @@ static __always_inline int handle_accept_exit(struct syscall_exit_ctx *ctx)
 	if (ctx->ret < 0 || !traced_process(pid_tgid >> 32))
 		return 0;
 	__s32 fd = ctx->ret;
-	struct sock *sk = inet_stream_sock(fd);
+	__u64 ino = 0;
+	struct sock *sk = inet_stream_sock(fd, &ino);
 	if (sk)
-		track_socket(pid_tgid, fd, sk, ROLE_SERVER, BPF_ANY);
+		track_socket(pid_tgid, fd, sk, ino, ROLE_SERVER, 0, BPF_ANY);
 	return 0;
 }
 
@@ -534,5 +588,37 @@ int handle_sys_enter_close(struct syscall_enter_ctx *ctx)
 	if (ci->state == CONN_TRACED)
 		emit_close(pid_tgid, fd, ci);
 	bpf_map_delete_elem(&conn_info, &key);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int handle_sched_process_exit(void *ctx)
+{
+	/* a thread ends: its stashed syscall arguments go with it */
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&active_reads, &pid_tgid);
+	bpf_map_delete_elem(&active_writes, &pid_tgid);
+	bpf_map_delete_elem(&active_connects, &pid_tgid);
+
+	/* the process ends with its last thread (signal->live already counts this one out) */
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	__u32 tgid = pid_tgid >> 32;
+	if (!bpf_map_lookup_elem(&traced_tgids, &tgid))
+		return 0;
+	bpf_map_delete_elem(&traced_tgids, &tgid);
+	emit_proc(EVENT_PROC_EXIT, pid_tgid);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int handle_sched_process_exec(void *ctx)
+{
+	/* a traced process runs another program: its name and close-on-exec sockets changed */
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	if (bpf_map_lookup_elem(&traced_tgids, &tgid))
+		emit_proc(EVENT_PROC_EXEC, pid_tgid);
 	return 0;
 }

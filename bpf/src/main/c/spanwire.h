@@ -18,6 +18,20 @@ enum event_type {
 	EVENT_CONN_OPEN = 1,  /* Java: dev.spanwire.bpf.ConnectionOpened */
 	EVENT_DATA = 2,       /* Java: dev.spanwire.bpf.DataCaptured */
 	EVENT_CONN_CLOSE = 3, /* Java: dev.spanwire.bpf.ConnectionClosed */
+	EVENT_PROC_EXIT = 4,  /* Java: dev.spanwire.bpf.ProcessExited */
+	EVENT_PROC_EXEC = 5,  /* Java: dev.spanwire.bpf.ProcessExecuted */
+};
+
+enum conn_open_flags {
+	/* Java: ConnectionOpened.joinedMidStream: found at its first HTTP-looking data rather than
+	 * at connect/accept (a socket from before the agent, or passed to the process) */
+	OPEN_FLAG_JOINED = 1,
+};
+
+enum data_flags {
+	/* Java: DataCaptured.lossBefore: bytes of this direction moved before this event without
+	 * an event, and without moving the position (a syscall whose arguments could not be kept) */
+	DATA_FLAG_LOSS_BEFORE = 1,
 };
 
 enum direction {
@@ -66,12 +80,13 @@ struct conn_open_event {
 	__u16 local_port;
 	__u16 remote_port;
 	__u8 role;
-	__u8 pad;
+	__u8 flags;         /* enum conn_open_flags */
 	__u8 local_addr[16];
 	__u8 remote_addr[16];
 	char comm[TASK_COMM_LEN];
 	__u32 cmdline_len;  /* bytes of cmdline filled: NUL-separated arguments, maybe cut */
 	__u32 pad2;
+	__u64 ino;          /* the socket's inode number, as /proc/PID/fd/FD shows it (socket:[ino]) */
 	char cmdline[CMDLINE_BYTES];
 };
 
@@ -84,7 +99,8 @@ struct data_event {
 	__u32 captured;
 	__u8 direction;
 	__u8 source;
-	__u8 pad[6];
+	__u8 flags;         /* enum data_flags */
+	__u8 pad[5];
 	__u8 data[MAX_CAPTURE_BYTES];
 };
 
@@ -93,6 +109,11 @@ struct conn_close_event {
 	struct event_header hdr;
 	__u64 bytes_egress;
 	__u64 bytes_ingress;
+};
+
+/* A traced process ended (its last thread exited) or replaced its program (execve). */
+struct proc_event {
+	struct event_header hdr;
 };
 
 /* Tunables, the only variable in .rodata; user space writes it before load. */
@@ -111,4 +132,6 @@ struct capture_stats {
 	__u64 events_lost;     /* ring buffer reservations that failed */
 	__u64 bytes_lost;      /* payload bytes of the lost data events */
 	__u64 conns_untracked; /* connection table inserts that failed */
+	__u64 stash_full;      /* syscalls whose arguments found no room in active_reads/writes */
+	__u64 stale_conns;     /* entries whose fd had come to name another file (dup2, exec, ...) */
 };

@@ -98,6 +98,38 @@ public final class BpfMap {
     }
   }
 
+  /** Deletes a key; false when it was absent. Any thread, after load. */
+  public boolean delete(MemorySegment key) {
+    try {
+      int rc = (int) Libbpf.BPF_MAP__DELETE_ELEM.invokeExact(map, key, key.byteSize(), 0L);
+      if (rc == -2) { // ENOENT
+        return false;
+      }
+      Libbpf.check("delete from map " + name, rc);
+      return true;
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
+  /**
+   * Writes the key after {@code key} (the first key when {@code key} is null) into {@code next};
+   * false at the end. Iteration over a map others change may skip or repeat keys.
+   */
+  public boolean nextKey(MemorySegment key, MemorySegment next) {
+    try {
+      int rc = (int) Libbpf.BPF_MAP__GET_NEXT_KEY.invokeExact(
+          map, key == null ? MemorySegment.NULL : key, next, next.byteSize());
+      if (rc == -2) { // ENOENT: no more keys
+        return false;
+      }
+      Libbpf.check("iterate map " + name, rc);
+      return true;
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
   @Override
   public String toString() {
     return "BpfMap{" + name + "}";

@@ -15,6 +15,7 @@ import java.util.List;
  * @param ringBufferBytes ring buffer size: a power of two, at least one page
  * @param wakeupBytes the reader is woken when this much data waits (0: on every record)
  * @param pollInterval the reader drains the ring buffer at least this often
+ * @param stashEntries room for syscall arguments in flight (threads); 0 sizes it for the host
  */
 public record CaptureConfig(
     int agentPid,
@@ -24,13 +25,26 @@ public record CaptureConfig(
     boolean allPorts,
     int ringBufferBytes,
     int wakeupBytes,
-    Duration pollInterval) {
+    Duration pollInterval,
+    int stashEntries) {
 
   public static final int DEFAULT_CAPTURE_BYTES = 4096;
   public static final int MAX_CAPTURE_BYTES = EventLayouts.MAX_CAPTURE_BYTES;
   public static final int MAX_CAPTURE_PORTS = EventLayouts.MAX_CAPTURE_PORTS;
   public static final int DEFAULT_RING_BUFFER_BYTES = 8 << 20;
   public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofMillis(10);
+  /** Bounds of the syscall argument maps when sized for the host. */
+  public static final int MIN_STASH_ENTRIES = 16384;
+  public static final int MAX_STASH_ENTRIES = 262144;
+  /** The kernel's connection table size (max_entries of conn_info). */
+  public static final int MAX_CONNECTIONS = 65536;
+
+  /** The same without a stash size: sized for the host. */
+  public CaptureConfig(
+      int agentPid, int targetPid, int captureBytes, List<Integer> capturePorts, boolean allPorts,
+      int ringBufferBytes, int wakeupBytes, Duration pollInterval) {
+    this(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, 0);
+  }
 
   public CaptureConfig {
     if (agentPid < 0 || targetPid < 0) {
@@ -61,6 +75,9 @@ public record CaptureConfig(
     if (pollInterval.isNegative() || pollInterval.isZero()) {
       throw new IllegalArgumentException("poll interval must be positive, got " + pollInterval);
     }
+    if (stashEntries < 0) {
+      throw new IllegalArgumentException("stash entries must not be negative, got " + stashEntries);
+    }
   }
 
   /** Everything traced except this JVM, 4 KiB per syscall, an 8 MiB ring buffer. */
@@ -77,28 +94,33 @@ public record CaptureConfig(
   }
 
   public CaptureConfig withTargetPid(int pid) {
-    return new CaptureConfig(agentPid, pid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval);
+    return new CaptureConfig(agentPid, pid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries);
   }
 
   public CaptureConfig withCaptureBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, bytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval);
+    return new CaptureConfig(agentPid, targetPid, bytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries);
   }
 
   /** Every port a capture port, or only those of {@link #capturePorts}. */
   public CaptureConfig withAllPorts(boolean all) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, all, ringBufferBytes, wakeupBytes, pollInterval);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, all, ringBufferBytes, wakeupBytes, pollInterval, stashEntries);
   }
 
   public CaptureConfig withCapturePorts(List<Integer> ports) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, ports, allPorts, ringBufferBytes, wakeupBytes, pollInterval);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, ports, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries);
   }
 
   /** Sets the ring buffer size, keeping the wakeup threshold at 1/32 of it. */
   public CaptureConfig withRingBufferBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, bytes, bytes / 32, pollInterval);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, bytes, bytes / 32, pollInterval, stashEntries);
+  }
+
+  /** Room for this many threads' syscall arguments in flight (0: sized for the host). */
+  public CaptureConfig withStashEntries(int entries) {
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, entries);
   }
 
   public CaptureConfig withWakeupBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, bytes, pollInterval);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, bytes, pollInterval, stashEntries);
   }
 }

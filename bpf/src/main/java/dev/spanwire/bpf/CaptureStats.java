@@ -9,6 +9,10 @@ package dev.spanwire.bpf;
  * @param connectionsUntracked sockets the kernel's connection table had no room for
  * @param malformed records that did not decode
  * @param handlerFailures records whose consumer threw
+ * @param stashFull syscalls whose arguments found no room in the kernel (their bytes unseen,
+ *     the connection's next event flagged)
+ * @param staleConnections kernel entries found to name a socket that had gone without a close()
+ *     the capture saw (dup2 onto the fd, close-on-exec, close_range, io_uring)
  */
 public record CaptureStats(
     long records,
@@ -16,4 +20,6 @@ public record CaptureStats(
     long bytesLost,
     long connectionsUntracked,
     long malformed,
-    long handlerFailures) {}
+    long handlerFailures,
+    long stashFull,
+    long staleConnections) {}

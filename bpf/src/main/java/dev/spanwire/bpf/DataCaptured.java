@@ -4,7 +4,9 @@ package dev.spanwire.bpf;
  * Bytes moved by one syscall on a traced connection. {@code position} is the stream offset of the
  * first byte in this direction and {@code length} the real count; {@code payload} holds the first
  * bytes only (up to the capture size, none for sendfile). The next event in this direction starts
- * at {@code position + length}: a larger position means events were lost.
+ * at {@code position + length}: a larger position means events were lost. {@code lossBefore}
+ * says bytes of this direction moved unseen before this event without moving the position (the
+ * kernel had no room to keep a syscall's arguments): a loss of unknown size.
  */
 public record DataCaptured(
     long connectionId,
@@ -16,8 +18,16 @@ public record DataCaptured(
     Source source,
     long position,
     int length,
-    byte[] payload)
+    byte[] payload,
+    boolean lossBefore)
     implements SocketEvent {
+
+  /** Bytes moved by a syscall, with nothing missed before them. */
+  public DataCaptured(
+      long connectionId, int pid, int tid, int fd, long timestampNanos, Direction direction, Source source,
+      long position, int length, byte[] payload) {
+    this(connectionId, pid, tid, fd, timestampNanos, direction, source, position, length, payload, false);
+  }
 
   /** Whether fewer bytes were captured than moved. */
   public boolean truncated() {
@@ -42,6 +52,7 @@ public record DataCaptured(
         + length
         + ", captured="
         + payload.length
+        + (lossBefore ? ", loss before" : "")
         + "]";
   }
 }

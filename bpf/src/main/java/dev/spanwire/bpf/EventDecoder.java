@@ -33,6 +33,8 @@ public final class EventDecoder {
   private static final long OPEN_LOCAL_PORT = offset(CONN_OPEN_EVENT, "local_port");
   private static final long OPEN_REMOTE_PORT = offset(CONN_OPEN_EVENT, "remote_port");
   private static final long OPEN_ROLE = offset(CONN_OPEN_EVENT, "role");
+  private static final long OPEN_FLAGS = offset(CONN_OPEN_EVENT, "flags");
+  private static final long OPEN_INO = offset(CONN_OPEN_EVENT, "ino");
   private static final long OPEN_LOCAL_ADDR = offset(CONN_OPEN_EVENT, "local_addr");
   private static final long OPEN_REMOTE_ADDR = offset(CONN_OPEN_EVENT, "remote_addr");
   private static final long OPEN_COMM = offset(CONN_OPEN_EVENT, "comm");
@@ -44,6 +46,7 @@ public final class EventDecoder {
   private static final long DATA_CAPTURED = offset(DATA_EVENT_HEAD, "captured");
   private static final long DATA_DIRECTION = offset(DATA_EVENT_HEAD, "direction");
   private static final long DATA_SOURCE = offset(DATA_EVENT_HEAD, "source");
+  private static final long DATA_FLAGS = offset(DATA_EVENT_HEAD, "flags");
   private static final long DATA_PAYLOAD = DATA_EVENT_HEAD.byteSize();
 
   private static final long CLOSE_EGRESS = offset(CONN_CLOSE_EVENT, "bytes_egress");
@@ -72,6 +75,14 @@ public final class EventDecoder {
         case EventLayouts.EVENT_DATA -> decodeData(record);
         case EventLayouts.EVENT_CONN_OPEN -> decodeOpen(record);
         case EventLayouts.EVENT_CONN_CLOSE -> decodeClose(record);
+        case EventLayouts.EVENT_PROC_EXIT -> {
+          require(record, EventLayouts.PROC_EVENT.byteSize(), "process event");
+          yield new ProcessExited(record.get(JAVA_INT, TGID), record.get(JAVA_INT, TID), record.get(JAVA_LONG, TIMESTAMP));
+        }
+        case EventLayouts.EVENT_PROC_EXEC -> {
+          require(record, EventLayouts.PROC_EVENT.byteSize(), "process event");
+          yield new ProcessExecuted(record.get(JAVA_INT, TGID), record.get(JAVA_INT, TID), record.get(JAVA_LONG, TIMESTAMP));
+        }
         default -> throw new MalformedEventException("unknown event type " + type);
       };
     } catch (IllegalArgumentException e) {
@@ -101,7 +112,8 @@ public final class EventDecoder {
         Source.of(record.get(JAVA_BYTE, DATA_SOURCE)),
         record.get(JAVA_LONG, DATA_POSITION),
         length,
-        payload);
+        payload,
+        (record.get(JAVA_BYTE, DATA_FLAGS) & EventLayouts.DATA_FLAG_LOSS_BEFORE) != 0);
   }
 
   private static ConnectionOpened decodeOpen(MemorySegment record) {
@@ -119,7 +131,9 @@ public final class EventDecoder {
         address(record, family, OPEN_REMOTE_ADDR, OPEN_REMOTE_PORT),
         Role.of(record.get(JAVA_BYTE, OPEN_ROLE)),
         cString(record, OPEN_COMM, 16),
-        commandLine(record));
+        commandLine(record),
+        record.get(JAVA_LONG, OPEN_INO),
+        (record.get(JAVA_BYTE, OPEN_FLAGS) & EventLayouts.OPEN_FLAG_JOINED) != 0);
   }
 
   /** The NUL-separated arguments without trailing NULs; empty when the kernel could not read them. */
@@ -147,7 +161,7 @@ public final class EventDecoder {
   }
 
   /** IPv4 in the first 4 bytes, or 16 bytes of IPv6; a v4-mapped IPv6 address becomes IPv4. */
-  private static InetSocketAddress address(MemorySegment record, int family, long addr, long port) {
+  static InetSocketAddress address(MemorySegment record, int family, long addr, long port) {
     int length =
         switch (family) {
           case AF_INET -> 4;

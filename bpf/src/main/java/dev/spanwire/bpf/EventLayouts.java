@@ -21,6 +21,14 @@ final class EventLayouts {
 
   static final int EVENT_DATA = 2;
   static final int EVENT_CONN_CLOSE = 3;
+  static final int EVENT_PROC_EXIT = 4;
+  static final int EVENT_PROC_EXEC = 5;
+
+  /** {@code OPEN_FLAG_JOINED}. */
+  static final int OPEN_FLAG_JOINED = 1;
+
+  /** {@code DATA_FLAG_LOSS_BEFORE}. */
+  static final int DATA_FLAG_LOSS_BEFORE = 1;
 
   /** {@code MAX_CAPTURE_BYTES}: the most payload bytes one data event carries. */
   static final int MAX_CAPTURE_BYTES = 16384;
@@ -49,12 +57,13 @@ final class EventLayouts {
           JAVA_SHORT.withName("local_port"),
           JAVA_SHORT.withName("remote_port"),
           JAVA_BYTE.withName("role"),
-          JAVA_BYTE.withName("pad"),
+          JAVA_BYTE.withName("flags"),
           sequenceLayout(16, JAVA_BYTE).withName("local_addr"),
           sequenceLayout(16, JAVA_BYTE).withName("remote_addr"),
           sequenceLayout(16, JAVA_BYTE).withName("comm"),
           JAVA_INT.withName("cmdline_len"),
           JAVA_INT.withName("pad2"),
+          JAVA_LONG.withName("ino"),
           sequenceLayout(CMDLINE_BYTES, JAVA_BYTE).withName("cmdline"));
 
   /** {@code struct data_event} without its payload array, which is variable in a record. */
@@ -66,7 +75,8 @@ final class EventLayouts {
           JAVA_INT.withName("captured"),
           JAVA_BYTE.withName("direction"),
           JAVA_BYTE.withName("source"),
-          paddingLayout(6));
+          JAVA_BYTE.withName("flags"),
+          paddingLayout(5));
 
   static final StructLayout DATA_EVENT =
       structLayout(
@@ -76,7 +86,8 @@ final class EventLayouts {
           JAVA_INT.withName("captured"),
           JAVA_BYTE.withName("direction"),
           JAVA_BYTE.withName("source"),
-          sequenceLayout(6, JAVA_BYTE).withName("pad"),
+          JAVA_BYTE.withName("flags"),
+          sequenceLayout(5, JAVA_BYTE).withName("pad"),
           sequenceLayout(MAX_CAPTURE_BYTES, JAVA_BYTE).withName("data"));
 
   static final StructLayout CONN_CLOSE_EVENT =
@@ -84,6 +95,24 @@ final class EventLayouts {
           EVENT_HEADER.withName("hdr"),
           JAVA_LONG.withName("bytes_egress"),
           JAVA_LONG.withName("bytes_ingress"));
+
+  static final StructLayout PROC_EVENT = structLayout(EVENT_HEADER.withName("hdr"));
+
+  /** {@code struct conn_info} of maps.h: the kernel's connection entry, read back by lookups. */
+  static final StructLayout CONN_INFO =
+      structLayout(
+          JAVA_LONG.withName("id"),
+          sequenceLayout(2, JAVA_LONG).withName("position"),
+          JAVA_LONG.withName("ino"),
+          JAVA_SHORT.withName("family"),
+          JAVA_SHORT.withName("local_port"),
+          JAVA_SHORT.withName("remote_port"),
+          JAVA_BYTE.withName("role"),
+          JAVA_BYTE.withName("state"),
+          JAVA_BYTE.withName("flags"),
+          sequenceLayout(7, JAVA_BYTE).withName("pad"),
+          sequenceLayout(16, JAVA_BYTE).withName("local_addr"),
+          sequenceLayout(16, JAVA_BYTE).withName("remote_addr"));
 
   static final StructLayout CAPTURE_CONFIG =
       structLayout(
@@ -98,7 +127,9 @@ final class EventLayouts {
       structLayout(
           JAVA_LONG.withName("events_lost"),
           JAVA_LONG.withName("bytes_lost"),
-          JAVA_LONG.withName("conns_untracked"));
+          JAVA_LONG.withName("conns_untracked"),
+          JAVA_LONG.withName("stash_full"),
+          JAVA_LONG.withName("stale_conns"));
 
   private EventLayouts() {}
 

@@ -99,6 +99,11 @@ final class Libbpf {
           FunctionDescriptor.of(
               JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
 
+  static final MethodHandle BPF_MAP__DELETE_ELEM =
+      libbpf("bpf_map__delete_elem", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
+  static final MethodHandle BPF_MAP__GET_NEXT_KEY =
+      libbpf("bpf_map__get_next_key", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+
   // libbpf: ring buffers
   static final FunctionDescriptor RING_BUFFER_SAMPLE_FN =
       FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);

@@ -1,5 +1,6 @@
 package dev.spanwire.bpf;
 
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
@@ -8,40 +9,41 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Socket traffic from the kernel: loads {@code spanwire.bpf.o} from the classpath, attaches its
- * syscall tracepoints and hands every decoded {@link SocketEvent} to a consumer on the ring
- * buffer reader's thread. The consumer must be quick (queue the event and return).
+ * Socket traffic from the kernel: loads {@code spanwire.bpf.o} from the classpath
+ * ({@link #load}), then attaches its tracepoints and hands every decoded {@link SocketEvent} to a
+ * consumer on the ring buffer reader's thread ({@link #start}). The consumer must be quick (queue
+ * the event and return). Between the two, the loaded capture's {@link #connections()} table can be
+ * given to the consumer.
  *
  * <p>Owns the object, its links and the reader, and closes them in reverse order. {@link #close}
  * may run on any thread, more than once; the reader drains the ring buffer before it stops.
  */
-public final class SocketCapture implements AutoCloseable {
+public final class SocketCapture implements AutoCloseable, ConnectionTable {
   static final String OBJECT = "spanwire.bpf.o";
+  /** Kernel connection states (enum conn_state of maps.h). */
+  private static final int CONN_TRACED = 1;
 
   private final BpfObject object;
-  private final List<BpfLink> links;
-  private final RingBufferReader reader;
+  private final CaptureConfig config;
+  private final List<BpfLink> links = new ArrayList<>();
+  private RingBufferReader reader;
   private final BpfMap statsMap;
+  private final BpfMap connInfo;
   private final int possibleCpus;
-  private final AtomicLong malformed;
+  private final AtomicLong malformed = new AtomicLong();
   private CaptureStats finalStats;
   private boolean closed;
 
-  private SocketCapture(
-      BpfObject object,
-      List<BpfLink> links,
-      RingBufferReader reader,
-      int possibleCpus,
-      AtomicLong malformed) {
+  private SocketCapture(BpfObject object, CaptureConfig config, int possibleCpus) {
     this.object = object;
-    this.links = links;
-    this.reader = reader;
+    this.config = config;
     this.statsMap = object.map("capture_stats");
+    this.connInfo = object.map("conn_info");
     this.possibleCpus = possibleCpus;
-    this.malformed = malformed;
   }
 
   /**
@@ -49,18 +51,40 @@ public final class SocketCapture implements AutoCloseable {
    * CAP_PERFMON; mounts tracefs when it is missing.
    */
   public static SocketCapture start(CaptureConfig config, SocketEventHandler handler) {
+    SocketCapture capture = load(config);
+    try {
+      capture.start(handler);
+      return capture;
+    } catch (RuntimeException | Error e) {
+      capture.close();
+      throw e;
+    }
+  }
+
+  /** Loads the capture programs into the kernel without attaching them. */
+  public static SocketCapture load(CaptureConfig config) {
     Tracefs.ensureMounted();
     int cpus = Libbpf.numPossibleCpus();
     BpfObject object = BpfObject.openResource(SocketCapture.class, OBJECT);
-    List<BpfLink> links = new ArrayList<>();
-    RingBufferReader reader = null;
     try {
       configure(object, config, cpus);
       object.load();
+      return new SocketCapture(object, config, cpus);
+    } catch (RuntimeException | Error e) {
+      object.close();
+      throw e;
+    }
+  }
+
+  /** Attaches the programs and starts reading, handing events to {@code handler}. Once. */
+  public synchronized void start(SocketEventHandler handler) {
+    if (reader != null || closed) {
+      throw new IllegalStateException("capture already started or closed");
+    }
+    try {
       for (BpfProgram program : object.programs()) {
         links.add(program.attach());
       }
-      AtomicLong malformed = new AtomicLong();
       reader =
           RingBufferReader.start(
               object.map("events"),
@@ -83,14 +107,103 @@ public final class SocketCapture implements AutoCloseable {
                 }
               },
               config.pollInterval());
-      return new SocketCapture(object, links, reader, cpus, malformed);
     } catch (RuntimeException | Error e) {
-      if (reader != null) {
-        reader.close();
-      }
       closeAll(links, e);
-      object.close();
+      links.clear();
       throw e;
+    }
+  }
+
+  /** The kernel's connection table. */
+  public ConnectionTable connections() {
+    return this;
+  }
+
+  @Override
+  public Optional<KernelConnection> find(int pid, int fd, long connectionId) {
+    var layout = EventLayouts.CONN_INFO;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment key = arena.allocate(JAVA_LONG);
+      key.set(JAVA_LONG, 0, (long) pid << 32 | (fd & 0xffffffffL));
+      MemorySegment value = arena.allocate(layout);
+      if (!connInfo.lookup(key, value)
+          || value.get(JAVA_LONG, EventLayouts.offset(layout, "id")) != connectionId
+          || value.get(JAVA_BYTE, EventLayouts.offset(layout, "state")) != CONN_TRACED) {
+        return Optional.empty();
+      }
+      int family = Short.toUnsignedInt(value.get(JAVA_SHORT, EventLayouts.offset(layout, "family")));
+      long position = EventLayouts.offset(layout, "position");
+      return Optional.of(new KernelConnection(
+          connectionId,
+          EventDecoder.address(value, family, EventLayouts.offset(layout, "local_addr"), EventLayouts.offset(layout, "local_port")),
+          EventDecoder.address(value, family, EventLayouts.offset(layout, "remote_addr"), EventLayouts.offset(layout, "remote_port")),
+          Role.of(value.get(JAVA_BYTE, EventLayouts.offset(layout, "role"))),
+          value.get(JAVA_LONG, position),
+          value.get(JAVA_LONG, position + 8),
+          value.get(JAVA_LONG, EventLayouts.offset(layout, "ino")),
+          (value.get(JAVA_BYTE, EventLayouts.offset(layout, "flags")) & EventLayouts.OPEN_FLAG_JOINED) != 0));
+    } catch (EventDecoder.MalformedEventException e) {
+      return Optional.empty();
+    }
+  }
+
+  @Override
+  public void forget(int pid, int fd, long connectionId) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment key = arena.allocate(JAVA_LONG);
+      key.set(JAVA_LONG, 0, (long) pid << 32 | (fd & 0xffffffffL));
+      MemorySegment value = arena.allocate(EventLayouts.CONN_INFO);
+      // a new socket may have taken the fd since: only that connection's entry goes
+      if (connInfo.lookup(key, value) && value.get(JAVA_LONG, 0) == connectionId) {
+        connInfo.delete(key);
+      }
+    }
+  }
+
+  /**
+   * Deletes the kernel's entries of processes that no longer exist (exits whose event was lost,
+   * connections never traced); returns how many went. Any thread.
+   */
+  public int sweepExitedProcesses(java.util.function.IntPredicate alive) {
+    List<Long> dead = new ArrayList<>();
+    java.util.Map<Integer, Boolean> checked = new java.util.HashMap<>();
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment key = arena.allocate(JAVA_LONG);
+      MemorySegment next = arena.allocate(JAVA_LONG);
+      boolean more = connInfo.nextKey(null, next);
+      // bounded by the map's size, whatever changes under the walk
+      for (int i = 0; more && i < CaptureConfig.MAX_CONNECTIONS; i++) {
+        long k = next.get(JAVA_LONG, 0);
+        if (!checked.computeIfAbsent((int) (k >>> 32), alive::test)) {
+          dead.add(k);
+        }
+        key.set(JAVA_LONG, 0, k);
+        more = connInfo.nextKey(key, next);
+      }
+      for (long k : dead) {
+        key.set(JAVA_LONG, 0, k);
+        connInfo.delete(key);
+      }
+    }
+    return dead.size();
+  }
+
+  /**
+   * Entries for the syscall argument maps: four per thread the host runs now, a power of two
+   * within [{@value CaptureConfig#MIN_STASH_ENTRIES}, {@value CaptureConfig#MAX_STASH_ENTRIES}].
+   */
+  static int stashEntries(int threads) {
+    int wanted = Integer.highestOneBit(Math.max(1, threads * 4 - 1)) << 1;
+    return Math.clamp(wanted, CaptureConfig.MIN_STASH_ENTRIES, CaptureConfig.MAX_STASH_ENTRIES);
+  }
+
+  /** Threads on the host now, from /proc/loadavg ("0.00 0.01 0.05 1/123 4567"), or 0. */
+  static int hostThreads() {
+    try {
+      String[] fields = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ");
+      return Integer.parseInt(fields[3].substring(fields[3].indexOf('/') + 1));
+    } catch (java.io.IOException | RuntimeException e) {
+      return 0;
     }
   }
 
@@ -133,6 +246,9 @@ public final class SocketCapture implements AutoCloseable {
     }
     object.map("data_buffers").setMaxEntries(cpus);
     object.map("events").setMaxEntries(config.ringBufferBytes());
+    int stash = config.stashEntries() > 0 ? config.stashEntries() : stashEntries(hostThreads());
+    object.map("active_reads").setMaxEntries(stash);
+    object.map("active_writes").setMaxEntries(stash);
   }
 
   /** Counters summed over CPUs; any thread, also after close (the last values). */
@@ -144,6 +260,8 @@ public final class SocketCapture implements AutoCloseable {
     long lost = 0;
     long bytesLost = 0;
     long untracked = 0;
+    long stashFull = 0;
+    long stale = 0;
     long stride = (EventLayouts.CAPTURE_STATS.byteSize() + 7) & ~7L;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment key = arena.allocate(JAVA_INT);
@@ -155,21 +273,24 @@ public final class SocketCapture implements AutoCloseable {
           lost += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "events_lost"));
           bytesLost += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "bytes_lost"));
           untracked += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "conns_untracked"));
+          stashFull += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "stash_full"));
+          stale += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "stale_conns"));
         }
       }
     }
     return new CaptureStats(
-        reader.records(), lost, bytesLost, untracked, malformed.get(), reader.handlerFailures());
+        reader == null ? 0 : reader.records(), lost, bytesLost, untracked, malformed.get(),
+        reader == null ? 0 : reader.handlerFailures(), stashFull, stale);
   }
 
   /** Whether the reader still runs; a ring buffer error stops it (see {@link #failure}). */
   public boolean isRunning() {
-    return reader.isRunning();
+    return reader != null && reader.isRunning();
   }
 
   /** The error that stopped the reader, or null. */
   public BpfException failure() {
-    return reader.failure();
+    return reader == null ? null : reader.failure();
   }
 
   /** Where each program is attached. */
@@ -190,7 +311,9 @@ public final class SocketCapture implements AutoCloseable {
     } catch (RuntimeException e) {
       failure = e;
     }
-    reader.close();
+    if (reader != null) {
+      reader.close();
+    }
     finalStats = readStats();
     object.close();
     if (failure != null) {
@@ -218,6 +341,6 @@ public final class SocketCapture implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "SocketCapture{" + OBJECT + ", " + links.size() + " links, " + reader + "}";
+    return "SocketCapture{" + OBJECT + ", " + links.size() + " links, " + (reader == null ? "not reading" : reader) + "}";
   }
 }

@@ -73,6 +73,23 @@ final class Agent implements AutoCloseable {
   /** How often the kernel-to-wall-clock offset is measured again. */
   static final long CLOCK_RECALIBRATION_SECONDS = 10;
 
+  /** How often the kernel's entries of exited processes are looked for. */
+  static final long KERNEL_SWEEP_SECONDS = 60;
+
+  /**
+   * Deletes the kernel's connection entries of processes that are gone (exits whose event was
+   * lost, connections that were never traced) once a minute, so the kernel table stays flat.
+   */
+  private void sweepKernelTable() {
+    dropReporter.scheduleAtFixedRate(() -> {
+      try {
+        capture.sweepExitedProcesses(pid -> Files.exists(Path.of("/proc", Integer.toString(pid))));
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "sweeping the kernel connection table failed: {0}", e.getMessage());
+      }
+    }, KERNEL_SWEEP_SECONDS, KERNEL_SWEEP_SECONDS, TimeUnit.SECONDS);
+  }
+
   /** Re-measures the clock offset now and then: an NTP step or a suspend moves it. */
   private void recalibrate(KernelClock clock) {
     dropReporter.scheduleAtFixedRate(() -> {
@@ -90,6 +107,7 @@ final class Agent implements AutoCloseable {
     private long spans;
     private long output;
     private long unpaired;
+    private long unknown;
 
     @Override
     public void run() {
@@ -97,15 +115,18 @@ final class Agent implements AutoCloseable {
       long s = otel == null ? 0 : otel.spansDropped();
       long o = outputDropped();
       long u = pipeline == null ? 0 : pipeline.stats().snapshot().unpaired();
-      if (e > events || s > spans || o > output || u > unpaired) {
+      long k = pipeline == null ? 0 : pipeline.stats().snapshot().unknownConnection();
+      if (e > events || s > spans || o > output || u > unpaired || k > unknown) {
         LOG.log(System.Logger.Level.WARNING,
-            "dropped in the last minute: {0} events lost in the kernel, {1} spans, {2} output lines, {3} unpaired messages",
-            e - events, s - spans, o - output, u - unpaired);
+            "dropped in the last minute: {0} events lost in the kernel, {1} spans, {2} output lines, {3} unpaired messages, "
+                + "{4} events of unknown connections",
+            e - events, s - spans, o - output, u - unpaired, k - unknown);
       }
       events = e;
       spans = s;
       output = o;
       unpaired = u;
+      unknown = k;
     }
   }
 
@@ -157,15 +178,21 @@ final class Agent implements AutoCloseable {
     ExchangeFilter filter = new ExchangeFilter(new FanOutSink(sinks), filters);
     filterRef.set(filter);
     ExchangeSink fanOut = otel == null ? filter : new FanOutSink(List.of(otel.metrics(), filter));
-    HttpPipeline pipeline = new HttpPipeline(fanOut, settings.pipeline());
-    pipelineRef.set(pipeline);
+    SocketCapture capture = null;
     try {
-      SocketCapture capture = SocketCapture.start(settings.capture(), pipeline);
+      capture = SocketCapture.load(settings.capture());
+      HttpPipeline pipeline = new HttpPipeline(fanOut, settings.pipeline(), capture.connections());
+      pipelineRef.set(pipeline);
+      capture.start(pipeline);
       captureRef.set(capture);
       Agent agent = new Agent(capture, pipeline, fanOut, queues, otel, filter, stdout);
       agent.recalibrate(clock);
+      agent.sweepKernelTable();
       return agent;
     } catch (RuntimeException e) {
+      if (capture != null) {
+        capture.close();
+      }
       fanOut.close();
       if (otel != null) {
         otel.shutdown();
@@ -192,7 +219,13 @@ final class Agent implements AutoCloseable {
         SelfMetrics.Instrument.of(AgentMetric.CONNECTIONS_IGNORED, () -> p.applyAsLong(PipelineStats.Snapshot::ignoredConnections)),
         SelfMetrics.Instrument.of(AgentMetric.BELOW_MIN_LATENCY, () -> filter.get() == null ? 0 : filter.get().belowMinLatency()),
         SelfMetrics.Instrument.of(AgentMetric.OUTPUT_DROPPED, () -> queues.stream().mapToLong(AsyncSink::dropped).sum()),
-        SelfMetrics.Instrument.of(AgentMetric.CONNECTIONS, () -> p.applyAsLong(PipelineStats.Snapshot::connections)));
+        SelfMetrics.Instrument.of(AgentMetric.CONNECTIONS, () -> p.applyAsLong(PipelineStats.Snapshot::connections)),
+        SelfMetrics.Instrument.of(AgentMetric.UNPAIRED, () -> p.applyAsLong(PipelineStats.Snapshot::unpaired)),
+        SelfMetrics.Instrument.of(AgentMetric.UNANSWERED, () -> p.applyAsLong(PipelineStats.Snapshot::unanswered)),
+        SelfMetrics.Instrument.of(AgentMetric.UNKNOWN_CONNECTION, () -> p.applyAsLong(PipelineStats.Snapshot::unknownConnection)),
+        SelfMetrics.Instrument.of(AgentMetric.REESTABLISHED, () -> p.applyAsLong(PipelineStats.Snapshot::reestablished)),
+        SelfMetrics.Instrument.of(AgentMetric.STASH_FULL, () -> c.applyAsLong(CaptureStats::stashFull)),
+        SelfMetrics.Instrument.of(AgentMetric.STALE_CONNECTIONS, () -> c.applyAsLong(CaptureStats::staleConnections)));
   }
 
   /** The machine's name, as AppScope puts it in events. */
@@ -256,6 +289,8 @@ final class Agent implements AutoCloseable {
         .append("records ").append(c.records())
         .append(", lost in kernel ").append(c.eventsLost()).append(" (").append(c.bytesLost()).append(" bytes)")
         .append(", untracked connections ").append(c.connectionsUntracked())
+        .append(", stale connections ").append(c.staleConnections())
+        .append(", syscalls unseen (stash full) ").append(c.stashFull())
         .append(", malformed ").append(c.malformed());
     PipelineStats.Snapshot p = pipelineStats();
     if (p != null) {
@@ -265,6 +300,8 @@ final class Agent implements AutoCloseable {
           .append(", parse errors ").append(p.parseErrors())
           .append(", gaps ").append(p.gaps())
           .append(", unpaired ").append(p.unpaired())
+          .append(", unknown connection events ").append(p.unknownConnection())
+          .append(", re-established ").append(p.reestablished())
           .append(", connections ignored ").append(p.ignoredConnections())
           .append(", below min latency ").append(filter.belowMinLatency())
           .append(", output dropped ").append(outputDropped());

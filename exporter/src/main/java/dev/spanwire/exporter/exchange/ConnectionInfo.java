@@ -37,4 +37,8 @@ public record ConnectionInfo(
   public ConnectionInfo withRole(Role newRole) {
     return new ConnectionInfo(id, local, remote, newRole, process);
   }
+
+  public ConnectionInfo withProcess(ProcessInfo newProcess) {
+    return new ConnectionInfo(id, local, remote, role, newProcess);
+  }
 }

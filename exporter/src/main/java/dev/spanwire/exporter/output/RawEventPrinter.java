@@ -4,6 +4,8 @@ import dev.spanwire.bpf.ConnectionClosed;
 import dev.spanwire.bpf.ConnectionOpened;
 import dev.spanwire.bpf.DataCaptured;
 import dev.spanwire.bpf.KernelClock;
+import dev.spanwire.bpf.ProcessExecuted;
+import dev.spanwire.bpf.ProcessExited;
 import dev.spanwire.bpf.SocketEvent;
 import dev.spanwire.bpf.SocketEventHandler;
 import java.io.PrintStream;
@@ -33,6 +35,8 @@ public final class RawEventPrinter implements SocketEventHandler {
       case ConnectionOpened opened -> connections.put(opened.connectionId(), opened);
       case ConnectionClosed closed -> connections.remove(closed.connectionId());
       case DataCaptured data -> print(data);
+      case ProcessExited exited -> connections.values().removeIf(c -> c.pid() == exited.pid());
+      case ProcessExecuted executed -> {}
     }
   }
 

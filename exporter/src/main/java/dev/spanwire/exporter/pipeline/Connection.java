@@ -91,6 +91,9 @@ final class Connection {
   long lastActivityNanos;
   /** Whether the pipeline has decided this connection is HTTP (ports or detection). */
   boolean decided;
+  /** The traced process's fd, and the socket's inode number (0 when unknown). */
+  int fd = -1;
+  long ino;
 
   Connection(ConnectionInfo info, PipelineStats stats, ExchangeSink sink, PipelineSettings settings) {
     this(info, stats, sink, settings, false);
@@ -126,6 +129,21 @@ final class Connection {
 
   ConnectionInfo info() {
     return info;
+  }
+
+  /**
+   * The connection is picked up in the middle of its streams (the pipeline had lost it): each
+   * stream starts at its first event, and pairing starts unsynchronised.
+   */
+  void joinedInTheMiddle() {
+    egress.startAtFirstEvent();
+    ingress.startAtFirstEvent();
+    synced = false;
+  }
+
+  /** The process ran another program (execve) and kept this socket. */
+  void processChanged(dev.spanwire.exporter.exchange.ProcessInfo process) {
+    info = info.withProcess(process);
   }
 
   void onData(DataCaptured event) {

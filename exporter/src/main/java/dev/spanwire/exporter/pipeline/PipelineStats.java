@@ -27,13 +27,16 @@ public final class PipelineStats {
   long droppedPipelined;
   long ignoredConnections;
   long detected;
+  long reestablished;
+  long processExits;
 
-  private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
   /**
    * @param events data, open and close events handled
    * @param bytesCaptured payload bytes handled
-   * @param unknownConnection data or close events for connections never opened (dropped)
+   * @param unknownConnection data or close events for connections neither open nor in the kernel's
+   *     table (dropped)
    * @param reordered events that arrived ahead of their position
    * @param duplicates events (or parts) whose bytes had been seen
    * @param gaps ranges of a stream no event covered (events lost)
@@ -53,6 +56,9 @@ public final class PipelineStats {
    * @param droppedPipelined requests dropped beyond the pipelining bound
    * @param ignoredConnections connections left out by the command filter or protocol detection
    * @param detected connections recognised as HTTP by the detection regex
+   * @param reestablished connections picked up again from the kernel's table after their open
+   *     event was lost or the pipeline had dropped them
+   * @param processExits traced processes whose exit closed their connections
    * @param connections connections tracked now
    */
   public record Snapshot(
@@ -78,6 +84,8 @@ public final class PipelineStats {
       long droppedPipelined,
       long ignoredConnections,
       long detected,
+      long reestablished,
+      long processExits,
       long connections) {}
 
   /** The counters as of the end of the last batch; any thread. */
@@ -91,6 +99,7 @@ public final class PipelineStats {
             events, bytesCaptured, unknownConnection, reordered, duplicates, gaps, gapBytes,
             skippedBytes, parseErrors, resyncs, requests, responses, exchanges, serverExchanges,
             clientExchanges, unanswered, unpaired,
-            upgrades, evictedConnections, droppedPipelined, ignoredConnections, detected, connections);
+            upgrades, evictedConnections, droppedPipelined, ignoredConnections, detected, reestablished, processExits,
+            connections);
   }
 }

@@ -72,6 +72,34 @@ final class ProcessRegistry {
     return fresh.info();
   }
 
+  /** Forgets what was read of {@code pid}: it exited (the pid may be reused) or ran another program. */
+  void forget(int pid) {
+    entries.remove(pid);
+  }
+
+  /** Whether /proc has the process. */
+  boolean alive(int pid) {
+    return Files.exists(proc.resolve(Integer.toString(pid)));
+  }
+
+  /**
+   * Whether the process's fd still names the socket with inode {@code ino}: /proc/PID/fd/FD reads
+   * {@code socket:[ino]}. True when it cannot be told (no /proc entry to read).
+   */
+  boolean holdsSocket(int pid, int fd, long ino) {
+    if (fd < 0 || ino == 0) {
+      return true;
+    }
+    try {
+      return Files.readSymbolicLink(proc.resolve(Integer.toString(pid)).resolve("fd").resolve(Integer.toString(fd)))
+          .toString().equals("socket:[" + ino + "]");
+    } catch (java.nio.file.NoSuchFileException e) {
+      return false;
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      return true;
+    }
+  }
+
   /** Forgets processes that have exited; returns how many. */
   int sweep() {
     int removed = 0;

@@ -32,10 +32,20 @@ final class StreamAssembler {
   private final List<DataCaptured> pending = new ArrayList<>(0);
   /** The kernel counts every connection's positions from 0, so a lost first event is a gap too. */
   private long next = 0;
+  /** False for a stream met in the middle: its first event sets where it starts. */
+  private boolean started = true;
 
   StreamAssembler(Sink sink, PipelineStats stats) {
     this.sink = sink;
     this.stats = stats;
+  }
+
+  /**
+   * The stream is met in the middle (its connection re-established from the kernel's table): the
+   * first event's position is where it starts for us.
+   */
+  void startAtFirstEvent() {
+    started = false;
   }
 
   /** The position the next event should start at. */
@@ -49,6 +59,10 @@ final class StreamAssembler {
 
   void accept(DataCaptured event) {
     long position = event.position();
+    if (!started) {
+      started = true;
+      next = position;
+    }
     if (position == next) {
       deliver(event, 0);
       drain();
@@ -122,6 +136,11 @@ final class StreamAssembler {
 
   /** Passes on the event from {@code skip} bytes into it. */
   private void deliver(DataCaptured event, long skip) {
+    if (event.lossBefore() && skip == 0) {
+      // the kernel missed a syscall's bytes without moving the position: a gap of unknown size
+      stats.gaps++;
+      sink.onGap(0, event.position(), event.timestampNanos());
+    }
     byte[] payload = event.payload();
     long position = event.position() + skip;
     long timestamp = event.timestampNanos();

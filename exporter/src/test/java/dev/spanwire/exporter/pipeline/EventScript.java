@@ -46,6 +46,28 @@ final class EventScript {
     return new ConnectionOpened(connectionId, PID, PID, 5, tick(), 0, 0, local, remote, role, "server", "/usr/bin/server\0--port\08080");
   }
 
+  /** The open of a socket the kernel found at its first HTTP-looking data (from before the agent). */
+  ConnectionOpened openJoined(Role role) {
+    return new ConnectionOpened(connectionId, PID, PID, 5, tick(), 0, 0, local, remote, role, "server",
+        "/usr/bin/server\0--port\08080", 0, true);
+  }
+
+  /** What the kernel's connection table holds for this connection now. */
+  dev.spanwire.bpf.KernelConnection kernelEntry(Role role) {
+    return new dev.spanwire.bpf.KernelConnection(connectionId, local, remote, role, positions[0], positions[1], 0, false);
+  }
+
+  long connectionId() {
+    return connectionId;
+  }
+
+  /** Data whose syscall before it moved bytes the kernel could not see (its arguments found no room). */
+  DataCaptured afterUnseenSyscall(Direction direction, String text) {
+    DataCaptured d = data(direction, http(text));
+    return new DataCaptured(d.connectionId(), d.pid(), d.tid(), d.fd(), d.timestampNanos(), d.direction(), d.source(),
+        d.position(), d.length(), d.payload(), true);
+  }
+
   ConnectionClosed close() {
     return new ConnectionClosed(connectionId, PID, PID, 5, tick(), positions[0], positions[1]);
   }
