@@ -127,4 +127,34 @@ class AgentOtlpKernelTest {
       assertThat(receiver.latestMetricsOf("nginx")).isNotEmpty();
     }
   }
+
+  @Test
+  void aRequestInFlightAtSigtermIsReportedUnanswered(@TempDir Path work) throws Exception {
+    Path script = Path.of(AgentOtlpKernelTest.class.getResource("/peers/echo_server.py").toURI());
+    try (OtlpReceiver receiver = OtlpReceiver.start();
+        Server server = Peers.pythonScript(script, Map.of("OTEL_SERVICE_NAME", "slow-server"))) {
+      Path log = work.resolve("agent.log");
+      ProcessBuilder builder = AgentProcess.builder(List.of(), "--output", "json", "--pid", Long.toString(server.pid()));
+      builder.environment().putAll(Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint(), "OTEL_BSP_SCHEDULE_DELAY", "600000"));
+      Process agent = AgentProcess.start(builder, log);
+      java.util.List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+      Thread.ofPlatform().daemon().start(() -> agent.inputReader().lines().forEach(events::add));
+      Await.until("the agent to capture", TIMEOUT, () -> read(log).contains("capturing on"), () -> read(log));
+      // a 5 s request: the agent is stopped while the server still works on it
+      Process curl = Peers.start(List.of("curl", "-s", "-o", "/dev/null", server.url("/slow?ms=5000")));
+      try {
+        Await.until("the server's http-req event", TIMEOUT,
+            () -> events.stream().anyMatch(e -> e.contains("\"http-req\"") && e.contains("/slow?ms=5000")));
+        agent.destroy();
+        assertThat(agent.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(read(log)).contains("unanswered 1");
+        List<Span> spans = receiver.spansOf("slow-server");
+        assertThat(spans).hasSize(1);
+        assertThat(spans.getFirst().getName()).isEqualTo("GET /slow");
+        assertThat(spans.getFirst().getStatus().getCode()).isEqualTo(io.opentelemetry.proto.trace.v1.Status.StatusCode.STATUS_CODE_ERROR);
+      } finally {
+        curl.destroyForcibly();
+      }
+    }
+  }
 }

@@ -131,6 +131,18 @@ public final class Peers {
   }
 
   /**
+   * Any server command that prints {@code port N} once listening on 127.0.0.1 (a node script, a
+   * python script with arguments), with extra environment variables.
+   */
+  public static Server server(List<String> command, java.util.Map<String, String> env) {
+    require(command.getFirst());
+    Process process = startServer(command, env);
+    int port = awaitLine(process, Pattern.compile("port (\\d+)"), Duration.ofSeconds(10));
+    awaitListening("127.0.0.1", port);
+    return new Server(process, "127.0.0.1", port);
+  }
+
+  /**
    * nginx in the foreground, one process, serving {@code root} on {@code 127.0.0.1}; {@code
    * serverExtra} is added inside the server block.
    */

@@ -206,7 +206,7 @@ final class Connection {
         stats.unanswered++;
         sink.onExchange(new HttpExchange(info, pending.tid, pending.message, null));
       } else {
-        stats.unpaired++;
+        unpairedRequest();
       }
     }
     requests.clear();
@@ -240,11 +240,17 @@ final class Connection {
     responseParser().setMode(Http1Parser.Mode.RESPONSES);
   }
 
+  /** A request dropped because loss made its answer unknowable. */
+  private void unpairedRequest() {
+    stats.unpaired++;
+    stats.unpairedRequests++;
+  }
+
   /** Counts and forgets every waiting request and response. */
   private void dropWaiting() {
     for (Pending pending : requests) {
       if (pending != LOST_REQUESTS && !pending.dropped) {
-        stats.unpaired++;
+        unpairedRequest();
       }
     }
     stats.unpaired += responses.size();
@@ -273,7 +279,7 @@ final class Connection {
         if (last != null && last.message == null) {
           requests.pollLast();
           if (!last.dropped) {
-            stats.unpaired++;
+            unpairedRequest();
           }
         }
         requests.addLast(LOST_REQUESTS);
@@ -434,7 +440,8 @@ final class Connection {
     public Http1Parser.HeadAction onRequestHead(String method) {
       learnRequestDirection(direction);
       if (direction != requestDirection || pairingStopped) {
-        return Http1Parser.HeadAction.BODY; // dropped when complete
+        unpairedRequest(); // its end is parsed for framing, then dropped
+        return Http1Parser.HeadAction.BODY;
       }
       addRequest(new Pending(method, lastTid[direction.ordinal()], lastTimestamp[direction.ordinal()]));
       return Http1Parser.HeadAction.BODY;
@@ -461,8 +468,7 @@ final class Connection {
     public void onMessage(HttpMessage message) {
       if (message.request()) {
         if (direction != requestDirection || pairingStopped) {
-          stats.unpaired++;
-          return;
+          return; // counted at its head, or when pairing stopped
         }
         for (Pending pending : requests) {
           if (pending != LOST_REQUESTS && pending.message == null) {

@@ -22,6 +22,7 @@ public final class PipelineStats {
   long clientExchanges;
   long unanswered;
   long unpaired;
+  long unpairedRequests;
   long upgrades;
   long evictedConnections;
   long droppedPipelined;
@@ -30,7 +31,7 @@ public final class PipelineStats {
   long reestablished;
   long processExits;
 
-  private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  private volatile Snapshot snapshot = new Snapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
   /**
    * @param events data, open and close events handled
@@ -51,6 +52,7 @@ public final class PipelineStats {
    * @param clientExchanges those seen by the client side
    * @param unanswered requests reported without a response (connection closed)
    * @param unpaired messages dropped because loss made their pair unknowable
+   * @param unpairedRequests the requests among them
    * @param upgrades connections that left HTTP/1 (101, CONNECT, HTTP/2 preface)
    * @param evictedConnections connections dropped for idleness or the table bound
    * @param droppedPipelined requests dropped beyond the pipelining bound
@@ -79,6 +81,7 @@ public final class PipelineStats {
       long clientExchanges,
       long unanswered,
       long unpaired,
+      long unpairedRequests,
       long upgrades,
       long evictedConnections,
       long droppedPipelined,
@@ -98,7 +101,7 @@ public final class PipelineStats {
         new Snapshot(
             events, bytesCaptured, unknownConnection, reordered, duplicates, gaps, gapBytes,
             skippedBytes, parseErrors, resyncs, requests, responses, exchanges, serverExchanges,
-            clientExchanges, unanswered, unpaired,
+            clientExchanges, unanswered, unpaired, unpairedRequests,
             upgrades, evictedConnections, droppedPipelined, ignoredConnections, detected, reestablished, processExits,
             connections);
   }
