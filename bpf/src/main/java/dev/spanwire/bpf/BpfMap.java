@@ -118,8 +118,9 @@ public final class BpfMap {
    */
   public boolean nextKey(MemorySegment key, MemorySegment next) {
     try {
-      int rc = (int) Libbpf.BPF_MAP__GET_NEXT_KEY.invokeExact(
-          map, key == null ? MemorySegment.NULL : key, next, next.byteSize());
+      // a local, not a conditional: invokeExact would see a conditional argument as an Object
+      MemorySegment current = key == null ? MemorySegment.NULL : key;
+      int rc = (int) Libbpf.BPF_MAP__GET_NEXT_KEY.invokeExact(map, current, next, next.byteSize());
       if (rc == -2) { // ENOENT: no more keys
         return false;
       }

@@ -188,6 +188,36 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     return dead.size();
   }
 
+  /** Whether the kernel has an entry for {@code pid}'s {@code fd}, traced or not (tests). */
+  boolean hasEntry(int pid, int fd) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment key = arena.allocate(JAVA_LONG);
+      key.set(JAVA_LONG, 0, (long) pid << 32 | (fd & 0xffffffffL));
+      return connInfo.lookup(key, arena.allocate(EventLayouts.CONN_INFO));
+    }
+  }
+
+  /** Threads of {@code pid} with syscall arguments stashed in the kernel (tests, diagnostics). */
+  int stashedThreads(int pid) {
+    int count = 0;
+    for (String name : List.of("active_reads", "active_writes")) {
+      BpfMap map = object.map(name);
+      try (Arena arena = Arena.ofConfined()) {
+        MemorySegment key = arena.allocate(JAVA_LONG);
+        MemorySegment next = arena.allocate(JAVA_LONG);
+        boolean more = map.nextKey(null, next);
+        for (int i = 0; more && i < CaptureConfig.MAX_STASH_ENTRIES; i++) {
+          if ((int) (next.get(JAVA_LONG, 0) >>> 32) == pid) {
+            count++;
+          }
+          key.copyFrom(next);
+          more = map.nextKey(key, next);
+        }
+      }
+    }
+    return count;
+  }
+
   /**
    * Entries for the syscall argument maps: four per thread the host runs now, a power of two
    * within [{@value CaptureConfig#MIN_STASH_ENTRIES}, {@value CaptureConfig#MAX_STASH_ENTRIES}].

@@ -72,6 +72,27 @@ class EventDecoderTest {
   }
 
   @Test
+  void flagsInodeAndProcessEventsDecode() {
+    MemorySegment flagged = data(new byte[3], 3);
+    flagged.set(JAVA_BYTE, offset(DATA_EVENT_HEAD, "flags"), (byte) EventLayouts.DATA_FLAG_LOSS_BEFORE);
+    assertThat(((DataCaptured) EventDecoder.decode(flagged)).lossBefore()).isTrue();
+    assertThat(((DataCaptured) EventDecoder.decode(data(new byte[3], 3))).lossBefore()).isFalse();
+
+    MemorySegment open = header(CONN_OPEN_EVENT.byteSize(), EventLayouts.EVENT_CONN_OPEN);
+    open.set(JAVA_SHORT, offset(CONN_OPEN_EVENT, "family"), (short) 2);
+    open.set(JAVA_BYTE, offset(CONN_OPEN_EVENT, "flags"), (byte) EventLayouts.OPEN_FLAG_JOINED);
+    open.set(JAVA_LONG, offset(CONN_OPEN_EVENT, "ino"), 987_654L);
+    ConnectionOpened opened = (ConnectionOpened) EventDecoder.decode(open);
+    assertThat(opened.joinedMidStream()).isTrue();
+    assertThat(opened.ino()).isEqualTo(987_654L);
+
+    MemorySegment exit = header(EventLayouts.PROC_EVENT.byteSize(), EventLayouts.EVENT_PROC_EXIT);
+    assertThat(EventDecoder.decode(exit)).isEqualTo(new ProcessExited(1234, 1235, 987_654_321L));
+    MemorySegment exec = header(EventLayouts.PROC_EVENT.byteSize(), EventLayouts.EVENT_PROC_EXEC);
+    assertThat(EventDecoder.decode(exec)).isEqualTo(new ProcessExecuted(1234, 1235, 987_654_321L));
+  }
+
+  @Test
   void openEventDecodesIpv4AndComm() throws Exception {
     MemorySegment record = header(CONN_OPEN_EVENT.byteSize(), EventLayouts.EVENT_CONN_OPEN);
     record.set(JAVA_INT, offset(CONN_OPEN_EVENT, "uid"), 33);

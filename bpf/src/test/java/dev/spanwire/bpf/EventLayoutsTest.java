@@ -32,7 +32,9 @@ class EventLayoutsTest {
     "data_event, DATA_EVENT",
     "conn_close_event, CONN_CLOSE_EVENT",
     "capture_config, CAPTURE_CONFIG",
-    "capture_stats, CAPTURE_STATS"
+    "capture_stats, CAPTURE_STATS",
+    "proc_event, PROC_EVENT",
+    "conn_info, CONN_INFO"
   })
   void javaLayoutMatchesTheCStruct(String struct, String field) throws ReflectiveOperationException {
     StructLayout layout = (StructLayout) EventLayouts.class.getDeclaredField(field).get(null);
