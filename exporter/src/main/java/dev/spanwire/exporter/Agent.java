@@ -4,22 +4,22 @@ import dev.spanwire.bpf.CaptureStats;
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.SocketCapture;
 import dev.spanwire.exporter.config.Settings;
+import dev.spanwire.exporter.connection.ConnectionTracker;
+import dev.spanwire.exporter.counters.Counters;
 import dev.spanwire.exporter.exchange.ExchangeFields;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.FanOutSink;
 import dev.spanwire.exporter.filter.ExchangeFilter;
 import dev.spanwire.exporter.filter.FilterSettings;
 import dev.spanwire.exporter.filter.WatchRule;
+import dev.spanwire.exporter.otel.ExportSettings;
+import dev.spanwire.exporter.otel.OtelSink;
 import dev.spanwire.exporter.output.AsyncSink;
 import dev.spanwire.exporter.output.JsonEventSink;
 import dev.spanwire.exporter.output.Output;
 import dev.spanwire.exporter.output.RawEventPrinter;
 import dev.spanwire.exporter.output.TableSink;
-import dev.spanwire.exporter.otel.ExportSettings;
-import dev.spanwire.exporter.otel.OtelSink;
-import dev.spanwire.exporter.otel.SelfMetrics;
-import dev.spanwire.exporter.pipeline.HttpPipeline;
-import dev.spanwire.exporter.pipeline.PipelineStats;
+import dev.spanwire.exporter.trace.SpanIdentities;
 import dev.spanwire.semconv.AgentMetric;
 import dev.spanwire.semconv.NamingScheme;
 import java.io.BufferedWriter;
@@ -33,130 +33,109 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.ToLongFunction;
 
 /**
- * The running agent: capture, pipeline and sinks, started in that dependency order (sinks first)
- * and stopped in reverse. The capture's ring buffer thread runs the pipeline, which feeds the sinks.
+ * The running agent, wired in the order data flows backwards: the counter registry first, the
+ * capture loaded, the sinks (table or JSON events, spans, metrics), the filters, the span identity
+ * stage, the connection stage, and only then the capture started. It stops in reverse: capture
+ * (draining the ring buffer), what connections have under way, the sinks.
+ *
+ * <pre>capture -> connections -> protocol sessions -> span identities -> metrics | filter -> outputs, spans</pre>
  */
 final class Agent implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(Agent.class.getName());
-
-  private final SocketCapture capture;
-  private final HttpPipeline pipeline;
-  private final ExchangeSink sinks;
-  private final List<AsyncSink> queues;
-  private final OtelSink otel;
-  private final ExchangeFilter filter;
-  private final Writer stdout;
-  private final ScheduledExecutorService dropReporter;
-  private boolean closed;
-
-  private Agent(
-      SocketCapture capture, HttpPipeline pipeline, ExchangeSink sinks, List<AsyncSink> queues, OtelSink otel,
-      ExchangeFilter filter, Writer stdout) {
-    this.capture = capture;
-    this.pipeline = pipeline;
-    this.sinks = sinks;
-    this.queues = queues;
-    this.otel = otel;
-    this.filter = filter;
-    this.stdout = stdout;
-    this.dropReporter = Executors.newSingleThreadScheduledExecutor(
-        Thread.ofPlatform().name("spanwire-housekeeping").daemon().factory());
-    this.dropReporter.scheduleAtFixedRate(new DropReport(), 1, 1, TimeUnit.MINUTES);
-  }
-
   /** How often the kernel-to-wall-clock offset is measured again. */
   static final long CLOCK_RECALIBRATION_SECONDS = 10;
-
   /** How often the kernel's entries of exited processes are looked for. */
   static final long KERNEL_SWEEP_SECONDS = 60;
 
-  /**
-   * Deletes the kernel's connection entries of processes that are gone (exits whose event was
-   * lost, connections that were never traced) once a minute, so the kernel table stays flat.
-   */
-  private void sweepKernelTable() {
-    dropReporter.scheduleAtFixedRate(() -> {
-      try {
-        capture.sweepExitedProcesses(pid -> Files.exists(Path.of("/proc", Integer.toString(pid))));
-      } catch (RuntimeException e) {
-        LOG.log(System.Logger.Level.WARNING, "sweeping the kernel connection table failed: {0}", e.getMessage());
-      }
-    }, KERNEL_SWEEP_SECONDS, KERNEL_SWEEP_SECONDS, TimeUnit.SECONDS);
+  private final Counters counters;
+  private final SocketCapture capture;
+  private final ConnectionTracker connections;
+  private final ExchangeSink sinks;
+  private final OtelSink otel;
+  private final Writer stdout;
+  private final ScheduledExecutorService housekeeping;
+  private boolean closed;
+
+  private Agent(
+      Counters counters, SocketCapture capture, ConnectionTracker connections, ExchangeSink sinks, OtelSink otel,
+      Writer stdout) {
+    this.counters = counters;
+    this.capture = capture;
+    this.connections = connections;
+    this.sinks = sinks;
+    this.otel = otel;
+    this.stdout = stdout;
+    this.housekeeping = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("spanwire-housekeeping").daemon().factory());
   }
 
-  /** Re-measures the clock offset now and then: an NTP step or a suspend moves it. */
-  private void recalibrate(KernelClock clock) {
-    dropReporter.scheduleAtFixedRate(() -> {
-      long moved = clock.recalibrate();
-      if (Math.abs(moved) > 100_000_000L) {
-        LOG.log(System.Logger.Level.INFO, "the wall clock moved {0} ms against the kernel''s; times follow it",
-            moved / 1_000_000);
-      }
-    }, CLOCK_RECALIBRATION_SECONDS, CLOCK_RECALIBRATION_SECONDS, TimeUnit.SECONDS);
-  }
-
-  /** Logs once a minute, in one line, what was dropped in that minute, if anything was. */
-  private final class DropReport implements Runnable {
-    private long events;
-    private long spans;
-    private long output;
-    private long unpaired;
-    private long unknown;
-
-    @Override
-    public void run() {
-      long e = capture.stats().eventsLost();
-      long s = otel == null ? 0 : otel.spansDropped();
-      long o = outputDropped();
-      long u = pipeline == null ? 0 : pipeline.stats().snapshot().unpaired();
-      long k = pipeline == null ? 0 : pipeline.stats().snapshot().unknownConnection();
-      if (e > events || s > spans || o > output || u > unpaired || k > unknown) {
-        LOG.log(System.Logger.Level.WARNING,
-            "dropped in the last minute: {0} events lost in the kernel, {1} spans, {2} output lines, {3} unpaired messages, "
-                + "{4} events of unknown connections",
-            e - events, s - spans, o - output, u - unpaired, k - unknown);
-      }
-      events = e;
-      spans = s;
-      output = o;
-      unpaired = u;
-      unknown = k;
+  /** Starts capture with {@code settings}, writing {@code output} to stdout; {@code version} names the agent. */
+  static Agent start(Settings settings, Output output, String version) {
+    Counters counters = new Counters();
+    KernelClock clock = KernelClock.calibrate();
+    SocketCapture capture = SocketCapture.load(settings.capture());
+    try {
+      registerCapture(counters, capture);
+      return wire(settings, output, version, counters, clock, capture);
+    } catch (RuntimeException | Error e) {
+      capture.close();
+      throw e;
     }
   }
 
-  /** Starts capture with {@code settings}, writing {@code output} to stdout. */
-  static Agent start(Settings settings, Output output) {
-    KernelClock clock = KernelClock.calibrate();
+  private static Agent wire(
+      Settings settings, Output output, String version, Counters counters, KernelClock clock, SocketCapture capture) {
     Writer stdout =
         new BufferedWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16);
     if (output == Output.RAW) {
-      PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
-      SocketCapture capture = SocketCapture.start(settings.capture(), new RawEventPrinter(out, clock));
-      return new Agent(capture, null, ExchangeSink.NONE, List.of(), null, null, stdout);
+      capture.start(new RawEventPrinter(new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8), clock));
+      return new Agent(counters, capture, null, ExchangeSink.NONE, null, stdout).housekeeping(clock);
     }
-    AtomicReference<SocketCapture> captureRef = new AtomicReference<>();
-    AtomicReference<HttpPipeline> pipelineRef = new AtomicReference<>();
-    AtomicReference<ExchangeFilter> filterRef = new AtomicReference<>();
-    List<AsyncSink> queues = new ArrayList<>();
     FilterSettings filters = settings.filter();
     WatchRule watch = filters.watch();
     ExportSettings export = settings.export();
-    OtelSink otel = export == null
-        ? null
-        : OtelSink.start(export, clock, hostname(), Main.version(), selfInstruments(captureRef, pipelineRef, filterRef, queues), watch);
-    List<ExchangeSink> sinks = new ArrayList<>();
-    switch (output) {
+    OtelSink otel = export == null ? null : OtelSink.start(export, clock, hostname(), version, counters, watch);
+    List<AsyncSink> outputs = outputs(output, settings, clock, stdout);
+    counters.register(AgentMetric.OUTPUT_DROPPED, () -> outputs.stream().mapToLong(AsyncSink::dropped).sum());
+    List<ExchangeSink> filtered = new ArrayList<>(outputs);
+    if (otel != null) {
+      filtered.add(otel.spans());
+    }
+    // metrics see every exchange; the other sinks, those the filters keep, as the filters shape them
+    ExchangeFilter filter = new ExchangeFilter(new FanOutSink(filtered), filters);
+    counters.register(AgentMetric.BELOW_MIN_LATENCY, filter::belowMinLatency);
+    ExchangeSink sinks = otel == null ? filter : new FanOutSink(List.of(otel.metrics(), filter));
+    try {
+      ConnectionTracker connections =
+          new ConnectionTracker(new SpanIdentities(sinks), settings.pipeline(), capture.connections(), counters);
+      capture.start(connections);
+      return new Agent(counters, capture, connections, sinks, otel, stdout).housekeeping(clock);
+    } catch (RuntimeException e) {
+      sinks.close();
+      if (otel != null) {
+        otel.shutdown();
+      }
+      throw e;
+    }
+  }
+
+  /** The table or the JSON events on stdout, each behind a queue of its own; none for other outputs. */
+  private static List<AsyncSink> outputs(Output output, Settings settings, KernelClock clock, Writer stdout) {
+    FilterSettings filters = settings.filter();
+    WatchRule watch = filters.watch();
+    return switch (output) {
       case TABLE -> {
         TableSink table = new TableSink(stdout, settings.columns(), clock);
         table.writeHeader();
         table.flush();
-        queues.add(new AsyncSink("table", table, AsyncSink.DEFAULT_CAPACITY));
+        yield List.of(new AsyncSink("table", table, AsyncSink.DEFAULT_CAPACITY));
       }
       case JSON -> {
         ExchangeFields fields = new ExchangeFields(NamingScheme.APPSCOPE, watch == null ? List.of() : watch.headers());
@@ -166,66 +145,58 @@ final class Agent implements AutoCloseable {
           }
           return watch.keep(data);
         };
-        queues.add(new AsyncSink("json", new JsonEventSink(stdout, clock, hostname(), fields, events), AsyncSink.DEFAULT_CAPACITY));
+        yield List.of(new AsyncSink("json", new JsonEventSink(stdout, clock, hostname(), fields, events), AsyncSink.DEFAULT_CAPACITY));
       }
-      default -> {}
-    }
-    sinks.addAll(queues);
-    if (otel != null) {
-      sinks.add(otel.spans());
-    }
-    // metrics see every exchange; the other sinks, those the filters keep, as the filters shape them
-    ExchangeFilter filter = new ExchangeFilter(new FanOutSink(sinks), filters);
-    filterRef.set(filter);
-    ExchangeSink fanOut = otel == null ? filter : new FanOutSink(List.of(otel.metrics(), filter));
-    SocketCapture capture = null;
-    try {
-      capture = SocketCapture.load(settings.capture());
-      HttpPipeline pipeline = new HttpPipeline(fanOut, settings.pipeline(), capture.connections());
-      pipelineRef.set(pipeline);
-      capture.start(pipeline);
-      captureRef.set(capture);
-      Agent agent = new Agent(capture, pipeline, fanOut, queues, otel, filter, stdout);
-      agent.recalibrate(clock);
-      agent.sweepKernelTable();
-      return agent;
-    } catch (RuntimeException e) {
-      if (capture != null) {
-        capture.close();
-      }
-      fanOut.close();
-      if (otel != null) {
-        otel.shutdown();
-      }
-      throw e;
-    }
+      default -> List.of();
+    };
   }
 
-  /** The agent's own numbers, exported as spanwire.* metrics. */
-  private static List<SelfMetrics.Instrument> selfInstruments(
-      AtomicReference<SocketCapture> capture, AtomicReference<HttpPipeline> pipeline,
-      AtomicReference<ExchangeFilter> filter, List<AsyncSink> queues) {
-    java.util.function.ToLongFunction<java.util.function.ToLongFunction<CaptureStats>> c =
-        f -> capture.get() == null ? 0 : f.applyAsLong(capture.get().stats());
-    java.util.function.ToLongFunction<java.util.function.ToLongFunction<PipelineStats.Snapshot>> p =
-        f -> pipeline.get() == null ? 0 : f.applyAsLong(pipeline.get().stats().snapshot());
-    return List.of(
-        SelfMetrics.Instrument.of(AgentMetric.EVENTS_RECEIVED, () -> c.applyAsLong(CaptureStats::records)),
-        SelfMetrics.Instrument.of(AgentMetric.EVENTS_LOST, () -> c.applyAsLong(CaptureStats::eventsLost)),
-        SelfMetrics.Instrument.of(AgentMetric.BYTES_CAPTURED, () -> p.applyAsLong(PipelineStats.Snapshot::bytesCaptured)),
-        SelfMetrics.Instrument.of(AgentMetric.PARSE_ERRORS, () -> p.applyAsLong(PipelineStats.Snapshot::parseErrors)),
-        SelfMetrics.Instrument.of(AgentMetric.RESYNCS, () -> p.applyAsLong(PipelineStats.Snapshot::resyncs)),
-        SelfMetrics.Instrument.of(AgentMetric.EXCHANGES, () -> p.applyAsLong(PipelineStats.Snapshot::exchanges)),
-        SelfMetrics.Instrument.of(AgentMetric.CONNECTIONS_IGNORED, () -> p.applyAsLong(PipelineStats.Snapshot::ignoredConnections)),
-        SelfMetrics.Instrument.of(AgentMetric.BELOW_MIN_LATENCY, () -> filter.get() == null ? 0 : filter.get().belowMinLatency()),
-        SelfMetrics.Instrument.of(AgentMetric.OUTPUT_DROPPED, () -> queues.stream().mapToLong(AsyncSink::dropped).sum()),
-        SelfMetrics.Instrument.of(AgentMetric.CONNECTIONS, () -> p.applyAsLong(PipelineStats.Snapshot::connections)),
-        SelfMetrics.Instrument.of(AgentMetric.UNPAIRED, () -> p.applyAsLong(PipelineStats.Snapshot::unpaired)),
-        SelfMetrics.Instrument.of(AgentMetric.UNANSWERED, () -> p.applyAsLong(PipelineStats.Snapshot::unanswered)),
-        SelfMetrics.Instrument.of(AgentMetric.UNKNOWN_CONNECTION, () -> p.applyAsLong(PipelineStats.Snapshot::unknownConnection)),
-        SelfMetrics.Instrument.of(AgentMetric.REESTABLISHED, () -> p.applyAsLong(PipelineStats.Snapshot::reestablished)),
-        SelfMetrics.Instrument.of(AgentMetric.STASH_FULL, () -> c.applyAsLong(CaptureStats::stashFull)),
-        SelfMetrics.Instrument.of(AgentMetric.STALE_CONNECTIONS, () -> c.applyAsLong(CaptureStats::staleConnections)));
+  /** The capture's counters, read from the kernel (and the reader) when asked. */
+  private static void registerCapture(Counters counters, SocketCapture capture) {
+    Map<AgentMetric, ToLongFunction<CaptureStats>> kernel = Map.of(
+        AgentMetric.EVENTS_RECEIVED, CaptureStats::records,
+        AgentMetric.EVENTS_LOST, CaptureStats::eventsLost,
+        AgentMetric.BYTES_LOST, CaptureStats::bytesLost,
+        AgentMetric.CONNECTIONS_UNTRACKED, CaptureStats::connectionsUntracked,
+        AgentMetric.STALE_CONNECTIONS, CaptureStats::staleConnections,
+        AgentMetric.STASH_FULL, CaptureStats::stashFull,
+        AgentMetric.MALFORMED, CaptureStats::malformed,
+        AgentMetric.HANDLER_FAILURES, CaptureStats::handlerFailures);
+    kernel.forEach((metric, f) -> counters.register(metric, () -> f.applyAsLong(capture.stats())));
+  }
+
+  /** Once a minute: what was lost; every 10 s: the clock offset; every minute: the kernel table sweep. */
+  private Agent housekeeping(KernelClock clock) {
+    housekeeping.scheduleAtFixedRate(new DropReport(), 1, 1, TimeUnit.MINUTES);
+    housekeeping.scheduleAtFixedRate(() -> {
+      long moved = clock.recalibrate();
+      if (Math.abs(moved) > 100_000_000L) {
+        LOG.log(System.Logger.Level.INFO, "the wall clock moved {0} ms against the kernel''s; times follow it", moved / 1_000_000);
+      }
+    }, CLOCK_RECALIBRATION_SECONDS, CLOCK_RECALIBRATION_SECONDS, TimeUnit.SECONDS);
+    housekeeping.scheduleAtFixedRate(() -> {
+      try {
+        capture.sweepExitedProcesses(pid -> Files.exists(Path.of("/proc", Integer.toString(pid))));
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "sweeping the kernel connection table failed: {0}", e.getMessage());
+      }
+    }, KERNEL_SWEEP_SECONDS, KERNEL_SWEEP_SECONDS, TimeUnit.SECONDS);
+    return this;
+  }
+
+  /** Logs once a minute, in one line, what was lost in that minute, if anything was. */
+  private final class DropReport implements Runnable {
+    private Map<AgentMetric, Long> before = counters.losses();
+
+    @Override
+    public void run() {
+      Map<AgentMetric, Long> now = counters.losses();
+      String grown = Counters.grown(before, now);
+      if (!grown.isEmpty()) {
+        LOG.log(System.Logger.Level.WARNING, "lost in the last minute: {0}", grown);
+      }
+      before = now;
+    }
   }
 
   /** The machine's name, as AppScope puts it in events. */
@@ -245,31 +216,29 @@ final class Agent implements AutoCloseable {
     return capture;
   }
 
-  /** The pipeline's counters, or null in raw mode. */
-  PipelineStats.Snapshot pipelineStats() {
-    return pipeline == null ? null : pipeline.stats().snapshot();
+  Counters counters() {
+    return counters;
   }
 
   OtelSink otel() {
     return otel;
   }
 
-  long outputDropped() {
-    return queues.stream().mapToLong(AsyncSink::dropped).sum();
-  }
-
-  /** Stops capture (draining the ring buffer through the pipeline), then the sinks. */
+  /**
+   * Stops capture (draining the ring buffer through the pipeline), reports what connections have
+   * under way, then closes the sinks (flushing span export).
+   */
   @Override
   public synchronized void close() {
     if (closed) {
       return;
     }
     closed = true;
-    dropReporter.shutdownNow();
+    housekeeping.shutdownNow();
     capture.close();
-    if (pipeline != null && !capture.isRunning()) {
-      // the reader thread has stopped: this thread may touch the pipeline now
-      pipeline.closeAll();
+    if (connections != null && !capture.isRunning()) {
+      // the reader thread has stopped: this thread may touch the connections now
+      connections.closeAll();
     }
     sinks.close();
     if (otel != null) {
@@ -282,36 +251,8 @@ final class Agent implements AutoCloseable {
     }
   }
 
-  /** One line of counters for the log. */
+  /** One line of counters for the log: every counter with a summary label. */
   String summary() {
-    CaptureStats c = capture.stats();
-    StringBuilder s = new StringBuilder()
-        .append("records ").append(c.records())
-        .append(", lost in kernel ").append(c.eventsLost()).append(" (").append(c.bytesLost()).append(" bytes)")
-        .append(", untracked connections ").append(c.connectionsUntracked())
-        .append(", stale connections ").append(c.staleConnections())
-        .append(", syscalls unseen (stash full) ").append(c.stashFull())
-        .append(", malformed ").append(c.malformed());
-    PipelineStats.Snapshot p = pipelineStats();
-    if (p != null) {
-      s.append(", exchanges ").append(p.exchanges())
-          .append(" (server ").append(p.serverExchanges()).append(", client ").append(p.clientExchanges()).append(')')
-          .append(", unanswered ").append(p.unanswered())
-          .append(", parse errors ").append(p.parseErrors())
-          .append(", gaps ").append(p.gaps())
-          .append(", unpaired ").append(p.unpaired())
-          .append(", unknown connection events ").append(p.unknownConnection())
-          .append(", re-established ").append(p.reestablished())
-          .append(", connections ignored ").append(p.ignoredConnections())
-          .append(", below min latency ").append(filter.belowMinLatency())
-          .append(", output dropped ").append(outputDropped());
-    }
-    if (otel != null) {
-      s.append(", spans exported ").append(otel.spansExported())
-          .append(", spans dropped ").append(otel.spansDropped())
-          .append(" (refused ").append(otel.spansRejected()).append(')')
-          .append(", export failures ").append(otel.exportFailures());
-    }
-    return s.toString();
+    return counters.summary();
   }
 }

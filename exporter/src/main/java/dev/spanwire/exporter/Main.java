@@ -89,7 +89,7 @@ public final class Main implements Callable<Integer> {
 
     Agent agent;
     try {
-      agent = Agent.start(settings, output);
+      agent = Agent.start(settings, output, version());
     } catch (BpfException e) {
       System.err.println("spanwire: " + (verbose ? e.getMessage() : e.summary()));
       return e.errno() == 1 ? ExitCode.NO_CAPABILITY : ExitCode.RUNTIME_FAILURE;

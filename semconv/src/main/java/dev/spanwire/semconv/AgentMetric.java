@@ -1,54 +1,105 @@
 package dev.spanwire.semconv;
 
 /**
- * The agent's own metrics, exported under its own resource ({@code service.name=spanwire}). Their
- * names are the same in every naming scheme.
+ * The agent's own counters and gauges, each declared once here: exported as metrics under the
+ * agent's own resource ({@code service.name=spanwire}, the same names in every naming scheme),
+ * named in the exit summary when they have a summary label, and in the once-a-minute drop report
+ * when they count a loss.
  */
 public enum AgentMetric {
-  EVENTS_RECEIVED("spanwire.events.received", "{event}", true, "Ring buffer records read"),
-  EVENTS_LOST("spanwire.events.lost", "{event}", true, "Records the kernel could not put in the ring buffer"),
-  BYTES_CAPTURED("spanwire.bytes.captured", "By", true, "Payload bytes captured"),
-  PARSE_ERRORS("spanwire.parse.errors", "{message}", true, "Malformed HTTP messages dropped"),
-  RESYNCS("spanwire.resyncs", "{resync}", true, "Streams resynchronised after an error or lost bytes"),
-  EXCHANGES("spanwire.exchanges", "{exchange}", true, "HTTP exchanges reported"),
-  CONNECTIONS_IGNORED("spanwire.connections.ignored", "{connection}", true,
-      "Connections the command filter or protocol detection left out"),
-  BELOW_MIN_LATENCY("spanwire.exchanges.below_min_latency", "{exchange}", true,
-      "Exchanges faster than http.min-latency (in the metrics, not reported)"),
-  OUTPUT_DROPPED("spanwire.output.dropped", "{line}", true, "Table or JSON lines dropped because stdout was too slow"),
-  CONNECTIONS("spanwire.connections", "{connection}", false, "Connections tracked"),
-  UNPAIRED("spanwire.messages.unpaired", "{message}", true,
-      "Requests and responses dropped because loss left their pair unknowable"),
-  UNANSWERED("spanwire.requests.unanswered", "{request}", true,
-      "Requests reported without a response (the connection closed, or the agent stopped)"),
-  UNKNOWN_CONNECTION("spanwire.events.unknown_connection", "{event}", true,
-      "Events of connections neither open in the pipeline nor in the kernel's table (dropped)"),
-  REESTABLISHED("spanwire.connections.reestablished", "{connection}", true,
-      "Connections picked up again from the kernel's table after their open was lost or they were dropped"),
-  STASH_FULL("spanwire.syscalls.unseen", "{syscall}", true,
-      "Syscalls whose arguments found no room in the kernel (their bytes unseen, the stream resynchronised)"),
-  STALE_CONNECTIONS("spanwire.connections.stale", "{connection}", true,
+  // capture (kernel and ring buffer)
+  EVENTS_RECEIVED("spanwire.events.received", "{event}", true, "records", false, "Ring buffer records read"),
+  EVENTS_LOST("spanwire.events.lost", "{event}", true, "lost in kernel", true,
+      "Records the kernel could not put in the ring buffer"),
+  BYTES_LOST("spanwire.bytes.lost", "By", true, "bytes lost in kernel", false, "Payload bytes of the records lost"),
+  CONNECTIONS_UNTRACKED("spanwire.connections.untracked", "{connection}", true, "untracked connections", true,
+      "Sockets the kernel's connection table had no room for"),
+  STALE_CONNECTIONS("spanwire.connections.stale", "{connection}", true, "stale connections", false,
       "Kernel entries whose fd had come to name another file (dup2, close-on-exec, close_range, io_uring)"),
-  SPANS_EXPORTED("spanwire.spans.exported", "{span}", true, "Spans the endpoint accepted"),
-  SPANS_DROPPED("spanwire.spans.dropped", "{span}", true,
+  STASH_FULL("spanwire.syscalls.unseen", "{syscall}", true, "syscalls unseen", true,
+      "Syscalls whose arguments found no room in the kernel (their bytes unseen, the stream resynchronised)"),
+  MALFORMED("spanwire.events.malformed", "{event}", true, "malformed", true, "Ring buffer records that did not decode"),
+  HANDLER_FAILURES("spanwire.events.failed", "{event}", true, "handler failures", true,
+      "Records whose handling threw (counted, skipped)"),
+  // connections and streams
+  BYTES_CAPTURED("spanwire.bytes.captured", "By", true, "bytes captured", false, "Payload bytes captured"),
+  CONNECTIONS("spanwire.connections", "{connection}", false, null, false, "Connections tracked"),
+  CONNECTIONS_IGNORED("spanwire.connections.ignored", "{connection}", true, "connections ignored", false,
+      "Connections the command filter or protocol detection left out"),
+  DETECTED("spanwire.connections.detected", "{connection}", true, "detected", false,
+      "Connections recognised by the protocol detection regex"),
+  REESTABLISHED("spanwire.connections.reestablished", "{connection}", true, "re-established", false,
+      "Connections picked up again from the kernel's table after their open was lost or they were dropped"),
+  EVICTED_CONNECTIONS("spanwire.connections.evicted", "{connection}", true, "evicted", false,
+      "Connections dropped for idleness or the table bound"),
+  PROCESS_EXITS("spanwire.processes.exited", "{process}", true, "process exits", false,
+      "Traced processes whose exit closed their connections"),
+  UNKNOWN_CONNECTION("spanwire.events.unknown_connection", "{event}", true, "unknown connection events", true,
+      "Events of connections neither open in the pipeline nor in the kernel's table (dropped)"),
+  REORDERED("spanwire.events.reordered", "{event}", true, null, false, "Events that arrived ahead of their place"),
+  DUPLICATES("spanwire.events.duplicate", "{event}", true, null, false, "Events (or parts) whose bytes had been seen"),
+  GAPS("spanwire.gaps", "{gap}", true, "gaps", true, "Ranges of a stream no event covered (lost)"),
+  GAP_BYTES("spanwire.gaps.bytes", "By", true, null, false, "Bytes in those ranges"),
+  SKIPPED_BYTES("spanwire.bytes.skipped", "By", true, null, false, "Bytes moved but not captured (beyond the capture size)"),
+  // protocol sessions
+  REQUESTS("spanwire.requests", "{request}", true, null, false, "Requests parsed"),
+  RESPONSES("spanwire.responses", "{response}", true, null, false, "Final responses parsed"),
+  EXCHANGES("spanwire.exchanges", "{exchange}", true, "exchanges", false, "Exchanges reported with a response"),
+  SERVER_EXCHANGES("spanwire.exchanges.server", "{exchange}", true, "server", false,
+      "Exchanges reported by the server side"),
+  CLIENT_EXCHANGES("spanwire.exchanges.client", "{exchange}", true, "client", false,
+      "Exchanges reported by the client side"),
+  UNANSWERED("spanwire.requests.unanswered", "{request}", true, "unanswered", false,
+      "Requests reported without a response (the connection closed, or the agent stopped)"),
+  PARSE_ERRORS("spanwire.parse.errors", "{message}", true, "parse errors", true, "Malformed messages dropped"),
+  RESYNCS("spanwire.resyncs", "{resync}", true, "resyncs", false, "Streams resynchronised after an error or lost bytes"),
+  UNPAIRED("spanwire.messages.unpaired", "{message}", true, "unpaired", true,
+      "Requests and responses dropped because loss left their pair unknowable"),
+  UNPAIRED_REQUESTS("spanwire.requests.unpaired", "{request}", true, null, false, "The requests among them"),
+  DROPPED_PIPELINED("spanwire.requests.dropped_pipelined", "{request}", true, "dropped past the pipelining bound", true,
+      "Requests dropped (their place kept) past the pipelining bound"),
+  UPGRADES("spanwire.connections.upgraded", "{connection}", true, "upgrades", false,
+      "Connections that left a protocol (HTTP/1 upgrade, CONNECT tunnel, HTTP/2 preface)"),
+  // filters and outputs
+  BELOW_MIN_LATENCY("spanwire.exchanges.below_min_latency", "{exchange}", true, "below min latency", false,
+      "Exchanges faster than http.min-latency (in the metrics, not reported)"),
+  OUTPUT_DROPPED("spanwire.output.dropped", "{line}", true, "output dropped", true,
+      "Table or JSON lines dropped because stdout was too slow"),
+  // span export
+  SPANS_EXPORTED("spanwire.spans.exported", "{span}", true, "spans exported", false, "Spans the endpoint accepted"),
+  SPANS_DROPPED("spanwire.spans.dropped", "{span}", true, "spans dropped", true,
       "Spans dropped: queue full, refused by the endpoint, or unsent at shutdown"),
-  SPANS_REJECTED("spanwire.spans.rejected", "{span}", true,
+  SPANS_REJECTED("spanwire.spans.rejected", "{span}", true, "refused", false,
       "Spans the endpoint refused for good (a non-retryable OTLP status; also counted as dropped)"),
-  EXPORT_FAILURES("spanwire.export.failures", "{export}", true,
+  EXPORT_FAILURES("spanwire.export.failures", "{export}", true, "export failures", false,
       "Span exports the endpoint refused or timed out (each retry counts)"),
-  QUEUE_SIZE("spanwire.queue.size", "{span}", false, "Spans waiting for export"),
-  QUEUE_CAPACITY("spanwire.queue.capacity", "{span}", false, "Spans the export queue holds");
+  QUEUE_SIZE("spanwire.queue.size", "{span}", false, null, false, "Spans waiting for export"),
+  QUEUE_CAPACITY("spanwire.queue.capacity", "{span}", false, null, false, "Spans the export queue holds");
 
   private final String metricName;
   private final String unit;
   private final boolean counter;
+  private final String summaryLabel;
+  private final boolean loss;
   private final String description;
 
-  AgentMetric(String metricName, String unit, boolean counter, String description) {
+  AgentMetric(String metricName, String unit, boolean counter, String summaryLabel, boolean loss, String description) {
     this.metricName = metricName;
     this.unit = unit;
     this.counter = counter;
+    this.summaryLabel = summaryLabel;
+    this.loss = loss;
     this.description = description;
+  }
+
+  /** How the exit summary names it, or null when the summary leaves it out. */
+  public String summaryLabel() {
+    return summaryLabel;
+  }
+
+  /** Whether it counts something lost: the once-a-minute drop report names what it grew by. */
+  public boolean loss() {
+    return loss;
   }
 
   /** The metric's name, e.g. {@code spanwire.events.lost}. */

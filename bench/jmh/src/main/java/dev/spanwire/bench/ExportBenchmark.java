@@ -4,7 +4,7 @@ import com.sun.management.OperatingSystemMXBean;
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.ExchangeSink;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ProcessInfo;
 import dev.spanwire.exporter.otel.ExportSettings;
 import dev.spanwire.exporter.otel.OtelSink;
@@ -36,13 +36,13 @@ public final class ExportBenchmark {
     String compression = args.length > 1 ? args[1] : "gzip";
     CountingReceiver local = args.length > 2 ? null : new CountingReceiver(0);
     String endpoint = local == null ? args[2] : "http://127.0.0.1:" + local.port();
-    List<HttpExchange> exchanges = exchanges();
+    List<Exchange> exchanges = exchanges();
     OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     ExportSettings settings = ExportSettings.defaults()
         .withEndpoint(ExportSettings.Protocol.GRPC, endpoint)
         .withHeaders(Map.of(), compression, Duration.ofSeconds(10))
         .withSignals(true, false);
-    OtelSink sink = OtelSink.start(settings, KernelClock.calibrate(), "bench", "bench", List.of());
+    OtelSink sink = OtelSink.start(settings, KernelClock.calibrate(), "bench", "bench");
     try {
       run(sink, exchanges, total / 5); // warm-up
       long cpuBefore = os.getProcessCpuTime();
@@ -66,11 +66,11 @@ public final class ExportBenchmark {
    * Offers {@code count} exchanges, offering again whenever the queue was full (the span view
    * drops and counts then), until the receiver has acknowledged all of them.
    */
-  private static void run(OtelSink sink, List<HttpExchange> exchanges, int count) {
+  private static void run(OtelSink sink, List<Exchange> exchanges, int count) {
     ExchangeSink spans = sink.spans();
     long target = sink.spansExported() + count;
     for (int i = 0; i < count; i++) {
-      HttpExchange e = exchanges.get(i % exchanges.size());
+      Exchange e = exchanges.get(i % exchanges.size());
       while (true) {
         long dropped = sink.spansDropped();
         spans.onExchange(e);
@@ -90,8 +90,8 @@ public final class ExportBenchmark {
   }
 
   /** 1,000 different exchanges of 20 processes, as the pipeline would report them. */
-  private static List<HttpExchange> exchanges() {
-    List<HttpExchange> list = new ArrayList<>();
+  private static List<Exchange> exchanges() {
+    List<Exchange> list = new ArrayList<>();
     for (int i = 0; i < 1000; i++) {
       ProcessInfo process = Exchanges.process(1000 + i % 20, "svc" + (i % 20), null);
       list.add(Exchanges.exchange(process, i % 2 == 0 ? Role.SERVER : Role.CLIENT, i,

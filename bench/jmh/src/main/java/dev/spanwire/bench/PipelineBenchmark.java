@@ -8,9 +8,9 @@ import dev.spanwire.bpf.Role;
 import dev.spanwire.bpf.SocketEvent;
 import dev.spanwire.bpf.Source;
 import dev.spanwire.exporter.exchange.ExchangeSink;
-import dev.spanwire.exporter.exchange.HttpExchange;
-import dev.spanwire.exporter.pipeline.HttpPipeline;
-import dev.spanwire.exporter.pipeline.PipelineSettings;
+import dev.spanwire.exporter.exchange.Exchange;
+import dev.spanwire.exporter.connection.ConnectionTracker;
+import dev.spanwire.exporter.connection.PipelineSettings;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -50,7 +50,7 @@ public class PipelineBenchmark {
   public String scenario;
 
   private List<SocketEvent> events;
-  private HttpPipeline pipeline;
+  private ConnectionTracker pipeline;
   private CountingSink sink;
 
   /** Counts exchanges into a blackhole so nothing is optimised away. */
@@ -59,7 +59,7 @@ public class PipelineBenchmark {
     long exchanges;
 
     @Override
-    public void onExchange(HttpExchange exchange) {
+    public void onExchange(Exchange exchange) {
       exchanges++;
       blackhole.consume(exchange);
     }
@@ -69,7 +69,7 @@ public class PipelineBenchmark {
   public void setUp(Blackhole blackhole) {
     sink = new CountingSink();
     sink.blackhole = blackhole;
-    pipeline = new HttpPipeline(sink, PipelineSettings.defaults());
+    pipeline = new ConnectionTracker(sink, PipelineSettings.defaults());
     events = switch (scenario) {
       case "keepAliveSmallGets" -> keepAlive(
           "GET /api/items/%d HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n",

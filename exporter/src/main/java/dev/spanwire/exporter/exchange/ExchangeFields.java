@@ -1,7 +1,6 @@
 package dev.spanwire.exporter.exchange;
 
 import dev.spanwire.bpf.Role;
-import dev.spanwire.exporter.http1.HttpMessage;
 import dev.spanwire.semconv.HttpField;
 import dev.spanwire.semconv.NamingScheme;
 import java.net.InetSocketAddress;
@@ -40,34 +39,34 @@ public final class ExchangeFields {
     return scheme;
   }
 
-  /** The fields of AppScope's {@code http-req} event. */
-  public List<Field> request(ConnectionInfo connection, HttpMessage request) {
+  /** The fields of AppScope's {@code http-req} event; {@code version} as {@code http_flavor}. */
+  public List<Field> request(ConnectionInfo connection, String version, Request request) {
     List<Field> fields = new ArrayList<>(16);
     requestLine(fields, connection, request);
-    add(fields, HttpField.FLAVOR, request.flavor());
+    add(fields, HttpField.FLAVOR, version);
     add(fields, HttpField.SCHEME, connection.scheme());
     host(fields, connection, request);
     add(fields, HttpField.USER_AGENT, request.userAgent());
     clientAddress(fields, connection, request);
     add(fields, HttpField.X_APPSCOPE, request.xAppscope());
     network(fields, connection);
-    if (request.contentLength() >= 0) {
-      add(fields, HttpField.REQUEST_CONTENT_LENGTH, request.contentLength());
+    if (request.body().declaredLength() >= 0) {
+      add(fields, HttpField.REQUEST_CONTENT_LENGTH, request.body().declaredLength());
     }
-    headers(fields, request);
-    body(fields, request);
+    headers(fields, true, request.headers());
+    body(fields, true, request.body());
     return fields;
   }
 
   /** The fields of AppScope's {@code http-resp} event; also a span's attributes. */
-  public List<Field> exchange(HttpExchange exchange) {
+  public List<Field> exchange(Exchange exchange) {
     ConnectionInfo connection = exchange.connection();
-    HttpMessage request = exchange.request();
-    HttpMessage response = exchange.response();
+    Request request = exchange.request();
+    Response response = exchange.response();
     List<Field> fields = new ArrayList<>(24);
     requestLine(fields, connection, request);
     add(fields, HttpField.SCHEME, connection.scheme());
-    add(fields, HttpField.FLAVOR, request.flavor());
+    add(fields, HttpField.FLAVOR, exchange.version());
     if (response != null) {
       add(fields, HttpField.STATUS_CODE, (long) response.statusCode());
       if (response.statusText() != null && !response.statusText().isEmpty()) {
@@ -84,39 +83,40 @@ public final class ExchangeFields {
     clientAddress(fields, connection, request);
     add(fields, HttpField.X_APPSCOPE, request.xAppscope());
     network(fields, connection);
-    if (request.contentLength() >= 0) {
-      add(fields, HttpField.REQUEST_CONTENT_LENGTH, request.contentLength());
-    } else if (request.bodyBytes() > 0) {
-      add(fields, HttpField.REQUEST_CONTENT_LENGTH, request.bodyBytes());
-    }
+    contentLength(fields, HttpField.REQUEST_CONTENT_LENGTH, request.body());
     if (response != null) {
-      if (response.contentLength() >= 0) {
-        add(fields, HttpField.RESPONSE_CONTENT_LENGTH, response.contentLength());
-      } else if (response.bodyBytes() > 0) {
-        add(fields, HttpField.RESPONSE_CONTENT_LENGTH, response.bodyBytes());
-      }
+      contentLength(fields, HttpField.RESPONSE_CONTENT_LENGTH, response.body());
     }
-    headers(fields, request);
-    body(fields, request);
+    headers(fields, true, request.headers());
+    body(fields, true, request.body());
     if (response != null) {
-      headers(fields, response);
-      body(fields, response);
+      headers(fields, false, response.headers());
+      body(fields, false, response.body());
     }
     return fields;
   }
 
+  /** The declared length, else the bytes that moved when there were any. */
+  private void contentLength(List<Field> fields, HttpField field, Body body) {
+    if (body.declaredLength() >= 0) {
+      add(fields, field, body.declaredLength());
+    } else if (body.bytes() > 0) {
+      add(fields, field, body.bytes());
+    }
+  }
+
   /** The watched header lines of a message, one field per header name (repeats joined by ", "). */
-  private void headers(List<Field> fields, HttpMessage message) {
-    if (watchedHeaders.isEmpty() || message.headerLines().isEmpty()) {
+  private void headers(List<Field> fields, boolean request, Headers headers) {
+    if (watchedHeaders.isEmpty() || headers.isEmpty()) {
       return;
     }
     Map<String, String> values = new LinkedHashMap<>();
-    for (String line : message.headerLines()) {
+    for (String line : headers.lines()) {
       int colon = line.indexOf(':');
       if (colon <= 0 || !watched(line)) {
         continue;
       }
-      String name = HttpField.headerName(scheme, message.request(), line.substring(0, colon).strip());
+      String name = HttpField.headerName(scheme, request, line.substring(0, colon).strip());
       if (present(fields, name)) {
         continue; // a standard field of the same name (x-appscope in the dotted schemes) is there
       }
@@ -145,25 +145,24 @@ public final class ExchangeFields {
   }
 
   /** The captured body: UTF-8 text as it is, anything else base64; marked when cut. */
-  private void body(List<Field> fields, HttpMessage message) {
-    if (message.body() == null) {
+  private void body(List<Field> fields, boolean request, Body body) {
+    if (body.prefix() == null) {
       return;
     }
-    boolean request = message.request();
-    String text = BodyText.utf8(message.body(), message.bodyTruncated());
+    String text = BodyText.utf8(body.prefix(), body.prefixCut());
     if (text != null) {
       add(fields, request ? HttpField.REQUEST_BODY : HttpField.RESPONSE_BODY, text);
     } else {
       add(fields, request ? HttpField.REQUEST_BODY : HttpField.RESPONSE_BODY,
-          Base64.getEncoder().encodeToString(message.body()));
+          Base64.getEncoder().encodeToString(body.prefix()));
       add(fields, request ? HttpField.REQUEST_BODY_ENCODING : HttpField.RESPONSE_BODY_ENCODING, "base64");
     }
-    if (message.bodyTruncated()) {
+    if (body.prefixCut()) {
       add(fields, request ? HttpField.REQUEST_BODY_TRUNCATED : HttpField.RESPONSE_BODY_TRUNCATED, Boolean.TRUE);
     }
   }
 
-  private void requestLine(List<Field> fields, ConnectionInfo connection, HttpMessage request) {
+  private void requestLine(List<Field> fields, ConnectionInfo connection, Request request) {
     add(fields, HttpField.METHOD, request.method());
     if (scheme == NamingScheme.OTEL_STABLE) {
       add(fields, HttpField.PATH, RouteTemplate.pathOf(request.target()));
@@ -173,14 +172,14 @@ public final class ExchangeFields {
     }
   }
 
-  private void host(List<Field> fields, ConnectionInfo connection, HttpMessage request) {
+  private void host(List<Field> fields, ConnectionInfo connection, Request request) {
     if (scheme != NamingScheme.OTEL_STABLE) {
-      add(fields, HttpField.HOST, request.host());
+      add(fields, HttpField.HOST, request.authority());
       return;
     }
     // server.address/port: what the client asked for (Host), else where it connected
     InetSocketAddress server = connection.server();
-    String host = request.host();
+    String host = request.authority();
     if (host == null || host.isEmpty()) {
       add(fields, HttpField.SERVER_ADDRESS, Addresses.text(server.getAddress()));
       add(fields, HttpField.SERVER_PORT, (long) server.getPort());
@@ -210,7 +209,7 @@ public final class ExchangeFields {
     }
   }
 
-  private void clientAddress(List<Field> fields, ConnectionInfo connection, HttpMessage request) {
+  private void clientAddress(List<Field> fields, ConnectionInfo connection, Request request) {
     String forwarded = request.xForwardedFor();
     if (forwarded != null) {
       int comma = forwarded.indexOf(',');

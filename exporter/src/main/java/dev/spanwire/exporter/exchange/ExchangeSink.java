@@ -1,14 +1,17 @@
 package dev.spanwire.exporter.exchange;
 
-import dev.spanwire.exporter.http1.HttpMessage;
 
 /**
  * Receives what the pipeline reports, on the pipeline thread: it must not block (queue and
  * return). The records it gets are immutable and may be kept.
  */
 public interface ExchangeSink {
-  /** A request completed (AppScope's {@code http-req} moment). */
-  default void onRequest(ConnectionInfo connection, HttpMessage request) {}
+  /**
+   * A request completed (AppScope's {@code http-req} moment).
+   *
+   * @param version the protocol version its exchange will have, as AppScope's {@code http_flavor}
+   */
+  default void onRequest(ConnectionInfo connection, String version, Request request) {}
 
   /**
    * The pipeline recognised a connection as HTTP by its first payload (AppScope's protocol
@@ -19,8 +22,8 @@ public interface ExchangeSink {
    */
   default void onDetected(ConnectionInfo connection, int fd, long timestampNanos) {}
 
-  /** A request and its response completed (or the request alone, when the connection closed). */
-  void onExchange(HttpExchange exchange);
+  /** A request and its response completed (or the request alone, when none came). */
+  void onExchange(Exchange exchange);
 
   /** Pushes buffered output out (called when the sink's input goes quiet). */
   default void flush() {}

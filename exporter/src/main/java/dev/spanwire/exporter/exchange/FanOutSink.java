@@ -1,6 +1,5 @@
 package dev.spanwire.exporter.exchange;
 
-import dev.spanwire.exporter.http1.HttpMessage;
 import java.util.List;
 
 /** Hands everything to several sinks in turn; closes them in reverse order. */
@@ -12,9 +11,9 @@ public final class FanOutSink implements ExchangeSink {
   }
 
   @Override
-  public void onRequest(ConnectionInfo connection, HttpMessage request) {
+  public void onRequest(ConnectionInfo connection, String version, Request request) {
     for (ExchangeSink sink : sinks) {
-      sink.onRequest(connection, request);
+      sink.onRequest(connection, version, request);
     }
   }
 
@@ -26,7 +25,7 @@ public final class FanOutSink implements ExchangeSink {
   }
 
   @Override
-  public void onExchange(HttpExchange exchange) {
+  public void onExchange(Exchange exchange) {
     for (ExchangeSink sink : sinks) {
       sink.onExchange(exchange);
     }

@@ -3,8 +3,11 @@ package dev.spanwire.exporter.filter;
 import dev.spanwire.exporter.exchange.BodyText;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.ExchangeSink;
-import dev.spanwire.exporter.exchange.HttpExchange;
-import dev.spanwire.exporter.http1.HttpMessage;
+import dev.spanwire.exporter.exchange.Body;
+import dev.spanwire.exporter.exchange.Exchange;
+import dev.spanwire.exporter.exchange.Headers;
+import dev.spanwire.exporter.exchange.Request;
+import dev.spanwire.exporter.exchange.Response;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,7 +25,7 @@ public final class ExchangeFilter implements ExchangeSink {
   private final ExchangeSink next;
   private final FilterSettings settings;
   private final long minLatencyNanos;
-  private volatile long belowMinLatency;
+  private final java.util.concurrent.atomic.AtomicLong belowMinLatency = new java.util.concurrent.atomic.AtomicLong();
 
   public ExchangeFilter(ExchangeSink next, FilterSettings settings) {
     this.next = next;
@@ -32,13 +35,13 @@ public final class ExchangeFilter implements ExchangeSink {
 
   /** Exchanges left out for being faster than the minimum latency. */
   public long belowMinLatency() {
-    return belowMinLatency;
+    return belowMinLatency.get();
   }
 
   @Override
-  public void onRequest(ConnectionInfo connection, HttpMessage request) {
+  public void onRequest(ConnectionInfo connection, String version, Request request) {
     if (settings.captureRequest() && minLatencyNanos == 0) {
-      next.onRequest(connection, request(request));
+      next.onRequest(connection, version, request(request));
     }
   }
 
@@ -48,58 +51,62 @@ public final class ExchangeFilter implements ExchangeSink {
   }
 
   @Override
-  public void onExchange(HttpExchange exchange) {
+  public void onExchange(Exchange exchange) {
     if (minLatencyNanos > 0 && exchange.response() != null && exchange.durationNanos() < minLatencyNanos) {
-      belowMinLatency++;
+      belowMinLatency.incrementAndGet();
       return;
     }
-    HttpMessage request = request(exchange.request());
-    HttpMessage response = exchange.response() == null ? null : response(exchange.response());
+    Request request = request(exchange.request());
+    Response response = exchange.response() == null ? null : response(exchange.response());
     if (minLatencyNanos > 0 && settings.captureRequest()) {
-      next.onRequest(exchange.connection(), request);
+      next.onRequest(exchange.connection(), exchange.version(), request);
     }
     next.onExchange(request == exchange.request() && response == exchange.response()
         ? exchange
-        : new HttpExchange(exchange.connection(), exchange.tid(), request, response));
+        : exchange.withMessages(request, response));
   }
 
-  private HttpMessage request(HttpMessage message) {
-    return redact(settings.captureRequest() ? message : message.withoutHeadersAndBody());
-  }
-
-  private HttpMessage response(HttpMessage message) {
-    return redact(settings.captureResponse() ? message : message.withoutHeadersAndBody());
-  }
-
-  /** The same message when nothing needs replacing (the common case costs a scan, no copy). */
-  private HttpMessage redact(HttpMessage message) {
+  private Request request(Request request) {
+    Request kept = settings.captureRequest() ? request : request.withoutHeadersAndBody();
     Redaction redaction = settings.redaction();
-    String target = redaction.target(message.target());
-    List<String> lines = message.headerLines();
-    List<String> redactedLines = lines;
-    for (int i = 0; i < lines.size(); i++) {
-      String line = redaction.headerLine(lines.get(i));
-      if (!line.equals(lines.get(i))) {
-        if (redactedLines == lines) {
-          redactedLines = new ArrayList<>(lines);
-        }
-        redactedLines.set(i, line);
+    String target = redaction.target(kept.target());
+    Headers headers = redactHeaders(kept.headers(), redaction);
+    Body body = redactBody(kept.body(), redaction);
+    return target == kept.target() && headers == kept.headers() && body == kept.body()
+        ? kept
+        : kept.withTargetHeadersAndBody(target, headers, body);
+  }
+
+  private Response response(Response response) {
+    Response kept = settings.captureResponse() ? response : response.withoutHeadersAndBody();
+    Redaction redaction = settings.redaction();
+    Headers headers = redactHeaders(kept.headers(), redaction);
+    Body body = redactBody(kept.body(), redaction);
+    return headers == kept.headers() && body == kept.body() ? kept : kept.withHeadersAndBody(headers, body);
+  }
+
+  /** The same fields when nothing needs replacing (the common case costs a scan, no copy). */
+  private static Headers redactHeaders(Headers headers, Redaction redaction) {
+    Headers redacted = headers;
+    for (int i = 0; i < headers.size(); i++) {
+      if (redaction.redactsHeader(headers.name(i))) {
+        redacted = redacted.withValue(i, redaction.replacement());
       }
     }
-    HttpMessage redacted = target == message.target() && redactedLines == lines
-        ? message
-        : message.withTargetAndHeaderLines(target, redactedLines == lines ? lines : List.copyOf(redactedLines));
-    return redacted.body() == null ? redacted : redactBody(redacted, redaction);
+    return redacted;
   }
 
   /** A captured text body with credential-like JSON members and form fields replaced. */
-  private static HttpMessage redactBody(HttpMessage message, Redaction redaction) {
-    String text = BodyText.utf8(message.body(), message.bodyTruncated());
+  private static Body redactBody(Body body, Redaction redaction) {
+    if (body.prefix() == null) {
+      return body;
+    }
+    String text = BodyText.utf8(body.prefix(), body.prefixCut());
     if (text == null) {
-      return message;
+      return body;
     }
     String redacted = redaction.body(text);
-    return redacted == text ? message : message.withBody(redacted.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return redacted == text ? body : body.withPrefix(redacted.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   @Override

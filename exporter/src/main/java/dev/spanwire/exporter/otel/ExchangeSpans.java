@@ -4,7 +4,8 @@ import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.ExchangeFields;
 import dev.spanwire.exporter.exchange.Field;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
+import dev.spanwire.exporter.exchange.SpanIds;
 import dev.spanwire.exporter.exchange.RouteTemplate;
 import dev.spanwire.semconv.HttpField;
 import io.opentelemetry.api.trace.SpanContext;
@@ -13,7 +14,6 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.TraceFlags;
 import io.opentelemetry.api.trace.TraceState;
 import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
-import io.opentelemetry.sdk.trace.IdGenerator;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.data.StatusData;
 import java.util.List;
@@ -23,16 +23,15 @@ import java.util.function.Function;
 /**
  * Turns exchanges into spans: kind by role, {@code {METHOD} {route}} names, kernel times on the
  * wall clock, ERROR for 5xx (and 4xx on client spans, and for a request the connection closed
- * on), the attributes of the naming scheme, and the trace of the request's {@code traceparent}
- * when it carries a valid one.
+ * on), the attributes of the naming scheme, in the trace, with the ids and parent, the exchange
+ * was given at pairing.
  */
-final class ExchangeSpans implements Function<HttpExchange, SpanData> {
+final class ExchangeSpans implements Function<Exchange, SpanData> {
   private final KernelClock clock;
   private final ExchangeFields fields;
   private final UnaryOperator<List<Field>> keep;
   private final ProcessResources resources;
   private final InstrumentationScopeInfo scope;
-  private final IdGenerator ids = IdGenerator.random();
   private final String routeAttribute;
 
   /** @param keep the fields that become attributes (the watch rule's field and value filter) */
@@ -48,16 +47,17 @@ final class ExchangeSpans implements Function<HttpExchange, SpanData> {
   }
 
   @Override
-  public SpanData apply(HttpExchange exchange) {
+  public SpanData apply(Exchange exchange) {
     String route = RouteTemplate.of(exchange.request().target());
-    SpanContext parent = Traceparent.parse(exchange.request().traceparent());
-    SpanContext context;
-    if (parent != null) {
-      context = SpanContext.create(parent.getTraceId(), ids.generateSpanId(), parent.getTraceFlags(), TraceState.getDefault());
-    } else {
-      parent = SpanContext.getInvalid();
-      context = SpanContext.create(ids.generateTraceId(), ids.generateSpanId(), TraceFlags.getSampled(), TraceState.getDefault());
-    }
+    SpanIds ids = exchange.ids();
+    TraceFlags flags = ids.sampled() ? TraceFlags.getSampled() : TraceFlags.getDefault();
+    String traceId = ids.traceIdHex();
+    SpanContext context = SpanContext.create(traceId, ids.spanIdHex(), flags, traceState(ids.traceState()));
+    SpanContext parent = !ids.hasParent()
+        ? SpanContext.getInvalid()
+        : ids.remoteParent()
+            ? SpanContext.createFromRemoteParent(traceId, ids.parentSpanIdHex(), flags, TraceState.getDefault())
+            : SpanContext.create(traceId, ids.parentSpanIdHex(), flags, TraceState.getDefault());
     return new ExchangeSpan(
         exchange.request().method() + " " + route,
         exchange.role() == Role.CLIENT ? SpanKind.CLIENT : SpanKind.SERVER,
@@ -71,7 +71,12 @@ final class ExchangeSpans implements Function<HttpExchange, SpanData> {
         scope);
   }
 
-  static StatusData status(HttpExchange exchange) {
+  /** The W3C tracestate that came with the parent (kept only when it parses), else empty. */
+  private static TraceState traceState(String value) {
+    return TraceState.getDefault();
+  }
+
+  static StatusData status(Exchange exchange) {
     if (exchange.response() == null) {
       return StatusData.create(StatusCode.ERROR, "connection closed before a response");
     }

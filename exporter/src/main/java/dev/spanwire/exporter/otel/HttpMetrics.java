@@ -2,10 +2,10 @@ package dev.spanwire.exporter.otel;
 
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.Role;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Body;
+import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ProcessInfo;
 import dev.spanwire.exporter.exchange.RouteTemplate;
-import dev.spanwire.exporter.http1.HttpMessage;
 import dev.spanwire.semconv.HttpField;
 import dev.spanwire.semconv.HttpMetric;
 import dev.spanwire.semconv.NamingScheme;
@@ -179,7 +179,7 @@ final class HttpMetrics {
   }
 
   /** Counts one exchange. */
-  synchronized void record(HttpExchange exchange) {
+  synchronized void record(Exchange exchange) {
     ProcessInfo process = exchange.connection().process();
     ProcessSeries series = processes.get(process);
     if (series == null) {
@@ -187,10 +187,10 @@ final class HttpMetrics {
       processes.put(process, series);
     }
     series.lastUpdateNanos = exchange.endNanos();
-    HttpMessage request = exchange.request();
+    var request = exchange.request();
     Labels labels = new Labels(
         request.method(), exchange.statusCode(), RouteTemplate.of(request.target()),
-        exchange.connection().scheme(), request.flavor());
+        exchange.connection().scheme(), exchange.version());
     long start = clock.toEpochNanos(exchange.startNanos());
     series.requests.get(labels, a -> new Counter(a, start)).value++;
     boolean server = exchange.role() != Role.CLIENT;
@@ -200,23 +200,15 @@ final class HttpMetrics {
       (server ? series.serverDuration : series.clientDuration)
           .get(labels, a -> new Histogram(a, start, durationBuckets.length))
           .add(millis * metric.millisecondsToUnit(scheme), durationBuckets);
-      long responseBytes = bodySize(exchange.response());
+      long responseBytes = exchange.response().body().size();
       if (responseBytes >= 0) {
         series.responseSize.get(server).get(labels, a -> new Histogram(a, start, sizeBuckets.length)).add(responseBytes, sizeBuckets);
       }
     }
-    long requestBytes = bodySize(request);
+    long requestBytes = request.body().size();
     if (requestBytes >= 0) {
       series.requestSize.get(server).get(labels, a -> new Histogram(a, start, sizeBuckets.length)).add(requestBytes, sizeBuckets);
     }
-  }
-
-  /** The declared length, else the bytes seen when there was a body. */
-  private static long bodySize(HttpMessage message) {
-    if (message.contentLength() >= 0) {
-      return message.contentLength();
-    }
-    return message.framing() == HttpMessage.Framing.NONE ? -1 : message.bodyBytes();
   }
 
   /**

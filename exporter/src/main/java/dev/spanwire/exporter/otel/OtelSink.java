@@ -1,9 +1,9 @@
 package dev.spanwire.exporter.otel;
 
 import dev.spanwire.bpf.KernelClock;
+import dev.spanwire.exporter.counters.Counters;
 import dev.spanwire.exporter.exchange.ExchangeFields;
 import dev.spanwire.exporter.exchange.ExchangeSink;
-import dev.spanwire.exporter.exchange.HttpExchange;
 import dev.spanwire.exporter.filter.WatchRule;
 import dev.spanwire.semconv.AgentMetric;
 import io.opentelemetry.api.common.Attributes;
@@ -49,22 +49,13 @@ public final class OtelSink {
   }
 
   /**
-   * Starts export. {@code agentInstruments} are the agent's own numbers (capture, pipeline,
-   * outputs); the sink adds its own (spans exported and dropped, failures, queue fill).
-   */
-  public static OtelSink start(
-      ExportSettings settings, KernelClock clock, String hostName, String version,
-      List<SelfMetrics.Instrument> agentInstruments) {
-    return start(settings, clock, hostName, version, agentInstruments, null);
-  }
-
-  /**
    * Starts export with span attributes as the watch rule says: its headers added, only the fields
-   * its field and value regexes match kept. A null rule keeps every field and adds no header.
+   * its field and value regexes match kept (a null rule keeps every field and adds no header). Its
+   * own counters (spans exported, dropped, refused, export failures, queue) go to {@code counters},
+   * and every metric of {@code counters} is exported as the agent's own.
    */
   public static OtelSink start(
-      ExportSettings settings, KernelClock clock, String hostName, String version,
-      List<SelfMetrics.Instrument> agentInstruments, WatchRule watch) {
+      ExportSettings settings, KernelClock clock, String hostName, String version, Counters counters, WatchRule watch) {
     InstrumentationScopeInfo scope = InstrumentationScopeInfo.builder("spanwire").setVersion(version).build();
     ProcessResources resources = new ProcessResources(hostName);
     ExchangeFields fields = new ExchangeFields(settings.scheme(), watch == null ? List.of() : watch.headers());
@@ -76,21 +67,25 @@ public final class OtelSink {
         ? new HttpMetrics(settings.scheme(), resources, scope, clock, settings.cardinalityLimit(),
             pid -> Files.exists(Path.of("/proc", Integer.toString(pid))))
         : null;
-    SelfMetrics self = new SelfMetrics(agentResource(settings, hostName, version), scope,
-        clock.toEpochNanos(KernelClock.monotonicNanos()));
-    self.addAll(agentInstruments);
     if (batcher != null) {
-      self.add(SelfMetrics.Instrument.of(AgentMetric.SPANS_EXPORTED, batcher::exported));
-      self.add(SelfMetrics.Instrument.of(AgentMetric.SPANS_DROPPED, batcher::dropped));
-      self.add(SelfMetrics.Instrument.of(AgentMetric.SPANS_REJECTED, batcher::rejected));
-      self.add(SelfMetrics.Instrument.of(AgentMetric.EXPORT_FAILURES, batcher::failures));
-      self.add(SelfMetrics.Instrument.of(AgentMetric.QUEUE_SIZE, batcher::queued));
-      self.add(SelfMetrics.Instrument.of(AgentMetric.QUEUE_CAPACITY, batcher::capacity));
+      counters.register(AgentMetric.SPANS_EXPORTED, batcher::exported);
+      counters.register(AgentMetric.SPANS_DROPPED, batcher::dropped);
+      counters.register(AgentMetric.SPANS_REJECTED, batcher::rejected);
+      counters.register(AgentMetric.EXPORT_FAILURES, batcher::failures);
+      counters.register(AgentMetric.QUEUE_SIZE, batcher::queued);
+      counters.register(AgentMetric.QUEUE_CAPACITY, batcher::capacity);
     }
+    SelfMetrics self = new SelfMetrics(agentResource(settings, hostName, version), scope,
+        clock.toEpochNanos(KernelClock.monotonicNanos()), counters);
     MetricsWorker worker = settings.metrics()
         ? new MetricsWorker(OtlpExporters.metrics(settings), () -> collect(httpMetrics, self, clock), settings)
         : null;
     return new OtelSink(settings, batcher, httpMetrics, self, worker, clock);
+  }
+
+  /** Starts export with every field as a span attribute, counting into a registry of its own. */
+  public static OtelSink start(ExportSettings settings, KernelClock clock, String hostName, String version) {
+    return start(settings, clock, hostName, version, new Counters(), null);
   }
 
   private static List<MetricData> collect(HttpMetrics http, SelfMetrics self, KernelClock clock) {

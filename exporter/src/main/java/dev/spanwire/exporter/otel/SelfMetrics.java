@@ -1,5 +1,8 @@
 package dev.spanwire.exporter.otel;
 
+import dev.spanwire.exporter.counters.Counters;
+import dev.spanwire.semconv.AgentMetric;
+import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
 import io.opentelemetry.sdk.metrics.data.AggregationTemporality;
 import io.opentelemetry.sdk.metrics.data.GaugeData;
@@ -7,48 +10,27 @@ import io.opentelemetry.sdk.metrics.data.LongPointData;
 import io.opentelemetry.sdk.metrics.data.MetricData;
 import io.opentelemetry.sdk.metrics.data.MetricDataType;
 import io.opentelemetry.sdk.metrics.data.SumData;
-import io.opentelemetry.api.common.Attributes;
-import dev.spanwire.semconv.AgentMetric;
 import io.opentelemetry.sdk.resources.Resource;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.LongSupplier;
 
-/** The agent's own counters and gauges, exported with its own resource ({@code service.name=spanwire}). */
-public final class SelfMetrics {
-  /** One of the agent's numbers: a cumulative counter or a gauge. */
-  public record Instrument(String name, String description, String unit, boolean counter, LongSupplier value) {
-    public static Instrument counter(String name, String description, String unit, LongSupplier value) {
-      return new Instrument(name, description, unit, true, value);
-    }
-
-    public static Instrument gauge(String name, String description, String unit, LongSupplier value) {
-      return new Instrument(name, description, unit, false, value);
-    }
-
-    /** One of the agent's metrics as semconv names it. */
-    public static Instrument of(AgentMetric metric, LongSupplier value) {
-      return new Instrument(metric.metricName(), metric.description(), metric.unit(), metric.counter(), value);
-    }
-  }
-
+/**
+ * The agent's own counters and gauges as metrics under its own resource ({@code service.name=spanwire}):
+ * every metric of the agent's {@link Counters} registry, read when metrics are collected.
+ */
+final class SelfMetrics {
   private final Resource resource;
   private final InstrumentationScopeInfo scope;
   private final long startEpochNanos;
-  private final List<Instrument> instruments = new ArrayList<>();
+  private final Counters counters;
 
-  SelfMetrics(Resource resource, InstrumentationScopeInfo scope, long startEpochNanos) {
+  SelfMetrics(Resource resource, InstrumentationScopeInfo scope, long startEpochNanos, Counters counters) {
     this.resource = resource;
     this.scope = scope;
     this.startEpochNanos = startEpochNanos;
-  }
-
-  void add(Instrument instrument) {
-    instruments.add(instrument);
-  }
-
-  void addAll(List<Instrument> list) {
-    instruments.addAll(list);
+    this.counters = counters;
   }
 
   Resource resource() {
@@ -56,17 +38,19 @@ public final class SelfMetrics {
   }
 
   List<MetricData> collect(long nowEpochNanos) {
-    List<MetricData> metrics = new ArrayList<>(instruments.size());
-    for (Instrument i : instruments) {
-      LongPointData point = i.counter()
-          ? LongPointData.create(startEpochNanos, nowEpochNanos, Attributes.empty(), i.value().getAsLong())
-          : LongPointData.create(nowEpochNanos, nowEpochNanos, Attributes.empty(), i.value().getAsLong());
-      metrics.add(i.counter()
-          ? new Metric(resource, scope, i.name(), i.description(), i.unit(), MetricDataType.LONG_SUM,
+    Map<AgentMetric, LongSupplier> all = counters.all();
+    List<MetricData> metrics = new ArrayList<>(all.size());
+    all.forEach((m, value) -> {
+      long v = value.getAsLong();
+      LongPointData point = m.counter()
+          ? LongPointData.create(startEpochNanos, nowEpochNanos, Attributes.empty(), v)
+          : LongPointData.create(nowEpochNanos, nowEpochNanos, Attributes.empty(), v);
+      metrics.add(m.counter()
+          ? new Metric(resource, scope, m.metricName(), m.description(), m.unit(), MetricDataType.LONG_SUM,
               SumData.createLongSumData(true, AggregationTemporality.CUMULATIVE, List.of(point)))
-          : new Metric(resource, scope, i.name(), i.description(), i.unit(), MetricDataType.LONG_GAUGE,
+          : new Metric(resource, scope, m.metricName(), m.description(), m.unit(), MetricDataType.LONG_GAUGE,
               GaugeData.createLongGaugeData(List.of(point))));
-    }
+    });
     return metrics;
   }
 }

@@ -1,6 +1,6 @@
 package dev.spanwire.exporter.otel;
 
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
 import io.opentelemetry.exporter.internal.FailedExportException;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.trace.data.SpanData;
@@ -44,11 +44,11 @@ final class SpanBatcher {
   private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final SpanExporter exporter;
-  private final Function<HttpExchange, SpanData> toSpan;
+  private final Function<Exchange, SpanData> toSpan;
   private final int maxExportBatchSize;
   private final long scheduleDelayNanos;
   private final Duration exportTimeout;
-  private final BlockingQueue<HttpExchange> queue;
+  private final BlockingQueue<Exchange> queue;
   private final Thread worker;
   private final AtomicLong exported = new AtomicLong();
   private final AtomicLong dropped = new AtomicLong();
@@ -65,7 +65,7 @@ final class SpanBatcher {
 
   SpanBatcher(
       SpanExporter exporter,
-      Function<HttpExchange, SpanData> toSpan,
+      Function<Exchange, SpanData> toSpan,
       ExportSettings settings) {
     this.exporter = exporter;
     this.toSpan = toSpan;
@@ -79,7 +79,7 @@ final class SpanBatcher {
   }
 
   /** Queues an exchange for export; false (and counted) when the queue is full. */
-  boolean offer(HttpExchange exchange) {
+  boolean offer(Exchange exchange) {
     if (shuttingDown || !queue.offer(exchange)) {
       dropped.incrementAndGet();
       return false;
@@ -119,7 +119,7 @@ final class SpanBatcher {
   }
 
   private void run() {
-    List<HttpExchange> batch = new ArrayList<>(maxExportBatchSize);
+    List<Exchange> batch = new ArrayList<>(maxExportBatchSize);
     while (true) {
       long batchDeadline = System.nanoTime() + scheduleDelayNanos;
       try {
@@ -128,7 +128,7 @@ final class SpanBatcher {
           if (wait <= 0) {
             break;
           }
-          HttpExchange next = queue.poll(Math.min(wait, SLICE_NANOS), TimeUnit.NANOSECONDS);
+          Exchange next = queue.poll(Math.min(wait, SLICE_NANOS), TimeUnit.NANOSECONDS);
           if (next != null) {
             batch.add(next);
             queue.drainTo(batch, maxExportBatchSize - batch.size());
@@ -152,9 +152,9 @@ final class SpanBatcher {
     }
   }
 
-  private List<SpanData> spans(List<HttpExchange> batch) {
+  private List<SpanData> spans(List<Exchange> batch) {
     List<SpanData> spans = new ArrayList<>(batch.size());
-    for (HttpExchange exchange : batch) {
+    for (Exchange exchange : batch) {
       try {
         spans.add(toSpan.apply(exchange));
       } catch (RuntimeException e) {

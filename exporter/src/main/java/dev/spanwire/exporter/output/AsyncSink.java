@@ -2,8 +2,8 @@ package dev.spanwire.exporter.output;
 
 import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.ExchangeSink;
-import dev.spanwire.exporter.exchange.HttpExchange;
-import dev.spanwire.exporter.http1.HttpMessage;
+import dev.spanwire.exporter.exchange.Exchange;
+import dev.spanwire.exporter.exchange.Request;
 import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class AsyncSink implements ExchangeSink {
   public static final int DEFAULT_CAPACITY = 8192;
 
-  private record Request(ConnectionInfo connection, HttpMessage request) {}
+  private record RequestSeen(ConnectionInfo connection, String version, Request request) {}
 
   private record Detected(ConnectionInfo connection, int fd, long timestampNanos) {}
 
@@ -58,8 +58,8 @@ public final class AsyncSink implements ExchangeSink {
   }
 
   @Override
-  public void onRequest(ConnectionInfo connection, HttpMessage request) {
-    offer(new Request(connection, request));
+  public void onRequest(ConnectionInfo connection, String version, Request request) {
+    offer(new RequestSeen(connection, version, request));
   }
 
   @Override
@@ -68,7 +68,7 @@ public final class AsyncSink implements ExchangeSink {
   }
 
   @Override
-  public void onExchange(HttpExchange exchange) {
+  public void onExchange(Exchange exchange) {
     offer(exchange);
   }
 
@@ -94,8 +94,8 @@ public final class AsyncSink implements ExchangeSink {
         }
         try {
           switch (item) {
-            case Request r -> delegate.onRequest(r.connection(), r.request());
-            case HttpExchange e -> delegate.onExchange(e);
+            case RequestSeen r -> delegate.onRequest(r.connection(), r.version(), r.request());
+            case Exchange e -> delegate.onExchange(e);
             case Detected d -> delegate.onDetected(d.connection(), d.fd(), d.timestampNanos());
             default -> throw new IllegalStateException("unexpected " + item);
           }

@@ -1,7 +1,7 @@
 package dev.spanwire.exporter.output;
 
 import dev.spanwire.bpf.KernelClock;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -70,7 +70,7 @@ public enum Column {
     return name();
   }
 
-  String value(HttpExchange e, KernelClock clock) {
+  String value(Exchange e, KernelClock clock) {
     return switch (this) {
       case TIMESTAMP -> Timestamps.rfc3339(clock, e.startNanos());
       case COMM -> e.connection().process().comm();
@@ -82,11 +82,11 @@ public enum Column {
       case DST -> Tuples.format(e.connection().server());
       case PROTO -> e.connection().scheme().toUpperCase(Locale.ROOT);
       case METHOD -> e.request().method();
-      case HOST -> e.request().host() == null ? "-" : e.request().host();
+      case HOST -> e.request().authority() == null ? "-" : e.request().authority();
       case PATH -> e.request().target();
       case STATUS -> e.response() == null ? "-" : Integer.toString(e.response().statusCode());
       case CONTENT_LENGTH -> e.response() == null ? "-" : Long.toString(
-          e.response().contentLength() >= 0 ? e.response().contentLength() : e.response().bodyBytes());
+          e.response().body().declaredLength() >= 0 ? e.response().body().declaredLength() : e.response().body().bytes());
       case USER_AGENT -> e.request().userAgent() == null ? "-" : e.request().userAgent();
       case LATENCY -> e.response() == null ? "-" : Timestamps.millis(e.durationNanos()) + "ms";
     };

@@ -5,9 +5,9 @@ import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.ExchangeFields;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.Field;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ProcessInfo;
-import dev.spanwire.exporter.http1.HttpMessage;
+import dev.spanwire.exporter.exchange.Request;
 import dev.spanwire.semconv.NamingScheme;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -60,12 +60,12 @@ public final class JsonEventSink implements ExchangeSink {
   }
 
   @Override
-  public void onRequest(ConnectionInfo connection, HttpMessage request) {
-    write(connection, REQUEST_SOURCE, request.endNanos(), fields.request(connection, request));
+  public void onRequest(ConnectionInfo connection, String version, Request request) {
+    write(connection, REQUEST_SOURCE, request.endNanos(), fields.request(connection, version, request));
   }
 
   @Override
-  public void onExchange(HttpExchange exchange) {
+  public void onExchange(Exchange exchange) {
     if (exchange.response() != null) {
       write(exchange.connection(), RESPONSE_SOURCE, exchange.response().endNanos(), fields.exchange(exchange));
     }

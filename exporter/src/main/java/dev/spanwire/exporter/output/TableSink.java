@@ -2,7 +2,7 @@ package dev.spanwire.exporter.output;
 
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.exporter.exchange.ExchangeSink;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.io.Writer;
@@ -46,7 +46,7 @@ public final class TableSink implements ExchangeSink {
   }
 
   @Override
-  public void onExchange(HttpExchange exchange) {
+  public void onExchange(Exchange exchange) {
     writeHeader();
     line.setLength(0);
     for (int i = 0; i < columns.size(); i++) {

@@ -3,7 +3,6 @@ package dev.spanwire.exporter.exchange;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spanwire.bpf.Role;
-import dev.spanwire.exporter.http1.HttpMessage;
 import dev.spanwire.exporter.testing.Exchanges;
 import dev.spanwire.semconv.NamingScheme;
 import java.nio.charset.StandardCharsets;
@@ -22,15 +21,15 @@ class ExchangeFieldsTest {
     return map;
   }
 
-  private static HttpExchange withLines(HttpExchange e, List<String> requestLines, List<String> responseLines) {
-    return new HttpExchange(e.connection(), e.tid(),
-        e.request().withTargetAndHeaderLines(e.request().target(), requestLines),
-        e.response().withTargetAndHeaderLines(null, responseLines));
+  private static Exchange withLines(Exchange e, List<String> requestLines, List<String> responseLines) {
+    return e.withMessages(
+        e.request().withTargetHeadersAndBody(e.request().target(), Headers.ofLines(requestLines), e.request().body()),
+        e.response().withHeadersAndBody(Headers.ofLines(responseLines), e.response().body()));
   }
 
   @Test
   void watchedHeadersBecomeFieldsNamedPerScheme() {
-    HttpExchange e = withLines(
+    Exchange e = withLines(
         Exchanges.exchange(APP, Role.SERVER, 1, "GET /a HTTP/1.1\nHost: h\n\n", "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1000, 1000),
         List.of("Host: h", "X-Tenant: acme", "X-Tenant: beta", "Accept: */*"),
         List.of("Content-Length: 0", "X-Cache: HIT"));
@@ -42,21 +41,20 @@ class ExchangeFieldsTest {
     assertThat(map(new ExchangeFields(NamingScheme.OTEL_STABLE, watched).exchange(e)))
         .containsEntry("http.request.header.x-tenant", "acme, beta")
         .containsEntry("http.response.header.x-cache", "HIT");
-    assertThat(map(new ExchangeFields(NamingScheme.APPSCOPE, watched).request(e.connection(), e.request())))
+    assertThat(map(new ExchangeFields(NamingScheme.APPSCOPE, watched).request(e.connection(), "1.1", e.request())))
         .containsEntry("http_request_header_x_tenant", "acme, beta")
         .doesNotContainKey("http_response_header_x_cache");
     assertThat(map(new ExchangeFields(NamingScheme.APPSCOPE).exchange(e))).doesNotContainKey("http_request_header_x_tenant");
   }
 
-  private static HttpMessage body(byte[] bytes, boolean truncated) {
-    HttpMessage m = Exchanges.message("POST /b HTTP/1.1\nHost: h\nContent-Length: 0\n\n", true, null, 1000);
-    return new HttpMessage(true, m.method(), m.target(), 0, null, m.flavor(), m.framing(), bytes.length, bytes.length, 1,
-        m.host(), null, null, null, null, null, List.of(), bytes, truncated, false, false, 0, 1000, 1000, 1000);
+  private static Request body(byte[] bytes, boolean truncated) {
+    Request m = Exchanges.message("POST /b HTTP/1.1\nHost: h\nContent-Length: 0\n\n", true, null, 1000).toRequest();
+    return m.withTargetHeadersAndBody(m.target(), m.headers(), new Body(bytes.length, bytes.length, true, bytes, truncated));
   }
 
-  private static Map<String, Object> requestFields(HttpMessage request) {
+  private static Map<String, Object> requestFields(Request request) {
     ConnectionInfo connection = Exchanges.exchange(APP, Role.SERVER, 1, "GET / HTTP/1.1\n\n", null, 0, 0).connection();
-    return map(new ExchangeFields(NamingScheme.APPSCOPE).request(connection, request));
+    return map(new ExchangeFields(NamingScheme.APPSCOPE).request(connection, "1.1", request));
   }
 
   @Test
@@ -76,7 +74,7 @@ class ExchangeFieldsTest {
 
   @Test
   void watchedXAppscopeIsOneAttributeInTheDottedSchemes() {
-    HttpExchange e = withLines(
+    Exchange e = withLines(
         Exchanges.exchange(APP, Role.SERVER, 1, "GET /a HTTP/1.1\nHost: h\nX-AppScope: app=1\n\n",
             "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1000, 1000),
         List.of("Host: h", "X-AppScope: app=1"), List.of());
@@ -89,10 +87,11 @@ class ExchangeFieldsTest {
 
   @Test
   void ipv6AddressesAreWrittenCompressed() throws Exception {
-    HttpExchange v4 = Exchanges.exchange(APP, Role.SERVER, 1, "GET /a HTTP/1.1\nHost: h\n\n", "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1000, 1000);
+    Exchange v4 = Exchanges.exchange(APP, Role.SERVER, 1, "GET /a HTTP/1.1\nHost: h\n\n", "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1000, 1000);
     java.net.InetSocketAddress local = new java.net.InetSocketAddress(java.net.InetAddress.getByName("::1"), 8080);
     java.net.InetSocketAddress remote = new java.net.InetSocketAddress(java.net.InetAddress.getByName("fe80::0:0:0:1"), 50000);
-    HttpExchange e = new HttpExchange(new ConnectionInfo(1, local, remote, Role.SERVER, APP), 7, v4.request(), v4.response());
+    Exchange e = new Exchange(new ConnectionInfo(1, local, remote, Role.SERVER, APP), 7, "HTTP", "1.1", -1, v4.request(),
+        v4.response(), v4.ids());
     assertThat(map(new ExchangeFields(NamingScheme.APPSCOPE).exchange(e)))
         .containsEntry("net_host_ip", "::1").containsEntry("net_peer_ip", "fe80::1");
   }

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.ExchangeSink;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ProcessInfo;
-import dev.spanwire.exporter.http1.HttpMessage;
+import dev.spanwire.exporter.exchange.Body;
+import dev.spanwire.exporter.exchange.Headers;
+import dev.spanwire.exporter.exchange.Request;
 import dev.spanwire.exporter.testing.Exchanges;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,21 +22,21 @@ class ExchangeFilterTest {
 
   /** What reaches the sinks, in order: "req TARGET" and "exchange TARGET". */
   private final List<String> seen = new ArrayList<>();
-  private final List<HttpExchange> exchanges = new ArrayList<>();
+  private final List<Exchange> exchanges = new ArrayList<>();
   private final ExchangeSink next = new ExchangeSink() {
     @Override
-    public void onRequest(ConnectionInfo connection, HttpMessage request) {
+    public void onRequest(ConnectionInfo connection, String version, Request request) {
       seen.add("req " + request.target());
     }
 
     @Override
-    public void onExchange(HttpExchange exchange) {
+    public void onExchange(Exchange exchange) {
       seen.add("exchange " + exchange.request().target());
       exchanges.add(exchange);
     }
   };
 
-  private static HttpExchange exchange(String target, long millis) {
+  private static Exchange exchange(String target, long millis) {
     return Exchanges.exchange(APP, Role.SERVER, 1,
         "GET " + target + " HTTP/1.1\nHost: h\nUser-Agent: ua\nCookie: c=1\n\n",
         "HTTP/1.1 200 OK\nContent-Length: 2\nSet-Cookie: s=2\n\nok", 1_000 * MS, millis * MS);
@@ -44,8 +46,8 @@ class ExchangeFilterTest {
     return new FilterSettings(request, response, minLatency, Redaction.defaults(), WatchRule.defaults());
   }
 
-  private static void deliver(ExchangeFilter filter, HttpExchange e) {
-    filter.onRequest(e.connection(), e.request());
+  private static void deliver(ExchangeFilter filter, Exchange e) {
+    filter.onRequest(e.connection(), e.version(), e.request());
     filter.onExchange(e);
   }
 
@@ -55,7 +57,7 @@ class ExchangeFilterTest {
     deliver(filter, exchange("/fast", 3));
     deliver(filter, exchange("/slow", 250));
     // a request without answer has no latency to compare: it is reported
-    HttpExchange unanswered = new HttpExchange(exchange("/gone", 1).connection(), 1, exchange("/gone", 1).request(), null);
+    Exchange unanswered = exchange("/gone", 1).withMessages(exchange("/gone", 1).request(), null);
     deliver(filter, unanswered);
     assertThat(seen).containsExactly("req /slow", "exchange /slow", "req /gone", "exchange /gone");
     assertThat(filter.belowMinLatency()).isEqualTo(1);
@@ -64,8 +66,8 @@ class ExchangeFilterTest {
   @Test
   void withoutMinLatencyRequestsGoOutWhenTheyComplete() {
     ExchangeFilter filter = new ExchangeFilter(next, settings(true, true, Duration.ZERO));
-    HttpExchange e = exchange("/a", 3);
-    filter.onRequest(e.connection(), e.request());
+    Exchange e = exchange("/a", 3);
+    filter.onRequest(e.connection(), e.version(), e.request());
     assertThat(seen).containsExactly("req /a");
     filter.onExchange(e);
     assertThat(seen).containsExactly("req /a", "exchange /a");
@@ -76,37 +78,40 @@ class ExchangeFilterTest {
     ExchangeFilter filter = new ExchangeFilter(next, settings(false, false, Duration.ZERO));
     deliver(filter, exchange("/a", 3));
     assertThat(seen).containsExactly("exchange /a");
-    HttpExchange out = exchanges.getFirst();
+    Exchange out = exchanges.getFirst();
     assertThat(out.request().method()).isEqualTo("GET");
-    assertThat(out.request().host()).isNull();
+    assertThat(out.request().authority()).isNull();
     assertThat(out.request().userAgent()).isNull();
     assertThat(out.response().statusCode()).isEqualTo(200);
-    assertThat(out.response().contentLength()).isEqualTo(2);
+    assertThat(out.response().body().declaredLength()).isEqualTo(2);
     assertThat(out.durationNanos()).isEqualTo(3 * MS);
   }
 
   @Test
   void secretsAreRedactedBeforeAnySinkSeesThem() {
     ExchangeFilter filter = new ExchangeFilter(next, settings(true, true, Duration.ZERO));
-    HttpExchange e = Exchanges.exchange(APP, Role.SERVER, 1, "GET /a?token=s3cr3t&x=1 HTTP/1.1\nHost: h\n\n",
+    Exchange e = Exchanges.exchange(APP, Role.SERVER, 1, "GET /a?token=s3cr3t&x=1 HTTP/1.1\nHost: h\n\n",
         "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1_000 * MS, MS);
-    HttpMessage withLines = e.request().withTargetAndHeaderLines(e.request().target(), List.of("Host: h", "Authorization: Basic YTpi"));
-    filter.onExchange(new HttpExchange(e.connection(), 1, withLines, e.response()));
-    HttpExchange out = exchanges.getFirst();
+    Request withLines = e.request().withTargetHeadersAndBody(e.request().target(),
+        Headers.ofLines(List.of("Host: h", "Authorization: Basic YTpi")), e.request().body());
+    filter.onExchange(e.withMessages(withLines, e.response()));
+    Exchange out = exchanges.getFirst();
     assertThat(out.request().target()).isEqualTo("/a?token=REDACTED&x=1");
-    assertThat(out.request().headerLines()).containsExactly("Host: h", "Authorization: REDACTED");
+    assertThat(out.request().headers().lines()).containsExactly("Host: h", "Authorization: REDACTED");
   }
 
   @Test
   void capturedBodiesAreRedactedByTheSameNames() {
-    HttpExchange e = exchange("/login", 5);
+    Exchange e = exchange("/login", 5);
     byte[] form = "user=ann&password=hunter2".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     byte[] json = "{\"access_token\":\"eyJ0\",\"expires_in\":3600}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    HttpExchange withBodies = new HttpExchange(e.connection(), e.tid(), e.request().withBody(form), e.response().withBody(json));
+    Exchange withBodies = e.withMessages(
+        e.request().withTargetHeadersAndBody(e.request().target(), e.request().headers(), new Body(form.length, form.length, true, form, false)),
+        e.response().withHeadersAndBody(e.response().headers(), new Body(json.length, json.length, true, json, false)));
     new ExchangeFilter(next, settings(true, true, Duration.ZERO)).onExchange(withBodies);
-    HttpExchange out = exchanges.getFirst();
-    assertThat(new String(out.request().body(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("user=ann&password=REDACTED");
-    assertThat(new String(out.response().body(), java.nio.charset.StandardCharsets.UTF_8))
+    Exchange out = exchanges.getFirst();
+    assertThat(new String(out.request().body().prefix(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("user=ann&password=REDACTED");
+    assertThat(new String(out.response().body().prefix(), java.nio.charset.StandardCharsets.UTF_8))
         .isEqualTo("{\"access_token\":\"REDACTED\",\"expires_in\":3600}");
   }
 }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.Role;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ProcessInfo;
 import dev.spanwire.exporter.testing.Exchanges;
 import dev.spanwire.semconv.NamingScheme;
@@ -23,7 +23,7 @@ class HttpMetricsTest {
   private final HttpMetrics metrics = new HttpMetrics(NamingScheme.APPSCOPE, new ProcessResources("h"),
       InstrumentationScopeInfo.create("spanwire"), CLOCK, 100, alive::contains);
 
-  private static HttpExchange exchange(ProcessInfo process, long atNanos) {
+  private static Exchange exchange(ProcessInfo process, long atNanos) {
     return Exchanges.exchange(process, Role.SERVER, 1, "GET /x HTTP/1.1\nHost: h\n\n",
         "HTTP/1.1 200 OK\nContent-Length: 0\n\n", atNanos, MS);
   }

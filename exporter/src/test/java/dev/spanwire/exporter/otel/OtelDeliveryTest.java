@@ -13,7 +13,7 @@ import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.bpf.testing.Await;
 import dev.spanwire.bpf.testing.Peers;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ProcessInfo;
 import dev.spanwire.exporter.testing.Exchanges;
 import dev.spanwire.exporter.testing.OtlpReceiver;
@@ -35,13 +35,13 @@ class OtelDeliveryTest {
   private static final KernelClock CLOCK = KernelClock.withOffset(1_795_000_000_000_000_000L);
   private static final ProcessInfo NGINX = Exchanges.process(101, "nginx", null);
 
-  private static HttpExchange exchange(int i) {
+  private static Exchange exchange(int i) {
     return Exchanges.exchange(NGINX, Role.SERVER, 1, "GET /item/" + i + " HTTP/1.1\nHost: h\n\n",
         "HTTP/1.1 200 OK\nContent-Length: 0\n\n", (1_000 + i) * MS, MS);
   }
 
   private static OtelSink start(ExportSettings settings) {
-    return OtelSink.start(settings, CLOCK, "testhost", "test", List.of());
+    return OtelSink.start(settings, CLOCK, "testhost", "test");
   }
 
   private static ExportSettings grpc(int port, int queue, int batch, Duration delay) {
@@ -150,9 +150,10 @@ class OtelDeliveryTest {
       OtelSink sink = start(grpc(receiver.port(), 2048, 512, Duration.ofSeconds(1)));
       try {
         for (int i = 0; i < 512; i++) {
-          HttpExchange e = exchange(i);
-          sink.spans().onExchange(new HttpExchange(e.connection(), e.tid(),
-              e.request().withBody(body.getBytes(java.nio.charset.StandardCharsets.US_ASCII)), e.response()));
+          Exchange e = exchange(i);
+          byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+          sink.spans().onExchange(e.withMessages(e.request().withTargetHeadersAndBody(e.request().target(), e.request().headers(),
+              new dev.spanwire.exporter.exchange.Body(bytes.length, bytes.length, true, bytes, false)), e.response()));
         }
         Await.until("all 512 spans", Duration.ofSeconds(30), () -> receiver.spans().size() == 512,
             () -> "(have " + receiver.spans().size() + ", dropped " + sink.spansDropped() + ")");

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.bpf.testing.Await;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ProcessInfo;
 import dev.spanwire.exporter.testing.Exchanges;
 import dev.spanwire.exporter.testing.OtlpReceiver;
@@ -51,16 +51,17 @@ class OtelExportTest {
   }
 
   private OtelSink start(ExportSettings settings) {
-    return OtelSink.start(settings, CLOCK, "testhost", "1.2.3",
-        List.of(SelfMetrics.Instrument.counter("spanwire.events.received", "events", "{event}", () -> 42)));
+    dev.spanwire.exporter.counters.Counters counters = new dev.spanwire.exporter.counters.Counters();
+    counters.register(dev.spanwire.semconv.AgentMetric.EVENTS_RECEIVED, () -> 42);
+    return OtelSink.start(settings, CLOCK, "testhost", "1.2.3", counters, null);
   }
 
-  private void send(HttpExchange exchange) {
+  private void send(Exchange exchange) {
     sink.metrics().onExchange(exchange);
     sink.spans().onExchange(exchange);
   }
 
-  private static HttpExchange get(ProcessInfo p, Role role, long id, String target, int status, long at, long millis) {
+  private static Exchange get(ProcessInfo p, Role role, long id, String target, int status, long at, long millis) {
     return Exchanges.exchange(p, role, id,
         "GET " + target + " HTTP/1.1\nHost: shop.test:8080\nUser-Agent: test/1\n\n",
         "HTTP/1.1 " + status + " X\nContent-Length: 3\n\nabc", at, millis * MS);

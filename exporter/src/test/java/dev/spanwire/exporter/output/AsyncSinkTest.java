@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.ExchangeSink;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.testing.Exchanges;
 import java.time.Duration;
 import java.util.List;
@@ -14,7 +14,7 @@ import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 
 class AsyncSinkTest {
-  private static HttpExchange exchange(int i) {
+  private static Exchange exchange(int i) {
     return Exchanges.exchange(Exchanges.process(1, "app", null), Role.SERVER, i,
         "GET /" + i + " HTTP/1.1\nHost: h\n\n", "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1000, 1000);
   }
@@ -37,7 +37,7 @@ class AsyncSinkTest {
     CountDownLatch entered = new CountDownLatch(1);
     ExchangeSink stdoutNobodyReads = new ExchangeSink() {
       @Override
-      public void onExchange(HttpExchange exchange) {
+      public void onExchange(Exchange exchange) {
         entered.countDown();
         try {
           stuck.await(); // a write to a pipe whose reader stopped reading

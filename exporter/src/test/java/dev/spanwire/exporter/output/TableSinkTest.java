@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ProcessInfo;
 import dev.spanwire.exporter.testing.Exchanges;
 import java.io.StringWriter;
@@ -17,17 +17,17 @@ import org.junit.jupiter.api.Test;
 class TableSinkTest {
   private static final KernelClock CLOCK = KernelClock.withOffset(1_795_000_000_000_000_000L);
 
-  private static String table(List<Column> columns, HttpExchange... exchanges) {
+  private static String table(List<Column> columns, Exchange... exchanges) {
     StringWriter out = new StringWriter();
     TableSink sink = new TableSink(out, columns, CLOCK);
-    for (HttpExchange e : exchanges) {
+    for (Exchange e : exchanges) {
       sink.onExchange(e);
     }
     sink.flush();
     return out.toString();
   }
 
-  private static HttpExchange exchange(ProcessInfo process, String request) {
+  private static Exchange exchange(ProcessInfo process, String request) {
     return Exchanges.exchange(process, Role.SERVER, 1, request, "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1000, 2000);
   }
 
@@ -48,11 +48,11 @@ class TableSinkTest {
   @Test
   void ipv6TuplesAreCompressedAndNeverLoseTheirPort() throws Exception {
     ProcessInfo app = Exchanges.process(3, "app", null);
-    HttpExchange loopback = exchange(app, "GET /a HTTP/1.1\nHost: h\n\n");
+    Exchange loopback = exchange(app, "GET /a HTTP/1.1\nHost: h\n\n");
     InetSocketAddress server = new InetSocketAddress(InetAddress.getByName("2001:db8:aaaa:bbbb:cccc:dddd:eeee:1"), 65535);
     InetSocketAddress client = new InetSocketAddress(InetAddress.getByName("::1"), 54321);
-    HttpExchange wide = new HttpExchange(new ConnectionInfo(2, server, client, Role.SERVER, app), 3,
-        loopback.request(), loopback.response());
+    Exchange wide = new Exchange(new ConnectionInfo(2, server, client, Role.SERVER, app), 3, "HTTP", "1.1", -1,
+        loopback.request(), loopback.response(), loopback.ids());
     String out = table(List.of(Column.SRC, Column.DST, Column.STATUS), wide, loopback);
     List<String> lines = out.lines().toList();
     assertThat(lines.get(1)).startsWith("[::1]:54321 ").contains("[2001:db8:aaaa:bbbb:cccc:dddd:eeee:1]:65535 200");

@@ -2,10 +2,10 @@ package dev.spanwire.exporter.testing;
 
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
-import dev.spanwire.exporter.exchange.HttpExchange;
+import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ProcessInfo;
-import dev.spanwire.exporter.http1.Http1Parser;
-import dev.spanwire.exporter.http1.HttpMessage;
+import dev.spanwire.exporter.protocol.http1.Http1Parser;
+import dev.spanwire.exporter.protocol.http1.HttpMessage;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -13,6 +13,9 @@ import java.util.List;
 
 /** Exchanges made from HTTP text through the real parser, for tests of what consumes them. */
 public final class Exchanges {
+  /** The pipeline's span identity stage, deciding ids the way it does at pairing. */
+  private static final dev.spanwire.exporter.trace.TestIds IDS = new dev.spanwire.exporter.trace.TestIds();
+
   private Exchanges() {}
 
   public static ProcessInfo process(int pid, String name, String serviceName) {
@@ -47,7 +50,7 @@ public final class Exchanges {
    * An exchange of {@code process} in {@code role} on a loopback connection to port 8080; the
    * request at {@code startNanos}, the response {@code durationNanos} later.
    */
-  public static HttpExchange exchange(ProcessInfo process, Role role, long connectionId, String request, String response,
+  public static Exchange exchange(ProcessInfo process, Role role, long connectionId, String request, String response,
       long startNanos, long durationNanos) {
     InetSocketAddress server = new InetSocketAddress("127.0.0.1", 8080);
     InetSocketAddress client = new InetSocketAddress("127.0.0.1", 40000 + (int) connectionId);
@@ -56,6 +59,7 @@ public final class Exchanges {
         : new ConnectionInfo(connectionId, client, server, role, process);
     HttpMessage q = message(request, true, null, startNanos);
     HttpMessage r = response == null ? null : message(response, false, q.method(), startNanos + durationNanos);
-    return new HttpExchange(connection, process.pid(), q, r);
+    return new Exchange(connection, process.pid(), "HTTP", q.flavor(), -1, q.toRequest(), r == null ? null : r.toResponse(),
+        IDS.ids(q.toRequest()));
   }
 }

@@ -1,0 +1,232 @@
+package dev.spanwire.exporter.connection;
+
+import dev.spanwire.bpf.DataCaptured;
+import dev.spanwire.bpf.Direction;
+import dev.spanwire.bpf.Role;
+import dev.spanwire.exporter.exchange.ConnectionInfo;
+import dev.spanwire.exporter.exchange.Exchange;
+import dev.spanwire.exporter.exchange.ExchangeSink;
+import dev.spanwire.exporter.exchange.ProcessInfo;
+import dev.spanwire.exporter.exchange.Request;
+import dev.spanwire.exporter.protocol.OpaqueSession;
+import dev.spanwire.exporter.protocol.Protocol;
+import dev.spanwire.exporter.protocol.ProtocolSession;
+import dev.spanwire.exporter.protocol.ProtocolSettings;
+import dev.spanwire.exporter.protocol.ProtocolStats;
+import dev.spanwire.exporter.protocol.Protocols;
+import dev.spanwire.exporter.protocol.SessionContext;
+
+/**
+ * One traced connection: its identity (tuple, role, process), its activity, each direction's
+ * {@link StreamAssembler}, and the protocol session its bytes go to once detection chose one.
+ * The session reports through this connection (its {@link SessionContext}); an upgrade swaps the
+ * session. Owned by the pipeline thread.
+ */
+final class Connection implements SessionContext {
+  private final ConnectionStats stats;
+  private final ProtocolStats protocolStats;
+  private final ProtocolSettings protocolSettings;
+  private final Protocols protocols;
+  private final ExchangeSink sink;
+  private ConnectionInfo info;
+  private final StreamAssembler egress;
+  private final StreamAssembler ingress;
+  private ProtocolSession session;
+  private final boolean joinedMidStream;
+  private final int[] lastTid = new int[2];
+  private final long[] lastTimestamp = new long[2];
+  long lastActivityNanos;
+  /** Whether the pipeline has decided what this connection speaks (ports or detection). */
+  boolean decided;
+  /** The traced process's fd, and the socket's inode number (0 when unknown). */
+  int fd = -1;
+  long ino;
+
+  /**
+   * @param joinedMidStream the capture met the connection after its start: its sessions start
+   *     unsynchronised
+   */
+  Connection(
+      ConnectionInfo info, ConnectionStats stats, ProtocolStats protocolStats, ProtocolSettings protocolSettings,
+      Protocols protocols, ExchangeSink sink, boolean joinedMidStream) {
+    this.info = info;
+    this.stats = stats;
+    this.protocolStats = protocolStats;
+    this.protocolSettings = protocolSettings;
+    this.protocols = protocols;
+    this.sink = sink;
+    this.joinedMidStream = joinedMidStream;
+    this.egress = new StreamAssembler(new DirectionSink(Direction.EGRESS), stats);
+    this.ingress = new StreamAssembler(new DirectionSink(Direction.INGRESS), stats);
+  }
+
+  ConnectionInfo info() {
+    return info;
+  }
+
+  /** Starts the connection's protocol: bytes from now on go to its session. */
+  void speak(Protocol protocol) {
+    session = protocol.open(this);
+  }
+
+  boolean speaks() {
+    return session != null;
+  }
+
+  /**
+   * The connection is picked up in the middle of its streams (the pipeline had lost it): each
+   * stream starts at its first event.
+   */
+  void joinedInTheMiddle() {
+    egress.startAtFirstEvent();
+    ingress.startAtFirstEvent();
+  }
+
+  /** The process ran another program (execve) and kept this socket. */
+  void processChanged(ProcessInfo process) {
+    info = info.withProcess(process);
+  }
+
+  void onData(DataCaptured event) {
+    int d = event.direction().ordinal();
+    lastTid[d] = event.tid();
+    lastTimestamp[d] = event.timestampNanos();
+    lastActivityNanos = event.timestampNanos();
+    (event.direction() == Direction.EGRESS ? egress : ingress).accept(event);
+  }
+
+  boolean hasPending() {
+    return egress.hasPending() || ingress.hasPending();
+  }
+
+  /** End of a ring buffer batch: what is still missing is lost. */
+  void flush() {
+    egress.flush();
+    ingress.flush();
+  }
+
+  /**
+   * The connection closed. The kernel's byte totals say whether the end of either stream was lost
+   * (a gap, counted, the messages it cut marked); then the session ends.
+   */
+  void close(long timestampNanos, long bytesEgress, long bytesIngress) {
+    flush();
+    egress.endAt(bytesEgress, timestampNanos);
+    ingress.endAt(bytesIngress, timestampNanos);
+    close(timestampNanos);
+  }
+
+  /** The connection closed without byte totals. */
+  void close(long timestampNanos) {
+    flush();
+    if (session != null) {
+      session.onClose(timestampNanos);
+    }
+  }
+
+  /** The agent stops while the connection goes on. */
+  void stop() {
+    flush();
+    if (session != null) {
+      session.onStop();
+    }
+  }
+
+  /** Dropped without close (idle or table bound): what waits is counted, nothing reported. */
+  void evict() {
+    if (session != null) {
+      session.onEvict();
+    }
+  }
+
+  // SessionContext
+
+  @Override
+  public ConnectionInfo connection() {
+    return info;
+  }
+
+  @Override
+  public boolean joinedMidStream() {
+    return joinedMidStream;
+  }
+
+  @Override
+  public void learnRole(Role role) {
+    if (info.role() != role) {
+      info = info.withRole(role);
+    }
+  }
+
+  @Override
+  public int lastTid(Direction direction) {
+    return lastTid[direction.ordinal()];
+  }
+
+  @Override
+  public long lastTimestamp(Direction direction) {
+    return lastTimestamp[direction.ordinal()];
+  }
+
+  @Override
+  public void request(String version, Request request) {
+    sink.onRequest(info, version, request);
+  }
+
+  @Override
+  public void exchange(Exchange exchange) {
+    sink.onExchange(exchange);
+  }
+
+  @Override
+  public void switchProtocol(String protocol) {
+    protocolStats.upgrades.increment();
+    Protocol next = protocols.named(protocol);
+    session = next == null ? OpaqueSession.INSTANCE : next.open(this);
+  }
+
+  @Override
+  public ProtocolSettings settings() {
+    return protocolSettings;
+  }
+
+  @Override
+  public ProtocolStats stats() {
+    return protocolStats;
+  }
+
+  /** Hands one direction's assembled stream to the session in place, and on across an upgrade. */
+  private final class DirectionSink implements StreamAssembler.Sink {
+    private final Direction direction;
+
+    DirectionSink(Direction direction) {
+      this.direction = direction;
+    }
+
+    @Override
+    public void onBytes(byte[] data, int offset, int length, long position, long timestampNanos) {
+      stats.bytesCaptured.add(length);
+      ProtocolSession current = session;
+      int taken = current.onBytes(direction, data, offset, length, position, timestampNanos);
+      if (taken < length && session != current) {
+        // the protocol changed inside these bytes: the rest are the next protocol's
+        session.onBytes(direction, data, offset + taken, length - taken, position + taken, timestampNanos);
+      }
+    }
+
+    @Override
+    public void onSkipped(long count, long position, long timestampNanos) {
+      session.onSkipped(direction, count, position, timestampNanos);
+    }
+
+    @Override
+    public void onGap(long count, long position, long timestampNanos) {
+      session.onGap(direction, count, position, timestampNanos);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Connection{" + info.id() + " " + info.role() + " " + info.local() + " <-> " + info.remote() + ", " + session + "}";
+  }
+}

@@ -1,0 +1,402 @@
+package dev.spanwire.exporter.connection;
+
+import dev.spanwire.bpf.ConnectionClosed;
+import dev.spanwire.bpf.ConnectionOpened;
+import dev.spanwire.bpf.ConnectionTable;
+import dev.spanwire.bpf.DataCaptured;
+import dev.spanwire.bpf.KernelConnection;
+import dev.spanwire.bpf.ProcessExecuted;
+import dev.spanwire.bpf.ProcessExited;
+import dev.spanwire.bpf.SocketEvent;
+import dev.spanwire.bpf.SocketEventHandler;
+import dev.spanwire.exporter.exchange.ConnectionInfo;
+import dev.spanwire.exporter.exchange.ExchangeSink;
+import dev.spanwire.exporter.exchange.ProcessInfo;
+import dev.spanwire.exporter.counters.Counters;
+import dev.spanwire.exporter.protocol.Protocol;
+import dev.spanwire.exporter.protocol.ProtocolSettings;
+import dev.spanwire.exporter.protocol.ProtocolStats;
+import dev.spanwire.exporter.protocol.Protocols;
+import dev.spanwire.semconv.AgentMetric;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.LongSupplier;
+
+/**
+ * The connection stage: socket events in, exchanges out. It keeps the table of traced
+ * connections (opened, closed, re-established from the kernel's table, closed by a process's exit
+ * or exec, evicted when idle or past the bound), decides what each connection speaks from its
+ * first bytes (the port list, AppScope's detection regex, then the registered {@link Protocols}),
+ * and hands each one's assembled streams to its protocol session. Runs on the capture's ring
+ * buffer thread, which owns all its state; memory is bounded by the table's size, the idle timeout
+ * and the per-connection bounds in {@link PipelineSettings}.
+ */
+public final class ConnectionTracker implements SocketEventHandler {
+  private static final long SWEEP_INTERVAL_NANOS = 10_000_000_000L;
+  private static final long PROCESS_SWEEP_INTERVAL_NANOS = 60_000_000_000L;
+
+  private final ExchangeSink sink;
+  private final PipelineSettings settings;
+  private final ProcessRegistry processes;
+  private final LongSupplier monotonicClock;
+  private final ConnectionTable kernelTable;
+  private final Protocols protocols;
+  private final ProtocolSettings protocolSettings;
+  private final ConnectionStats stats;
+  private final ProtocolStats protocolStats;
+  private final PipelineStats view;
+  /** The connections of each process, for its exit and exec. */
+  private final Map<Integer, Set<Long>> byPid = new HashMap<>();
+  /** Access-ordered: the eldest entry is the least recently active connection. */
+  private final LinkedHashMap<Long, Connection> connections = new LinkedHashMap<>(256, 0.75f, true);
+  private final List<Connection> withPending = new ArrayList<>();
+  /** Connections left out (command filter, not detected): their events are dropped quietly. */
+  private final LinkedHashMap<Long, Boolean> ignored;
+  private final TracedConnections traced;
+  private long nextSweepNanos;
+  /** Connections tracked, as of the end of the last batch (read by other threads). */
+  private volatile int connectionCount;
+  private long nextProcessSweepNanos;
+
+  ConnectionTracker(
+      ExchangeSink sink, PipelineSettings settings, ProcessRegistry processes, LongSupplier monotonicClock) {
+    this(sink, settings, processes, monotonicClock, ConnectionTable.NONE);
+  }
+
+  ConnectionTracker(
+      ExchangeSink sink, PipelineSettings settings, ProcessRegistry processes, LongSupplier monotonicClock,
+      ConnectionTable kernelTable) {
+    this(sink, settings, processes, monotonicClock, kernelTable, new Counters(), Protocols.registered());
+  }
+
+  /**
+   * @param counters the registry its counters go to (and its connection gauge)
+   * @param protocols what connections may speak
+   */
+  ConnectionTracker(
+      ExchangeSink sink, PipelineSettings settings, ProcessRegistry processes, LongSupplier monotonicClock,
+      ConnectionTable kernelTable, Counters counters, Protocols protocols) {
+    this.kernelTable = kernelTable;
+    this.protocols = protocols;
+    this.protocolSettings = settings.protocol();
+    this.stats = new ConnectionStats(counters);
+    this.protocolStats = new ProtocolStats(counters);
+    this.view = new PipelineStats(counters);
+    counters.register(AgentMetric.CONNECTIONS, () -> connectionCount);
+    this.sink = sink;
+    this.settings = settings;
+    this.processes = processes;
+    this.monotonicClock = monotonicClock;
+    this.traced = settings.traced();
+    int maxIgnored = settings.maxConnections();
+    this.ignored = new LinkedHashMap<>(64, 0.75f, false) {
+      @Override
+      protected boolean removeEldestEntry(java.util.Map.Entry<Long, Boolean> eldest) {
+        return size() > maxIgnored;
+      }
+    };
+  }
+
+  /** A pipeline reading process information from /proc, timed by the kernel's clock. */
+  public ConnectionTracker(ExchangeSink sink, PipelineSettings settings) {
+    this(sink, settings, ConnectionTable.NONE);
+  }
+
+  /**
+   * The same, reading back from the capture's connection table the connections it loses track
+   * of (an open event it never got, a connection it dropped).
+   */
+  public ConnectionTracker(ExchangeSink sink, PipelineSettings settings, ConnectionTable kernelTable) {
+    this(sink, settings, kernelTable, new Counters());
+  }
+
+  /** The same, counting into the agent's registry. */
+  public ConnectionTracker(ExchangeSink sink, PipelineSettings settings, ConnectionTable kernelTable, Counters counters) {
+    this(sink, settings, new ProcessRegistry(Path.of("/proc"), settings.redaction()),
+        dev.spanwire.bpf.KernelClock::monotonicNanos, kernelTable, counters, Protocols.registered());
+  }
+
+  /** The same with other protocols than the registered ones (tests of the protocol seam). */
+  public ConnectionTracker(
+      ExchangeSink sink, PipelineSettings settings, ConnectionTable kernelTable, Counters counters, Protocols protocols) {
+    this(sink, settings, new ProcessRegistry(Path.of("/proc"), settings.redaction()),
+        dev.spanwire.bpf.KernelClock::monotonicNanos, kernelTable, counters, protocols);
+  }
+
+  /** What it counted, by name (the registry holds the values). */
+  public PipelineStats stats() {
+    return view;
+  }
+
+  @Override
+  public void onEvent(SocketEvent event) {
+    switch (event) {
+      case DataCaptured data -> {
+        Connection connection = connections.get(data.connectionId());
+        if (connection == null) {
+          if (ignored.containsKey(data.connectionId())) {
+            return;
+          }
+          connection = reestablish(data);
+          if (connection == null) {
+            stats.unknownConnection.increment();
+            return;
+          }
+        }
+        if (!connection.decided && !decide(connection, data)) {
+          return;
+        }
+        connection.onData(data);
+        if (connection.hasPending()) {
+          withPending.add(connection);
+        }
+      }
+      case ConnectionOpened opened -> open(opened);
+      case ConnectionClosed closed -> {
+        Connection connection = remove(closed.connectionId());
+        if (connection == null) {
+          if (ignored.remove(closed.connectionId()) == null) {
+            stats.unknownConnection.increment();
+          }
+          return;
+        }
+        connection.close(closed.timestampNanos(), closed.bytesEgress(), closed.bytesIngress());
+      }
+      case ProcessExited exited -> exited(exited.pid(), exited.timestampNanos());
+      case ProcessExecuted executed -> executed(executed.pid(), executed.timestampNanos());
+    }
+  }
+
+  private void open(ConnectionOpened opened) {
+    if (connections.containsKey(opened.connectionId())) {
+      return; // two threads decided the same connection at once
+    }
+    ProcessInfo process =
+        processes.get(
+            opened.pid(), opened.comm(), opened.commandLine(), opened.uid(), opened.gid(), opened.timestampNanos());
+    if (!traced.followsProcess(process.comm())) {
+      ignore(opened.connectionId());
+      return;
+    }
+    ConnectionInfo info =
+        new ConnectionInfo(opened.connectionId(), opened.local(), opened.remote(), opened.role(), process);
+    Connection connection = new Connection(info, stats, protocolStats, protocolSettings, protocols, sink, opened.joinedMidStream());
+    connection.fd = opened.fd();
+    connection.ino = opened.ino();
+    connection.lastActivityNanos = opened.timestampNanos();
+    put(connection, process.pid());
+  }
+
+  /**
+   * Data of a connection the pipeline does not know: its open event was lost, or the pipeline
+   * dropped it (idle, table bound). The kernel's table still has it: pick it up in the middle.
+   */
+  private Connection reestablish(DataCaptured data) {
+    Optional<KernelConnection> entry = kernelTable.find(data.pid(), data.fd(), data.connectionId());
+    if (entry.isEmpty()) {
+      return null;
+    }
+    KernelConnection k = entry.get();
+    ProcessInfo process = processes.get(data.pid(), "?", "", -1, -1, data.timestampNanos());
+    if (!traced.followsProcess(process.comm())) {
+      ignore(data.connectionId());
+      return null;
+    }
+    Connection connection = new Connection(new ConnectionInfo(k.id(), k.local(), k.remote(), k.role(), process),
+        stats, protocolStats, protocolSettings, protocols, sink, true);
+    connection.joinedInTheMiddle();
+    connection.fd = data.fd();
+    connection.ino = k.ino();
+    connection.lastActivityNanos = data.timestampNanos();
+    put(connection, data.pid());
+    stats.reestablished.increment();
+    return connection;
+  }
+
+  private void put(Connection connection, int pid) {
+    connections.put(connection.info().id(), connection);
+    byPid.computeIfAbsent(pid, p -> new HashSet<>()).add(connection.info().id());
+    if (connections.size() > settings.maxConnections()) {
+      Iterator<Connection> eldest = connections.values().iterator();
+      Connection evicted = eldest.next();
+      eldest.remove();
+      unindex(evicted);
+      evicted.evict();
+      stats.evictedConnections.increment();
+    }
+  }
+
+  private Connection remove(long connectionId) {
+    Connection connection = connections.remove(connectionId);
+    if (connection != null) {
+      unindex(connection);
+    }
+    return connection;
+  }
+
+  private void unindex(Connection connection) {
+    int pid = connection.info().process().pid();
+    Set<Long> ids = byPid.get(pid);
+    if (ids != null && ids.remove(connection.info().id()) && ids.isEmpty()) {
+      byPid.remove(pid);
+    }
+  }
+
+  /** A traced process ended: its connections close, with the kernel's byte totals when it has them. */
+  private void exited(int pid, long timestampNanos) {
+    processes.forget(pid); // the pid may come back as another process
+    Set<Long> ids = byPid.remove(pid);
+    if (ids == null) {
+      return;
+    }
+    stats.processExits.increment();
+    for (long id : ids) {
+      Connection connection = connections.remove(id);
+      if (connection != null) {
+        closeFromKernel(connection, pid, timestampNanos);
+      }
+    }
+  }
+
+  /**
+   * A traced process ran another program: what was read of it is stale, and the sockets that were
+   * close-on-exec are gone (their fds no longer name them).
+   */
+  private void executed(int pid, long timestampNanos) {
+    processes.forget(pid);
+    Set<Long> ids = byPid.get(pid);
+    if (ids == null) {
+      return;
+    }
+    ProcessInfo fresh = null;
+    for (long id : List.copyOf(ids)) {
+      Connection connection = connections.get(id);
+      if (connection == null) {
+        continue;
+      }
+      if (processes.holdsSocket(pid, connection.fd, connection.ino)) {
+        if (fresh == null) {
+          ProcessInfo old = connection.info().process();
+          fresh = processes.get(pid, old.comm(), "", old.uid(), old.gid(), timestampNanos);
+        }
+        connection.processChanged(fresh);
+      } else {
+        remove(id);
+        closeFromKernel(connection, pid, timestampNanos);
+      }
+    }
+  }
+
+  /** Closes a connection whose close event will not come, and drops its kernel entry. */
+  private void closeFromKernel(Connection connection, int pid, long timestampNanos) {
+    long id = connection.info().id();
+    Optional<KernelConnection> entry = kernelTable.find(pid, connection.fd, id);
+    if (entry.isPresent()) {
+      connection.close(timestampNanos, entry.get().bytesEgress(), entry.get().bytesIngress());
+      kernelTable.forget(pid, connection.fd, id);
+    } else {
+      connection.close(timestampNanos);
+    }
+  }
+
+  /**
+   * What a connection speaks, on its first payload: a connection on a listed port is traced
+   * whatever its bytes, one elsewhere when the detection regex finds a match in them (AppScope's
+   * protocol detection); then the first registered protocol that recognises the bytes takes it
+   * (the last one takes a listed port's connection nothing recognises). A payload without bytes
+   * (sendfile) cannot tell: it goes through, keeping the stream whole, and the next payload with
+   * bytes decides.
+   */
+  private boolean decide(Connection connection, DataCaptured data) {
+    ConnectionInfo info = connection.info();
+    boolean listed = traced.onListedPort(info.local().getPort(), info.remote().getPort());
+    if (data.payload().length == 0) {
+      connection.decided = listed;
+      if (!connection.speaks()) {
+        connection.speak(protocols.fallback());
+      }
+      return true;
+    }
+    boolean matches = (!listed || traced.detectEvents()) && traced.detects(data.payload());
+    if (!listed && !matches) {
+      remove(info.id());
+      ignore(info.id());
+      return false;
+    }
+    connection.decided = true;
+    if (!connection.speaks()) {
+      Protocol protocol = protocols.detect(data.payload(), data.direction());
+      connection.speak(protocol == null ? protocols.fallback() : protocol);
+    }
+    if (matches) {
+      stats.detected.increment();
+      if (traced.detectEvents()) {
+        sink.onDetected(info, data.fd(), data.timestampNanos());
+      }
+    }
+    return true;
+  }
+
+  private void ignore(long connectionId) {
+    ignored.put(connectionId, Boolean.TRUE);
+    stats.ignoredConnections.increment();
+  }
+
+  @Override
+  public void afterBatch() {
+    for (Connection connection : withPending) {
+      connection.flush();
+    }
+    withPending.clear();
+    long now = monotonicClock.getAsLong();
+    if (now >= nextSweepNanos) {
+      nextSweepNanos = now + SWEEP_INTERVAL_NANOS;
+      evictIdle(now - settings.idleTimeout().toNanos());
+    }
+    if (now >= nextProcessSweepNanos) {
+      nextProcessSweepNanos = now + PROCESS_SWEEP_INTERVAL_NANOS;
+      processes.sweep();
+    }
+    connectionCount = connections.size();
+  }
+
+  private void evictIdle(long silentSince) {
+    for (Iterator<Connection> it = connections.values().iterator(); it.hasNext(); ) {
+      Connection connection = it.next();
+      if (connection.lastActivityNanos >= silentSince) {
+        break; // the rest were active more recently
+      }
+      it.remove();
+      unindex(connection);
+      connection.evict();
+      stats.evictedConnections.increment();
+    }
+  }
+
+  /**
+   * At shutdown, once no event can arrive: every connection reports what it has under way
+   * (truncated) and the requests still waiting (without an answer, counted as unanswered).
+   */
+  public void closeAll() {
+    for (Connection connection : connections.values()) {
+      connection.stop();
+    }
+    connections.clear();
+    byPid.clear();
+    ignored.clear();
+    connectionCount = 0;
+  }
+
+  @Override
+  public String toString() {
+    return "ConnectionTracker{" + connections.size() + " connections, " + settings + "}";
+  }
+}

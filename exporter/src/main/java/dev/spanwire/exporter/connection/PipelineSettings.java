@@ -1,0 +1,72 @@
+package dev.spanwire.exporter.connection;
+
+import dev.spanwire.exporter.filter.Redaction;
+import dev.spanwire.exporter.protocol.HeaderSelection;
+import dev.spanwire.exporter.protocol.ProtocolSettings;
+import dev.spanwire.exporter.protocol.http1.Http1Parser;
+import java.time.Duration;
+
+/**
+ * Bounds and options of the HTTP pipeline.
+ *
+ * @param keepHeaderLines keep every header field of messages (for watch rules)
+ * @param bodyCaptureBytes body bytes kept per message (0: none)
+ * @param maxHeadBytes bound on a header block
+ * @param maxConnections connections tracked at once; the least recently active go first
+ * @param idleTimeout a connection silent this long is dropped
+ * @param maxPipelined requests waiting for responses on one connection
+ * @param traced which connections are followed (command filter, ports, protocol detection)
+ * @param redaction what is kept out of process command lines
+ */
+public record PipelineSettings(
+    boolean keepHeaderLines,
+    int bodyCaptureBytes,
+    int maxHeadBytes,
+    int maxConnections,
+    Duration idleTimeout,
+    int maxPipelined,
+    TracedConnections traced,
+    Redaction redaction) {
+
+  public static final int DEFAULT_MAX_CONNECTIONS = 65536;
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(10);
+  public static final int DEFAULT_MAX_PIPELINED = 64;
+
+  public PipelineSettings {
+    if (bodyCaptureBytes < 0 || maxHeadBytes < 256 || maxConnections < 1 || maxPipelined < 1) {
+      throw new IllegalArgumentException("invalid pipeline settings");
+    }
+  }
+
+  /** What every protocol session follows, from these settings. */
+  public ProtocolSettings protocol() {
+    return new ProtocolSettings(HeaderSelection.product(keepHeaderLines), bodyCaptureBytes, maxHeadBytes, maxPipelined);
+  }
+
+  public static PipelineSettings defaults() {
+    return new PipelineSettings(
+        false, 0, Http1Parser.DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PIPELINED,
+        TracedConnections.defaults(), Redaction.defaults());
+  }
+
+  public PipelineSettings withKeepHeaderLines(boolean keep) {
+    return new PipelineSettings(keep, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction);
+  }
+
+  public PipelineSettings withBodyCaptureBytes(int bytes) {
+    return new PipelineSettings(keepHeaderLines, bytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction);
+  }
+
+  public PipelineSettings withMaxConnections(int max) {
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, max, idleTimeout, maxPipelined, traced, redaction);
+  }
+
+  public PipelineSettings withIdleTimeout(Duration timeout) {
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, timeout, maxPipelined, traced, redaction);
+  }
+
+  public PipelineSettings withTraced(TracedConnections connections) {
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, connections, redaction);
+  }
+
+}

@@ -1,0 +1,18 @@
+package dev.spanwire.exporter.protocol;
+
+import dev.spanwire.bpf.Direction;
+
+/**
+ * A protocol Spanwire parses: how its connections start, and a session per connection. Register
+ * an implementation in {@link Protocols#REGISTERED}.
+ */
+public interface Protocol {
+  /** Its name, e.g. {@code http1}; {@link SessionContext#switchProtocol} names protocols so. */
+  String name();
+
+  /** Whether a connection whose first captured bytes (in {@code direction}) are these speaks it. */
+  boolean detects(byte[] firstPayload, Direction direction);
+
+  /** A session for one connection. */
+  ProtocolSession open(SessionContext context);
+}

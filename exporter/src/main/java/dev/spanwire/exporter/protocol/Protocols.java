@@ -1,0 +1,58 @@
+package dev.spanwire.exporter.protocol;
+
+import dev.spanwire.bpf.Direction;
+import dev.spanwire.exporter.protocol.http1.Http1Protocol;
+import java.util.List;
+
+/** The protocols the pipeline knows, and which one a connection speaks. */
+public final class Protocols {
+  /**
+   * THE registration list: every protocol Spanwire parses, in the order detection tries them. A
+   * new protocol is a package of its own and one line here. The last one also takes connections
+   * nothing detects but the port list traces.
+   */
+  public static final List<Protocol> REGISTERED = List.of(Http1Protocol.INSTANCE);
+
+  private final List<Protocol> protocols;
+
+  public Protocols(List<Protocol> protocols) {
+    if (protocols.isEmpty()) {
+      throw new IllegalArgumentException("at least one protocol");
+    }
+    this.protocols = List.copyOf(protocols);
+  }
+
+  public static Protocols registered() {
+    return new Protocols(REGISTERED);
+  }
+
+  /** The protocol whose start these first bytes are, or null. */
+  public Protocol detect(byte[] firstPayload, Direction direction) {
+    for (Protocol protocol : protocols) {
+      if (protocol.detects(firstPayload, direction)) {
+        return protocol;
+      }
+    }
+    return null;
+  }
+
+  /** The protocol for connections traced by port whose first bytes nothing detects. */
+  public Protocol fallback() {
+    return protocols.getLast();
+  }
+
+  /** The registered protocol of this name, or null. */
+  public Protocol named(String name) {
+    for (Protocol protocol : protocols) {
+      if (protocol.name().equals(name)) {
+        return protocol;
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public String toString() {
+    return "Protocols" + protocols.stream().map(Protocol::name).toList();
+  }
+}

@@ -1,0 +1,45 @@
+package dev.spanwire.exporter.protocol;
+
+import dev.spanwire.bpf.Direction;
+import dev.spanwire.bpf.Role;
+import dev.spanwire.exporter.exchange.ConnectionInfo;
+import dev.spanwire.exporter.exchange.Exchange;
+import dev.spanwire.exporter.exchange.Request;
+
+/** What a protocol session may see of and do to its connection; given by the connection stage. */
+public interface SessionContext {
+  /** The connection as known now. */
+  ConnectionInfo connection();
+
+  /**
+   * Whether the capture met the connection after its start (a socket from before the agent, or one
+   * the pipeline had lost): what came before is unknown.
+   */
+  boolean joinedMidStream();
+
+  /** The first message told which side the traced process is on. */
+  void learnRole(Role role);
+
+  /** The thread that moved this direction's latest bytes. */
+  int lastTid(Direction direction);
+
+  /** When this direction's latest bytes moved (kernel monotonic nanoseconds). */
+  long lastTimestamp(Direction direction);
+
+  /** A request is complete (AppScope's {@code http-req} moment); {@code version} as its exchange has it. */
+  void request(String version, Request request);
+
+  /** An exchange is paired, or a request ended without an answer. */
+  void exchange(Exchange exchange);
+
+  /**
+   * The connection leaves this protocol after the bytes seen so far ({@code protocol} names what
+   * follows, e.g. {@code h2c}, {@code tunnel}): the registered session of that name takes over,
+   * or none parses it. Counted as an upgrade.
+   */
+  void switchProtocol(String protocol);
+
+  ProtocolSettings settings();
+
+  ProtocolStats stats();
+}

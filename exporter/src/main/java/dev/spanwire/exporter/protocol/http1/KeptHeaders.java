@@ -1,0 +1,118 @@
+package dev.spanwire.exporter.protocol.http1;
+
+import static dev.spanwire.exporter.protocol.http1.Http1Syntax.equalsIgnoreCase;
+
+import dev.spanwire.exporter.exchange.Headers;
+import dev.spanwire.exporter.protocol.HeaderSelection;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One parser's header names: the framing ones every HTTP/1 parser acts on (ids 1 to 4) and the
+ * ones its {@link HeaderSelection} keeps (ids from {@link #FIRST_KEPT}), found by comparing a name
+ * only with names of its length. Kept fields are collected per message; a stream repeats the same
+ * names and values (Host, User-Agent) request after request, so the last string of each kept
+ * name and value is reused when the bytes repeat.
+ */
+final class KeptHeaders {
+  static final int FIRST_KEPT = 5;
+  private static final List<String> FRAMING = List.of("content-length", "transfer-encoding", "connection", "upgrade");
+  private static final int LONGEST = 64;
+
+  /** The names of one selection, by id and length: made once per selection, shared by parsers. */
+  private record Names(String[] byId, int[][] idsByLength) {
+    static Names of(HeaderSelection selection) {
+      List<String> ids = new ArrayList<>();
+      ids.add(null);
+      ids.addAll(FRAMING);
+      for (String name : selection.names()) {
+        if (!FRAMING.contains(name)) {
+          ids.add(name);
+        }
+      }
+      String[] byId = ids.toArray(String[]::new);
+      int[][] byLength = new int[LONGEST + 1][];
+      for (int length = 0; length <= LONGEST; length++) {
+        final int l = length;
+        byLength[length] = java.util.stream.IntStream.range(1, byId.length).filter(id -> byId[id].length() == l).toArray();
+      }
+      return new Names(byId, byLength);
+    }
+  }
+
+  private static final java.util.Map<HeaderSelection, Names> NAMES = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private final boolean all;
+  private final String[] names;
+  private final int[][] idsByLength;
+  /** By id: the last name and value strings with their bytes (id 0: fields kept only by "all"). */
+  private final LastText[] lastNames;
+  private final LastText[] lastValues;
+  private final Headers.Builder builder = Headers.builder();
+
+  KeptHeaders(HeaderSelection selection) {
+    this.all = selection.all();
+    Names table = NAMES.computeIfAbsent(selection, Names::of);
+    this.names = table.byId();
+    this.idsByLength = table.idsByLength();
+    this.lastNames = new LastText[names.length];
+    this.lastValues = new LastText[names.length];
+    for (int i = 0; i < names.length; i++) {
+      lastNames[i] = new LastText();
+      lastValues[i] = new LastText();
+    }
+  }
+
+  /** Whether every field is kept. */
+  boolean all() {
+    return all;
+  }
+
+  /** The id of the name {@code name[0, length)}: a framing id, a kept id, or 0. */
+  int id(byte[] name, int length) {
+    if (length > LONGEST) {
+      return 0;
+    }
+    for (int id : idsByLength[length]) {
+      if (equalsIgnoreCase(name, 0, length, names[id])) {
+        return id;
+      }
+    }
+    return 0;
+  }
+
+  /** Whether fields of this id (or, keeping all, any field) are kept. */
+  boolean keeps(int id) {
+    return id >= FIRST_KEPT || all;
+  }
+
+  /** Keeps a field of the message under way; past the bound it is dropped. */
+  void keep(int id, byte[] name, int nameLength, byte[] value, int valueLength) {
+    builder.add(lastNames[id].get(name, nameLength), lastValues[id].get(value, valueLength));
+  }
+
+  /** The fields kept of the message just complete; the next message starts empty. */
+  Headers build() {
+    return builder.build();
+  }
+
+  /** Drops what was kept of a message that will not complete. */
+  void clear() {
+    builder.build();
+  }
+
+  /** A text's last bytes and string: made once while the bytes repeat. */
+  private static final class LastText {
+    private byte[] bytes = new byte[0];
+    private String string;
+
+    String get(byte[] value, int length) {
+      if (string == null || !Arrays.equals(bytes, 0, bytes.length, value, 0, length)) {
+        bytes = Arrays.copyOf(value, length);
+        string = Http1Syntax.text(bytes, 0, length);
+      }
+      return string;
+    }
+  }
+}
