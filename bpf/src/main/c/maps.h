@@ -14,12 +14,14 @@ enum conn_state {
 enum conn_flags {
 	CONN_FLAG_JOINED = 1,       /* tracked at its first data, not at connect/accept */
 	CONN_FLAG_LOSS_PENDING = 2, /* a syscall's bytes were missed: flag the next data event */
+	CONN_FLAG_TLS = 4,          /* a TLS library's plaintext was seen: ciphertext is not sent */
 };
 
 /* Mirrored by dev.spanwire.bpf.EventLayouts.CONN_INFO: user space reads entries back. */
 struct conn_info {
 	__u64 id;
 	__u64 position[2]; /* next stream offset, indexed by enum direction */
+	__u64 tls_position[2]; /* the same for TLS plaintext */
 	__u64 ino;         /* the socket's inode number: a reused fd names another inode */
 	__u16 family;
 	__u16 local_port;

@@ -32,6 +32,14 @@ enum data_flags {
 	/* Java: DataCaptured.lossBefore: bytes of this direction moved before this event without
 	 * an event, and without moving the position (a syscall whose arguments could not be kept) */
 	DATA_FLAG_LOSS_BEFORE = 1,
+	/* Java: DataCaptured.tls: plaintext from a TLS library, with positions of its own */
+	DATA_FLAG_TLS = 2,
+};
+
+/* Which stream of a connection bytes belong to. */
+enum data_layer {
+	LAYER_SOCKET = 0, /* what moved on the socket (ciphertext on a TLS connection) */
+	LAYER_TLS = 1,    /* plaintext a TLS library read or wrote */
 };
 
 enum direction {
@@ -104,11 +112,13 @@ struct data_event {
 	__u8 data[MAX_CAPTURE_BYTES];
 };
 
-/* A traced connection's fd was closed (or reused for a new connection). */
+/* A traced connection's fd was closed (or reused for a new connection); totals per layer. */
 struct conn_close_event {
 	struct event_header hdr;
 	__u64 bytes_egress;
 	__u64 bytes_ingress;
+	__u64 tls_bytes_egress;
+	__u64 tls_bytes_ingress;
 };
 
 /* A traced process ended (its last thread exited) or replaced its program (execve). */
@@ -134,4 +144,5 @@ struct capture_stats {
 	__u64 conns_untracked; /* connection table inserts that failed */
 	__u64 stash_full;      /* syscalls whose arguments found no room in active_reads/writes */
 	__u64 stale_conns;     /* entries whose fd had come to name another file (dup2, exec, ...) */
+	__u64 tls_bytes;       /* ciphertext of connections whose plaintext is seen: counted, not sent */
 };

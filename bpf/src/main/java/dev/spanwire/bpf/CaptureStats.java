@@ -13,6 +13,7 @@ package dev.spanwire.bpf;
  *     the connection's next event flagged)
  * @param staleConnections kernel entries found to name a socket that had gone without a close()
  *     the capture saw (dup2 onto the fd, close-on-exec, close_range, io_uring)
+ * @param tlsBytes ciphertext bytes of connections whose plaintext was seen (counted, not sent)
  */
 public record CaptureStats(
     long records,
@@ -22,4 +23,5 @@ public record CaptureStats(
     long malformed,
     long handlerFailures,
     long stashFull,
-    long staleConnections) {}
+    long staleConnections,
+    long tlsBytes) {}

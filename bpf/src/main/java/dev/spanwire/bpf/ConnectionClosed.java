@@ -1,6 +1,16 @@
 package dev.spanwire.bpf;
 
-/** A traced connection's fd was closed; totals are the stream lengths in each direction. */
+/**
+ * A traced connection's fd was closed; totals are the stream lengths in each direction, of the
+ * socket's bytes and of the TLS plaintext (0 without TLS).
+ */
 public record ConnectionClosed(
-    long connectionId, int pid, int tid, int fd, long timestampNanos, long bytesEgress, long bytesIngress)
-    implements SocketEvent {}
+    long connectionId, int pid, int tid, int fd, long timestampNanos, long bytesEgress, long bytesIngress,
+    long tlsBytesEgress, long tlsBytesIngress)
+    implements SocketEvent {
+
+  /** A connection closed that had no TLS plaintext. */
+  public ConnectionClosed(long connectionId, int pid, int tid, int fd, long timestampNanos, long bytesEgress, long bytesIngress) {
+    this(connectionId, pid, tid, fd, timestampNanos, bytesEgress, bytesIngress, 0, 0);
+  }
+}

@@ -6,7 +6,9 @@ package dev.spanwire.bpf;
  * bytes only (up to the capture size, none for sendfile). The next event in this direction starts
  * at {@code position + length}: a larger position means events were lost. {@code lossBefore}
  * says bytes of this direction moved unseen before this event without moving the position (the
- * kernel had no room to keep a syscall's arguments): a loss of unknown size.
+ * kernel had no room to keep a syscall's arguments): a loss of unknown size. {@code tls}: the bytes
+ * are plaintext a TLS library read or wrote; they have stream positions of their own, apart from
+ * the connection's ciphertext.
  */
 public record DataCaptured(
     long connectionId,
@@ -19,14 +21,15 @@ public record DataCaptured(
     long position,
     int length,
     byte[] payload,
-    boolean lossBefore)
+    boolean lossBefore,
+    boolean tls)
     implements SocketEvent {
 
-  /** Bytes moved by a syscall, with nothing missed before them. */
+  /** Bytes moved by a syscall on the socket, with nothing missed before them. */
   public DataCaptured(
       long connectionId, int pid, int tid, int fd, long timestampNanos, Direction direction, Source source,
       long position, int length, byte[] payload) {
-    this(connectionId, pid, tid, fd, timestampNanos, direction, source, position, length, payload, false);
+    this(connectionId, pid, tid, fd, timestampNanos, direction, source, position, length, payload, false, false);
   }
 
   /** Whether fewer bytes were captured than moved. */
@@ -53,6 +56,7 @@ public record DataCaptured(
         + ", captured="
         + payload.length
         + (lossBefore ? ", loss before" : "")
+        + (tls ? ", tls" : "")
         + "]";
   }
 }

@@ -51,6 +51,8 @@ public final class EventDecoder {
 
   private static final long CLOSE_EGRESS = offset(CONN_CLOSE_EVENT, "bytes_egress");
   private static final long CLOSE_INGRESS = offset(CONN_CLOSE_EVENT, "bytes_ingress");
+  private static final long CLOSE_TLS_EGRESS = offset(CONN_CLOSE_EVENT, "tls_bytes_egress");
+  private static final long CLOSE_TLS_INGRESS = offset(CONN_CLOSE_EVENT, "tls_bytes_ingress");
 
   private static final int AF_INET = 2;
   private static final int AF_INET6 = 10;
@@ -113,7 +115,8 @@ public final class EventDecoder {
         record.get(JAVA_LONG, DATA_POSITION),
         length,
         payload,
-        (record.get(JAVA_BYTE, DATA_FLAGS) & EventLayouts.DATA_FLAG_LOSS_BEFORE) != 0);
+        (record.get(JAVA_BYTE, DATA_FLAGS) & EventLayouts.DATA_FLAG_LOSS_BEFORE) != 0,
+        (record.get(JAVA_BYTE, DATA_FLAGS) & EventLayouts.DATA_FLAG_TLS) != 0);
   }
 
   private static ConnectionOpened decodeOpen(MemorySegment record) {
@@ -157,7 +160,9 @@ public final class EventDecoder {
         record.get(JAVA_INT, FD),
         record.get(JAVA_LONG, TIMESTAMP),
         record.get(JAVA_LONG, CLOSE_EGRESS),
-        record.get(JAVA_LONG, CLOSE_INGRESS));
+        record.get(JAVA_LONG, CLOSE_INGRESS),
+        record.get(JAVA_LONG, CLOSE_TLS_EGRESS),
+        record.get(JAVA_LONG, CLOSE_TLS_INGRESS));
   }
 
   /** IPv4 in the first 4 bytes, or 16 bytes of IPv6; a v4-mapped IPv6 address becomes IPv4. */

@@ -30,6 +30,9 @@ final class EventLayouts {
   /** {@code DATA_FLAG_LOSS_BEFORE}. */
   static final int DATA_FLAG_LOSS_BEFORE = 1;
 
+  /** {@code DATA_FLAG_TLS}. */
+  static final int DATA_FLAG_TLS = 2;
+
   /** {@code MAX_CAPTURE_BYTES}: the most payload bytes one data event carries. */
   static final int MAX_CAPTURE_BYTES = 16384;
 
@@ -94,7 +97,9 @@ final class EventLayouts {
       structLayout(
           EVENT_HEADER.withName("hdr"),
           JAVA_LONG.withName("bytes_egress"),
-          JAVA_LONG.withName("bytes_ingress"));
+          JAVA_LONG.withName("bytes_ingress"),
+          JAVA_LONG.withName("tls_bytes_egress"),
+          JAVA_LONG.withName("tls_bytes_ingress"));
 
   static final StructLayout PROC_EVENT = structLayout(EVENT_HEADER.withName("hdr"));
 
@@ -103,6 +108,7 @@ final class EventLayouts {
       structLayout(
           JAVA_LONG.withName("id"),
           sequenceLayout(2, JAVA_LONG).withName("position"),
+          sequenceLayout(2, JAVA_LONG).withName("tls_position"),
           JAVA_LONG.withName("ino"),
           JAVA_SHORT.withName("family"),
           JAVA_SHORT.withName("local_port"),
@@ -129,7 +135,8 @@ final class EventLayouts {
           JAVA_LONG.withName("bytes_lost"),
           JAVA_LONG.withName("conns_untracked"),
           JAVA_LONG.withName("stash_full"),
-          JAVA_LONG.withName("stale_conns"));
+          JAVA_LONG.withName("stale_conns"),
+          JAVA_LONG.withName("tls_bytes"));
 
   private EventLayouts() {}
 

@@ -11,6 +11,8 @@ import java.net.InetSocketAddress;
  * @param role client (connect), server (accept), or unknown
  * @param bytesEgress stream length written so far
  * @param bytesIngress stream length read so far
+ * @param tlsBytesEgress TLS plaintext written so far (0 without TLS)
+ * @param tlsBytesIngress TLS plaintext read so far
  * @param ino the socket's inode number
  * @param joinedMidStream found at its first HTTP-looking data rather than at connect or accept
  */
@@ -21,5 +23,7 @@ public record KernelConnection(
     Role role,
     long bytesEgress,
     long bytesIngress,
+    long tlsBytesEgress,
+    long tlsBytesIngress,
     long ino,
     boolean joinedMidStream) {}

@@ -29,7 +29,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
 
   private final BpfObject object;
   private final CaptureConfig config;
-  private final List<BpfLink> links = new ArrayList<>();
+  private final java.util.Map<CaptureSource, List<BpfLink>> sources = new java.util.LinkedHashMap<>();
   private RingBufferReader reader;
   private final BpfMap statsMap;
   private final BpfMap connInfo;
@@ -82,9 +82,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
       throw new IllegalStateException("capture already started or closed");
     }
     try {
-      for (BpfProgram program : object.programs()) {
-        links.add(program.attach());
-      }
+      attach(SyscallTracepoints.INSTANCE);
       reader =
           RingBufferReader.start(
               object.map("events"),
@@ -108,10 +106,39 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
               },
               config.pollInterval());
     } catch (RuntimeException | Error e) {
-      closeAll(links, e);
-      links.clear();
+      closeAll(detachAll(), e);
       throw e;
     }
+  }
+
+  /** Attaches a capture source's programs (once; again after a detach). Any thread. */
+  public synchronized void attach(CaptureSource source) {
+    if (closed) {
+      throw new IllegalStateException("capture closed");
+    }
+    if (!sources.containsKey(source)) {
+      sources.put(source, source.attach(object));
+    }
+  }
+
+  /** Detaches a capture source's programs; its connections go on through the other sources. */
+  public synchronized void detach(CaptureSource source) {
+    List<BpfLink> links = sources.remove(source);
+    if (links != null) {
+      closeAll(links, null);
+    }
+  }
+
+  /** The sources attached now. */
+  public synchronized List<CaptureSource> sources() {
+    return List.copyOf(sources.keySet());
+  }
+
+  private List<BpfLink> detachAll() {
+    List<BpfLink> all = new ArrayList<>();
+    sources.values().forEach(all::addAll);
+    sources.clear();
+    return all;
   }
 
   /** The kernel's connection table. */
@@ -140,6 +167,8 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
           Role.of(value.get(JAVA_BYTE, EventLayouts.offset(layout, "role"))),
           value.get(JAVA_LONG, position),
           value.get(JAVA_LONG, position + 8),
+          value.get(JAVA_LONG, EventLayouts.offset(layout, "tls_position")),
+          value.get(JAVA_LONG, EventLayouts.offset(layout, "tls_position") + 8),
           value.get(JAVA_LONG, EventLayouts.offset(layout, "ino")),
           (value.get(JAVA_BYTE, EventLayouts.offset(layout, "flags")) & EventLayouts.OPEN_FLAG_JOINED) != 0));
     } catch (EventDecoder.MalformedEventException e) {
@@ -292,6 +321,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     long untracked = 0;
     long stashFull = 0;
     long stale = 0;
+    long tlsBytes = 0;
     long stride = (EventLayouts.CAPTURE_STATS.byteSize() + 7) & ~7L;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment key = arena.allocate(JAVA_INT);
@@ -305,12 +335,13 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
           untracked += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "conns_untracked"));
           stashFull += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "stash_full"));
           stale += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "stale_conns"));
+          tlsBytes += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "tls_bytes"));
         }
       }
     }
     return new CaptureStats(
         reader == null ? 0 : reader.records(), lost, bytesLost, untracked, malformed.get(),
-        reader == null ? 0 : reader.handlerFailures(), stashFull, stale);
+        reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes);
   }
 
   /** Whether the reader still runs; a ring buffer error stops it (see {@link #failure}). */
@@ -324,8 +355,8 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   }
 
   /** Where each program is attached. */
-  public List<String> attachments() {
-    return links.stream().map(BpfLink::target).toList();
+  public synchronized List<String> attachments() {
+    return sources.values().stream().flatMap(List::stream).map(BpfLink::target).toList();
   }
 
   @Override
@@ -337,7 +368,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     RuntimeException failure = null;
     try {
       // detach first so nothing new arrives, then drain and stop the reader
-      closeAll(links, null);
+      closeAll(detachAll(), null);
     } catch (RuntimeException e) {
       failure = e;
     }
@@ -371,6 +402,6 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
 
   @Override
   public String toString() {
-    return "SocketCapture{" + OBJECT + ", " + links.size() + " links, " + (reader == null ? "not reading" : reader) + "}";
+    return "SocketCapture{" + OBJECT + ", " + sources.keySet() + ", " + (reader == null ? "not reading" : reader) + "}";
   }
 }

@@ -29,9 +29,11 @@ final class Connection implements SessionContext {
   private final Protocols protocols;
   private final ExchangeSink sink;
   private ConnectionInfo info;
-  private final StreamAssembler egress;
-  private final StreamAssembler ingress;
+  private StreamAssembler egress;
+  private StreamAssembler ingress;
   private ProtocolSession session;
+  /** Whether TLS plaintext was seen: its streams (positions of their own) replace the socket's. */
+  private boolean tls;
   private final boolean joinedMidStream;
   private final int[] lastTid = new int[2];
   private final long[] lastTimestamp = new long[2];
@@ -64,6 +66,24 @@ final class Connection implements SessionContext {
     return info;
   }
 
+  /**
+   * A TLS library's plaintext arrived: the ciphertext parsed so far was noise, so its session
+   * ends uncounted, the plaintext streams start at their own position 0, and what the plaintext
+   * speaks is decided anew.
+   */
+  void startTls() {
+    tls = true;
+    info = info.withTls();
+    session = null;
+    decided = false;
+    egress = new StreamAssembler(new DirectionSink(Direction.EGRESS), stats);
+    ingress = new StreamAssembler(new DirectionSink(Direction.INGRESS), stats);
+  }
+
+  boolean tls() {
+    return tls;
+  }
+
   /** Starts the connection's protocol: bytes from now on go to its session. */
   void speak(Protocol protocol) {
     session = protocol.open(this);
@@ -92,6 +112,9 @@ final class Connection implements SessionContext {
     lastTid[d] = event.tid();
     lastTimestamp[d] = event.timestampNanos();
     lastActivityNanos = event.timestampNanos();
+    if (event.tls() != tls) {
+      return; // ciphertext of a connection whose plaintext is seen
+    }
     (event.direction() == Direction.EGRESS ? egress : ingress).accept(event);
   }
 
@@ -109,10 +132,10 @@ final class Connection implements SessionContext {
    * The connection closed. The kernel's byte totals say whether the end of either stream was lost
    * (a gap, counted, the messages it cut marked); then the session ends.
    */
-  void close(long timestampNanos, long bytesEgress, long bytesIngress) {
+  void close(long timestampNanos, long bytesEgress, long bytesIngress, long tlsBytesEgress, long tlsBytesIngress) {
     flush();
-    egress.endAt(bytesEgress, timestampNanos);
-    ingress.endAt(bytesIngress, timestampNanos);
+    egress.endAt(tls ? tlsBytesEgress : bytesEgress, timestampNanos);
+    ingress.endAt(tls ? tlsBytesIngress : bytesIngress, timestampNanos);
     close(timestampNanos);
   }
 

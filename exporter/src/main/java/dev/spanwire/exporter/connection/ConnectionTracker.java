@@ -151,6 +151,9 @@ public final class ConnectionTracker implements SocketEventHandler {
             return;
           }
         }
+        if (data.tls() && !connection.tls()) {
+          connection.startTls();
+        }
         if (!connection.decided && !decide(connection, data)) {
           return;
         }
@@ -168,7 +171,8 @@ public final class ConnectionTracker implements SocketEventHandler {
           }
           return;
         }
-        connection.close(closed.timestampNanos(), closed.bytesEgress(), closed.bytesIngress());
+        connection.close(closed.timestampNanos(), closed.bytesEgress(), closed.bytesIngress(),
+            closed.tlsBytesEgress(), closed.tlsBytesIngress());
       }
       case ProcessExited exited -> exited(exited.pid(), exited.timestampNanos());
       case ProcessExecuted executed -> executed(executed.pid(), executed.timestampNanos());
@@ -300,7 +304,8 @@ public final class ConnectionTracker implements SocketEventHandler {
     long id = connection.info().id();
     Optional<KernelConnection> entry = kernelTable.find(pid, connection.fd, id);
     if (entry.isPresent()) {
-      connection.close(timestampNanos, entry.get().bytesEgress(), entry.get().bytesIngress());
+      KernelConnection k = entry.get();
+      connection.close(timestampNanos, k.bytesEgress(), k.bytesIngress(), k.tlsBytesEgress(), k.tlsBytesIngress());
       kernelTable.forget(pid, connection.fd, id);
     } else {
       connection.close(timestampNanos);

@@ -11,9 +11,15 @@ import java.net.InetSocketAddress;
  * @param remote the peer's end
  * @param role whether the traced process is the client or the server
  * @param process the traced process
+ * @param tls whether its bytes came through a TLS library (plaintext seen)
  */
 public record ConnectionInfo(
-    long id, InetSocketAddress local, InetSocketAddress remote, Role role, ProcessInfo process) {
+    long id, InetSocketAddress local, InetSocketAddress remote, Role role, ProcessInfo process, boolean tls) {
+
+  /** A connection whose bytes are seen on its socket. */
+  public ConnectionInfo(long id, InetSocketAddress local, InetSocketAddress remote, Role role, ProcessInfo process) {
+    this(id, local, remote, role, process, false);
+  }
 
   /** The client's end. */
   public InetSocketAddress client() {
@@ -26,19 +32,23 @@ public record ConnectionInfo(
   }
 
   /**
-   * {@code https} on the usual TLS ports (443, 8443), else {@code http}: the bytes of a TLS port
-   * are only ever seen decrypted.
+   * {@code https} when the bytes came through a TLS library or the server's port is a usual TLS
+   * port (443, 8443), else {@code http}.
    */
   public String scheme() {
     int port = server().getPort();
-    return port == 443 || port == 8443 ? "https" : "http";
+    return tls || port == 443 || port == 8443 ? "https" : "http";
   }
 
   public ConnectionInfo withRole(Role newRole) {
-    return new ConnectionInfo(id, local, remote, newRole, process);
+    return new ConnectionInfo(id, local, remote, newRole, process, tls);
   }
 
   public ConnectionInfo withProcess(ProcessInfo newProcess) {
-    return new ConnectionInfo(id, local, remote, role, newProcess);
+    return new ConnectionInfo(id, local, remote, role, newProcess, tls);
+  }
+
+  public ConnectionInfo withTls() {
+    return new ConnectionInfo(id, local, remote, role, process, true);
   }
 }

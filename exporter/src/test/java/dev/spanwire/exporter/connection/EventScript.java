@@ -20,6 +20,7 @@ final class EventScript {
   private final InetSocketAddress local;
   private final InetSocketAddress remote;
   private final long[] positions = new long[2];
+  private final long[] tlsPositions = new long[2];
   private long now = 1_000_000_000L;
 
   EventScript(long connectionId, int localPort, int remotePort) {
@@ -54,7 +55,7 @@ final class EventScript {
 
   /** What the kernel's connection table holds for this connection now. */
   dev.spanwire.bpf.KernelConnection kernelEntry(Role role) {
-    return new dev.spanwire.bpf.KernelConnection(connectionId, local, remote, role, positions[0], positions[1], 0, false);
+    return new dev.spanwire.bpf.KernelConnection(connectionId, local, remote, role, positions[0], positions[1], 0, 0, 0, false);
   }
 
   long connectionId() {
@@ -65,11 +66,11 @@ final class EventScript {
   DataCaptured afterUnseenSyscall(Direction direction, String text) {
     DataCaptured d = data(direction, http(text));
     return new DataCaptured(d.connectionId(), d.pid(), d.tid(), d.fd(), d.timestampNanos(), d.direction(), d.source(),
-        d.position(), d.length(), d.payload(), true);
+        d.position(), d.length(), d.payload(), true, false);
   }
 
   ConnectionClosed close() {
-    return new ConnectionClosed(connectionId, PID, PID, 5, tick(), positions[0], positions[1]);
+    return new ConnectionClosed(connectionId, PID, PID, 5, tick(), positions[0], positions[1], tlsPositions[0], tlsPositions[1]);
   }
 
   /** The close, {@code nanos} after the last event. */
@@ -102,6 +103,16 @@ final class EventScript {
     return new DataCaptured(
         connectionId, PID, PID + 1, 5, tick(), direction,
         direction == Direction.EGRESS ? Source.WRITE : Source.READ, position, length, captured);
+  }
+
+  /** Plaintext a TLS library wrote or read: positions of its own. */
+  DataCaptured tls(Direction direction, String text) {
+    byte[] bytes = http(text);
+    int d = direction.ordinal();
+    long position = tlsPositions[d];
+    tlsPositions[d] += bytes.length;
+    return new DataCaptured(connectionId, PID, PID + 1, 5, tick(), direction,
+        direction == Direction.EGRESS ? Source.WRITE : Source.READ, position, bytes.length, bytes, false, true);
   }
 
   /** Bytes that moved but whose event was lost: only the position advances. */

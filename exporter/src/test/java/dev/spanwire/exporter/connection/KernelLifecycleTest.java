@@ -158,6 +158,26 @@ class KernelLifecycleTest {
     assertThat(sink.summary()).containsExactly("GET /1 -> 200");
   }
 
+  @Test
+  void tlsPlaintextHasStreamsOfItsOwnAndTheCiphertextIsNotParsed() {
+    ConnectionTracker pipeline = pipeline(PipelineSettings.defaults());
+    EventScript s = new EventScript(1, 50001, 443);
+    pipeline.onEvent(s.open(Role.CLIENT));
+    // the handshake on the socket: not HTTP, on a listed port, so parsed (and refused) as HTTP/1
+    pipeline.onEvent(s.data(Direction.EGRESS, new byte[] {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01}));
+    // then the library's plaintext, from position 0, while encrypted records go on on the socket
+    pipeline.onEvent(s.tls(Direction.EGRESS, "GET /secret HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(s.data(Direction.EGRESS, new byte[] {0x17, 0x03, 0x03, 0x00, 0x20}));
+    pipeline.onEvent(s.tls(Direction.INGRESS, "HTTP/1.1 200 OK\nContent-Length: 2\n\nok"));
+    pipeline.onEvent(s.close());
+    pipeline.afterBatch();
+
+    assertThat(sink.summary()).containsExactly("GET /secret -> 200");
+    assertThat(sink.exchanges.getFirst().connection().scheme()).isEqualTo("https");
+    assertThat(pipeline.stats().gaps()).as("the plaintext totals match its streams").isZero();
+    assertThat(pipeline.stats().unpaired()).isZero();
+  }
+
   private static dev.spanwire.bpf.ConnectionOpened withFdAndIno(dev.spanwire.bpf.ConnectionOpened o, int fd, long ino) {
     return new dev.spanwire.bpf.ConnectionOpened(o.connectionId(), o.pid(), o.tid(), fd, o.timestampNanos(), o.uid(), o.gid(),
         o.local(), o.remote(), o.role(), o.comm(), o.commandLine(), ino, false);
