@@ -19,7 +19,6 @@ import dev.spanwire.exporter.output.JsonEventSink;
 import dev.spanwire.exporter.output.Output;
 import dev.spanwire.exporter.output.RawEventPrinter;
 import dev.spanwire.exporter.output.TableSink;
-import dev.spanwire.exporter.trace.SpanIdentities;
 import dev.spanwire.semconv.AgentMetric;
 import dev.spanwire.semconv.NamingScheme;
 import java.io.BufferedWriter;
@@ -45,7 +44,7 @@ import java.util.function.ToLongFunction;
  * stage, the connection stage, and only then the capture started. It stops in reverse: capture
  * (draining the ring buffer), what connections have under way, the sinks.
  *
- * <pre>capture -> connections -> protocol sessions -> span identities -> metrics | filter -> outputs, spans</pre>
+ * <pre>capture -> connections -> protocol sessions (span ids at pairing) -> metrics | filter -> outputs, spans</pre>
  */
 final class Agent implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(Agent.class.getName());
@@ -114,7 +113,7 @@ final class Agent implements AutoCloseable {
     ExchangeSink sinks = otel == null ? filter : new FanOutSink(List.of(otel.metrics(), filter));
     try {
       ConnectionTracker connections =
-          new ConnectionTracker(new SpanIdentities(sinks), settings.pipeline(), capture.connections(), counters);
+          new ConnectionTracker(sinks, settings.pipeline(), capture.connections(), counters);
       capture.start(connections);
       return new Agent(counters, capture, connections, sinks, otel, stdout).housekeeping(clock);
     } catch (RuntimeException e) {

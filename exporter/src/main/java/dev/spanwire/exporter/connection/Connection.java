@@ -8,6 +8,8 @@ import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.ProcessInfo;
 import dev.spanwire.exporter.exchange.Request;
+import dev.spanwire.exporter.exchange.SpanIds;
+import dev.spanwire.exporter.trace.SpanIdentities;
 import dev.spanwire.exporter.protocol.OpaqueSession;
 import dev.spanwire.exporter.protocol.Protocol;
 import dev.spanwire.exporter.protocol.ProtocolSession;
@@ -27,6 +29,7 @@ final class Connection implements SessionContext {
   private final ProtocolStats protocolStats;
   private final ProtocolSettings protocolSettings;
   private final Protocols protocols;
+  private final SpanIdentities identities;
   private final ExchangeSink sink;
   private ConnectionInfo info;
   private StreamAssembler egress;
@@ -50,12 +53,13 @@ final class Connection implements SessionContext {
    */
   Connection(
       ConnectionInfo info, ConnectionStats stats, ProtocolStats protocolStats, ProtocolSettings protocolSettings,
-      Protocols protocols, ExchangeSink sink, boolean joinedMidStream) {
+      Protocols protocols, SpanIdentities identities, ExchangeSink sink, boolean joinedMidStream) {
     this.info = info;
     this.stats = stats;
     this.protocolStats = protocolStats;
     this.protocolSettings = protocolSettings;
     this.protocols = protocols;
+    this.identities = identities;
     this.sink = sink;
     this.joinedMidStream = joinedMidStream;
     this.egress = new StreamAssembler(new DirectionSink(Direction.EGRESS), stats);
@@ -194,6 +198,11 @@ final class Connection implements SessionContext {
   @Override
   public void request(String version, Request request) {
     sink.onRequest(info, version, request);
+  }
+
+  @Override
+  public SpanIds ids(Request request) {
+    return identities.ids(request);
   }
 
   @Override

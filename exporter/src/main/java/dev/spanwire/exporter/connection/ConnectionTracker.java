@@ -17,6 +17,7 @@ import dev.spanwire.exporter.protocol.Protocol;
 import dev.spanwire.exporter.protocol.ProtocolSettings;
 import dev.spanwire.exporter.protocol.ProtocolStats;
 import dev.spanwire.exporter.protocol.Protocols;
+import dev.spanwire.exporter.trace.SpanIdentities;
 import dev.spanwire.semconv.AgentMetric;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,6 +50,7 @@ public final class ConnectionTracker implements SocketEventHandler {
   private final LongSupplier monotonicClock;
   private final ConnectionTable kernelTable;
   private final Protocols protocols;
+  private final SpanIdentities identities = new SpanIdentities();
   private final ProtocolSettings protocolSettings;
   private final ConnectionStats stats;
   private final ProtocolStats protocolStats;
@@ -192,7 +194,7 @@ public final class ConnectionTracker implements SocketEventHandler {
     }
     ConnectionInfo info =
         new ConnectionInfo(opened.connectionId(), opened.local(), opened.remote(), opened.role(), process);
-    Connection connection = new Connection(info, stats, protocolStats, protocolSettings, protocols, sink, opened.joinedMidStream());
+    Connection connection = new Connection(info, stats, protocolStats, protocolSettings, protocols, identities, sink, opened.joinedMidStream());
     connection.fd = opened.fd();
     connection.ino = opened.ino();
     connection.lastActivityNanos = opened.timestampNanos();
@@ -215,7 +217,7 @@ public final class ConnectionTracker implements SocketEventHandler {
       return null;
     }
     Connection connection = new Connection(new ConnectionInfo(k.id(), k.local(), k.remote(), k.role(), process),
-        stats, protocolStats, protocolSettings, protocols, sink, true);
+        stats, protocolStats, protocolSettings, protocols, identities, sink, true);
     connection.joinedInTheMiddle();
     connection.fd = data.fd();
     connection.ino = k.ino();

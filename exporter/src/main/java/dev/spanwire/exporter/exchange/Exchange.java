@@ -53,10 +53,6 @@ public record Exchange(
     return response == null ? 0 : response.statusCode();
   }
 
-  public Exchange withIds(SpanIds newIds) {
-    return new Exchange(connection, tid, protocol, version, streamId, request, response, newIds);
-  }
-
   public Exchange withMessages(Request newRequest, Response newResponse) {
     return new Exchange(connection, tid, protocol, version, streamId, newRequest, newResponse, ids);
   }

@@ -50,11 +50,11 @@ public final class ExchangeFields {
     clientAddress(fields, connection, request);
     add(fields, HttpField.X_APPSCOPE, request.xAppscope());
     network(fields, connection);
-    if (request.body().declaredLength() >= 0) {
-      add(fields, HttpField.REQUEST_CONTENT_LENGTH, request.body().declaredLength());
+    if (request.declaredLength() >= 0) {
+      add(fields, HttpField.REQUEST_CONTENT_LENGTH, request.declaredLength());
     }
     headers(fields, true, request.headers());
-    body(fields, true, request.body());
+    body(fields, true, request.bodyPrefix(), request.bodyPrefixCut());
     return fields;
   }
 
@@ -83,25 +83,25 @@ public final class ExchangeFields {
     clientAddress(fields, connection, request);
     add(fields, HttpField.X_APPSCOPE, request.xAppscope());
     network(fields, connection);
-    contentLength(fields, HttpField.REQUEST_CONTENT_LENGTH, request.body());
+    contentLength(fields, HttpField.REQUEST_CONTENT_LENGTH, request.declaredLength(), request.bodyBytes());
     if (response != null) {
-      contentLength(fields, HttpField.RESPONSE_CONTENT_LENGTH, response.body());
+      contentLength(fields, HttpField.RESPONSE_CONTENT_LENGTH, response.declaredLength(), response.bodyBytes());
     }
     headers(fields, true, request.headers());
-    body(fields, true, request.body());
+    body(fields, true, request.bodyPrefix(), request.bodyPrefixCut());
     if (response != null) {
       headers(fields, false, response.headers());
-      body(fields, false, response.body());
+      body(fields, false, response.bodyPrefix(), response.bodyPrefixCut());
     }
     return fields;
   }
 
   /** The declared length, else the bytes that moved when there were any. */
-  private void contentLength(List<Field> fields, HttpField field, Body body) {
-    if (body.declaredLength() >= 0) {
-      add(fields, field, body.declaredLength());
-    } else if (body.bytes() > 0) {
-      add(fields, field, body.bytes());
+  private void contentLength(List<Field> fields, HttpField field, long declared, long bytes) {
+    if (declared >= 0) {
+      add(fields, field, declared);
+    } else if (bytes > 0) {
+      add(fields, field, bytes);
     }
   }
 
@@ -145,19 +145,19 @@ public final class ExchangeFields {
   }
 
   /** The captured body: UTF-8 text as it is, anything else base64; marked when cut. */
-  private void body(List<Field> fields, boolean request, Body body) {
-    if (body.prefix() == null) {
+  private void body(List<Field> fields, boolean request, byte[] prefix, boolean cut) {
+    if (prefix == null) {
       return;
     }
-    String text = BodyText.utf8(body.prefix(), body.prefixCut());
+    String text = BodyText.utf8(prefix, cut);
     if (text != null) {
       add(fields, request ? HttpField.REQUEST_BODY : HttpField.RESPONSE_BODY, text);
     } else {
       add(fields, request ? HttpField.REQUEST_BODY : HttpField.RESPONSE_BODY,
-          Base64.getEncoder().encodeToString(body.prefix()));
+          Base64.getEncoder().encodeToString(prefix));
       add(fields, request ? HttpField.REQUEST_BODY_ENCODING : HttpField.RESPONSE_BODY_ENCODING, "base64");
     }
-    if (body.prefixCut()) {
+    if (cut) {
       add(fields, request ? HttpField.REQUEST_BODY_TRUNCATED : HttpField.RESPONSE_BODY_TRUNCATED, Boolean.TRUE);
     }
   }

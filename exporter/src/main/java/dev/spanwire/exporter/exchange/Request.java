@@ -1,67 +1,100 @@
 package dev.spanwire.exporter.exchange;
 
 /**
- * A request as the traced process saw it, whatever the protocol. Times are kernel monotonic
- * nanoseconds of the syscalls that carried the bytes.
- *
- * @param method the method, e.g. {@code GET}
- * @param target path and query as sent, e.g. {@code /search?q=1} (HTTP/2's {@code :path})
- * @param authority the Host header (HTTP/2's {@code :authority}), or null
- * @param headers the header fields kept
- * @param body what the body was
- * @param startNanos when its first byte moved
- * @param headNanos when its header block was complete
- * @param endNanos when its last byte moved
- * @param truncated part of it was not captured, so its end is not exact
+ * A request as the traced process saw it, whatever the protocol: each protocol's message type
+ * implements it (so pairing makes no copy), and {@link Simple} holds one a stage changed. Times are
+ * kernel monotonic nanoseconds of the syscalls that carried the bytes.
  */
-public record Request(
-    String method,
-    String target,
-    String authority,
-    Headers headers,
-    Body body,
-    long startNanos,
-    long headNanos,
-    long endNanos,
-    boolean truncated) {
+public interface Request {
+  /** The method, e.g. {@code GET}. */
+  String method();
 
-  public String userAgent() {
-    return headers.get("user-agent");
-  }
+  /** Path and query as sent, e.g. {@code /search?q=1} (HTTP/2's {@code :path}). */
+  String target();
+
+  /** The Host header (HTTP/2's {@code :authority}), or null. */
+  String authority();
+
+  /** The User-Agent header, or null. */
+  String userAgent();
+
+  /**
+   * The other header fields kept: those the product reads (X-Forwarded-For, X-AppScope,
+   * traceparent, tracestate) and, when watch rules ask, every field (Host and User-Agent too).
+   */
+  Headers headers();
+
+  /** The body length the request declared (Content-Length), or -1. */
+  long declaredLength();
+
+  /** Body bytes that moved (decoded chunk data for chunked HTTP/1 bodies). */
+  long bodyBytes();
+
+  /** Whether it had a body at all. */
+  boolean hasBody();
+
+  /** The first body bytes when body capture is on, else null. */
+  byte[] bodyPrefix();
+
+  /** Whether the body was longer than {@link #bodyPrefix}. */
+  boolean bodyPrefixCut();
+
+  /** When its first byte moved. */
+  long startNanos();
+
+  /** When its header block was complete. */
+  long headNanos();
+
+  /** When its last byte moved. */
+  long endNanos();
+
+  /** Whether part of it was not captured, so its end is not exact. */
+  boolean truncated();
 
   /** The X-Forwarded-For values, repeated fields joined by ", ". */
-  public String xForwardedFor() {
-    return headers.joined("x-forwarded-for", ", ");
+  default String xForwardedFor() {
+    return headers().joined("x-forwarded-for", ", ");
   }
 
-  public String xAppscope() {
-    return headers.get("x-appscope");
+  default String xAppscope() {
+    return headers().get("x-appscope");
   }
 
-  public String traceparent() {
-    return headers.get("traceparent");
+  default String traceparent() {
+    return headers().get("traceparent");
   }
 
   /** The W3C tracestate, repeated fields joined by ",". */
-  public String tracestate() {
-    return headers.joined("tracestate", ",");
+  default String tracestate() {
+    return headers().joined("tracestate", ",");
   }
 
-  /** Without what the headers and body say (request capture off): method, target, sizes and trace context stay. */
-  public Request withoutHeadersAndBody() {
-    Headers.Builder kept = Headers.builder();
-    String traceparent = traceparent();
-    if (traceparent != null) {
-      kept.add("traceparent", traceparent);
-    }
-    String tracestate = tracestate();
-    if (tracestate != null) {
-      kept.add("tracestate", tracestate);
-    }
-    return new Request(method, target, null, kept.build(), body.withPrefix(null), startNanos, headNanos, endNanos, truncated);
+  /** The size to report: the declared length, else the bytes seen when there was a body; -1 for none. */
+  default long bodySize() {
+    return declaredLength() >= 0 ? declaredLength() : hasBody() ? bodyBytes() : -1;
   }
 
-  public Request withTargetHeadersAndBody(String newTarget, Headers newHeaders, Body newBody) {
-    return new Request(method, newTarget, authority, newHeaders, newBody, startNanos, headNanos, endNanos, truncated);
+  /** This request with another target, headers and body prefix (redaction). */
+  default Request with(String newTarget, Headers newHeaders, byte[] newBodyPrefix) {
+    return new Simple(method(), newTarget, authority(), userAgent(), newHeaders, declaredLength(), bodyBytes(), hasBody(),
+        newBodyPrefix, bodyPrefixCut(), startNanos(), headNanos(), endNanos(), truncated());
   }
+
+  /** A request held as plain values. */
+  record Simple(
+      String method,
+      String target,
+      String authority,
+      String userAgent,
+      Headers headers,
+      long declaredLength,
+      long bodyBytes,
+      boolean hasBody,
+      byte[] bodyPrefix,
+      boolean bodyPrefixCut,
+      long startNanos,
+      long headNanos,
+      long endNanos,
+      boolean truncated)
+      implements Request {}
 }

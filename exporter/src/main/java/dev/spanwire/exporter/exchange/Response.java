@@ -1,37 +1,75 @@
 package dev.spanwire.exporter.exchange;
 
 /**
- * A final response as the traced process saw it, whatever the protocol. Times are kernel
- * monotonic nanoseconds.
- *
- * @param statusCode the status, e.g. 200
- * @param statusText the reason phrase (HTTP/1), possibly empty, or null
- * @param version the protocol version the response was written in (an HTTP/1.0 server answers
- *     an HTTP/1.1 request in 1.0), as AppScope's {@code http_flavor} writes it
- * @param headers the header fields kept
- * @param body what the body was
- * @param startNanos when its first byte moved
- * @param headNanos when its header block was complete
- * @param endNanos when its last byte moved
- * @param truncated part of it was not captured (or it was cut short), so its end is not exact
+ * A final response as the traced process saw it, whatever the protocol: each protocol's message
+ * type implements it, and {@link Simple} holds one a stage changed. Times are kernel monotonic
+ * nanoseconds.
  */
-public record Response(
-    int statusCode,
-    String statusText,
-    String version,
-    Headers headers,
-    Body body,
-    long startNanos,
-    long headNanos,
-    long endNanos,
-    boolean truncated) {
+public interface Response {
+  /** The status, e.g. 200. */
+  int statusCode();
 
-  /** Without what the headers and body say (response capture off): status and sizes stay. */
-  public Response withoutHeadersAndBody() {
-    return new Response(statusCode, statusText, version, Headers.NONE, body.withPrefix(null), startNanos, headNanos, endNanos, truncated);
+  /** The reason phrase (HTTP/1), possibly empty, or null. */
+  String statusText();
+
+  /**
+   * The protocol version it was written in (an HTTP/1.0 server answers an HTTP/1.1 request in
+   * 1.0), as AppScope's {@code http_flavor} writes it.
+   */
+  String version();
+
+  /** The header fields kept (all of them when watch rules ask). */
+  Headers headers();
+
+  /** The body length the response declared (Content-Length), or -1. */
+  long declaredLength();
+
+  /** Body bytes that moved. */
+  long bodyBytes();
+
+  /** Whether it had a body at all (a 204 or a HEAD answer has none). */
+  boolean hasBody();
+
+  /** The first body bytes when body capture is on, else null. */
+  byte[] bodyPrefix();
+
+  /** Whether the body was longer than {@link #bodyPrefix}. */
+  boolean bodyPrefixCut();
+
+  long startNanos();
+
+  long headNanos();
+
+  long endNanos();
+
+  /** Whether part of it was not captured (or it was cut short), so its end is not exact. */
+  boolean truncated();
+
+  /** The size to report: the declared length, else the bytes seen when there was a body; -1 for none. */
+  default long bodySize() {
+    return declaredLength() >= 0 ? declaredLength() : hasBody() ? bodyBytes() : -1;
   }
 
-  public Response withHeadersAndBody(Headers newHeaders, Body newBody) {
-    return new Response(statusCode, statusText, version, newHeaders, newBody, startNanos, headNanos, endNanos, truncated);
+  /** This response with other headers and body prefix (redaction). */
+  default Response with(Headers newHeaders, byte[] newBodyPrefix) {
+    return new Simple(statusCode(), statusText(), version(), newHeaders, declaredLength(), bodyBytes(), hasBody(),
+        newBodyPrefix, newBodyPrefix != null && bodyPrefixCut(), startNanos(), headNanos(), endNanos(), truncated());
   }
+
+  /** A response held as plain values. */
+  record Simple(
+      int statusCode,
+      String statusText,
+      String version,
+      Headers headers,
+      long declaredLength,
+      long bodyBytes,
+      boolean hasBody,
+      byte[] bodyPrefix,
+      boolean bodyPrefixCut,
+      long startNanos,
+      long headNanos,
+      long endNanos,
+      boolean truncated)
+      implements Response {}
 }

@@ -3,7 +3,6 @@ package dev.spanwire.exporter.filter;
 import dev.spanwire.exporter.exchange.BodyText;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.ExchangeSink;
-import dev.spanwire.exporter.exchange.Body;
 import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.Headers;
 import dev.spanwire.exporter.exchange.Request;
@@ -67,22 +66,36 @@ public final class ExchangeFilter implements ExchangeSink {
   }
 
   private Request request(Request request) {
-    Request kept = settings.captureRequest() ? request : request.withoutHeadersAndBody();
     Redaction redaction = settings.redaction();
-    String target = redaction.target(kept.target());
-    Headers headers = redactHeaders(kept.headers(), redaction);
-    Body body = redactBody(kept.body(), redaction);
-    return target == kept.target() && headers == kept.headers() && body == kept.body()
-        ? kept
-        : kept.withTargetHeadersAndBody(target, headers, body);
+    if (!settings.captureRequest()) {
+      Headers.Builder trace = Headers.builder();
+      if (request.traceparent() != null) {
+        trace.add("traceparent", request.traceparent());
+      }
+      if (request.tracestate() != null) {
+        trace.add("tracestate", request.tracestate());
+      }
+      // the start line, sizes and trace context stay; what headers and body say goes
+      return new Request.Simple(request.method(), redaction.target(request.target()), null, null, trace.build(),
+          request.declaredLength(), request.bodyBytes(), request.hasBody(), null, false, request.startNanos(),
+          request.headNanos(), request.endNanos(), request.truncated());
+    }
+    String target = redaction.target(request.target());
+    Headers headers = redactHeaders(request.headers(), redaction);
+    byte[] body = redactBody(request.bodyPrefix(), request.bodyPrefixCut(), redaction);
+    return target == request.target() && headers == request.headers() && body == request.bodyPrefix()
+        ? request
+        : request.with(target, headers, body);
   }
 
   private Response response(Response response) {
-    Response kept = settings.captureResponse() ? response : response.withoutHeadersAndBody();
+    if (!settings.captureResponse()) {
+      return response.with(Headers.NONE, null);
+    }
     Redaction redaction = settings.redaction();
-    Headers headers = redactHeaders(kept.headers(), redaction);
-    Body body = redactBody(kept.body(), redaction);
-    return headers == kept.headers() && body == kept.body() ? kept : kept.withHeadersAndBody(headers, body);
+    Headers headers = redactHeaders(response.headers(), redaction);
+    byte[] body = redactBody(response.bodyPrefix(), response.bodyPrefixCut(), redaction);
+    return headers == response.headers() && body == response.bodyPrefix() ? response : response.with(headers, body);
   }
 
   /** The same fields when nothing needs replacing (the common case costs a scan, no copy). */
@@ -97,16 +110,16 @@ public final class ExchangeFilter implements ExchangeSink {
   }
 
   /** A captured text body with credential-like JSON members and form fields replaced. */
-  private static Body redactBody(Body body, Redaction redaction) {
-    if (body.prefix() == null) {
-      return body;
+  private static byte[] redactBody(byte[] prefix, boolean cut, Redaction redaction) {
+    if (prefix == null) {
+      return null;
     }
-    String text = BodyText.utf8(body.prefix(), body.prefixCut());
+    String text = BodyText.utf8(prefix, cut);
     if (text == null) {
-      return body;
+      return prefix;
     }
     String redacted = redaction.body(text);
-    return redacted == text ? body : body.withPrefix(redacted.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return redacted == text ? prefix : redacted.getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   @Override

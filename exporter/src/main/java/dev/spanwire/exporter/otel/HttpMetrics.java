@@ -2,7 +2,6 @@ package dev.spanwire.exporter.otel;
 
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.Role;
-import dev.spanwire.exporter.exchange.Body;
 import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ProcessInfo;
 import dev.spanwire.exporter.exchange.RouteTemplate;
@@ -200,12 +199,12 @@ final class HttpMetrics {
       (server ? series.serverDuration : series.clientDuration)
           .get(labels, a -> new Histogram(a, start, durationBuckets.length))
           .add(millis * metric.millisecondsToUnit(scheme), durationBuckets);
-      long responseBytes = exchange.response().body().size();
+      long responseBytes = exchange.response().bodySize();
       if (responseBytes >= 0) {
         series.responseSize.get(server).get(labels, a -> new Histogram(a, start, sizeBuckets.length)).add(responseBytes, sizeBuckets);
       }
     }
-    long requestBytes = request.body().size();
+    long requestBytes = request.bodySize();
     if (requestBytes >= 0) {
       series.requestSize.get(server).get(labels, a -> new Histogram(a, start, sizeBuckets.length)).add(requestBytes, sizeBuckets);
     }

@@ -86,7 +86,7 @@ public enum Column {
       case PATH -> e.request().target();
       case STATUS -> e.response() == null ? "-" : Integer.toString(e.response().statusCode());
       case CONTENT_LENGTH -> e.response() == null ? "-" : Long.toString(
-          e.response().body().declaredLength() >= 0 ? e.response().body().declaredLength() : e.response().body().bytes());
+          e.response().declaredLength() >= 0 ? e.response().declaredLength() : e.response().bodyBytes());
       case USER_AGENT -> e.request().userAgent() == null ? "-" : e.request().userAgent();
       case LATENCY -> e.response() == null ? "-" : Timestamps.millis(e.durationNanos()) + "ms";
     };

@@ -5,6 +5,7 @@ import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.Request;
+import dev.spanwire.exporter.exchange.SpanIds;
 
 /** What a protocol session may see of and do to its connection; given by the connection stage. */
 public interface SessionContext {
@@ -28,6 +29,9 @@ public interface SessionContext {
 
   /** A request is complete (AppScope's {@code http-req} moment); {@code version} as its exchange has it. */
   void request(String version, Request request);
+
+  /** The place in a trace of the exchange of this request, decided now, as it is paired. */
+  SpanIds ids(Request request);
 
   /** An exchange is paired, or a request ended without an answer. */
   void exchange(Exchange exchange);

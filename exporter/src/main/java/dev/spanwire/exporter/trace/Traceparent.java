@@ -16,35 +16,58 @@ public final class Traceparent {
     if (value == null) {
       return null;
     }
-    String v = value.strip();
-    if (v.length() < 55 || v.charAt(2) != '-' || v.charAt(35) != '-' || v.charAt(52) != '-') {
+    // read in place: this runs on the pipeline thread for every request that carries one
+    int from = 0;
+    int to = value.length();
+    while (from < to && value.charAt(from) <= ' ') {
+      from++;
+    }
+    while (to > from && value.charAt(to - 1) <= ' ') {
+      to--;
+    }
+    int length = to - from;
+    if (length < 55 || value.charAt(from + 2) != '-' || value.charAt(from + 35) != '-' || value.charAt(from + 52) != '-') {
       return null;
     }
-    String version = v.substring(0, 2);
-    if (!lowerHex(version) || version.equals("ff")) {
+    long version = hex(value, from, from + 2);
+    if (version < 0 || version == 0xff) {
       return null;
     }
-    if (version.equals("00") ? v.length() != 55 : v.length() > 55 && v.charAt(55) != '-') {
+    if (version == 0 ? length != 55 : length > 55 && value.charAt(from + 55) != '-') {
       return null;
     }
-    String traceId = v.substring(3, 35);
-    String spanId = v.substring(36, 52);
-    String flags = v.substring(53, 55);
-    if (!lowerHex(traceId) || !lowerHex(spanId) || !lowerHex(flags)) {
+    long high = hex(value, from + 3, from + 19);
+    long low = hex(value, from + 19, from + 35);
+    long span = hex(value, from + 36, from + 52);
+    long flags = hex(value, from + 53, from + 55);
+    if (flags < 0 || !lowerHex(value, from + 3, from + 35) || !lowerHex(value, from + 36, from + 52)) {
       return null;
     }
-    long high = Long.parseUnsignedLong(traceId, 0, 16, 16);
-    long low = Long.parseUnsignedLong(traceId, 16, 32, 16);
-    long span = Long.parseUnsignedLong(spanId, 16);
     if ((high == 0 && low == 0) || span == 0) {
       return null;
     }
-    boolean sampled = (Integer.parseInt(flags, 16) & 1) != 0;
-    return new SpanIds(high, low, span, 0, true, sampled, null);
+    return new SpanIds(high, low, span, 0, true, (flags & 1) != 0, null);
   }
 
-  private static boolean lowerHex(String s) {
-    for (int i = 0; i < s.length(); i++) {
+  /**
+   * The value of lower-case hex digits {@code s[from, to)}: up to 16 digits, so a 16-digit value
+   * may come out negative; use {@link #lowerHex} to check digits. -1 for 1 or 2 digits not hex.
+   */
+  private static long hex(String s, int from, int to) {
+    long value = 0;
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
+      int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (digit < 0) {
+        return -1;
+      }
+      value = value << 4 | digit;
+    }
+    return value;
+  }
+
+  private static boolean lowerHex(String s, int from, int to) {
+    for (int i = from; i < to; i++) {
       char c = s.charAt(i);
       if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
         return false;
@@ -52,4 +75,5 @@ public final class Traceparent {
     }
     return true;
   }
+
 }

@@ -46,12 +46,12 @@ class ConnectionTrackerTest {
     assertThat(first.request().xAppscope()).isEqualTo("app=1");
     assertThat(first.version()).isEqualTo("1.1");
     assertThat(first.response().statusText()).isEqualTo("OK");
-    assertThat(first.response().body().declaredLength()).isEqualTo(5);
-    assertThat(first.response().body().bytes()).isEqualTo(5);
+    assertThat(first.response().declaredLength()).isEqualTo(5);
+    assertThat(first.response().bodyBytes()).isEqualTo(5);
     assertThat(first.connection().scheme()).isEqualTo("http");
     assertThat(first.durationNanos()).isEqualTo(first.response().headNanos() - first.request().headNanos()).isPositive();
     assertThat(first.endNanos()).isGreaterThan(first.startNanos());
-    assertThat(sink.exchanges.get(1).request().body().declaredLength()).isEqualTo(3);
+    assertThat(sink.exchanges.get(1).request().declaredLength()).isEqualTo(3);
     assertThat(sink.requests).hasSize(2);
     assertThat(pipeline.stats().exchanges()).isEqualTo(2);
   }
@@ -77,7 +77,7 @@ class ConnectionTrackerTest {
     pipeline.onEvent(s.in("GET /next HTTP/1.1\nHost: h\n\n"));
     pipeline.onEvent(s.out("HTTP/1.1 204 No Content\n\n"));
     assertThat(sink.summary()).containsExactly("HEAD /big -> 200", "GET /next -> 204");
-    assertThat(sink.exchanges.getFirst().response().body().bytes()).isZero();
+    assertThat(sink.exchanges.getFirst().response().bodyBytes()).isZero();
   }
 
   @Test
@@ -118,9 +118,9 @@ class ConnectionTrackerTest {
     pipeline.onEvent(s.close());
     assertThat(sink.summary()).containsExactly("GET / -> 200");
     // delimited by close: a body, no declared length (HTTP/1 framing stays in the session)
-    assertThat(sink.exchanges.getFirst().response().body().present()).isTrue();
-    assertThat(sink.exchanges.getFirst().response().body().declaredLength()).isEqualTo(-1);
-    assertThat(sink.exchanges.getFirst().response().body().bytes()).isEqualTo(23);
+    assertThat(sink.exchanges.getFirst().response().hasBody()).isTrue();
+    assertThat(sink.exchanges.getFirst().response().declaredLength()).isEqualTo(-1);
+    assertThat(sink.exchanges.getFirst().response().bodyBytes()).isEqualTo(23);
     assertThat(sink.exchanges.getFirst().version()).isEqualTo("1.0");
   }
 
@@ -135,10 +135,10 @@ class ConnectionTrackerTest {
     assertThat(sink.summary()).containsExactly("POST /upload -> 200");
     Exchange e = sink.exchanges.getFirst();
     // chunked: the one framing of a request body without a declared length
-    assertThat(e.request().body().present()).isTrue();
-    assertThat(e.request().body().declaredLength()).isEqualTo(-1);
-    assertThat(e.request().body().bytes()).isEqualTo(11);
-    assertThat(e.response().body().bytes()).isEqualTo(2);
+    assertThat(e.request().hasBody()).isTrue();
+    assertThat(e.request().declaredLength()).isEqualTo(-1);
+    assertThat(e.request().bodyBytes()).isEqualTo(11);
+    assertThat(e.response().bodyBytes()).isEqualTo(2);
   }
 
   @Test
@@ -160,7 +160,7 @@ class ConnectionTrackerTest {
     pipeline.onEvent(s.out("GET /after HTTP/1.1\nHost: h\n\n"));
     pipeline.onEvent(s.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
     assertThat(sink.summary()).containsExactly("GET /10m -> 200", "GET /after -> 200");
-    assertThat(sink.exchanges.getFirst().response().body().bytes()).isEqualTo(size);
+    assertThat(sink.exchanges.getFirst().response().bodyBytes()).isEqualTo(size);
     assertThat(sink.exchanges.getFirst().response().truncated()).isFalse();
   }
 
@@ -183,7 +183,7 @@ class ConnectionTrackerTest {
     pipeline.onEvent(s.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
     pipeline.afterBatch();
     assertThat(sink.summary()).containsExactly("POST /up -> 200", "POST /two -> 200");
-    assertThat(sink.exchanges.get(0).request().body().bytes()).isEqualTo(20_000);
+    assertThat(sink.exchanges.get(0).request().bodyBytes()).isEqualTo(20_000);
     assertThat(sink.exchanges.get(0).request().truncated()).isFalse();
     assertThat(sink.exchanges.get(1).request().truncated()).isTrue();
   }

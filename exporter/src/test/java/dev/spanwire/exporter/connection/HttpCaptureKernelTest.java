@@ -106,8 +106,8 @@ class HttpCaptureKernelTest {
       assertThat(e.request().authority()).isEqualTo("127.0.0.1:" + nginx.port());
       assertThat(e.request().userAgent()).isEqualTo("spanwire-test/1");
       assertThat(e.version()).isEqualTo("1.1");
-      assertThat(e.response().body().declaredLength()).isEqualTo(6);
-      assertThat(e.response().body().bytes()).isEqualTo(6);
+      assertThat(e.response().declaredLength()).isEqualTo(6);
+      assertThat(e.response().bodyBytes()).isEqualTo(6);
       assertThat(e.connection().process().commandLine()).startsWith("curl -s -o /dev/null");
       assertThat(e.connection().server().getPort()).isEqualTo(nginx.port());
       assertThat(e.durationNanos()).isPositive();
@@ -123,8 +123,8 @@ class HttpCaptureKernelTest {
     Exchange e = awaitExchanges(curl.pid(), 1).getFirst();
     assertThat(e.request().method()).isEqualTo("HEAD");
     assertThat(e.statusCode()).isEqualTo(200);
-    assertThat(e.response().body().declaredLength()).isEqualTo(6);
-    assertThat(e.response().body().bytes()).isZero();
+    assertThat(e.response().declaredLength()).isEqualTo(6);
+    assertThat(e.response().bodyBytes()).isZero();
     assertThat(serverSide(e, 1).getFirst().request().method()).isEqualTo("HEAD");
   }
 
@@ -135,23 +135,23 @@ class HttpCaptureKernelTest {
     Completed post = Peers.run(TIMEOUT, "curl", "-s", "-o", "/dev/null", "-d", "name=value", nginx.url("/echo")).assertSuccess();
     Exchange posted = awaitExchanges(post.pid(), 1).getFirst();
     assertThat(posted.request().method()).isEqualTo("POST");
-    assertThat(posted.request().body().declaredLength()).isEqualTo(10);
-    assertThat(posted.request().body().bytes()).isEqualTo(10);
+    assertThat(posted.request().declaredLength()).isEqualTo(10);
+    assertThat(posted.request().bodyBytes()).isEqualTo(10);
     assertThat(posted.statusCode()).isEqualTo(200);
-    assertThat(serverSide(posted, 1).getFirst().request().body().declaredLength()).isEqualTo(10);
+    assertThat(serverSide(posted, 1).getFirst().request().declaredLength()).isEqualTo(10);
 
     Completed chunked =
         Peers.run(TIMEOUT, "curl", "-s", "-o", "/dev/null", "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + upload, nginx.url("/echo"))
             .assertSuccess();
     Exchange sent = awaitExchanges(chunked.pid(), 1).getFirst();
-    assertThat(sent.request().body().present()).as("chunked: a body without a declared length").isTrue();
-    assertThat(sent.request().body().declaredLength()).isEqualTo(-1);
-    assertThat(sent.request().body().bytes()).isEqualTo(20_000);
+    assertThat(sent.request().hasBody()).as("chunked: a body without a declared length").isTrue();
+    assertThat(sent.request().declaredLength()).isEqualTo(-1);
+    assertThat(sent.request().bodyBytes()).isEqualTo(20_000);
     assertThat(sent.statusCode()).isEqualTo(200);
     Exchange received = serverSide(sent, 1).getFirst();
-    assertThat(received.request().body().present()).isTrue();
-    assertThat(received.request().body().declaredLength()).isEqualTo(-1);
-    assertThat(received.request().body().bytes()).isEqualTo(20_000);
+    assertThat(received.request().hasBody()).isTrue();
+    assertThat(received.request().declaredLength()).isEqualTo(-1);
+    assertThat(received.request().bodyBytes()).isEqualTo(20_000);
   }
 
   /** nginx answers 304 when If-Modified-Since is exactly the file's time (a.txt: 1700000000). */
@@ -162,7 +162,7 @@ class HttpCaptureKernelTest {
             .assertSuccess();
     Exchange e = awaitExchanges(curl.pid(), 1).getFirst();
     assertThat(e.statusCode()).isEqualTo(304);
-    assertThat(e.response().body().bytes()).isZero();
+    assertThat(e.response().bodyBytes()).isZero();
     assertThat(serverSide(e, 1).getFirst().statusCode()).isEqualTo(304);
   }
 
@@ -173,7 +173,7 @@ class HttpCaptureKernelTest {
       Exchange client = awaitExchanges(curl.pid(), 1).getFirst();
       assertThat(client.statusCode()).isEqualTo(200);
       assertThat(client.response().version()).isEqualTo("1.0");
-      assertThat(client.response().body().bytes()).isEqualTo(6);
+      assertThat(client.response().bodyBytes()).isEqualTo(6);
       Await.until("python's side", () -> recorder.of(python.pid()).size() == 1);
       Exchange server = recorder.of(python.pid()).getFirst();
       assertThat(server.role()).isEqualTo(Role.SERVER);
@@ -214,11 +214,11 @@ class HttpCaptureKernelTest {
         Peers.run(TIMEOUT, "curl", "-s", "-o", "/dev/null", "-w", "%{size_download}", nginx.url("/big.bin")).assertSuccess();
     assertThat(curl.out()).isEqualTo(Integer.toString(TEN_MIB));
     Exchange client = awaitExchanges(curl.pid(), 1).getFirst();
-    assertThat(client.response().body().declaredLength()).isEqualTo(TEN_MIB);
-    assertThat(client.response().body().bytes()).isEqualTo(TEN_MIB);
+    assertThat(client.response().declaredLength()).isEqualTo(TEN_MIB);
+    assertThat(client.response().bodyBytes()).isEqualTo(TEN_MIB);
     assertThat(client.response().truncated()).isFalse();
     Exchange server = serverSide(client, 1).getFirst();
-    assertThat(server.response().body().bytes()).isEqualTo(TEN_MIB); // sent with sendfile: sizes only
+    assertThat(server.response().bodyBytes()).isEqualTo(TEN_MIB); // sent with sendfile: sizes only
     assertThat(client.endNanos() - client.startNanos()).isGreaterThan(client.durationNanos());
   }
 

@@ -82,7 +82,7 @@ class LossKernelTest {
   }
 
   private static String body(Exchange e) {
-    return e.response().body() == null ? "" : new String(e.response().body().prefix(), StandardCharsets.UTF_8);
+    return e.response().bodyPrefix() == null ? "" : new String(e.response().bodyPrefix(), StandardCharsets.UTF_8);
   }
 
   @ParameterizedTest

@@ -220,7 +220,7 @@ class PairingAfterLossTest {
     assertThat(sink.summary()).containsExactly("GET / -> 200");
     Exchange exchange = sink.exchanges.getFirst();
     assertThat(exchange.response().truncated()).isTrue();
-    assertThat(exchange.response().body().bytes()).isEqualTo(10);
+    assertThat(exchange.response().bodyBytes()).isEqualTo(10);
     assertThat(stats(pipeline).gapBytes()).isEqualTo(500);
   }
 

@@ -6,7 +6,6 @@ import dev.spanwire.bpf.DataCaptured;
 import dev.spanwire.bpf.Direction;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.Exchange;
-import dev.spanwire.exporter.exchange.Body;
 import dev.spanwire.exporter.exchange.Headers;
 import dev.spanwire.exporter.exchange.Request;
 import dev.spanwire.exporter.exchange.Response;
@@ -37,14 +36,16 @@ class RealCapturesTest {
   }
 
   /** What must not depend on chunking: everything but times and positions. */
-  record Summary(String method, String target, String version, int status, String reason, Body requestBody,
-      Body responseBody, Headers requestHeaders, Headers responseHeaders, boolean truncated) {}
+  record Summary(String method, String target, String version, int status, String reason, long requestDeclared,
+      long requestBody, boolean requestHasBody, long responseDeclared, long responseBody, boolean responseHasBody,
+      String host, String userAgent, Headers requestHeaders, Headers responseHeaders, boolean truncated) {}
 
   private static Summary summary(Exchange e) {
     Request q = e.request();
     Response r = e.response();
     return new Summary(q.method(), q.target(), e.version(), r == null ? 0 : r.statusCode(), r == null ? null : r.statusText(),
-        q.body(), r == null ? null : r.body(), q.headers(), r == null ? null : r.headers(),
+        q.declaredLength(), q.bodyBytes(), q.hasBody(), r == null ? -2 : r.declaredLength(), r == null ? -1 : r.bodyBytes(),
+        r != null && r.hasBody(), q.authority(), q.userAgent(), q.headers(), r == null ? null : r.headers(),
         q.truncated() || (r != null && r.truncated()));
   }
 

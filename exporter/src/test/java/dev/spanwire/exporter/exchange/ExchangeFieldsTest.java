@@ -23,8 +23,8 @@ class ExchangeFieldsTest {
 
   private static Exchange withLines(Exchange e, List<String> requestLines, List<String> responseLines) {
     return e.withMessages(
-        e.request().withTargetHeadersAndBody(e.request().target(), Headers.ofLines(requestLines), e.request().body()),
-        e.response().withHeadersAndBody(Headers.ofLines(responseLines), e.response().body()));
+        e.request().with(e.request().target(), Headers.ofLines(requestLines), e.request().bodyPrefix()),
+        e.response().with(Headers.ofLines(responseLines), e.response().bodyPrefix()));
   }
 
   @Test
@@ -48,8 +48,9 @@ class ExchangeFieldsTest {
   }
 
   private static Request body(byte[] bytes, boolean truncated) {
-    Request m = Exchanges.message("POST /b HTTP/1.1\nHost: h\nContent-Length: 0\n\n", true, null, 1000).toRequest();
-    return m.withTargetHeadersAndBody(m.target(), m.headers(), new Body(bytes.length, bytes.length, true, bytes, truncated));
+    Request m = Exchanges.message("POST /b HTTP/1.1\nHost: h\nContent-Length: 0\n\n", true, null, 1000);
+    return new Request.Simple(m.method(), m.target(), m.authority(), m.userAgent(), m.headers(), bytes.length, bytes.length,
+        true, bytes, truncated, m.startNanos(), m.headNanos(), m.endNanos(), false);
   }
 
   private static Map<String, Object> requestFields(Request request) {

@@ -7,7 +7,6 @@ import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ProcessInfo;
-import dev.spanwire.exporter.exchange.Body;
 import dev.spanwire.exporter.exchange.Headers;
 import dev.spanwire.exporter.exchange.Request;
 import dev.spanwire.exporter.testing.Exchanges;
@@ -83,7 +82,7 @@ class ExchangeFilterTest {
     assertThat(out.request().authority()).isNull();
     assertThat(out.request().userAgent()).isNull();
     assertThat(out.response().statusCode()).isEqualTo(200);
-    assertThat(out.response().body().declaredLength()).isEqualTo(2);
+    assertThat(out.response().declaredLength()).isEqualTo(2);
     assertThat(out.durationNanos()).isEqualTo(3 * MS);
   }
 
@@ -92,8 +91,8 @@ class ExchangeFilterTest {
     ExchangeFilter filter = new ExchangeFilter(next, settings(true, true, Duration.ZERO));
     Exchange e = Exchanges.exchange(APP, Role.SERVER, 1, "GET /a?token=s3cr3t&x=1 HTTP/1.1\nHost: h\n\n",
         "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1_000 * MS, MS);
-    Request withLines = e.request().withTargetHeadersAndBody(e.request().target(),
-        Headers.ofLines(List.of("Host: h", "Authorization: Basic YTpi")), e.request().body());
+    Request withLines = e.request().with(e.request().target(),
+        Headers.ofLines(List.of("Host: h", "Authorization: Basic YTpi")), e.request().bodyPrefix());
     filter.onExchange(e.withMessages(withLines, e.response()));
     Exchange out = exchanges.getFirst();
     assertThat(out.request().target()).isEqualTo("/a?token=REDACTED&x=1");
@@ -106,12 +105,12 @@ class ExchangeFilterTest {
     byte[] form = "user=ann&password=hunter2".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     byte[] json = "{\"access_token\":\"eyJ0\",\"expires_in\":3600}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     Exchange withBodies = e.withMessages(
-        e.request().withTargetHeadersAndBody(e.request().target(), e.request().headers(), new Body(form.length, form.length, true, form, false)),
-        e.response().withHeadersAndBody(e.response().headers(), new Body(json.length, json.length, true, json, false)));
+        e.request().with(e.request().target(), e.request().headers(), form),
+        e.response().with(e.response().headers(), json));
     new ExchangeFilter(next, settings(true, true, Duration.ZERO)).onExchange(withBodies);
     Exchange out = exchanges.getFirst();
-    assertThat(new String(out.request().body().prefix(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("user=ann&password=REDACTED");
-    assertThat(new String(out.response().body().prefix(), java.nio.charset.StandardCharsets.UTF_8))
+    assertThat(new String(out.request().bodyPrefix(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("user=ann&password=REDACTED");
+    assertThat(new String(out.response().bodyPrefix(), java.nio.charset.StandardCharsets.UTF_8))
         .isEqualTo("{\"access_token\":\"REDACTED\",\"expires_in\":3600}");
   }
 }

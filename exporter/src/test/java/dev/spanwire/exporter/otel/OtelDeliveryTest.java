@@ -152,8 +152,7 @@ class OtelDeliveryTest {
         for (int i = 0; i < 512; i++) {
           Exchange e = exchange(i);
           byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-          sink.spans().onExchange(e.withMessages(e.request().withTargetHeadersAndBody(e.request().target(), e.request().headers(),
-              new dev.spanwire.exporter.exchange.Body(bytes.length, bytes.length, true, bytes, false)), e.response()));
+          sink.spans().onExchange(e.withMessages(e.request().with(e.request().target(), e.request().headers(), bytes), e.response()));
         }
         Await.until("all 512 spans", Duration.ofSeconds(30), () -> receiver.spans().size() == 512,
             () -> "(have " + receiver.spans().size() + ", dropped " + sink.spansDropped() + ")");

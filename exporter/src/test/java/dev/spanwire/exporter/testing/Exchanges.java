@@ -14,7 +14,8 @@ import java.util.List;
 /** Exchanges made from HTTP text through the real parser, for tests of what consumes them. */
 public final class Exchanges {
   /** The pipeline's span identity stage, deciding ids the way it does at pairing. */
-  private static final dev.spanwire.exporter.trace.TestIds IDS = new dev.spanwire.exporter.trace.TestIds();
+  private static final dev.spanwire.exporter.trace.SpanIdentities IDS =
+      new dev.spanwire.exporter.trace.SpanIdentities(new java.util.SplittableRandom(7));
 
   private Exchanges() {}
 
@@ -59,7 +60,6 @@ public final class Exchanges {
         : new ConnectionInfo(connectionId, client, server, role, process);
     HttpMessage q = message(request, true, null, startNanos);
     HttpMessage r = response == null ? null : message(response, false, q.method(), startNanos + durationNanos);
-    return new Exchange(connection, process.pid(), "HTTP", q.flavor(), -1, q.toRequest(), r == null ? null : r.toResponse(),
-        IDS.ids(q.toRequest()));
+    return new Exchange(connection, process.pid(), "HTTP", q.flavor(), -1, q, r, IDS.ids(q));
   }
 }

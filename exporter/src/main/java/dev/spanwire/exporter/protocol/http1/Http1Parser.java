@@ -1285,6 +1285,8 @@ public final class Http1Parser {
             contentLength,
             bodyBytes,
             headerCount,
+            kept.host(),
+            kept.userAgent(),
             kept.build(),
             body == null ? null : (body.length == bodyLength ? body : Arrays.copyOf(body, bodyLength)),
             bodyTruncated,

@@ -296,7 +296,7 @@ final class Http1Session implements ProtocolSession {
 
   private Exchange exchange(Pending request, HttpMessage response) {
     return new Exchange(context.connection(), request.tid, "HTTP", request.message.flavor(), -1,
-        request.message.toRequest(), response == null ? null : response.toResponse(), null);
+        request.message, response, context.ids(request.message));
   }
 
   /** Whether a response to this method and status has framing its headers do not tell. */
@@ -392,7 +392,7 @@ final class Http1Session implements ProtocolSession {
             pending.message = message;
             stats.requests.increment();
             if (!pending.dropped) {
-              context.request(message.flavor(), message.toRequest());
+              context.request(message.flavor(), message);
             }
             break;
           }

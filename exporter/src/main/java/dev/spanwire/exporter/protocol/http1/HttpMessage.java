@@ -1,13 +1,14 @@
 package dev.spanwire.exporter.protocol.http1;
 
-import dev.spanwire.exporter.exchange.Body;
 import dev.spanwire.exporter.exchange.Headers;
 import dev.spanwire.exporter.exchange.Request;
 import dev.spanwire.exporter.exchange.Response;
 import java.util.List;
 
 /**
- * One HTTP/1 request or response as parsed from a captured stream. Times are kernel monotonic
+ * One HTTP/1 request or response as parsed from a captured stream; it is the exchange's
+ * protocol-neutral {@link Request} or {@link Response} as it is (no copy), and keeps HTTP/1's
+ * framing for the parser's own use. Times are kernel monotonic
  * nanoseconds of the syscalls that carried the bytes: {@code startNanos} the first byte,
  * {@code headNanos} the end of the header block, {@code endNanos} the last byte.
  *
@@ -21,9 +22,11 @@ import java.util.List;
  * @param contentLength the Content-Length header value, or -1 when absent
  * @param bodyBytes body bytes seen (decoded chunk data for chunked bodies)
  * @param headerCount header lines in the header block
- * @param headers the header fields kept (the parser's selection)
- * @param body the first body bytes when body capture is on, else null
- * @param bodyTruncated whether the body was longer than what {@code body} holds
+ * @param host the Host header, or null
+ * @param userAgent the User-Agent header, or null
+ * @param headers the other header fields kept (the parser's selection; every field when it keeps all)
+ * @param bodyPrefix the first body bytes when body capture is on, else null
+ * @param bodyPrefixCut whether the body was longer than what {@code bodyPrefix} holds
  * @param connectionClose whether the message says {@code Connection: close}
  * @param truncated whether part of the message was not captured, so its end is not exact
  * @param startPosition stream position of the first byte
@@ -39,15 +42,18 @@ public record HttpMessage(
     long contentLength,
     long bodyBytes,
     int headerCount,
+    String host,
+    String userAgent,
     Headers headers,
-    byte[] body,
-    boolean bodyTruncated,
+    byte[] bodyPrefix,
+    boolean bodyPrefixCut,
     boolean connectionClose,
     boolean truncated,
     long startPosition,
     long startNanos,
     long headNanos,
-    long endNanos) {
+    long endNanos)
+    implements Request, Response {
 
   /** How a message body is delimited. */
   public enum Framing {
@@ -61,47 +67,35 @@ public record HttpMessage(
     UNTIL_CLOSE
   }
 
-  public String host() {
-    return headers.get("host");
+  /** The Host header: the request's authority. */
+  @Override
+  public String authority() {
+    return host;
   }
 
-  public String userAgent() {
-    return headers.get("user-agent");
+  @Override
+  public long declaredLength() {
+    return contentLength;
   }
 
-  public String xForwardedFor() {
-    return headers.joined("x-forwarded-for", ", ");
+  @Override
+  public boolean hasBody() {
+    return framing != Framing.NONE;
   }
 
-  public String xAppscope() {
-    return headers.get("x-appscope");
+  /** The protocol version, {@code 1.0} or {@code 1.1}. */
+  @Override
+  public String version() {
+    return flavor;
   }
 
-  public String traceparent() {
-    return headers.get("traceparent");
-  }
-
-  public String tracestate() {
-    return headers.joined("tracestate", ",");
+  @Override
+  public long bodySize() {
+    return contentLength >= 0 ? contentLength : hasBody() ? bodyBytes : -1;
   }
 
   /** Every kept field as a {@code Name: value} line. */
   public List<String> headerLines() {
     return headers.lines();
-  }
-
-  /** The body, protocol-neutral. */
-  public Body toBody() {
-    return new Body(contentLength, bodyBytes, framing != Framing.NONE, body, bodyTruncated);
-  }
-
-  /** This request, protocol-neutral (HTTP/1 framing stays here). */
-  public Request toRequest() {
-    return new Request(method, target, host(), headers, toBody(), startNanos, headNanos, endNanos, truncated);
-  }
-
-  /** This response, protocol-neutral. */
-  public Response toResponse() {
-    return new Response(statusCode, statusText, flavor, headers, toBody(), startNanos, headNanos, endNanos, truncated);
   }
 }

@@ -50,6 +50,11 @@ final class KeptHeaders {
   private final LastText[] lastNames;
   private final LastText[] lastValues;
   private final Headers.Builder builder = Headers.builder();
+  /** Host and User-Agent are kept apart from the other fields: every request has them. */
+  private final int hostId;
+  private final int userAgentId;
+  private String host;
+  private String userAgent;
 
   KeptHeaders(HeaderSelection selection) {
     this.all = selection.all();
@@ -58,6 +63,8 @@ final class KeptHeaders {
     this.idsByLength = table.idsByLength();
     this.lastNames = new LastText[names.length];
     this.lastValues = new LastText[names.length];
+    this.hostId = indexOf(names, "host");
+    this.userAgentId = indexOf(names, "user-agent");
     for (int i = 0; i < names.length; i++) {
       lastNames[i] = new LastText();
       lastValues[i] = new LastText();
@@ -87,19 +94,58 @@ final class KeptHeaders {
     return id >= FIRST_KEPT || all;
   }
 
-  /** Keeps a field of the message under way; past the bound it is dropped. */
+  /**
+   * Keeps a field of the message under way: Host and User-Agent (their first value) apart, the
+   * others (and, keeping all, every field) in order; past the bound a field is dropped.
+   */
   void keep(int id, byte[] name, int nameLength, byte[] value, int valueLength) {
+    if (id != 0 && id == hostId) {
+      if (host == null) {
+        host = lastValues[id].get(value, valueLength);
+      }
+      if (!all) {
+        return;
+      }
+    } else if (id != 0 && id == userAgentId) {
+      if (userAgent == null) {
+        userAgent = lastValues[id].get(value, valueLength);
+      }
+      if (!all) {
+        return;
+      }
+    }
     builder.add(lastNames[id].get(name, nameLength), lastValues[id].get(value, valueLength));
   }
 
-  /** The fields kept of the message just complete; the next message starts empty. */
+  /** The Host header of the message under way, or null. */
+  String host() {
+    return host;
+  }
+
+  /** The User-Agent header of the message under way, or null. */
+  String userAgent() {
+    return userAgent;
+  }
+
+  /** The other fields kept of the message just complete; the next message starts empty. */
   Headers build() {
+    host = null;
+    userAgent = null;
     return builder.build();
   }
 
   /** Drops what was kept of a message that will not complete. */
   void clear() {
-    builder.build();
+    build();
+  }
+
+  private static int indexOf(String[] names, String name) {
+    for (int i = 1; i < names.length; i++) {
+      if (name.equals(names[i])) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   /** A text's last bytes and string: made once while the bytes repeat. */

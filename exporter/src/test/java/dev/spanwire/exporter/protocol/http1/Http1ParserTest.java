@@ -93,10 +93,10 @@ class Http1ParserTest {
     Http1Parser parser = parser(Http1Parser.Mode.RESPONSES, false, 8, 65536);
     feed(parser, "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello world!");
     feed(parser, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
-    assertThat(new String(messages.get(0).body(), StandardCharsets.US_ASCII)).isEqualTo("hello wo");
-    assertThat(messages.get(0).bodyTruncated()).isTrue();
-    assertThat(new String(messages.get(1).body(), StandardCharsets.US_ASCII)).isEqualTo("abc");
-    assertThat(messages.get(1).bodyTruncated()).isFalse();
+    assertThat(new String(messages.get(0).bodyPrefix(), StandardCharsets.US_ASCII)).isEqualTo("hello wo");
+    assertThat(messages.get(0).bodyPrefixCut()).isTrue();
+    assertThat(new String(messages.get(1).bodyPrefix(), StandardCharsets.US_ASCII)).isEqualTo("abc");
+    assertThat(messages.get(1).bodyPrefixCut()).isFalse();
   }
 
   @Test

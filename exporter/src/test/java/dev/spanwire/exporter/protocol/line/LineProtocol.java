@@ -2,7 +2,6 @@ package dev.spanwire.exporter.protocol.line;
 
 import dev.spanwire.bpf.Direction;
 import dev.spanwire.bpf.Role;
-import dev.spanwire.exporter.exchange.Body;
 import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.Headers;
 import dev.spanwire.exporter.exchange.Request;
@@ -58,14 +57,16 @@ public final class LineProtocol implements Protocol {
         line.setLength(0);
         String id = text.substring(text.indexOf(' ') + 1);
         if (text.startsWith("PING ")) {
-          Request ping = new Request("PING", id, null, Headers.NONE, Body.NONE, timestampNanos, timestampNanos, timestampNanos, false);
+          Request ping = new Request.Simple("PING", id, null, null, Headers.NONE, -1, 0, false, null, false,
+              timestampNanos, timestampNanos, timestampNanos, false);
           context.request("1", ping);
           pings.add(ping);
         } else if (text.startsWith("PONG ") && !pings.isEmpty()) {
           Request ping = pings.poll();
-          Response pong = new Response(id.equals(ping.target()) ? 200 : 409, "", "1", Headers.NONE, Body.NONE,
-              timestampNanos, timestampNanos, timestampNanos, false);
-          context.exchange(new Exchange(context.connection(), context.lastTid(Direction.EGRESS), "LINE", "1", -1, ping, pong, null));
+          Response pong = new Response.Simple(id.equals(ping.target()) ? 200 : 409, "", "1", Headers.NONE, -1, 0, false,
+              null, false, timestampNanos, timestampNanos, timestampNanos, false);
+          context.exchange(new Exchange(context.connection(), context.lastTid(Direction.EGRESS), "LINE", "1", -1, ping, pong,
+              context.ids(ping)));
         }
       }
       return length;
