@@ -2,7 +2,7 @@
 # Runs the whole test suite: unit tests, kernel tests with real servers and clients on
 # 127.0.0.1 (as root), configuration and demo-stack checks. Installs what it needs first. It
 # builds the agent first with scripts/build.sh, the script the Docker image's build stage runs,
-# so that path is exercised outside Docker too. Extra arguments go to Maven, e.g.
+# so that path is exercised outside Docker too. Kernel tests run once per capture backend. Extra arguments go to Maven, e.g.
 #   scripts/test.sh -pl bpf -Dtest=SocketCaptureKernelTest
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,3 +13,9 @@ java_home=$(find_jdk)
 cd "$root"
 scripts/build.sh -q
 JAVA_HOME="$java_home" ./mvnw -B "$@" verify
+# The run above captures on the socket tracepoints where the kernel has them (6.3+); the
+# syscall-tracepoint backend, which older kernels get, then runs the kernel tests again.
+if [ -d /sys/kernel/tracing/events/sock/sock_send_length ]; then
+  echo "kernel tests again on the syscall-tracepoint capture backend"
+  JAVA_HOME="$java_home" ./mvnw -B "$@" -Dgroups=kernel -Dspanwire.capture.backend=syscall test
+fi

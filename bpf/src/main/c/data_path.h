@@ -46,7 +46,7 @@ static __always_inline __u64 wakeup_flags(void)
 }
 
 static __always_inline void fill_header(struct event_header *hdr, __u32 type, __u64 pid_tgid,
-					__s32 fd, __u64 conn_id, __u64 timestamp_ns)
+					__s32 fd, __u64 key, __u64 conn_id, __u64 timestamp_ns)
 {
 	hdr->type = type;
 	hdr->tgid = pid_tgid >> 32;
@@ -54,6 +54,7 @@ static __always_inline void fill_header(struct event_header *hdr, __u32 type, __
 	hdr->fd = fd;
 	hdr->conn_id = conn_id;
 	hdr->timestamp_ns = timestamp_ns;
+	hdr->conn_key = key;
 }
 
 static __always_inline void count_lost(__u64 bytes)
@@ -80,15 +81,17 @@ static __always_inline __u32 read_cmdline(char *dst)
 	return bpf_probe_read_user(dst, n, (const void *)start) ? 0 : n;
 }
 
-static __always_inline void emit_open(__u64 pid_tgid, __s32 fd, const struct conn_info *ci)
+static __always_inline void emit_open(__u64 pid_tgid, __s32 fd, __u64 key, struct conn_info *ci)
 {
+	ci->tgid = pid_tgid >> 32;
+	ci->fd = fd;
 	/* reserve sample from ring buffer */
 	struct conn_open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost(0);
 		return;
 	}
-	fill_header(&e->hdr, EVENT_CONN_OPEN, pid_tgid, fd, ci->id, bpf_ktime_get_ns());
+	fill_header(&e->hdr, EVENT_CONN_OPEN, pid_tgid, fd, key, ci->id, bpf_ktime_get_ns());
 	__u64 uid_gid = bpf_get_current_uid_gid();
 	e->uid = (__u32)uid_gid;
 	e->gid = uid_gid >> 32;
@@ -120,18 +123,20 @@ static __always_inline void emit_proc(__u32 type, __u64 pid_tgid)
 		count_lost(0);
 		return;
 	}
-	fill_header(&e->hdr, type, pid_tgid, -1, 0, bpf_ktime_get_ns());
+	fill_header(&e->hdr, type, pid_tgid, -1, 0, 0, bpf_ktime_get_ns());
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
-static __always_inline void emit_close(__u64 pid_tgid, __s32 fd, const struct conn_info *ci)
+/* The close of a traced connection, named by the process and fd it was traced in (the socket
+ * capture sees the end of a connection outside that process). */
+static __always_inline void emit_close(__u64 key, const struct conn_info *ci)
 {
 	struct conn_close_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost(0);
 		return;
 	}
-	fill_header(&e->hdr, EVENT_CONN_CLOSE, pid_tgid, fd, ci->id, bpf_ktime_get_ns());
+	fill_header(&e->hdr, EVENT_CONN_CLOSE, (__u64)ci->tgid << 32 | ci->tgid, ci->fd, key, ci->id, bpf_ktime_get_ns());
 	e->bytes_egress = ci->position[DIRECTION_EGRESS];
 	e->bytes_ingress = ci->position[DIRECTION_INGRESS];
 	e->tls_bytes_egress = ci->tls_position[DIRECTION_EGRESS];
@@ -162,14 +167,13 @@ static __always_inline bool on_capture_port(const struct conn_info *ci)
 }
 
 /* Start a fresh entry for a socket at tgid<<32|fd, closing whatever the fd held before. */
-static __always_inline struct conn_info *track_socket(__u64 pid_tgid, __s32 fd, struct sock *sk,
-						      __u64 ino, __u8 role, __u8 conn_flags,
-						      __u64 flags)
+/* Start a fresh entry for a socket at key, closing whatever the key held before. */
+static __always_inline struct conn_info *track_socket(__u64 key, struct sock *sk, __u64 ino,
+						      __u8 role, __u8 conn_flags, __u64 flags)
 {
-	__u64 key = (pid_tgid & 0xffffffff00000000ULL) | (__u32)fd;
 	struct conn_info *old = bpf_map_lookup_elem(&conn_info, &key);
 	if (old && old->state == CONN_TRACED)
-		emit_close(pid_tgid, fd, old);
+		emit_close(key, old);
 
 	struct conn_info ci = {};
 	read_tuple(sk, &ci);
@@ -241,7 +245,7 @@ static __always_inline __u32 copy_payload(__u8 *dst, const struct data_source *a
 	return copied;
 }
 
-static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, const struct data_source *args,
+static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, __u64 key, const struct data_source *args,
 				      struct conn_info *ci, enum direction dir,
 				      __u64 position, long len, __u64 timestamp_ns)
 {
@@ -252,7 +256,7 @@ static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, const struct dat
 		return;
 	}
 	struct data_event *e = &buf->event;
-	fill_header(&e->hdr, EVENT_DATA, pid_tgid, fd, ci->id, timestamp_ns);
+	fill_header(&e->hdr, EVENT_DATA, pid_tgid, fd, key, ci->id, timestamp_ns);
 	e->position = position;
 	e->length = len;
 	e->direction = dir;
@@ -281,20 +285,22 @@ static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, const struct dat
 
 /*
  * The one data path every capture source calls: bytes moved on socket fd of the current task,
- * in direction dir, found where src says, len of them, at timestamp_ns. It finds (or starts) the
- * connection, checks the fd still names its socket, decides on first bytes whether the connection
- * is traced, advances the stream position of src's layer and emits the data event.
+ * in direction dir, found where src says, len of them, at timestamp_ns. A source that knows the
+ * struct sock (the socket capture) passes it and keys the connection by its address; one that
+ * does not (the syscall capture) passes NULL and keys by tgid<<32|fd, checking the fd still
+ * names the socket. It finds (or starts) the connection, decides on first bytes whether it is
+ * traced, advances the stream position of src's layer and emits the data event.
  */
-static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, enum direction dir,
-					 const struct data_source *src, long len, __u64 timestamp_ns)
+static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, struct sock *sock,
+					 enum direction dir, const struct data_source *src, long len,
+					 __u64 timestamp_ns)
 {
-	__u64 key = (pid_tgid & 0xffffffff00000000ULL) | (__u32)fd;
 	struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
-	if (ci && fd_ino(fd) != ci->ino) {
+	if (!sock && ci && fd_ino(fd) != ci->ino) {
 		/* the fd names another file now: its socket went without close() (dup2 onto it,
 		 * close-on-exec, close_range, io_uring); end the old entry */
 		if (ci->state == CONN_TRACED)
-			emit_close(pid_tgid, fd, ci);
+			emit_close(key, ci);
 		bpf_map_delete_elem(&conn_info, &key);
 		struct capture_stats *st = stats();
 		if (st)
@@ -322,11 +328,10 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, enum directio
 		if (kind == HTTP_NONE)
 			return;
 		__u64 ino = 0;
-		struct sock *sk = inet_stream_sock(fd, &ino);
+		struct sock *sk = sock ? sock : inet_stream_sock(fd, &ino);
 		if (!sk)
 			return;
-		ci = track_socket(pid_tgid, fd, sk, ino, role_of(kind, dir), CONN_FLAG_JOINED,
-				  BPF_NOEXIST);
+		ci = track_socket(key, sk, ino, role_of(kind, dir), CONN_FLAG_JOINED, BPF_NOEXIST);
 		if (!ci)
 			return;
 	}
@@ -355,8 +360,8 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, enum directio
 			ci->role = role_of(kind, dir);
 		/* the open goes out before the state says traced, so a data event another thread
 		 * emits for this connection can never reach the ring buffer before an open does */
-		emit_open(pid_tgid, fd, ci);
+		emit_open(pid_tgid, fd, key, ci);
 		ci->state = CONN_TRACED;
 	}
-	emit_data(pid_tgid, fd, src, ci, dir, position, len, timestamp_ns);
+	emit_data(pid_tgid, fd, key, src, ci, dir, position, len, timestamp_ns);
 }

@@ -52,6 +52,11 @@ enum {
 #define S_IFSOCK 0140000
 #define MSG_PEEK 2
 #define EINPROGRESS 115
+#define IPPROTO_TCP 6
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
+#define TCP_CLOSE 7
 
 /* Layout of the syscall tracepoint records (see events/syscalls/.../format in tracefs). */
 struct syscall_enter_ctx {
@@ -121,7 +126,12 @@ struct signal_struct {
 	atomic_t live;
 };
 
+/* task_struct.flags bits (include/linux/sched.h) */
+#define PF_IO_WORKER 0x00000010
+#define PF_KTHREAD 0x00200000
+
 struct task_struct {
+	unsigned int flags;
 	struct files_struct *files;
 	struct mm_struct *mm;
 	struct signal_struct *signal;
@@ -140,11 +150,37 @@ struct sock_common {
 
 struct sock {
 	struct sock_common __sk_common;
+	__u16 sk_protocol;
 };
 
 struct socket {
 	short type;
 	struct sock *sk;
 };
+
+/* The user registers of a task in a syscall (bpf_task_pt_regs): the syscall's number and arguments. */
+#if defined(__TARGET_ARCH_x86)
+struct pt_regs {
+	unsigned long r10;
+	unsigned long dx;
+	unsigned long si;
+	unsigned long di;
+	unsigned long orig_ax;
+};
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define SYSCALL_ARG0(regs) BPF_CORE_READ(regs, di)
+#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, si)
+#define SYSCALL_ARG2(regs) BPF_CORE_READ(regs, dx)
+#elif defined(__TARGET_ARCH_arm64)
+struct pt_regs {
+	__u64 regs[31];
+	__u64 orig_x0;
+	__s32 syscallno;
+};
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define SYSCALL_ARG0(regs) BPF_CORE_READ(regs, orig_x0)
+#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, regs[1])
+#define SYSCALL_ARG2(regs) BPF_CORE_READ(regs, regs[2])
+#endif
 
 #pragma clang attribute pop

@@ -29,12 +29,15 @@ struct conn_info {
 	__u8 role;
 	__u8 state;
 	__u8 flags;        /* enum conn_flags */
-	__u8 pad[7];
+	__u8 pad[3];
+	__u32 tgid;        /* the process its payload was traced in (set when traced) */
+	__s32 fd;          /* its fd there */
 	__u8 local_addr[16];
 	__u8 remote_addr[16];
 };
 
-/* Inet stream sockets seen at connect/accept or found lazily, keyed by tgid<<32|fd. */
+/* Inet stream sockets, keyed by tgid<<32|fd (syscall capture) or by the struct sock's address
+ * (socket capture): seen at connect/accept (their TCP state change), or found lazily. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);

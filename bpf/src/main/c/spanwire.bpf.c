@@ -5,6 +5,7 @@
 #include "kernel_types.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "spanwire.h"
 #include "maps.h"
 #include "sock.h"
@@ -95,7 +96,8 @@ static __always_inline int handle_data_exit(struct syscall_exit_ctx *ctx, void *
 		.source = args.source,
 		.layer = LAYER_SOCKET,
 	};
-	capture_data(pid_tgid, args.fd, dir, &src, len, timestamp_ns);
+	__u64 key = (pid_tgid & 0xffffffff00000000ULL) | (__u32)args.fd;
+	capture_data(pid_tgid, args.fd, key, NULL, dir, &src, len, timestamp_ns);
 	return 0;
 }
 
@@ -248,7 +250,7 @@ int handle_sys_exit_connect(struct syscall_exit_ctx *ctx)
 	__u64 ino = 0;
 	struct sock *sk = inet_stream_sock(fd, &ino);
 	if (sk)
-		track_socket(pid_tgid, fd, sk, ino, ROLE_CLIENT, 0, BPF_ANY);
+		track_socket((pid_tgid & 0xffffffff00000000ULL) | (__u32)fd, sk, ino, ROLE_CLIENT, 0, BPF_ANY);
 	return 0;
 }
 
@@ -261,7 +263,7 @@ static __always_inline int handle_accept_exit(struct syscall_exit_ctx *ctx)
 	__u64 ino = 0;
 	struct sock *sk = inet_stream_sock(fd, &ino);
 	if (sk)
-		track_socket(pid_tgid, fd, sk, ino, ROLE_SERVER, 0, BPF_ANY);
+		track_socket((pid_tgid & 0xffffffff00000000ULL) | (__u32)fd, sk, ino, ROLE_SERVER, 0, BPF_ANY);
 	return 0;
 }
 
@@ -287,8 +289,157 @@ int handle_sys_enter_close(struct syscall_enter_ctx *ctx)
 	if (!ci)
 		return 0;
 	if (ci->state == CONN_TRACED)
-		emit_close(pid_tgid, fd, ci);
+		emit_close(key, ci);
 	bpf_map_delete_elem(&conn_info, &key);
+	return 0;
+}
+
+/*
+ * The socket capture source (kernel 6.3+): sock:sock_send_length and sock:sock_recv_length fire
+ * in every socket send and receive, after the bytes moved; the syscall that moved them is read
+ * from the task's registers. Only these (and the TCP state changes) are hooked, so nothing else a
+ * process does pays. Connections are keyed by their struct sock.
+ */
+
+#if defined(__TARGET_ARCH_x86)
+#define NR_read 0
+#define NR_write 1
+#define NR_readv 19
+#define NR_writev 20
+#define NR_sendto 44
+#define NR_recvfrom 45
+#define NR_sendmsg 46
+#define NR_recvmsg 47
+#define NR_recvmmsg 299
+#define NR_sendmmsg 307
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_read 63
+#define NR_write 64
+#define NR_readv 65
+#define NR_writev 66
+#define NR_sendto 206
+#define NR_recvfrom 207
+#define NR_sendmsg 211
+#define NR_recvmsg 212
+#define NR_recvmmsg 243
+#define NR_sendmmsg 269
+#endif
+
+/* struct mmsghdr: a message header and the length the kernel writes back */
+struct mmsghdr {
+	struct user_msghdr msg_hdr;
+	unsigned int msg_len;
+};
+
+/* The buffers of a msghdr in user memory into src; false when it cannot be read. */
+static __always_inline bool msghdr_source(__u64 msg, struct data_source *src)
+{
+	struct user_msghdr hdr = {};
+	if (bpf_probe_read_user(&hdr, sizeof(hdr), (const void *)msg))
+		return false;
+	src->buf = (__u64)hdr.msg_iov;
+	src->iovcnt = hdr.msg_iovlen;
+	src->vectored = 1;
+	return true;
+}
+
+/* Whether the socket is TCP over IPv4 or IPv6. */
+static __always_inline bool inet_tcp(struct sock *sk)
+{
+	unsigned short family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return (family == AF_INET || family == AF_INET6) && BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
+}
+
+static __always_inline int handle_sock_data(struct sock *sk, int ret, int flags, enum direction dir)
+{
+	if (ret <= 0)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!traced_process(pid_tgid >> 32))
+		return 0;
+	/* a peek leaves the bytes for the read that takes them */
+	if (dir == DIRECTION_INGRESS && (flags & MSG_PEEK))
+		return 0;
+	if (!inet_tcp(sk))
+		return 0;
+
+	/* which syscall moved the bytes, and where they are in the process; kernel threads and
+	 * io_uring workers run no syscall of their own, so their registers say nothing */
+	struct task_struct *task = bpf_get_current_task_btf();
+	bool user_syscall = !(BPF_CORE_READ(task, flags) & (PF_KTHREAD | PF_IO_WORKER));
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	long nr = user_syscall ? SYSCALL_NR(regs) : -1;
+	__s32 fd = -1;
+	bool located = false;
+	struct data_source src = {.layer = LAYER_SOCKET};
+	src.source = dir == DIRECTION_EGRESS ? SOURCE_WRITE : SOURCE_READ;
+	if (nr == NR_read || nr == NR_write || nr == NR_recvfrom || nr == NR_sendto) {
+		fd = SYSCALL_ARG0(regs);
+		src.buf = SYSCALL_ARG1(regs);
+		located = true;
+	} else if (nr == NR_readv || nr == NR_writev) {
+		fd = SYSCALL_ARG0(regs);
+		src.buf = SYSCALL_ARG1(regs);
+		src.iovcnt = SYSCALL_ARG2(regs);
+		src.vectored = 1;
+		src.source = dir == DIRECTION_EGRESS ? SOURCE_WRITEV : SOURCE_READV;
+		located = true;
+	} else if (nr == NR_recvmsg || nr == NR_sendmsg) {
+		fd = SYSCALL_ARG0(regs);
+		src.source = dir == DIRECTION_EGRESS ? SOURCE_SENDMSG : SOURCE_RECVMSG;
+		located = msghdr_source(SYSCALL_ARG1(regs), &src);
+	} else if ((nr == NR_recvmmsg || nr == NR_sendmmsg) && SYSCALL_ARG2(regs) == 1) {
+		/* one message: its header is the vector's first; with more, which one this call
+		 * moves is not knowable here */
+		fd = SYSCALL_ARG0(regs);
+		src.source = dir == DIRECTION_EGRESS ? SOURCE_SENDMSG : SOURCE_RECVMSG;
+		located = msghdr_source(SYSCALL_ARG1(regs), &src);
+	}
+	if (!located) {
+		/* sendfile and splice move file pages; several messages at once, io_uring and kernel
+		 * threads leave no one buffer to read: the length alone keeps the positions right */
+		src.source = SOURCE_SENDFILE;
+		src.buf = 0;
+		src.vectored = 0;
+		struct capture_stats *st = stats();
+		if (st)
+			st->size_only++;
+	}
+	capture_data(pid_tgid, fd, (__u64)sk, sk, dir, &src, ret, bpf_ktime_get_ns());
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(handle_sock_send_length, struct sock *sk, int ret, int flags)
+{
+	return handle_sock_data(sk, ret, flags, DIRECTION_EGRESS);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(handle_sock_recv_length, struct sock *sk, int ret, int flags)
+{
+	return handle_sock_data(sk, ret, flags, DIRECTION_INGRESS);
+}
+
+/* TCP state changes give the socket capture connect (SYN_SENT -> ESTABLISHED: client), accept
+ * (SYN_RECV -> ESTABLISHED: server) and the end (CLOSE), whatever process context they run in. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	__u64 key = (__u64)sk;
+	if (newstate == TCP_CLOSE) {
+		struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
+		if (!ci)
+			return 0;
+		if (ci->state == CONN_TRACED)
+			emit_close(key, ci);
+		bpf_map_delete_elem(&conn_info, &key);
+		return 0;
+	}
+	if (newstate == TCP_ESTABLISHED && (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV))
+		track_socket(key, sk, 0, oldstate == TCP_SYN_SENT ? ROLE_CLIENT : ROLE_SERVER, 0, BPF_ANY);
 	return 0;
 }
 

@@ -74,6 +74,7 @@ struct event_header {
 	__s32 fd;
 	__u64 conn_id;
 	__u64 timestamp_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 conn_key;     /* the connection's key in conn_info (tgid<<32|fd, or its sock's address) */
 };
 
 /* A traced connection: sent before its first data event. Addresses are in network order;
@@ -145,4 +146,6 @@ struct capture_stats {
 	__u64 stash_full;      /* syscalls whose arguments found no room in active_reads/writes */
 	__u64 stale_conns;     /* entries whose fd had come to name another file (dup2, exec, ...) */
 	__u64 tls_bytes;       /* ciphertext of connections whose plaintext is seen: counted, not sent */
+	__u64 size_only;       /* socket capture: data moved by calls with no buffer to read (sendfile,
+				* splice, recvmmsg, io_uring, kernel threads): sent as length only */
 };

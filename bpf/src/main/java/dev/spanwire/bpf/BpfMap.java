@@ -42,6 +42,15 @@ public final class BpfMap {
     }
   }
 
+  /** The capacity: entries, or bytes for a ring buffer. */
+  public int maxEntries() {
+    try {
+      return (int) Libbpf.BPF_MAP__MAX_ENTRIES.invokeExact(map);
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
   /** Sets the capacity (bytes for a ring buffer); before load. */
   public void setMaxEntries(int maxEntries) {
     try {

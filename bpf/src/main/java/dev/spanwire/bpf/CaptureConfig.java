@@ -16,6 +16,7 @@ import java.util.List;
  * @param wakeupBytes the reader is woken when this much data waits (0: on every record)
  * @param pollInterval the reader drains the ring buffer at least this often
  * @param stashEntries room for syscall arguments in flight (threads); 0 sizes it for the host
+ * @param backend how the kernel sees socket data
  */
 public record CaptureConfig(
     int agentPid,
@@ -26,7 +27,8 @@ public record CaptureConfig(
     int ringBufferBytes,
     int wakeupBytes,
     Duration pollInterval,
-    int stashEntries) {
+    int stashEntries,
+    CaptureBackend backend) {
 
   public static final int DEFAULT_CAPTURE_BYTES = 4096;
   public static final int MAX_CAPTURE_BYTES = EventLayouts.MAX_CAPTURE_BYTES;
@@ -43,7 +45,8 @@ public record CaptureConfig(
   public CaptureConfig(
       int agentPid, int targetPid, int captureBytes, List<Integer> capturePorts, boolean allPorts,
       int ringBufferBytes, int wakeupBytes, Duration pollInterval) {
-    this(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, 0);
+    this(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, 0,
+        CaptureBackend.AUTO);
   }
 
   public CaptureConfig {
@@ -75,12 +78,16 @@ public record CaptureConfig(
     if (pollInterval.isNegative() || pollInterval.isZero()) {
       throw new IllegalArgumentException("poll interval must be positive, got " + pollInterval);
     }
+    java.util.Objects.requireNonNull(backend, "backend");
     if (stashEntries < 0) {
       throw new IllegalArgumentException("stash entries must not be negative, got " + stashEntries);
     }
   }
 
-  /** Everything traced except this JVM, 4 KiB per syscall, an 8 MiB ring buffer. */
+  /**
+   * Everything traced except this JVM, 4 KiB per syscall, an 8 MiB ring buffer, the backend the
+   * kernel has (or the one {@value #BACKEND_PROPERTY} names).
+   */
   public static CaptureConfig defaults() {
     return new CaptureConfig(
         Math.toIntExact(ProcessHandle.current().pid()),
@@ -90,37 +97,51 @@ public record CaptureConfig(
         false,
         DEFAULT_RING_BUFFER_BYTES,
         DEFAULT_RING_BUFFER_BYTES / 32,
-        DEFAULT_POLL_INTERVAL);
+        DEFAULT_POLL_INTERVAL,
+        0,
+        CaptureBackend.of(System.getProperty(BACKEND_PROPERTY, "auto")));
   }
 
+  /**
+   * The system property that chooses the backend of {@link #defaults()} (tests run the kernel
+   * suite once per backend with it); the agent sets its backend from its configuration.
+   */
+  public static final String BACKEND_PROPERTY = "spanwire.capture.backend";
+
   public CaptureConfig withTargetPid(int pid) {
-    return new CaptureConfig(agentPid, pid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries);
+    return new CaptureConfig(agentPid, pid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend);
   }
 
   public CaptureConfig withCaptureBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, bytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries);
+    return new CaptureConfig(agentPid, targetPid, bytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend);
   }
 
   /** Every port a capture port, or only those of {@link #capturePorts}. */
   public CaptureConfig withAllPorts(boolean all) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, all, ringBufferBytes, wakeupBytes, pollInterval, stashEntries);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, all, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend);
   }
 
   public CaptureConfig withCapturePorts(List<Integer> ports) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, ports, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, ports, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend);
   }
 
   /** Sets the ring buffer size, keeping the wakeup threshold at 1/32 of it. */
   public CaptureConfig withRingBufferBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, bytes, bytes / 32, pollInterval, stashEntries);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, bytes, bytes / 32, pollInterval, stashEntries, backend);
   }
 
   /** Room for this many threads' syscall arguments in flight (0: sized for the host). */
   public CaptureConfig withStashEntries(int entries) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, entries);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, entries, backend);
+  }
+
+  /** How the kernel sees socket data: socket tracepoints, syscall tracepoints, or whichever the kernel has. */
+  public CaptureConfig withBackend(CaptureBackend newBackend) {
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes,
+        pollInterval, stashEntries, newBackend);
   }
 
   public CaptureConfig withWakeupBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, bytes, pollInterval, stashEntries);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, bytes, pollInterval, stashEntries, backend);
   }
 }

@@ -14,6 +14,8 @@ package dev.spanwire.bpf;
  * @param staleConnections kernel entries found to name a socket that had gone without a close()
  *     the capture saw (dup2 onto the fd, close-on-exec, close_range, io_uring)
  * @param tlsBytes ciphertext bytes of connections whose plaintext was seen (counted, not sent)
+ * @param sizeOnly socket capture: data moved by calls with no buffer to read (sendfile, splice,
+ *     recvmmsg, io_uring, kernel threads), sent as its length only
  */
 public record CaptureStats(
     long records,
@@ -24,4 +26,5 @@ public record CaptureStats(
     long handlerFailures,
     long stashFull,
     long staleConnections,
-    long tlsBytes) {}
+    long tlsBytes,
+    long sizeOnly) {}

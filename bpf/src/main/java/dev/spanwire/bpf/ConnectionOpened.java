@@ -25,7 +25,8 @@ public record ConnectionOpened(
     String comm,
     String commandLine,
     long ino,
-    boolean joinedMidStream)
+    boolean joinedMidStream,
+    long key)
     implements SocketEvent {
 
   /** A connection seen from its connect or accept, of a socket whose inode is not known. */
@@ -33,5 +34,13 @@ public record ConnectionOpened(
       long connectionId, int pid, int tid, int fd, long timestampNanos, int uid, int gid, InetSocketAddress local,
       InetSocketAddress remote, Role role, String comm, String commandLine) {
     this(connectionId, pid, tid, fd, timestampNanos, uid, gid, local, remote, role, comm, commandLine, 0, false);
+  }
+
+  /** The same, keyed as the syscall capture keys. */
+  public ConnectionOpened(
+      long connectionId, int pid, int tid, int fd, long timestampNanos, int uid, int gid, InetSocketAddress local,
+      InetSocketAddress remote, Role role, String comm, String commandLine, long ino, boolean joinedMidStream) {
+    this(connectionId, pid, tid, fd, timestampNanos, uid, gid, local, remote, role, comm, commandLine, ino,
+        joinedMidStream, SocketEvent.key(pid, fd));
   }
 }

@@ -8,20 +8,20 @@ import java.util.Optional;
  * without a close() the capture saw. Any thread.
  */
 public interface ConnectionTable {
-  /** The entry for {@code pid}'s {@code fd}, when it still is connection {@code connectionId}. */
-  Optional<KernelConnection> find(int pid, int fd, long connectionId);
+  /** The entry under {@code key} (as events carry it), when it still is connection {@code connectionId}. */
+  Optional<KernelConnection> find(long key, long connectionId);
 
-  /** Deletes the entry for {@code pid}'s {@code fd} if it still is connection {@code connectionId}. */
-  void forget(int pid, int fd, long connectionId);
+  /** Deletes the entry under {@code key} if it still is connection {@code connectionId}. */
+  void forget(long key, long connectionId);
 
   /** A table that knows nothing (replayed or recorded events). */
   ConnectionTable NONE = new ConnectionTable() {
     @Override
-    public Optional<KernelConnection> find(int pid, int fd, long connectionId) {
+    public Optional<KernelConnection> find(long key, long connectionId) {
       return Optional.empty();
     }
 
     @Override
-    public void forget(int pid, int fd, long connectionId) {}
+    public void forget(long key, long connectionId) {}
   };
 }

@@ -22,14 +22,24 @@ public record DataCaptured(
     int length,
     byte[] payload,
     boolean lossBefore,
-    boolean tls)
+    boolean tls,
+    long key)
     implements SocketEvent {
 
-  /** Bytes moved by a syscall on the socket, with nothing missed before them. */
+  /** Bytes moved by a syscall on the socket, with nothing missed before them, keyed as the syscall capture keys. */
   public DataCaptured(
       long connectionId, int pid, int tid, int fd, long timestampNanos, Direction direction, Source source,
       long position, int length, byte[] payload) {
-    this(connectionId, pid, tid, fd, timestampNanos, direction, source, position, length, payload, false, false);
+    this(connectionId, pid, tid, fd, timestampNanos, direction, source, position, length, payload, false, false,
+        SocketEvent.key(pid, fd));
+  }
+
+  /** The same with the loss and TLS flags. */
+  public DataCaptured(
+      long connectionId, int pid, int tid, int fd, long timestampNanos, Direction direction, Source source,
+      long position, int length, byte[] payload, boolean lossBefore, boolean tls) {
+    this(connectionId, pid, tid, fd, timestampNanos, direction, source, position, length, payload, lossBefore, tls,
+        SocketEvent.key(pid, fd));
   }
 
   /** Whether fewer bytes were captured than moved. */

@@ -26,6 +26,7 @@ public final class EventDecoder {
   private static final long FD = EventLayouts.headerOffset("fd");
   private static final long CONN_ID = EventLayouts.headerOffset("conn_id");
   private static final long TIMESTAMP = EventLayouts.headerOffset("timestamp_ns");
+  private static final long KEY = EventLayouts.headerOffset("conn_key");
 
   private static final long OPEN_UID = offset(CONN_OPEN_EVENT, "uid");
   private static final long OPEN_GID = offset(CONN_OPEN_EVENT, "gid");
@@ -116,7 +117,8 @@ public final class EventDecoder {
         length,
         payload,
         (record.get(JAVA_BYTE, DATA_FLAGS) & EventLayouts.DATA_FLAG_LOSS_BEFORE) != 0,
-        (record.get(JAVA_BYTE, DATA_FLAGS) & EventLayouts.DATA_FLAG_TLS) != 0);
+        (record.get(JAVA_BYTE, DATA_FLAGS) & EventLayouts.DATA_FLAG_TLS) != 0,
+        record.get(JAVA_LONG, KEY));
   }
 
   private static ConnectionOpened decodeOpen(MemorySegment record) {
@@ -136,7 +138,8 @@ public final class EventDecoder {
         cString(record, OPEN_COMM, 16),
         commandLine(record),
         record.get(JAVA_LONG, OPEN_INO),
-        (record.get(JAVA_BYTE, OPEN_FLAGS) & EventLayouts.OPEN_FLAG_JOINED) != 0);
+        (record.get(JAVA_BYTE, OPEN_FLAGS) & EventLayouts.OPEN_FLAG_JOINED) != 0,
+        record.get(JAVA_LONG, KEY));
   }
 
   /** The NUL-separated arguments without trailing NULs; empty when the kernel could not read them. */
@@ -162,7 +165,8 @@ public final class EventDecoder {
         record.get(JAVA_LONG, CLOSE_EGRESS),
         record.get(JAVA_LONG, CLOSE_INGRESS),
         record.get(JAVA_LONG, CLOSE_TLS_EGRESS),
-        record.get(JAVA_LONG, CLOSE_TLS_INGRESS));
+        record.get(JAVA_LONG, CLOSE_TLS_INGRESS),
+        record.get(JAVA_LONG, KEY));
   }
 
   /** IPv4 in the first 4 bytes, or 16 bytes of IPv6; a v4-mapped IPv6 address becomes IPv4. */

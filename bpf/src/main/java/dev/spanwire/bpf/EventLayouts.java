@@ -49,7 +49,8 @@ final class EventLayouts {
           JAVA_INT.withName("tid"),
           JAVA_INT.withName("fd"),
           JAVA_LONG.withName("conn_id"),
-          JAVA_LONG.withName("timestamp_ns"));
+          JAVA_LONG.withName("timestamp_ns"),
+          JAVA_LONG.withName("conn_key"));
 
   static final StructLayout CONN_OPEN_EVENT =
       structLayout(
@@ -116,9 +117,12 @@ final class EventLayouts {
           JAVA_BYTE.withName("role"),
           JAVA_BYTE.withName("state"),
           JAVA_BYTE.withName("flags"),
-          sequenceLayout(7, JAVA_BYTE).withName("pad"),
+          sequenceLayout(3, JAVA_BYTE).withName("pad"),
+          JAVA_INT.withName("tgid"),
+          JAVA_INT.withName("fd"),
           sequenceLayout(16, JAVA_BYTE).withName("local_addr"),
-          sequenceLayout(16, JAVA_BYTE).withName("remote_addr"));
+          sequenceLayout(16, JAVA_BYTE).withName("remote_addr"),
+          paddingLayout(4));
 
   static final StructLayout CAPTURE_CONFIG =
       structLayout(
@@ -136,7 +140,8 @@ final class EventLayouts {
           JAVA_LONG.withName("conns_untracked"),
           JAVA_LONG.withName("stash_full"),
           JAVA_LONG.withName("stale_conns"),
-          JAVA_LONG.withName("tls_bytes"));
+          JAVA_LONG.withName("tls_bytes"),
+          JAVA_LONG.withName("size_only"));
 
   private EventLayouts() {}
 

@@ -85,6 +85,8 @@ final class Libbpf {
       libbpf("bpf_map__fd", FunctionDescriptor.of(JAVA_INT, ADDRESS));
   static final MethodHandle BPF_MAP__VALUE_SIZE =
       libbpf("bpf_map__value_size", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+  static final MethodHandle BPF_MAP__MAX_ENTRIES =
+      libbpf("bpf_map__max_entries", FunctionDescriptor.of(JAVA_INT, ADDRESS));
   static final MethodHandle BPF_MAP__SET_MAX_ENTRIES =
       libbpf("bpf_map__set_max_entries", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
   static final MethodHandle BPF_MAP__INITIAL_VALUE =
@@ -103,19 +105,6 @@ final class Libbpf {
       libbpf("bpf_map__delete_elem", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
   static final MethodHandle BPF_MAP__GET_NEXT_KEY =
       libbpf("bpf_map__get_next_key", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
-
-  // libbpf: ring buffers
-  static final FunctionDescriptor RING_BUFFER_SAMPLE_FN =
-      FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
-  static final MethodHandle RING_BUFFER__NEW =
-      libbpfErrno(
-          "ring_buffer__new", FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-  static final MethodHandle RING_BUFFER__POLL =
-      libbpf("ring_buffer__poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
-  static final MethodHandle RING_BUFFER__CONSUME =
-      libbpf("ring_buffer__consume", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-  static final MethodHandle RING_BUFFER__FREE =
-      libbpf("ring_buffer__free", FunctionDescriptor.ofVoid(ADDRESS));
 
   // libbpf: BTF
   static final MethodHandle BTF__FIND_BY_NAME_KIND =

@@ -1,27 +1,63 @@
 package dev.spanwire.bpf;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.MemoryLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Reads a {@code BPF_MAP_TYPE_RINGBUF} map on a daemon thread of its own through libbpf's
- * {@code ring_buffer} API. Each record is handed to the {@link RecordHandler} on that thread, as a
- * segment valid only during the call: the handler copies out what it keeps. A handler failure is
- * counted and the record skipped; nothing is thrown into C.
+ * Reads a {@code BPF_MAP_TYPE_RINGBUF} map on a daemon thread of its own by walking its mapped
+ * pages from Java, as libbpf's ring buffer code does in C: the consumer position page is mapped
+ * writable, the producer page and the data area (mapped twice, so a record that wraps is
+ * contiguous) read-only. Records are handed to the {@link RecordHandler} in place, as segments
+ * valid only during the call; the handler copies out what it keeps. No native callback runs per
+ * record. The thread sleeps in {@code epoll_wait} on the map (the kernel wakes it when enough data
+ * waits) and drains at least every poll interval.
  *
- * <p>The kernel side wakes the reader only when enough data waits, so the reader also drains the
- * buffer every poll interval. {@link #close} stops the thread after a last drain and frees the
- * ring buffer; it may be called from any thread, more than once.
+ * <p>{@link #close} stops the thread after a last drain and unmaps the ring; any thread, more than
+ * once.
  */
 public final class RingBufferReader implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(RingBufferReader.class.getName());
   private static final int EINTR = 4;
+  /** The record header: its length with the busy and discard bits, then 4 bytes of offset. */
+  private static final int HEADER_BYTES = 8;
+  private static final int BUSY_BIT = 1 << 31;
+  private static final int DISCARD_BIT = 1 << 30;
+
+  private static final Linker LINKER = Linker.nativeLinker();
+  private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+  private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+  private static final MethodHandle MMAP = libc("mmap",
+      FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), true);
+  private static final MethodHandle MUNMAP = libc("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), false);
+  private static final MethodHandle EPOLL_CREATE1 = libc("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), true);
+  private static final MethodHandle EPOLL_CTL =
+      libc("epoll_ctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), true);
+  private static final MethodHandle EPOLL_WAIT =
+      libc("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), true);
+  private static final MethodHandle CLOSE = libc("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), false);
+  private static final MethodHandle GETPAGESIZE = libc("getpagesize", FunctionDescriptor.of(JAVA_INT), false);
+  private static final int PROT_READ = 1;
+  private static final int PROT_WRITE = 2;
+  private static final int MAP_SHARED = 1;
+  private static final int EPOLL_CLOEXEC = 0x80000;
+  private static final int EPOLL_CTL_ADD = 1;
+  private static final int EPOLLIN = 1;
+  /** {@code struct epoll_event}: packed on x86-64 (12 bytes), naturally aligned elsewhere (16). */
+  private static final long EPOLL_EVENT_BYTES = 16;
+  private static final VarHandle LONG_ACQUIRE = JAVA_LONG.varHandle();
+  private static final VarHandle INT_ACQUIRE = JAVA_INT.varHandle();
 
   /** Receives ring buffer records; a record's segment is valid only during the call. */
   @FunctionalInterface
@@ -36,7 +72,15 @@ public final class RingBufferReader implements AutoCloseable {
   private final RecordHandler handler;
   private final int pollMillis;
   private final Arena arena = Arena.ofShared();
-  private final MemorySegment ringBuffer;
+  private final long pageSize;
+  private final long dataBytes;
+  private final long mask;
+  private final MemorySegment consumer;
+  private final MemorySegment producerMapping;
+  private final MemorySegment producer;
+  private final MemorySegment data;
+  private final int epollFd;
+  private final MemorySegment epollEvents;
   private final Thread thread;
   private final AtomicLong records = new AtomicLong();
   private final AtomicLong handlerFailures = new AtomicLong();
@@ -48,23 +92,18 @@ public final class RingBufferReader implements AutoCloseable {
     this.name = map.name();
     this.handler = handler;
     this.pollMillis = (int) Math.max(1, pollInterval.toMillis());
+    int fd = map.fd();
     try {
-      MethodHandle sample =
-          MethodHandles.lookup()
-              .findVirtual(
-                  RingBufferReader.class,
-                  "onSample",
-                  MethodType.methodType(
-                      int.class, MemorySegment.class, MemorySegment.class, long.class))
-              .bindTo(this);
-      MemorySegment callback =
-          Linker.nativeLinker().upcallStub(sample, Libbpf.RING_BUFFER_SAMPLE_FN, arena);
-      MemorySegment callState = Libbpf.callState(arena);
-      MemorySegment rb =
-          (MemorySegment)
-              Libbpf.RING_BUFFER__NEW.invokeExact(
-                  callState, map.fd(), callback, MemorySegment.NULL, MemorySegment.NULL);
-      this.ringBuffer = Libbpf.checkPointer("open ring buffer " + name, rb, callState);
+      this.pageSize = (int) GETPAGESIZE.invokeExact();
+      this.dataBytes = map.maxEntries();
+      this.mask = dataBytes - 1;
+      this.consumer = mmap("map the consumer page of " + name, pageSize, PROT_READ | PROT_WRITE, fd, 0);
+      // the producer page, then the data area twice over
+      this.producerMapping = mmap("map the data of " + name, pageSize + 2 * dataBytes, PROT_READ, fd, pageSize);
+      this.producer = producerMapping.asSlice(0, pageSize);
+      this.data = producerMapping.asSlice(pageSize, 2 * dataBytes);
+      this.epollFd = epoll(fd);
+      this.epollEvents = arena.allocate(EPOLL_EVENT_BYTES, 8);
     } catch (Throwable t) {
       arena.close();
       throw Ffm.rethrow(t);
@@ -77,6 +116,33 @@ public final class RingBufferReader implements AutoCloseable {
     RingBufferReader reader = new RingBufferReader(map, handler, pollInterval);
     reader.thread.start();
     return reader;
+  }
+
+  private MemorySegment mmap(String operation, long length, int prot, int fd, long offset) throws Throwable {
+    MemorySegment callState = arena.allocate(CALL_STATE);
+    MemorySegment address = (MemorySegment) MMAP.invokeExact(callState, MemorySegment.NULL, length, prot, MAP_SHARED, fd, offset);
+    if (address.address() == -1L) {
+      int errno = (int) ERRNO.get(callState, 0L);
+      throw new BpfException(operation, errno, Libbpf.strerror(errno));
+    }
+    return address.reinterpret(length);
+  }
+
+  private int epoll(int mapFd) throws Throwable {
+    MemorySegment callState = arena.allocate(CALL_STATE);
+    int epfd = (int) EPOLL_CREATE1.invokeExact(callState, EPOLL_CLOEXEC);
+    if (epfd < 0) {
+      int errno = (int) ERRNO.get(callState, 0L);
+      throw new BpfException("epoll for ring buffer " + name, errno, Libbpf.strerror(errno));
+    }
+    MemorySegment event = arena.allocate(EPOLL_EVENT_BYTES, 8);
+    event.set(JAVA_INT, 0, EPOLLIN);
+    int rc = (int) EPOLL_CTL.invokeExact(callState, epfd, EPOLL_CTL_ADD, mapFd, event);
+    if (rc < 0) {
+      int errno = (int) ERRNO.get(callState, 0L);
+      throw new BpfException("watch ring buffer " + name, errno, Libbpf.strerror(errno));
+    }
+    return epfd;
   }
 
   /** Records handed to the handler so far. */
@@ -100,39 +166,68 @@ public final class RingBufferReader implements AutoCloseable {
   }
 
   private void run() {
-    try {
+    try (Arena waitArena = Arena.ofConfined()) {
+      MemorySegment callState = waitArena.allocate(CALL_STATE);
       while (running) {
         // drain what is there; sleep in epoll only when the buffer is empty
-        int consumed = Libbpf.check("consume ring buffer " + name, consume());
-        if (consumed == 0) {
-          int rc = poll();
-          if (rc < 0 && rc != -EINTR) {
-            Libbpf.check("poll ring buffer " + name, rc);
+        if (drain() == 0) {
+          int rc = (int) EPOLL_WAIT.invokeExact(callState, epollFd, epollEvents, 1, pollMillis);
+          if (rc < 0) {
+            int errno = (int) ERRNO.get(callState, 0L);
+            if (errno != EINTR) {
+              throw new BpfException("wait on ring buffer " + name, errno, Libbpf.strerror(errno));
+            }
           }
         }
         afterBatch();
       }
-      consume();
+      drain();
       afterBatch();
     } catch (BpfException e) {
       failure = e;
       LOG.log(System.Logger.Level.ERROR, "ring buffer reader stopped: {0}", e.getMessage());
+    } catch (Throwable t) {
+      failure = new BpfException("read ring buffer " + name, 0, String.valueOf(t));
+      LOG.log(System.Logger.Level.ERROR, "ring buffer reader stopped", t);
     }
   }
 
-  private int consume() {
-    try {
-      return (int) Libbpf.RING_BUFFER__CONSUME.invokeExact(ringBuffer);
-    } catch (Throwable t) {
-      throw Ffm.rethrow(t);
+  /** Hands every complete record to the handler, freeing each one's space; returns how many. */
+  private int drain() {
+    int count = 0;
+    long consumed = (long) LONG_ACQUIRE.getAcquire(consumer, 0L);
+    while (true) {
+      boolean more = false;
+      long produced = (long) LONG_ACQUIRE.getAcquire(producer, 0L);
+      while (consumed < produced) {
+        long offset = consumed & mask;
+        int header = (int) INT_ACQUIRE.getAcquire(data, offset);
+        if ((header & BUSY_BIT) != 0) {
+          return count; // reserved, not yet submitted: the rest waits for it
+        }
+        more = true;
+        int length = header & ~(BUSY_BIT | DISCARD_BIT);
+        consumed += (length + HEADER_BYTES + 7) & ~7L;
+        if ((header & DISCARD_BIT) == 0) {
+          count++;
+          handle(data.asSlice(offset + HEADER_BYTES, length));
+        }
+        LONG_ACQUIRE.setRelease(consumer, 0L, consumed);
+      }
+      if (!more) {
+        return count;
+      }
     }
   }
 
-  private int poll() {
+  private void handle(MemorySegment record) {
+    records.incrementAndGet();
     try {
-      return (int) Libbpf.RING_BUFFER__POLL.invokeExact(ringBuffer, pollMillis);
-    } catch (Throwable t) {
-      throw Ffm.rethrow(t);
+      handler.onRecord(record);
+    } catch (RuntimeException e) {
+      if (handlerFailures.getAndIncrement() == 0) {
+        LOG.log(System.Logger.Level.WARNING, "ring buffer record handler failed (counted)", e);
+      }
     }
   }
 
@@ -144,20 +239,6 @@ public final class RingBufferReader implements AutoCloseable {
         LOG.log(System.Logger.Level.WARNING, "ring buffer batch handler failed (counted)", e);
       }
     }
-  }
-
-  /** The upcall: {@code int sample(void *ctx, void *data, size_t size)}. */
-  private int onSample(MemorySegment context, MemorySegment data, long size) {
-    // an exception escaping into C would kill the JVM
-    try {
-      records.incrementAndGet();
-      handler.onRecord(data.reinterpret(size));
-    } catch (Throwable t) {
-      if (handlerFailures.getAndIncrement() == 0) {
-        LOG.log(System.Logger.Level.WARNING, "ring buffer record handler failed (counted)", t);
-      }
-    }
-    return 0;
   }
 
   @Override
@@ -173,12 +254,14 @@ public final class RingBufferReader implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     if (thread.isAlive()) {
-      // still inside a handler; freeing the buffer under it would crash, so leak it instead
-      LOG.log(System.Logger.Level.WARNING, "ring buffer reader {0} did not stop; not freed", name);
+      // still inside a handler; unmapping under it would crash, so leak the mapping instead
+      LOG.log(System.Logger.Level.WARNING, "ring buffer reader {0} did not stop; not unmapped", name);
       return;
     }
     try {
-      Libbpf.RING_BUFFER__FREE.invokeExact(ringBuffer);
+      int ignored = (int) MUNMAP.invokeExact(consumer, consumer.byteSize());
+      ignored = (int) MUNMAP.invokeExact(producerMapping, producerMapping.byteSize());
+      ignored = (int) CLOSE.invokeExact(epollFd);
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     } finally {
@@ -186,8 +269,16 @@ public final class RingBufferReader implements AutoCloseable {
     }
   }
 
+  private static MethodHandle libc(String function, FunctionDescriptor descriptor, boolean errno) {
+    MemorySegment symbol = LINKER.defaultLookup().find(function)
+        .orElseThrow(() -> new BpfException("bind " + function, 0, "symbol not found in libc"));
+    return errno
+        ? LINKER.downcallHandle(symbol, descriptor, Linker.Option.captureCallState("errno"))
+        : LINKER.downcallHandle(symbol, descriptor);
+  }
+
   @Override
   public String toString() {
-    return "RingBufferReader{" + name + ", poll " + pollMillis + " ms, records " + records + "}";
+    return "RingBufferReader{" + name + ", " + dataBytes + " bytes, poll " + pollMillis + " ms, records " + records + "}";
   }
 }

@@ -29,6 +29,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
 
   private final BpfObject object;
   private final CaptureConfig config;
+  private final CaptureBackend backend;
   private final java.util.Map<CaptureSource, List<BpfLink>> sources = new java.util.LinkedHashMap<>();
   private RingBufferReader reader;
   private final BpfMap statsMap;
@@ -38,9 +39,10 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   private CaptureStats finalStats;
   private boolean closed;
 
-  private SocketCapture(BpfObject object, CaptureConfig config, int possibleCpus) {
+  private SocketCapture(BpfObject object, CaptureConfig config, CaptureBackend backend, int possibleCpus) {
     this.object = object;
     this.config = config;
+    this.backend = backend;
     this.statsMap = object.map("capture_stats");
     this.connInfo = object.map("conn_info");
     this.possibleCpus = possibleCpus;
@@ -61,19 +63,47 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     }
   }
 
-  /** Loads the capture programs into the kernel without attaching them. */
+  /**
+   * Loads the capture programs of the configured backend into the kernel without attaching them.
+   * With the backend {@code auto}, a kernel whose socket tracepoints refuse to load gets the
+   * syscall ones.
+   */
   public static SocketCapture load(CaptureConfig config) {
     Tracefs.ensureMounted();
+    CaptureBackend backend = config.backend().resolve();
+    try {
+      return load(config, backend);
+    } catch (BpfException e) {
+      if (config.backend() != CaptureBackend.AUTO || backend != CaptureBackend.SOCKET) {
+        throw e;
+      }
+      System.getLogger(SocketCapture.class.getName()).log(System.Logger.Level.WARNING,
+          "socket tracepoints would not load ({0}); capturing on syscall tracepoints", e.summary());
+      return load(config, CaptureBackend.SYSCALL);
+    }
+  }
+
+  private static SocketCapture load(CaptureConfig config, CaptureBackend backend) {
     int cpus = Libbpf.numPossibleCpus();
     BpfObject object = BpfObject.openResource(SocketCapture.class, OBJECT);
     try {
       configure(object, config, cpus);
+      // only the chosen backend's programs load: the other's may not exist in this kernel
+      CaptureSource source = backend.source();
+      for (BpfProgram program : object.programs()) {
+        program.setAutoload(source.owns(program.section()));
+      }
       object.load();
-      return new SocketCapture(object, config, cpus);
+      return new SocketCapture(object, config, backend, cpus);
     } catch (RuntimeException | Error e) {
       object.close();
       throw e;
     }
+  }
+
+  /** The backend this capture runs on (never {@code auto}). */
+  public CaptureBackend backend() {
+    return backend;
   }
 
   /** Attaches the programs and starts reading, handing events to {@code handler}. Once. */
@@ -82,7 +112,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
       throw new IllegalStateException("capture already started or closed");
     }
     try {
-      attach(SyscallTracepoints.INSTANCE);
+      attach(backend.source());
       reader =
           RingBufferReader.start(
               object.map("events"),
@@ -147,11 +177,11 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   }
 
   @Override
-  public Optional<KernelConnection> find(int pid, int fd, long connectionId) {
+  public Optional<KernelConnection> find(long connectionKey, long connectionId) {
     var layout = EventLayouts.CONN_INFO;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment key = arena.allocate(JAVA_LONG);
-      key.set(JAVA_LONG, 0, (long) pid << 32 | (fd & 0xffffffffL));
+      key.set(JAVA_LONG, 0, connectionKey);
       MemorySegment value = arena.allocate(layout);
       if (!connInfo.lookup(key, value)
           || value.get(JAVA_LONG, EventLayouts.offset(layout, "id")) != connectionId
@@ -177,10 +207,10 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   }
 
   @Override
-  public void forget(int pid, int fd, long connectionId) {
+  public void forget(long connectionKey, long connectionId) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment key = arena.allocate(JAVA_LONG);
-      key.set(JAVA_LONG, 0, (long) pid << 32 | (fd & 0xffffffffL));
+      key.set(JAVA_LONG, 0, connectionKey);
       MemorySegment value = arena.allocate(EventLayouts.CONN_INFO);
       // a new socket may have taken the fd since: only that connection's entry goes
       if (connInfo.lookup(key, value) && value.get(JAVA_LONG, 0) == connectionId) {
@@ -203,7 +233,9 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
       // bounded by the map's size, whatever changes under the walk
       for (int i = 0; more && i < CaptureConfig.MAX_CONNECTIONS; i++) {
         long k = next.get(JAVA_LONG, 0);
-        if (!checked.computeIfAbsent((int) (k >>> 32), alive::test)) {
+        // the syscall capture keys by tgid; the socket capture's entries name their process once traced
+        int tgid = backend == CaptureBackend.SYSCALL ? (int) (k >>> 32) : tgidOf(k);
+        if (tgid > 0 && !checked.computeIfAbsent(tgid, alive::test)) {
           dead.add(k);
         }
         key.set(JAVA_LONG, 0, k);
@@ -215,6 +247,16 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
       }
     }
     return dead.size();
+  }
+
+  /** The process an entry was traced in, or 0. */
+  private int tgidOf(long connectionKey) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment key = arena.allocate(JAVA_LONG);
+      key.set(JAVA_LONG, 0, connectionKey);
+      MemorySegment value = arena.allocate(EventLayouts.CONN_INFO);
+      return connInfo.lookup(key, value) ? value.get(JAVA_INT, EventLayouts.offset(EventLayouts.CONN_INFO, "tgid")) : 0;
+    }
   }
 
   /** Whether the kernel has an entry for {@code pid}'s {@code fd}, traced or not (tests). */
@@ -266,13 +308,19 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     }
   }
 
-  /** The tracepoints the programs attach to, e.g. {@code syscalls/sys_enter_read}; no kernel needed. */
-  public static List<String> tracepoints() {
+  /**
+   * The tracepoints a backend's programs attach to, e.g. {@code syscalls/sys_enter_read} or
+   * {@code sock/sock_send_length}; no kernel needed.
+   */
+  public static List<String> tracepoints(CaptureBackend backend) {
+    CaptureSource source = backend.source();
     try (BpfObject object = BpfObject.openResource(SocketCapture.class, OBJECT)) {
       return object.programs().stream()
           .map(BpfProgram::section)
-          .filter(section -> section.startsWith("tracepoint/"))
-          .map(section -> section.substring("tracepoint/".length()))
+          .filter(source::owns)
+          .map(section -> section.startsWith("tp_btf/")
+              ? "sock/" + section.substring("tp_btf/".length())
+              : section.substring("tracepoint/".length()))
           .toList();
     }
   }
@@ -322,6 +370,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     long stashFull = 0;
     long stale = 0;
     long tlsBytes = 0;
+    long sizeOnly = 0;
     long stride = (EventLayouts.CAPTURE_STATS.byteSize() + 7) & ~7L;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment key = arena.allocate(JAVA_INT);
@@ -336,12 +385,13 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
           stashFull += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "stash_full"));
           stale += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "stale_conns"));
           tlsBytes += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "tls_bytes"));
+          sizeOnly += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "size_only"));
         }
       }
     }
     return new CaptureStats(
         reader == null ? 0 : reader.records(), lost, bytesLost, untracked, malformed.get(),
-        reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes);
+        reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly);
   }
 
   /** Whether the reader still runs; a ring buffer error stops it (see {@link #failure}). */

@@ -15,4 +15,12 @@ public sealed interface SocketEvent permits ConnectionOpened, DataCaptured, Conn
 
   /** CLOCK_MONOTONIC nanoseconds. */
   long timestampNanos();
+
+  /**
+   * The key of the connection in the kernel's table: {@code pid << 32 | fd} for the syscall
+   * capture, the address of its struct sock for the socket capture.
+   */
+  static long key(int pid, int fd) {
+    return (long) pid << 32 | (fd & 0xffffffffL);
+  }
 }

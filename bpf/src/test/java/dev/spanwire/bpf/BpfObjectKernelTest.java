@@ -3,6 +3,7 @@ package dev.spanwire.bpf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spanwire.bpf.testing.KernelCondition;
 import dev.spanwire.bpf.testing.KernelTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,13 +60,43 @@ class BpfObjectKernelTest {
   }
 
   @Test
-  void captureAttachesEveryTracepointAndClosesTwice() {
-    try (SocketCapture capture = SocketCapture.start(CaptureConfig.defaults(), event -> {})) {
-      assertThat(capture.attachments()).hasSize(SocketCapture.tracepoints().size());
-      assertThat(capture.attachments()).contains("tracepoint/syscalls/sys_exit_read", "tracepoint/syscalls/sys_enter_close");
+  void syscallCaptureAttachesEveryTracepointAndClosesTwice() {
+    CaptureConfig config = CaptureConfig.defaults().withBackend(CaptureBackend.SYSCALL);
+    try (SocketCapture capture = SocketCapture.start(config, event -> {})) {
+      assertThat(capture.backend()).isEqualTo(CaptureBackend.SYSCALL);
+      assertThat(capture.attachments()).hasSize(SocketCapture.tracepoints(CaptureBackend.SYSCALL).size());
+      assertThat(capture.attachments())
+          .contains("tracepoint/syscalls/sys_exit_read", "tracepoint/syscalls/sys_enter_close", "tracepoint/sched/sched_process_exit")
+          .noneMatch(section -> section.startsWith("tp_btf/"));
       capture.close();
       capture.close();
     }
+  }
+
+  @Test
+  void socketCaptureAttachesTheSocketTracepointsAndNoSyscallOne() {
+    KernelCondition.assumeSocketTracepoints("socket capture attaches");
+    CaptureConfig config = CaptureConfig.defaults().withBackend(CaptureBackend.SOCKET);
+    try (SocketCapture capture = SocketCapture.start(config, event -> {})) {
+      assertThat(capture.backend()).isEqualTo(CaptureBackend.SOCKET);
+      assertThat(capture.attachments())
+          .containsExactlyInAnyOrder(
+              "tp_btf/sock_send_length",
+              "tp_btf/sock_recv_length",
+              "tp_btf/inet_sock_set_state",
+              "tracepoint/sched/sched_process_exit",
+              "tracepoint/sched/sched_process_exec");
+      capture.close();
+      capture.close();
+    }
+  }
+
+  @Test
+  void autoPicksTheSocketTracepointsWhereTheKernelHasThem() {
+    Tracefs.ensureMounted();
+    assertThat(CaptureBackend.AUTO.resolve())
+        .isEqualTo(CaptureBackend.socketTracepointsAvailable() ? CaptureBackend.SOCKET : CaptureBackend.SYSCALL);
+    assertThat(CaptureBackend.SYSCALL.resolve()).isEqualTo(CaptureBackend.SYSCALL);
   }
 
   /**

@@ -42,6 +42,7 @@ class SocketCaptureKernelTest {
     new Random(42).nextBytes(large);
     Files.write(files.resolve("large.bin"), large);
     capture = SocketCapture.start(CaptureConfig.defaults(), recorder);
+    System.out.println("SocketCaptureKernelTest captures on the " + capture.backend() + " backend");
   }
 
   @AfterAll

@@ -16,9 +16,12 @@ import org.junit.jupiter.api.Test;
 /** The kernel's stash of syscall arguments: freed with its threads, and counted when full. */
 @KernelTest
 class StashKernelTest {
+  /** The stash serves the syscall backend only: the socket one reads arguments from registers. */
+  private static final CaptureConfig SYSCALL = CaptureConfig.defaults().withBackend(CaptureBackend.SYSCALL);
+
   @Test
   void threadsThatExitLeaveNothingStashed() throws Exception {
-    try (SocketCapture capture = SocketCapture.start(CaptureConfig.defaults(), new EventRecorder())) {
+    try (SocketCapture capture = SocketCapture.start(SYSCALL, new EventRecorder())) {
       // 50 threads read and write a pipe once each and exit; the process lives on
       Process python = Peers.start(List.of(Peers.python(), "-u", "-c", """
           import os, sys, threading
@@ -48,7 +51,7 @@ class StashKernelTest {
   @Test
   void syscallsThatFindTheStashFullAreCounted() {
     // room for one thread's arguments on the whole host: nearly every other syscall finds it full
-    try (SocketCapture capture = SocketCapture.start(CaptureConfig.defaults().withStashEntries(1), new EventRecorder())) {
+    try (SocketCapture capture = SocketCapture.start(SYSCALL.withStashEntries(1), new EventRecorder())) {
       Peers.run(Duration.ofSeconds(30), Peers.python(), "-c", """
           import os, threading
           def work():
@@ -65,7 +68,7 @@ class StashKernelTest {
 
   @Test
   void entriesOfProcessesThatAreGoneAreSwept(@org.junit.jupiter.api.io.TempDir java.nio.file.Path www) throws Exception {
-    try (SocketCapture capture = SocketCapture.start(CaptureConfig.defaults(), new EventRecorder());
+    try (SocketCapture capture = SocketCapture.start(SYSCALL, new EventRecorder());
         Peers.Server server = Peers.pythonHttpServer(www, "127.0.0.1")) {
       // connect, then exit without close(): the exit closes the fd, and nothing the capture sees
       Peers.Completed python = Peers.run(Duration.ofSeconds(30), Peers.python(), "-c", """

@@ -159,6 +159,8 @@ final class Agent implements AutoCloseable {
         AgentMetric.CONNECTIONS_UNTRACKED, CaptureStats::connectionsUntracked,
         AgentMetric.STALE_CONNECTIONS, CaptureStats::staleConnections,
         AgentMetric.STASH_FULL, CaptureStats::stashFull,
+        AgentMetric.SIZE_ONLY, CaptureStats::sizeOnly,
+        AgentMetric.TLS_BYTES, CaptureStats::tlsBytes,
         AgentMetric.MALFORMED, CaptureStats::malformed,
         AgentMetric.HANDLER_FAILURES, CaptureStats::handlerFailures);
     kernel.forEach((metric, f) -> counters.register(metric, () -> f.applyAsLong(capture.stats())));

@@ -38,6 +38,7 @@ final class ConfigOptions {
       "--max-body-size", Keys.MAX_BODY_SIZE,
       "--min-latency", Keys.MIN_LATENCY,
       "--capture-bytes", Keys.CAPTURE_BYTES,
+      "--capture-backend", Keys.CAPTURE_BACKEND,
       "--detect", Keys.PROTOCOL_DETECT,
       "--output", Keys.OUTPUT,
       "--columns", Keys.COLUMNS,
@@ -84,6 +85,10 @@ final class ConfigOptions {
   @Option(names = "--capture-bytes", paramLabel = "BYTES", order = 8,
       description = "Payload bytes the kernel copies per syscall, 1..16384 (default: ${DEFAULT-VALUE}).")
   String captureBytes;
+
+  @Option(names = "--capture-backend", paramLabel = "BACKEND", order = 8,
+      description = "socket (tracepoints of kernel 6.3+, only socket operations pay), syscall, or auto (default: ${DEFAULT-VALUE}).")
+  String captureBackend;
 
   @Option(names = "--detect", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true", order = 9,
       description = "Emit AppScope's remote_protocol event when a connection is detected as HTTP (default: ${DEFAULT-VALUE}).")

@@ -3,6 +3,7 @@ package dev.spanwire.exporter;
 import dev.spanwire.bpf.BpfException;
 import dev.spanwire.bpf.Capabilities;
 import dev.spanwire.bpf.BpfFeatures;
+import dev.spanwire.bpf.CaptureBackend;
 import dev.spanwire.bpf.CaptureConfig;
 import dev.spanwire.bpf.SocketCapture;
 import dev.spanwire.bpf.Tracefs;
@@ -167,19 +168,35 @@ final class Doctor {
     return mounted;
   }
 
+  /** Both backends' tracepoints: one of them is enough; auto runs the socket one where it is. */
   private void tracepoints() {
+    List<String> socketMissing = missing(SocketCapture.tracepoints(CaptureBackend.SOCKET));
+    List<String> syscallMissing = missing(SocketCapture.tracepoints(CaptureBackend.SYSCALL));
+    boolean socket = socketMissing.isEmpty();
+    checks.add(new Check(
+        "socket tracepoints",
+        socket ? Status.OK : Status.WARN,
+        socket ? "present (the default backend here: only socket operations pay)"
+            : "missing " + String.join(", ", socketMissing) + " (kernel before 6.3): the syscall backend runs",
+        "a kernel 6.3 or newer",
+        false));
+    checks.add(new Check(
+        "syscall tracepoints",
+        syscallMissing.isEmpty() ? Status.OK : socket ? Status.WARN : Status.MISSING,
+        syscallMissing.isEmpty() ? SocketCapture.tracepoints(CaptureBackend.SYSCALL).size() + " present"
+            : "missing " + String.join(", ", syscallMissing),
+        "a kernel with CONFIG_FTRACE_SYSCALLS=y",
+        !socket));
+  }
+
+  private static List<String> missing(List<String> tracepoints) {
     List<String> missing = new ArrayList<>();
-    List<String> needed = SocketCapture.tracepoints();
-    for (String tracepoint : needed) {
+    for (String tracepoint : tracepoints) {
       if (!Files.isDirectory(Tracefs.MOUNT_POINT.resolve("events").resolve(tracepoint))) {
         missing.add(tracepoint);
       }
     }
-    add(
-        "syscall tracepoints",
-        missing.isEmpty(),
-        missing.isEmpty() ? needed.size() + " present" : "missing " + String.join(", ", missing),
-        "a kernel with CONFIG_FTRACE_SYSCALLS=y");
+    return missing;
   }
 
   private void uprobes(boolean tracefs) {
@@ -209,7 +226,8 @@ final class Doctor {
   /** The real proof: load, attach and detach the capture programs. */
   private void captureLoads() {
     try (SocketCapture capture = SocketCapture.start(CaptureConfig.defaults(), event -> {})) {
-      add("capture programs", true, capture.attachments().size() + " tracepoints attached and detached", "");
+      add("capture programs", true, capture.backend() + " backend: " + capture.attachments().size()
+          + " tracepoints attached and detached", "");
     } catch (BpfException e) {
       add("capture programs", false, e.summary(), "report the libbpf and verifier output below");
       loadFailure = e.getMessage();

@@ -19,6 +19,12 @@ final class AgentProcess {
     command.add(System.getProperty("java.class.path"));
     command.add(Main.class.getName());
     command.addAll(List.of(args));
+    // the kernel suite runs once per backend: the agent runs on the one the tests run on
+    String backend = System.getProperty(dev.spanwire.bpf.CaptureConfig.BACKEND_PROPERTY);
+    if (backend != null && args.length > 0 && !args[0].equals("config") && !args[0].equals("doctor")) {
+      command.add("--capture-backend");
+      command.add(backend);
+    }
     return command;
   }
 

@@ -27,6 +27,19 @@ public final class KernelCondition implements ExecutionCondition {
     return BpfFeatures.libbpfMissing();
   }
 
+  /**
+   * For tests of the socket-tracepoint backend (kernel 6.3+): skips with the reason printed where
+   * the kernel lacks the tracepoints, fails under CI=true.
+   */
+  public static void assumeSocketTracepoints(String test) {
+    dev.spanwire.bpf.Tracefs.ensureMounted();
+    if (!dev.spanwire.bpf.CaptureBackend.socketTracepointsAvailable()) {
+      ConditionEvaluationResult result =
+          skipOrFail(test, "kernel " + System.getProperty("os.version") + " has no sock:sock_send_length tracepoint (6.3+)");
+      org.junit.jupiter.api.Assumptions.assumeTrue(false, result.getReason().orElse(""));
+    }
+  }
+
   /** Skips with the reason printed, or under CI=true fails: CI runs as root and must not skip. */
   static ConditionEvaluationResult skipOrFail(String test, String reason) {
     if ("true".equals(System.getenv("CI"))) {

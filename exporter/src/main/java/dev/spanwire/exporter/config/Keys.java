@@ -8,6 +8,7 @@ public final class Keys {
   public static final String COMM = "spanwire.capture.comm";
   public static final String PORTS = "spanwire.capture.ports";
   public static final String CAPTURE_BYTES = "spanwire.capture.bytes-per-syscall";
+  public static final String CAPTURE_BACKEND = "spanwire.capture.backend";
   public static final String RING_BUFFER_SIZE = "spanwire.capture.ring-buffer-size";
 
   public static final String PROTOCOL_REGEX = "spanwire.protocol.regex";

@@ -8,6 +8,7 @@ import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
+import dev.spanwire.bpf.CaptureBackend;
 import dev.spanwire.bpf.CaptureConfig;
 import dev.spanwire.exporter.filter.FilterSettings;
 import dev.spanwire.exporter.filter.Redaction;
@@ -70,7 +71,8 @@ public record Settings(
         .withCaptureBytes((int) Math.min(CaptureConfig.MAX_CAPTURE_BYTES, (long) captureBytes + maxBody))
         .withCapturePorts(ports.all() ? List.of() : List.copyOf(ports.ports()))
         .withAllPorts(ports.all())
-        .withRingBufferBytes(r.ringBuffer(Keys.RING_BUFFER_SIZE));
+        .withRingBufferBytes(r.ringBuffer(Keys.RING_BUFFER_SIZE))
+        .withBackend(r.parsed(Keys.CAPTURE_BACKEND, CaptureBackend::of));
 
     WatchRule watch = r.watch(Keys.WATCH);
     TracedConnections traced = new TracedConnections(

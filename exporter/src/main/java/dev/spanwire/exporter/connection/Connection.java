@@ -43,9 +43,10 @@ final class Connection implements SessionContext {
   long lastActivityNanos;
   /** Whether the pipeline has decided what this connection speaks (ports or detection). */
   boolean decided;
-  /** The traced process's fd, and the socket's inode number (0 when unknown). */
+  /** The traced process's fd, the socket's inode number (0 when unknown), and its kernel key. */
   int fd = -1;
   long ino;
+  long key;
 
   /**
    * @param joinedMidStream the capture met the connection after its start: its sessions start

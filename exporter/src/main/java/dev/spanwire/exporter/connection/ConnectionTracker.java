@@ -197,6 +197,7 @@ public final class ConnectionTracker implements SocketEventHandler {
     Connection connection = new Connection(info, stats, protocolStats, protocolSettings, protocols, identities, sink, opened.joinedMidStream());
     connection.fd = opened.fd();
     connection.ino = opened.ino();
+    connection.key = opened.key();
     connection.lastActivityNanos = opened.timestampNanos();
     put(connection, process.pid());
   }
@@ -206,7 +207,7 @@ public final class ConnectionTracker implements SocketEventHandler {
    * dropped it (idle, table bound). The kernel's table still has it: pick it up in the middle.
    */
   private Connection reestablish(DataCaptured data) {
-    Optional<KernelConnection> entry = kernelTable.find(data.pid(), data.fd(), data.connectionId());
+    Optional<KernelConnection> entry = kernelTable.find(data.key(), data.connectionId());
     if (entry.isEmpty()) {
       return null;
     }
@@ -221,6 +222,7 @@ public final class ConnectionTracker implements SocketEventHandler {
     connection.joinedInTheMiddle();
     connection.fd = data.fd();
     connection.ino = k.ino();
+    connection.key = data.key();
     connection.lastActivityNanos = data.timestampNanos();
     put(connection, data.pid());
     stats.reestablished.increment();
@@ -304,11 +306,11 @@ public final class ConnectionTracker implements SocketEventHandler {
   /** Closes a connection whose close event will not come, and drops its kernel entry. */
   private void closeFromKernel(Connection connection, int pid, long timestampNanos) {
     long id = connection.info().id();
-    Optional<KernelConnection> entry = kernelTable.find(pid, connection.fd, id);
+    Optional<KernelConnection> entry = kernelTable.find(connection.key, id);
     if (entry.isPresent()) {
       KernelConnection k = entry.get();
       connection.close(timestampNanos, k.bytesEgress(), k.bytesIngress(), k.tlsBytesEgress(), k.tlsBytesIngress());
-      kernelTable.forget(pid, connection.fd, id);
+      kernelTable.forget(connection.key, id);
     } else {
       connection.close(timestampNanos);
     }

@@ -31,12 +31,12 @@ class KernelLifecycleTest {
   private final List<Long> forgotten = new ArrayList<>();
   private final ConnectionTable table = new ConnectionTable() {
     @Override
-    public Optional<KernelConnection> find(int pid, int fd, long connectionId) {
+    public Optional<KernelConnection> find(long key, long connectionId) {
       return Optional.ofNullable(kernel.get(connectionId));
     }
 
     @Override
-    public void forget(int pid, int fd, long connectionId) {
+    public void forget(long key, long connectionId) {
       forgotten.add(connectionId);
       kernel.remove(connectionId);
     }

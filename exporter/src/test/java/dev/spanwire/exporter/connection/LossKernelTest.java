@@ -2,6 +2,7 @@ package dev.spanwire.exporter.connection;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.spanwire.bpf.CaptureBackend;
 import dev.spanwire.bpf.CaptureConfig;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.bpf.SocketCapture;
@@ -192,7 +193,10 @@ class LossKernelTest {
       assertThat(exchanges.get(0).connection().remote().getPort()).isEqualTo(nginx.port());
       assertThat(exchanges.get(1).connection().remote().getPort()).as("the peer the fd names after dup2").isEqualTo(second.port());
       assertThat(exchanges.get(1).connection().id()).isNotEqualTo(exchanges.get(0).connection().id());
-      assertThat(capture.stats().staleConnections()).isPositive();
+      if (capture.backend() == CaptureBackend.SYSCALL) {
+        // keyed by (pid, fd), the kernel finds the old socket's state under the new one's fd
+        assertThat(capture.stats().staleConnections()).isPositive();
+      }
     }
   }
 
