@@ -4,7 +4,12 @@
 # their ratio, the agent's CPU seconds and peak RSS during the loaded run, the events it lost, and
 # the exchanges it reported against the requests wrk completed while it ran.
 #
-#   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-x]
+#   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-x] [--pid]
+#
+# --pid traces nginx's process only (the agent's --pid), so the cost of tracing one service is
+# measured; wrk's side is then not traced. The capture backend and other agent flags come from
+# AGENT_ARGS, e.g. AGENT_ARGS="--capture-backend syscall"; the JVM's from SPANWIRE_JAVA_OPTS (the
+# same default as ./spanwire).
 #
 # -x exports spans and metrics over OTLP/gRPC (the defaults: gzip, batches of 512) to a counting
 # receiver in its own process and reports the spans it received; without it export is off.
@@ -16,12 +21,14 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
-duration=10 connections=16 threads=2 rounds=3 export=""
-while getopts d:c:t:r:x opt; do
-  case $opt in
-    d) duration=$OPTARG ;; c) connections=$OPTARG ;; t) threads=$OPTARG ;; r) rounds=$OPTARG ;; x) export=1 ;;
-    *) echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-x]" >&2; exit 2 ;;
+duration=10 connections=16 threads=2 rounds=3 export="" one_pid=""
+usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-x] [--pid]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    -d) duration=$2; shift ;; -c) connections=$2; shift ;; -t) threads=$2; shift ;; -r) rounds=$2; shift ;;
+    -x) export=1 ;; --pid|-p) one_pid=1 ;; *) usage ;;
   esac
+  shift
 done
 [ "$(id -u)" -eq 0 ] || die "the harness loads BPF programs: run it as root"
 ensure_packages $SPANWIRE_BUILD_PACKAGES nginx-light wrk
@@ -75,11 +82,20 @@ rps() {
 
 wrk -t"$threads" -c"$connections" -d2s "$url" >/dev/null   # warm nginx up
 
+only=()
+[ -n "$one_pid" ] && only=(--pid "$nginx_pid")
 start_agent() {
-  "$java_home/bin/java" --enable-native-access=ALL-UNNAMED -jar "$root/exporter/target/spanwire.jar" \
-    --output none "${otlp[@]}" ${AGENT_ARGS:-} 2>"$work/agent.log" >"$work/agent.out" & agent_pid=$!
-  for _ in $(seq 200); do grep -q capturing "$work/agent.log" && break; sleep 0.05; done
+  local launched
+  launched=$(date +%s%N)
+  # shellcheck disable=SC2086 # the options are words
+  "$java_home/bin/java" $SPANWIRE_JAVA_OPTS --enable-native-access=ALL-UNNAMED -jar "$root/exporter/target/spanwire.jar" \
+    --output none "${otlp[@]}" "${only[@]}" ${AGENT_ARGS:-} 2>"$work/agent.log" >"$work/agent.out" & agent_pid=$!
+  for _ in $(seq 1000); do grep -q capturing "$work/agent.log" && break; sleep 0.01; done
   grep -q capturing "$work/agent.log" || { cat "$work/agent.log" >&2; die "agent did not start"; }
+  echo $(( ($(date +%s%N) - launched) / 1000000 )) >>"$work/startup"
+  grep -o 'backend [a-z]*' "$work/agent.log" | head -n1 >"$work/backend" || true
+  sleep 1   # idle: started, no traffic yet
+  awk '/VmRSS/ {print $2}' "/proc/$agent_pid/status" >>"$work/idle"
   wrk -t"$threads" -c"$connections" -d2s "$url" >"$work/wrk.out"   # warm the agent's JIT up
   awk '/ requests in / {print $1}' "$work/wrk.out" >>"$work/completed"
 }
@@ -92,6 +108,7 @@ median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
 : >"$work/base" ; : >"$work/traced" ; : >"$work/cpu" ; : >"$work/rss" ; : >"$work/stats"
+: >"$work/startup" ; : >"$work/idle" ; : >"$work/seen" ; : >"$work/coverage"
 for round in $(seq "$rounds"); do
   rps >>"$work/base"
   : >"$work/completed"
@@ -99,20 +116,31 @@ for round in $(seq "$rounds"); do
   cpu_before=$(cpu)
   rps >>"$work/traced"
   echo $(( $(cpu) - cpu_before )) >>"$work/cpu"
+  # the timed run's requests, and the agent's CPU per 1,000 of them
+  timed=$(awk '/ requests in / {print $1}' "$work/wrk.out")
+  echo "$(( $(cpu) - cpu_before )) $timed" >>"$work/seen"
   awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status" >>"$work/rss"
   stop_agent
   # every request wrk completed while the agent ran, against the exchanges of each side
   made=$(awk '{s += $1} END {print s}' "$work/completed")
-  server=$(tail -n1 "$work/stats" | sed -n 's/.*(server \([0-9]*\), client \([0-9]*\)).*/\1/p')
-  client=$(tail -n1 "$work/stats" | sed -n 's/.*(server \([0-9]*\), client \([0-9]*\)).*/\2/p')
+  server=$(tail -n1 "$work/stats" | grep -o ', server [0-9]*' | awk '{print $3}')
+  client=$(tail -n1 "$work/stats" | grep -o ', client [0-9]*' | awk '{print $3}')
   echo "$made ${server:-0} ${client:-0}" >>"$work/coverage"
   echo "round $round: without $(tail -n1 "$work/base") with $(tail -n1 "$work/traced") requests/s;" \
     "wrk completed $made, agent saw server ${server:-0} client ${client:-0}" >&2
 done
 baseline=$(median <"$work/base")
+# each round's traced run against the untraced run just before it: steadier than the ratio of the
+# medians when the host's speed drifts between rounds
+paired=$(paste "$work/base" "$work/traced" | awk '{print $2 / $1}' | median)
 traced=$(median <"$work/traced")
 cpu_ticks=$(median <"$work/cpu")
 rss_kib=$(sort -n "$work/rss" | tail -n1)
+idle_kib=$(median <"$work/idle")
+startup_ms=$(median <"$work/startup")
+# agent CPU milliseconds per 1,000 requests of the timed runs
+cpu_per_k=$(awk -v hz="$ticks" '{print 1000 * ($1 / hz) * 1000 / $2}' "$work/seen" | median)
+backend=$(sed 's/backend //' "$work/backend")
 stats=$(tail -n1 "$work/stats")
 lost=$(grep -o 'lost in kernel [0-9]*' "$work/stats" | awk '{s += $4} END {print s + 0}')
 read -r made server client < <(awk '{m += $1; s += $2; c += $3} END {print m, s, c}' "$work/coverage")
@@ -125,13 +153,18 @@ fi
 awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="$rounds" \
     -v rss="$rss_kib" -v d="$duration" -v conns="$connections" -v thr="$threads" -v s="$stats" \
     -v lost="$lost" -v nproc="$(nproc)" -v made="$made" -v server="$server" -v client="$client" \
-    -v received="$received" 'BEGIN {
+    -v received="$received" -v idle="$idle_kib" -v startup="$startup_ms" -v cpk="$cpu_per_k" \
+    -v paired="$paired" -v backend="${backend:-?}" -v scope="${one_pid:+nginx only (--pid)}" 'BEGIN {
   printf "wrk -t%d -c%d -d%ds against nginx on 127.0.0.1, %d cores, median of %d rounds\n", thr, conns, d, nproc, rounds
+  printf "  agent traces    %s, capture backend %s\n", (scope == "" ? "every process" : scope), backend
   printf "  without agent   %10.0f requests/s\n", b
   printf "  with agent      %10.0f requests/s\n", t
-  printf "  ratio           %10.3f\n", t / b
+  printf "  ratio           %10.3f (median of the rounds'"'"' own ratios %.3f)\n", t / b, paired
   printf "  agent CPU       %10.2f s per %d s run (%.0f%% of one core)\n", c / hz, d, 100 * c / hz / d
-  printf "  agent peak RSS  %10.1f MiB\n", rss / 1024
+  xpr = (server + client) / made
+  printf "  agent CPU/1000  %10.1f ms per 1,000 requests (%.1f ms per 1,000 exchanges; %.2f exchanges per request)\n", cpk, cpk / xpr, xpr
+  printf "  agent peak RSS  %10.1f MiB (idle %.1f MiB)\n", rss / 1024, idle / 1024
+  printf "  start-up        %10d ms to \"capturing\" (median)\n", startup
   printf "  events lost     %10d (all rounds)\n", lost
   printf "  exchanges       server %d (%.2f%%), client %d (%.2f%%) of %d requests wrk completed\n", server, 100 * server / made, client, 100 * client / made, made
   printf "  OTLP export     %s\n", received

@@ -158,7 +158,9 @@ struct socket {
 	struct sock *sk;
 };
 
-/* The user registers of a task in a syscall (bpf_task_pt_regs): the syscall's number and arguments. */
+/* The user registers of a task in a syscall (bpf_task_pt_regs): the syscall's number and arguments.
+ * The helper returns a BTF pointer, so these are plain loads (the verifier guards them), not
+ * probe-read helper calls. */
 #if defined(__TARGET_ARCH_x86)
 struct pt_regs {
 	unsigned long r10;
@@ -167,20 +169,20 @@ struct pt_regs {
 	unsigned long di;
 	unsigned long orig_ax;
 };
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
-#define SYSCALL_ARG0(regs) BPF_CORE_READ(regs, di)
-#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, si)
-#define SYSCALL_ARG2(regs) BPF_CORE_READ(regs, dx)
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
+#define SYSCALL_ARG0(regs) ((regs)->di)
+#define SYSCALL_ARG1(regs) ((regs)->si)
+#define SYSCALL_ARG2(regs) ((regs)->dx)
 #elif defined(__TARGET_ARCH_arm64)
 struct pt_regs {
 	__u64 regs[31];
 	__u64 orig_x0;
 	__s32 syscallno;
 };
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
-#define SYSCALL_ARG0(regs) BPF_CORE_READ(regs, orig_x0)
-#define SYSCALL_ARG1(regs) BPF_CORE_READ(regs, regs[1])
-#define SYSCALL_ARG2(regs) BPF_CORE_READ(regs, regs[2])
+#define SYSCALL_NR(regs) ((regs)->syscallno)
+#define SYSCALL_ARG0(regs) ((regs)->orig_x0)
+#define SYSCALL_ARG1(regs) ((regs)->regs[1])
+#define SYSCALL_ARG2(regs) ((regs)->regs[2])
 #endif
 
 #pragma clang attribute pop

@@ -343,11 +343,11 @@ static __always_inline bool msghdr_source(__u64 msg, struct data_source *src)
 	return true;
 }
 
-/* Whether the socket is TCP over IPv4 or IPv6. */
+/* Whether the socket is TCP over IPv4 or IPv6. sk is the tracepoint's BTF pointer: plain loads. */
 static __always_inline bool inet_tcp(struct sock *sk)
 {
-	unsigned short family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	return (family == AF_INET || family == AF_INET6) && BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
+	unsigned short family = sk->__sk_common.skc_family;
+	return (family == AF_INET || family == AF_INET6) && sk->sk_protocol == IPPROTO_TCP;
 }
 
 static __always_inline int handle_sock_data(struct sock *sk, int ret, int flags, enum direction dir)
@@ -366,7 +366,7 @@ static __always_inline int handle_sock_data(struct sock *sk, int ret, int flags,
 	/* which syscall moved the bytes, and where they are in the process; kernel threads and
 	 * io_uring workers run no syscall of their own, so their registers say nothing */
 	struct task_struct *task = bpf_get_current_task_btf();
-	bool user_syscall = !(BPF_CORE_READ(task, flags) & (PF_KTHREAD | PF_IO_WORKER));
+	bool user_syscall = !(task->flags & (PF_KTHREAD | PF_IO_WORKER));
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	long nr = user_syscall ? SYSCALL_NR(regs) : -1;
 	__s32 fd = -1;
@@ -426,7 +426,7 @@ int BPF_PROG(handle_sock_recv_length, struct sock *sk, int ret, int flags)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	__u64 key = (__u64)sk;
 	if (newstate == TCP_CLOSE) {

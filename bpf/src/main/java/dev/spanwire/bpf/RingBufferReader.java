@@ -18,8 +18,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Reads a {@code BPF_MAP_TYPE_RINGBUF} map on a daemon thread of its own by walking its mapped
  * pages from Java, as libbpf's ring buffer code does in C: the consumer position page is mapped
- * writable, the producer page and the data area (mapped twice, so a record that wraps is
- * contiguous) read-only. Records are handed to the {@link RecordHandler} in place, as segments
+ * writable, the producer page and the data area read-only. The data area is mapped once, not twice
+ * as libbpf does (the kernel's pages count in the process's RSS per mapping): the rare record that
+ * wraps past the end is copied whole into a scratch segment. Records are handed to the {@link RecordHandler} in place, as segments
  * valid only during the call; the handler copies out what it keeps. No native callback runs per
  * record. The thread sleeps in {@code epoll_wait} on the map (the kernel wakes it when enough data
  * waits) and drains at least every poll interval.
@@ -79,11 +80,14 @@ public final class RingBufferReader implements AutoCloseable {
   private final MemorySegment producerMapping;
   private final MemorySegment producer;
   private final MemorySegment data;
+  /** Where a record that wraps past the end of the data area is put back together. */
+  private MemorySegment scratch;
   private final int epollFd;
   private final MemorySegment epollEvents;
   private final Thread thread;
   private final AtomicLong records = new AtomicLong();
   private final AtomicLong handlerFailures = new AtomicLong();
+  private final AtomicLong wrapped = new AtomicLong();
   private volatile boolean running = true;
   private volatile BpfException failure;
   private boolean closed;
@@ -98,10 +102,11 @@ public final class RingBufferReader implements AutoCloseable {
       this.dataBytes = map.maxEntries();
       this.mask = dataBytes - 1;
       this.consumer = mmap("map the consumer page of " + name, pageSize, PROT_READ | PROT_WRITE, fd, 0);
-      // the producer page, then the data area twice over
-      this.producerMapping = mmap("map the data of " + name, pageSize + 2 * dataBytes, PROT_READ, fd, pageSize);
+      // the producer page, then the data area
+      this.producerMapping = mmap("map the data of " + name, pageSize + dataBytes, PROT_READ, fd, pageSize);
       this.producer = producerMapping.asSlice(0, pageSize);
-      this.data = producerMapping.asSlice(pageSize, 2 * dataBytes);
+      this.data = producerMapping.asSlice(pageSize, dataBytes);
+      this.scratch = arena.allocate(64 << 10, 8);
       this.epollFd = epoll(fd);
       this.epollEvents = arena.allocate(EPOLL_EVENT_BYTES, 8);
     } catch (Throwable t) {
@@ -148,6 +153,11 @@ public final class RingBufferReader implements AutoCloseable {
   /** Records handed to the handler so far. */
   public long records() {
     return records.get();
+  }
+
+  /** Records that wrapped past the end of the data area (put back together). */
+  long wrapped() {
+    return wrapped.get();
   }
 
   /** Records whose handler threw. */
@@ -210,7 +220,7 @@ public final class RingBufferReader implements AutoCloseable {
         consumed += (length + HEADER_BYTES + 7) & ~7L;
         if ((header & DISCARD_BIT) == 0) {
           count++;
-          handle(data.asSlice(offset + HEADER_BYTES, length));
+          handle(record(offset + HEADER_BYTES, length));
         }
         LONG_ACQUIRE.setRelease(consumer, 0L, consumed);
       }
@@ -218,6 +228,22 @@ public final class RingBufferReader implements AutoCloseable {
         return count;
       }
     }
+  }
+
+  /** The record's bytes at {@code start} (an offset into the data area, maybe past its end). */
+  private MemorySegment record(long start, int length) {
+    start &= mask;
+    if (start + length <= dataBytes) {
+      return data.asSlice(start, length);
+    }
+    if (scratch.byteSize() < length) {
+      scratch = arena.allocate(length, 8);
+    }
+    wrapped.incrementAndGet();
+    long head = dataBytes - start;
+    MemorySegment.copy(data, start, scratch, 0, head);
+    MemorySegment.copy(data, 0, scratch, head, length - head);
+    return scratch.asSlice(0, length);
   }
 
   private void handle(MemorySegment record) {

@@ -394,6 +394,11 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
         reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly);
   }
 
+  /** Ring buffer records that wrapped past the end of its data area; for tests. */
+  long wrappedRecords() {
+    return reader == null ? 0 : reader.wrapped();
+  }
+
   /** Whether the reader still runs; a ring buffer error stops it (see {@link #failure}). */
   public boolean isRunning() {
     return reader != null && reader.isRunning();

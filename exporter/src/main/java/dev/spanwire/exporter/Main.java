@@ -94,8 +94,8 @@ public final class Main implements Callable<Integer> {
       System.err.println("spanwire: " + (verbose ? e.getMessage() : e.summary()));
       return e.errno() == 1 ? ExitCode.NO_CAPABILITY : ExitCode.RUNTIME_FAILURE;
     }
-    LOG.log(System.Logger.Level.INFO, "capturing on {0} tracepoints, output {1}, export {2}",
-        agent.capture().attachments().size(), output, settings.export() == null ? "off" : settings.export().tracesEndpoint());
+    LOG.log(System.Logger.Level.INFO, "capturing on {0} tracepoints (backend {1}), output {2}, export {3}",
+        agent.capture().attachments().size(), agent.capture().backend(), output, settings.export() == null ? "off" : settings.export().tracesEndpoint());
 
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean stopping = new AtomicBoolean();

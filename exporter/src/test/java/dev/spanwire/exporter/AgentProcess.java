@@ -12,8 +12,17 @@ final class AgentProcess {
 
   /** The command line {@code [prefix...] java ... dev.spanwire.exporter.Main args...}. */
   static List<String> command(List<String> prefix, String... args) {
-    List<String> command = new ArrayList<>(prefix);
+    List<String> command = new ArrayList<>();
+    // the agent dies with the test JVM: a killed test run must not leave an agent capturing
+    // (and slowing) the host; setpriv execs, so the process keeps its pid
+    command.addAll(List.of("setpriv", "--pdeathsig", "KILL"));
+    if (!prefix.isEmpty() && prefix.get(0).equals("setpriv")) {
+      command.addAll(prefix.subList(1, prefix.size()));
+    } else {
+      command.addAll(prefix);
+    }
     command.add(ProcessHandle.current().info().command().orElse("java"));
+    command.addAll(shippedJvmOptions());
     command.add("--enable-native-access=ALL-UNNAMED");
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
@@ -26,6 +35,20 @@ final class AgentProcess {
       command.add(backend);
     }
     return command;
+  }
+
+  /** The JVM flags the launcher and the image run the agent with (scripts/lib.sh), so tests see its heap. */
+  static List<String> shippedJvmOptions() {
+    try {
+      String lib = java.nio.file.Files.readString(dev.spanwire.exporter.testing.Corpora.projectDir().resolve("scripts/lib.sh"));
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("SPANWIRE_JAVA_OPTS:=([^}]*)}").matcher(lib);
+      if (!m.find()) {
+        throw new IllegalStateException("no SPANWIRE_JAVA_OPTS default in scripts/lib.sh");
+      }
+      return List.of(m.group(1).trim().split("\\s+"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   static ProcessBuilder builder(List<String> prefix, String... args) {

@@ -18,6 +18,16 @@ public final class Await {
     until(what, timeout, condition, () -> "");
   }
 
+  /** A poll interval inside a caller's own deadline loop. */
+  public static void pause(Duration interval) {
+    try {
+      Thread.sleep(interval);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
   /** Polls {@code condition} every 5 ms until true; on timeout fails with {@code state}. */
   public static void until(
       String what, Duration timeout, BooleanSupplier condition, Supplier<String> state) {

@@ -366,6 +366,13 @@ class ComposeStackTest {
     assertThat(dockerfile).contains("COPY config/application.conf /etc/spanwire/application.conf")
         .contains("\"--config\", \"/etc/spanwire/application.conf\"")
         .contains("install -y --no-install-recommends libbpf1");
+    // the image's JVM flags are the launcher's (scripts/lib.sh)
+    java.util.regex.Matcher opts = java.util.regex.Pattern.compile("SPANWIRE_JAVA_OPTS:=([^}]*)}")
+        .matcher(Files.readString(ROOT.resolve("scripts/lib.sh")));
+    assertThat(opts.find()).as("SPANWIRE_JAVA_OPTS default in scripts/lib.sh").isTrue();
+    String entrypoint = lines.stream().filter(l -> l.startsWith("ENTRYPOINT")).findFirst().orElseThrow();
+    assertThat(entrypoint).contains(java.util.Arrays.stream(opts.group(1).trim().split("\\s+"))
+        .map(o -> "\"" + o + "\", ").reduce("\"java\", ", String::concat));
     List<String> ignored = Files.readAllLines(ROOT.resolve(".dockerignore"));
     assertThat(ignored).contains(".git", "**/target");
   }
