@@ -283,6 +283,36 @@ static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, __u64 key, const
 		count_lost(len);
 }
 
+/* Bytes this small are copied even when user space does not need them: a lookup would cost more. */
+#define SKIP_MIN_BYTES 512
+
+/* A data event with the length only (bytes user space said it does not need): no copy. */
+static __always_inline void emit_skipped(__u64 pid_tgid, __s32 fd, __u64 key, const struct data_source *src,
+					 struct conn_info *ci, enum direction dir, __u64 position, long len,
+					 __u64 timestamp_ns)
+{
+	struct data_event *e = bpf_ringbuf_reserve(&events, __builtin_offsetof(struct data_event, data), 0);
+	if (!e) {
+		count_lost(len);
+		return;
+	}
+	fill_header(&e->hdr, EVENT_DATA, pid_tgid, fd, key, ci->id, timestamp_ns);
+	e->position = position;
+	e->length = len;
+	e->direction = dir;
+	e->source = src->source;
+	e->flags = src->layer == LAYER_TLS ? DATA_FLAG_TLS : 0;
+	if (ci->flags & CONN_FLAG_LOSS_PENDING) {
+		e->flags |= DATA_FLAG_LOSS_BEFORE;
+		ci->flags &= ~CONN_FLAG_LOSS_PENDING;
+	}
+	e->captured = 0;
+	bpf_ringbuf_submit(e, wakeup_flags());
+	struct capture_stats *st = stats();
+	if (st)
+		st->skipped_bytes += len;
+}
+
 /*
  * The one data path every capture source calls: bytes moved on socket fd of the current task,
  * in direction dir, found where src says, len of them, at timestamp_ns. A source that knows the
@@ -363,5 +393,33 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 		emit_open(pid_tgid, fd, key, ci);
 		ci->state = CONN_TRACED;
 	}
-	emit_data(pid_tgid, fd, key, src, ci, dir, position, len, timestamp_ns);
+
+	/* a body user space skips by length: send the length of what lies before the place it
+	 * named, and copy from that place on (from the start when the bytes are in several buffers) */
+	struct data_source rest = *src;
+	if (len >= SKIP_MIN_BYTES) {
+		struct skip_key sk = {.conn_key = key, .direction = dir & 1};
+		struct skip_hint *hint = bpf_map_lookup_elem(&skip_hints, &sk);
+		if (hint) {
+			__u64 hint_id = hint->conn_id;
+			__u64 until = hint->until;
+			if (hint_id != ci->id || position + len >= until)
+				/* another connection's, or passed with these bytes */
+				bpf_map_delete_elem(&skip_hints, &sk);
+			if (hint_id == ci->id && position < until) {
+				if (position + len <= until) {
+					emit_skipped(pid_tgid, fd, key, src, ci, dir, position, len, timestamp_ns);
+					return;
+				}
+				if (!src->vectored) {
+					__u64 before = until - position;
+					emit_skipped(pid_tgid, fd, key, src, ci, dir, position, before, timestamp_ns);
+					rest.buf += before;
+					position = until;
+					len -= before;
+				}
+			}
+		}
+	}
+	emit_data(pid_tgid, fd, key, &rest, ci, dir, position, len, timestamp_ns);
 }

@@ -106,6 +106,27 @@ struct {
 } data_buffers SEC(".maps");
 
 /* Records for user space; user space may resize it before load (power of two, page multiple). */
+/* User space's word that a direction's bytes before `until` are not needed (a body it skips by
+ * length): the kernel sends their length only. Per connection generation, removed once passed. */
+struct skip_key {
+	__u64 conn_key;
+	__u32 direction;
+	__u32 pad;
+};
+
+struct skip_hint {
+	__u64 conn_id;
+	__u64 until;
+};
+
+/* LRU: a connection that ends before its hint is passed leaves it to be evicted */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct skip_key);
+	__type(value, struct skip_hint);
+} skip_hints SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024);

@@ -421,25 +421,30 @@ int BPF_PROG(handle_sock_recv_length, struct sock *sk, int ret, int flags)
 	return handle_sock_data(sk, ret, flags, DIRECTION_INGRESS);
 }
 
-/* TCP state changes give the socket capture connect (SYN_SENT -> ESTABLISHED: client), accept
- * (SYN_RECV -> ESTABLISHED: server) and the end (CLOSE), whatever process context they run in. */
+/* TCP state changes give the socket capture connect (SYN_SENT -> ESTABLISHED: client) and
+ * accept (SYN_RECV -> ESTABLISHED: server), whatever process context they run in. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	__u64 key = (__u64)sk;
-	if (newstate == TCP_CLOSE) {
-		struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
-		if (!ci)
-			return 0;
-		if (ci->state == CONN_TRACED)
-			emit_close(key, ci);
-		bpf_map_delete_elem(&conn_info, &key);
-		return 0;
-	}
 	if (newstate == TCP_ESTABLISHED && (oldstate == TCP_SYN_SENT || oldstate == TCP_SYN_RECV))
-		track_socket(key, sk, 0, oldstate == TCP_SYN_SENT ? ROLE_CLIENT : ROLE_SERVER, 0, BPF_ANY);
+		track_socket((__u64)sk, sk, 0, oldstate == TCP_SYN_SENT ? ROLE_CLIENT : ROLE_SERVER, 0, BPF_ANY);
+	return 0;
+}
+
+/* The end of a connection is the end of its socket, not the TCP state CLOSE: a reset puts the
+ * socket in CLOSE while the process may still read what had arrived before it. */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(handle_tcp_destroy_sock, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
+	if (!ci)
+		return 0;
+	if (ci->state == CONN_TRACED)
+		emit_close(key, ci);
+	bpf_map_delete_elem(&conn_info, &key);
 	return 0;
 }
 

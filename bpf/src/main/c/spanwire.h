@@ -148,4 +148,6 @@ struct capture_stats {
 	__u64 tls_bytes;       /* ciphertext of connections whose plaintext is seen: counted, not sent */
 	__u64 size_only;       /* socket capture: data moved by calls with no buffer to read (sendfile,
 				* splice, recvmmsg, io_uring, kernel threads): sent as length only */
+	__u64 skipped_bytes;   /* bytes user space said it did not need (a body it skips): sent as
+				* length only */
 };

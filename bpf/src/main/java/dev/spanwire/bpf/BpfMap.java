@@ -107,6 +107,17 @@ public final class BpfMap {
     }
   }
 
+  /** Inserts or replaces a key's value. Any thread, after load. */
+  public void update(MemorySegment key, MemorySegment value) {
+    try {
+      Libbpf.check(
+          "update map " + name,
+          (int) Libbpf.BPF_MAP__UPDATE_ELEM.invokeExact(map, key, key.byteSize(), value, value.byteSize(), 0L));
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
   /** Deletes a key; false when it was absent. Any thread, after load. */
   public boolean delete(MemorySegment key) {
     try {

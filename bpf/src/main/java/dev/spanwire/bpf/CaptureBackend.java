@@ -6,7 +6,7 @@ import java.util.Locale;
 /**
  * How the kernel programs see socket data. {@link #SOCKET}: the socket tracepoints
  * ({@code sock:sock_send_length} and {@code sock:sock_recv_length}, kernel 6.3+) and TCP state
- * changes, so only socket operations pay; {@link #SYSCALL}: the read, write, connect, accept and
+ * changes and {@code tcp:tcp_destroy_sock}, so only socket operations pay; {@link #SYSCALL}: the read, write, connect, accept and
  * close syscall tracepoints, which put every syscall of every process on the slow path;
  * {@link #AUTO}: the socket one where the kernel has it.
  */
@@ -27,7 +27,8 @@ public enum CaptureBackend {
   public static boolean socketTracepointsAvailable() {
     return Files.isDirectory(Tracefs.MOUNT_POINT.resolve("events/sock/sock_send_length"))
         && Files.isDirectory(Tracefs.MOUNT_POINT.resolve("events/sock/sock_recv_length"))
-        && Files.isDirectory(Tracefs.MOUNT_POINT.resolve("events/sock/inet_sock_set_state"));
+        && Files.isDirectory(Tracefs.MOUNT_POINT.resolve("events/sock/inet_sock_set_state"))
+        && Files.isDirectory(Tracefs.MOUNT_POINT.resolve("events/tcp/tcp_destroy_sock"));
   }
 
   /** The backend this one runs as here: AUTO decided. */

@@ -16,6 +16,8 @@ package dev.spanwire.bpf;
  * @param tlsBytes ciphertext bytes of connections whose plaintext was seen (counted, not sent)
  * @param sizeOnly socket capture: data moved by calls with no buffer to read (sendfile, splice,
  *     recvmmsg, io_uring, kernel threads), sent as its length only
+ * @param skippedBytes bytes the parser said it would skip (a body it frames by length), sent as
+ *     their length only
  */
 public record CaptureStats(
     long records,
@@ -27,4 +29,5 @@ public record CaptureStats(
     long stashFull,
     long staleConnections,
     long tlsBytes,
-    long sizeOnly) {}
+    long sizeOnly,
+    long skippedBytes) {}

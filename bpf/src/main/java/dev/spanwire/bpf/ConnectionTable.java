@@ -14,6 +14,12 @@ public interface ConnectionTable {
   /** Deletes the entry under {@code key} if it still is connection {@code connectionId}. */
   void forget(long key, long connectionId);
 
+  /**
+   * The parser skips this direction's bytes before {@code position} (a body it frames by
+   * length): the kernel may send their length only. A hint: the capture may still send them.
+   */
+  default void skipUntil(long key, long connectionId, Direction direction, long position) {}
+
   /** A table that knows nothing (replayed or recorded events). */
   ConnectionTable NONE = new ConnectionTable() {
     @Override

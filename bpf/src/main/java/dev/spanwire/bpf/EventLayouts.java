@@ -141,7 +141,14 @@ final class EventLayouts {
           JAVA_LONG.withName("stash_full"),
           JAVA_LONG.withName("stale_conns"),
           JAVA_LONG.withName("tls_bytes"),
-          JAVA_LONG.withName("size_only"));
+          JAVA_LONG.withName("size_only"),
+          JAVA_LONG.withName("skipped_bytes"));
+
+  /** struct skip_key and struct skip_hint of maps.h. */
+  static final StructLayout SKIP_KEY =
+      structLayout(JAVA_LONG.withName("conn_key"), JAVA_INT.withName("direction"), JAVA_INT.withName("pad"));
+
+  static final StructLayout SKIP_HINT = structLayout(JAVA_LONG.withName("conn_id"), JAVA_LONG.withName("until"));
 
   private EventLayouts() {}
 

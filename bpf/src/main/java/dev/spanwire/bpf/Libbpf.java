@@ -101,6 +101,10 @@ final class Libbpf {
           FunctionDescriptor.of(
               JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
 
+  static final MethodHandle BPF_MAP__UPDATE_ELEM =
+      libbpf(
+          "bpf_map__update_elem",
+          FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
   static final MethodHandle BPF_MAP__DELETE_ELEM =
       libbpf("bpf_map__delete_elem", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
   static final MethodHandle BPF_MAP__GET_NEXT_KEY =

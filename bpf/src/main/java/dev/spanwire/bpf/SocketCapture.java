@@ -36,8 +36,15 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   private final BpfMap connInfo;
   private final int possibleCpus;
   private final AtomicLong malformed = new AtomicLong();
+  private final BpfMap skipHints;
+  /** The reader thread's scratch for skip hints: they are given on that thread. */
+  private final Arena hintArena = Arena.ofShared();
+  private final MemorySegment hintKey = hintArena.allocate(EventLayouts.SKIP_KEY);
+  private final MemorySegment hintValue = hintArena.allocate(EventLayouts.SKIP_HINT);
+  private final AtomicLong hintFailures = new AtomicLong();
   private CaptureStats finalStats;
   private boolean closed;
+  private boolean hintsClosed;
 
   private SocketCapture(BpfObject object, CaptureConfig config, CaptureBackend backend, int possibleCpus) {
     this.object = object;
@@ -45,6 +52,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     this.backend = backend;
     this.statsMap = object.map("capture_stats");
     this.connInfo = object.map("conn_info");
+    this.skipHints = object.map("skip_hints");
     this.possibleCpus = possibleCpus;
   }
 
@@ -207,6 +215,30 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   }
 
   @Override
+  public void skipUntil(long connectionKey, long connectionId, Direction direction, long position) {
+    // not under the capture's lock: the reader's last drain runs inside close()
+    synchronized (hintKey) {
+      if (hintsClosed) {
+        return;
+      }
+      hint(connectionKey, connectionId, direction, position);
+    }
+  }
+
+  private void hint(long connectionKey, long connectionId, Direction direction, long position) {
+    hintKey.set(JAVA_LONG, 0, connectionKey);
+    hintKey.set(JAVA_INT, 8, direction == Direction.EGRESS ? 0 : 1);
+    hintKey.set(JAVA_INT, 12, 0);
+    hintValue.set(JAVA_LONG, 0, connectionId);
+    hintValue.set(JAVA_LONG, 8, position);
+    try {
+      skipHints.update(hintKey, hintValue);
+    } catch (BpfException e) {
+      hintFailures.incrementAndGet(); // a hint only: the bytes are then copied as before
+    }
+  }
+
+  @Override
   public void forget(long connectionKey, long connectionId) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment key = arena.allocate(JAVA_LONG);
@@ -319,7 +351,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
           .map(BpfProgram::section)
           .filter(source::owns)
           .map(section -> section.startsWith("tp_btf/")
-              ? "sock/" + section.substring("tp_btf/".length())
+              ? (section.startsWith("tp_btf/tcp_") ? "tcp/" : "sock/") + section.substring("tp_btf/".length())
               : section.substring("tracepoint/".length()))
           .toList();
     }
@@ -371,6 +403,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     long stale = 0;
     long tlsBytes = 0;
     long sizeOnly = 0;
+    long skippedBytes = 0;
     long stride = (EventLayouts.CAPTURE_STATS.byteSize() + 7) & ~7L;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment key = arena.allocate(JAVA_INT);
@@ -386,12 +419,13 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
           stale += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "stale_conns"));
           tlsBytes += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "tls_bytes"));
           sizeOnly += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "size_only"));
+          skippedBytes += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "skipped_bytes"));
         }
       }
     }
     return new CaptureStats(
         reader == null ? 0 : reader.records(), lost, bytesLost, untracked, malformed.get(),
-        reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly);
+        reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly, skippedBytes);
   }
 
   /** Ring buffer records that wrapped past the end of its data area; for tests. */
@@ -431,6 +465,10 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
       reader.close();
     }
     finalStats = readStats();
+    synchronized (hintKey) {
+      hintsClosed = true;
+      hintArena.close();
+    }
     object.close();
     if (failure != null) {
       throw failure;

@@ -84,6 +84,7 @@ class BpfObjectKernelTest {
               "tp_btf/sock_send_length",
               "tp_btf/sock_recv_length",
               "tp_btf/inet_sock_set_state",
+              "tp_btf/tcp_destroy_sock",
               "tracepoint/sched/sched_process_exit",
               "tracepoint/sched/sched_process_exec");
       capture.close();

@@ -152,17 +152,18 @@ final class Agent implements AutoCloseable {
 
   /** The capture's counters, read from the kernel (and the reader) when asked. */
   private static void registerCapture(Counters counters, SocketCapture capture) {
-    Map<AgentMetric, ToLongFunction<CaptureStats>> kernel = Map.of(
-        AgentMetric.EVENTS_RECEIVED, CaptureStats::records,
-        AgentMetric.EVENTS_LOST, CaptureStats::eventsLost,
-        AgentMetric.BYTES_LOST, CaptureStats::bytesLost,
-        AgentMetric.CONNECTIONS_UNTRACKED, CaptureStats::connectionsUntracked,
-        AgentMetric.STALE_CONNECTIONS, CaptureStats::staleConnections,
-        AgentMetric.STASH_FULL, CaptureStats::stashFull,
-        AgentMetric.SIZE_ONLY, CaptureStats::sizeOnly,
-        AgentMetric.TLS_BYTES, CaptureStats::tlsBytes,
-        AgentMetric.MALFORMED, CaptureStats::malformed,
-        AgentMetric.HANDLER_FAILURES, CaptureStats::handlerFailures);
+    Map<AgentMetric, ToLongFunction<CaptureStats>> kernel = Map.ofEntries(
+        Map.entry(AgentMetric.EVENTS_RECEIVED, CaptureStats::records),
+        Map.entry(AgentMetric.EVENTS_LOST, CaptureStats::eventsLost),
+        Map.entry(AgentMetric.BYTES_LOST, CaptureStats::bytesLost),
+        Map.entry(AgentMetric.CONNECTIONS_UNTRACKED, CaptureStats::connectionsUntracked),
+        Map.entry(AgentMetric.STALE_CONNECTIONS, CaptureStats::staleConnections),
+        Map.entry(AgentMetric.STASH_FULL, CaptureStats::stashFull),
+        Map.entry(AgentMetric.SIZE_ONLY, CaptureStats::sizeOnly),
+        Map.entry(AgentMetric.BYTES_NOT_COPIED, CaptureStats::skippedBytes),
+        Map.entry(AgentMetric.TLS_BYTES, CaptureStats::tlsBytes),
+        Map.entry(AgentMetric.MALFORMED, CaptureStats::malformed),
+        Map.entry(AgentMetric.HANDLER_FAILURES, CaptureStats::handlerFailures));
     kernel.forEach((metric, f) -> counters.register(metric, () -> f.applyAsLong(capture.stats())));
   }
 

@@ -20,6 +20,8 @@ public enum AgentMetric {
       "Syscalls whose arguments found no room in the kernel (their bytes unseen, the stream resynchronised)"),
   SIZE_ONLY("spanwire.events.size_only", "{event}", true, "length-only events", false,
       "Socket capture: data moved by calls with no one buffer to read (sendfile, splice, several messages per call, io_uring, kernel threads), sent as its length"),
+  BYTES_NOT_COPIED("spanwire.bytes.not_copied", "By", true, "bytes not copied", false,
+      "Body bytes the parser skips by length, which the kernel sent as their length only"),
   TLS_BYTES("spanwire.bytes.tls", "By", true, "TLS bytes", false,
       "Ciphertext of connections whose plaintext a TLS library showed (counted, not parsed)"),
   MALFORMED("spanwire.events.malformed", "{event}", true, "malformed", true, "Ring buffer records that did not decode"),

@@ -114,6 +114,7 @@ class NamesTest {
         Map.entry("spanwire.connections.stale", "{connection} counter"),
         Map.entry("spanwire.syscalls.unseen", "{syscall} counter"),
         Map.entry("spanwire.events.size_only", "{event} counter"),
+        Map.entry("spanwire.bytes.not_copied", "By counter"),
         Map.entry("spanwire.bytes.tls", "By counter"),
         Map.entry("spanwire.events.malformed", "{event} counter"),
         Map.entry("spanwire.events.failed", "{event} counter"),

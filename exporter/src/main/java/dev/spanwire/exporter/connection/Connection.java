@@ -1,6 +1,7 @@
 package dev.spanwire.exporter.connection;
 
 import dev.spanwire.bpf.DataCaptured;
+import dev.spanwire.bpf.ConnectionTable;
 import dev.spanwire.bpf.Direction;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
@@ -47,6 +48,8 @@ final class Connection implements SessionContext {
   int fd = -1;
   long ino;
   long key;
+  /** The kernel's table, told of bodies the sessions skip. */
+  ConnectionTable kernelTable = ConnectionTable.NONE;
 
   /**
    * @param joinedMidStream the capture met the connection after its start: its sessions start
@@ -209,6 +212,11 @@ final class Connection implements SessionContext {
   @Override
   public void exchange(Exchange exchange) {
     sink.onExchange(exchange);
+  }
+
+  @Override
+  public void skipUntil(Direction direction, long position) {
+    kernelTable.skipUntil(key, info.id(), direction, position);
   }
 
   @Override

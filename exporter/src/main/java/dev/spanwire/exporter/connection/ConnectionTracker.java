@@ -230,6 +230,7 @@ public final class ConnectionTracker implements SocketEventHandler {
   }
 
   private void put(Connection connection, int pid) {
+    connection.kernelTable = kernelTable;
     connections.put(connection.info().id(), connection);
     byPid.computeIfAbsent(pid, p -> new HashSet<>()).add(connection.info().id());
     if (connections.size() > settings.maxConnections()) {

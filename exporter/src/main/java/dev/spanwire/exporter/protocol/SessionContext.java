@@ -43,6 +43,12 @@ public interface SessionContext {
    */
   void switchProtocol(String protocol);
 
+  /**
+   * This direction's bytes before {@code position} are body the session skips by length: the
+   * capture need not copy them (it still reports their length). A hint; any thread may ignore it.
+   */
+  default void skipUntil(Direction direction, long position) {}
+
   ProtocolSettings settings();
 
   ProtocolStats stats();

@@ -200,6 +200,37 @@ class LossKernelTest {
     }
   }
 
+  /**
+   * A reset puts the client's socket in the TCP state CLOSE while the answer still waits in it
+   * unread: the connection must last until the process has read it, not end at the state change.
+   */
+  @Test
+  void anAnswerReadAfterTheConnectionWasResetStillPairs() {
+    try (Server server = Peers.pythonScript(peer("reset_server.py"), Map.of())) {
+      String client = """
+          import socket, time
+          s = socket.create_connection(("127.0.0.1", %d))
+          s.sendall(b"GET /r HTTP/1.1\\r\\nHost: h\\r\\n\\r\\n")
+          time.sleep(0.5)  # the answer and the reset both arrive before the read
+          print(s.recv(65536).split(b"\\r\\n")[0].decode())
+          try:
+              s.recv(65536)
+          except ConnectionResetError:
+              print("reset")
+          s.close()
+          """.formatted(server.port());
+      Completed python = Peers.run(TIMEOUT, Peers.python(), "-c", client).assertSuccess();
+      assertThat(python.out().lines().toList()).containsExactly("HTTP/1.1 200 OK", "reset");
+
+      Await.until("the client's exchange", TIMEOUT, () -> !recorder.of(python.pid()).isEmpty(),
+          () -> "(have " + summary(recorder.of(python.pid())) + ")");
+      List<Exchange> exchanges = recorder.of(python.pid());
+      assertThat(summary(exchanges)).containsExactly("GET /r -> 200");
+      assertThat(body(exchanges.getFirst())).isEqualTo("reset");
+      assertThat(exchanges.getFirst().connection().role()).isEqualTo(Role.CLIENT);
+    }
+  }
+
   @Test
   void aSocketClosedByExecIsNotContinuedByAFileOnItsFd(@TempDir Path files) throws Exception {
     Path fake = files.resolve("looks-like-http.txt");

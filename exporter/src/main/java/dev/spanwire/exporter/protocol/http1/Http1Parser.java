@@ -72,7 +72,16 @@ public final class Http1Parser {
      * or dropped before this call.
      */
     default void onLost(long timestampNanos) {}
+
+    /**
+     * The bytes before stream position {@code end} are body the parser frames by length and
+     * no longer keeps (its body prefix is full): the capture need not copy them.
+     */
+    default void onBodyAhead(long end) {}
   }
+
+  /** A body stretch shorter than this is not worth telling the capture about. */
+  static final long SKIP_HINT_MIN_BYTES = 16 * 1024;
 
   /** Default bound on a header block. */
   public static final int DEFAULT_MAX_HEAD_BYTES = 64 * 1024;
@@ -118,6 +127,8 @@ public final class Http1Parser {
   private String statusText;
   private int headerCount;
   private long contentLength;
+  /** The body end last given to {@link Listener#onBodyAhead}. */
+  private long hintedEnd = -1;
   private boolean hasContentLength;
   private boolean hasTransferEncoding;
   private boolean chunkedLast;
@@ -207,6 +218,7 @@ public final class Http1Parser {
         case BODY_LENGTH -> {
           int n = (int) Math.min(bodyRemaining, end - i);
           captureBody(data, i, n);
+          bodyAhead(bodyRemaining - n, position + (i - offset) + bodyRemaining);
           bodyRemaining -= n;
           i += n;
           if (bodyRemaining == 0) {
@@ -216,6 +228,7 @@ public final class Http1Parser {
         case CHUNK_DATA -> {
           int n = (int) Math.min(bodyRemaining, end - i);
           captureBody(data, i, n);
+          bodyAhead(bodyRemaining - n, position + (i - offset) + bodyRemaining);
           bodyRemaining -= n;
           i += n;
           if (bodyRemaining == 0) {
@@ -270,8 +283,9 @@ public final class Http1Parser {
     lastNanos = timestampNanos;
     switch (state) {
       case BODY_LENGTH -> {
-        bodyTruncated |= bodyCaptureBytes > 0;
+        bodyTruncated |= bodyLength < bodyCaptureBytes;
         if (count < bodyRemaining) {
+          bodyAhead(bodyRemaining - count, position + bodyRemaining);
           bodyBytes += count;
           bodyRemaining -= count;
         } else {
@@ -286,8 +300,9 @@ public final class Http1Parser {
         }
       }
       case CHUNK_DATA -> {
-        bodyTruncated |= bodyCaptureBytes > 0;
+        bodyTruncated |= bodyLength < bodyCaptureBytes;
         if (count <= bodyRemaining) {
+          bodyAhead(bodyRemaining - count, position + bodyRemaining);
           bodyBytes += count;
           bodyRemaining -= count;
           if (bodyRemaining == 0) {
@@ -300,7 +315,7 @@ public final class Http1Parser {
       }
       case CHUNK_DATA_CR, CHUNK_DATA_LF, CHUNK_SIZE_START -> endsWithLastChunk(count, timestampNanos);
       case BODY_UNTIL_CLOSE -> {
-        bodyTruncated |= bodyCaptureBytes > 0;
+        bodyTruncated |= bodyLength < bodyCaptureBytes;
         bodyBytes += count;
       }
       case START, CLOSED, UPGRADED, UPGRADE_PENDING, RESYNC -> {
@@ -1210,6 +1225,17 @@ public final class Http1Parser {
       case UNTIL_CLOSE -> state = BODY_UNTIL_CLOSE;
     }
     return false;
+  }
+
+  /**
+   * {@code left} body bytes follow the current chunk of input, up to position {@code end}: when
+   * they are many and the body prefix is full, the capture may skip copying them. Once per end.
+   */
+  private void bodyAhead(long left, long end) {
+    if (left >= SKIP_HINT_MIN_BYTES && bodyLength >= bodyCaptureBytes && end != hintedEnd) {
+      hintedEnd = end;
+      listener.onBodyAhead(end);
+    }
   }
 
   private void captureBody(byte[] data, int offset, int length) {

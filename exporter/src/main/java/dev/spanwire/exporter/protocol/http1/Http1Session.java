@@ -365,6 +365,11 @@ final class Http1Session implements ProtocolSession {
     }
 
     @Override
+    public void onBodyAhead(long end) {
+      context.skipUntil(direction, end);
+    }
+
+    @Override
     public Http1Parser.HeadAction onResponseHead(int statusCode) {
       learnRequestDirection(direction == Direction.EGRESS ? Direction.INGRESS : Direction.EGRESS);
       Pending answered = answeredBy();

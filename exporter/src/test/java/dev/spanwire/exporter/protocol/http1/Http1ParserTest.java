@@ -143,4 +143,55 @@ class Http1ParserTest {
     assertThat(lost).containsExactly(20L, 30L, 50L);
     assertThat(messages).hasSize(2);
   }
+
+  private Http1Parser hinting(Http1Parser.Mode mode, int body, List<Long> ends) {
+    return new Http1Parser(mode, new Http1Parser.Listener() {
+      @Override
+      public void onMessage(HttpMessage message) {
+        messages.add(message);
+      }
+
+      @Override
+      public void onBodyAhead(long end) {
+        ends.add(end);
+      }
+    }, dev.spanwire.exporter.protocol.HeaderSelection.product(false), body, 65536);
+  }
+
+  /** A long body framed by length: once the prefix is full, the capture hears where it ends. */
+  @Test
+  void aLongBodyTellsWhereItEndsOnceItsPrefixIsFull() {
+    List<Long> ends = new ArrayList<>();
+    Http1Parser parser = hinting(Http1Parser.Mode.RESPONSES, 100, ends);
+    String head = "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n"; // 17 + 25 + 2 bytes
+    byte[] first = bytes(head + "x".repeat(50));
+    parser.feed(first, 0, first.length, 1000, 1);
+    assertThat(ends).as("the prefix wants 50 more bytes").isEmpty();
+    byte[] more = bytes("y".repeat(60));
+    parser.feed(more, 0, more.length, 1000 + first.length, 2);
+    assertThat(ends).containsExactly(1000L + 44 + 1_000_000);
+    parser.skip(500_000, 1000 + first.length + more.length, 3); // the kernel sent lengths only
+    assertThat(ends).as("once per body").hasSize(1);
+    parser.skip(1_000_000 - 110, 1000 + first.length + more.length + 500_000, 4);
+    assertThat(messages).hasSize(1);
+    assertThat(messages.getFirst().truncated()).as("the bytes skipped were only body past the prefix").isFalse();
+    assertThat(new String(messages.getFirst().bodyPrefix(), StandardCharsets.ISO_8859_1)).isEqualTo("x".repeat(50) + "y".repeat(50));
+  }
+
+  /** Without a body prefix to keep, the first bytes after the head already tell; short rests do not. */
+  @Test
+  void chunksAndShortBodiesAreHintedOnlyWhenLong() {
+    List<Long> ends = new ArrayList<>();
+    Http1Parser parser = hinting(Http1Parser.Mode.REQUESTS, 0, ends);
+    byte[] small = bytes("POST /a HTTP/1.1\r\nContent-Length: 20000\r\n\r\n" + "z".repeat(4000));
+    parser.feed(small, 0, small.length, 0, 1);
+    assertThat(ends).as("16,000 bytes left: not worth a hint").isEmpty();
+    parser.skip(16000, small.length, 2);
+    String chunked = "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + "30000\r\n"; // a 196,608-byte chunk
+    byte[] second = bytes(chunked + "c".repeat(8));
+    long at = small.length + 16000;
+    parser.feed(second, 0, second.length, at, 3);
+    assertThat(ends).containsExactly(at + chunked.length() + 0x30000);
+    assertThat(messages).hasSize(1);
+  }
 }
