@@ -5,6 +5,10 @@
 # the exchanges it reported against the requests wrk completed while it ran.
 #
 #   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-x] [--pid]
+#                 [--download BYTES] [--upload BYTES]
+#
+# --download N serves a file of N bytes instead of the 17-byte page; --upload N POSTs N bytes per
+# request (nginx reads and drops them). AGENT_JAR runs another build of the agent.
 #
 # --pid traces nginx's process only (the agent's --pid), so the cost of tracing one service is
 # measured; wrk's side is then not traced. The capture backend and other agent flags come from
@@ -21,12 +25,13 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
-duration=10 connections=16 threads=2 rounds=3 export="" one_pid=""
-usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-x] [--pid]" >&2; exit 2; }
+duration=10 connections=16 threads=2 rounds=3 export="" one_pid="" download="" upload=""
+usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-x] [--pid] [--download bytes] [--upload bytes]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift ;; -c) connections=$2; shift ;; -t) threads=$2; shift ;; -r) rounds=$2; shift ;;
-    -x) export=1 ;; --pid|-p) one_pid=1 ;; *) usage ;;
+    -x) export=1 ;; --pid|-p) one_pid=1 ;;
+    --download) download=$2; shift ;; --upload) upload=$2; shift ;; *) usage ;;
   esac
   shift
 done
@@ -57,13 +62,28 @@ http {
   access_log off; keepalive_requests 1000000;
   client_body_temp_path $work/body; proxy_temp_path $work/proxy; fastcgi_temp_path $work/fcgi;
   uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
-  server { listen 127.0.0.1:$port; root $work/www; }
+  server { listen 127.0.0.1:$port; root $work/www; client_max_body_size 64m;
+           location = /upload { client_body_buffer_size 1m; return 200 "ok\\n"; } }
 }
 CONF
 /usr/sbin/nginx -p "$work" -c "$work/nginx.conf" & nginx_pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
 
 url="http://127.0.0.1:$port/index.html"
+wrk_script=()
+if [ -n "$download" ]; then
+  head -c "$download" /dev/urandom >"$work/www/download.bin"
+  url="http://127.0.0.1:$port/download.bin"
+elif [ -n "$upload" ]; then
+  url="http://127.0.0.1:$port/upload"
+  cat >"$work/upload.lua" <<LUA
+wrk.method = "POST"
+wrk.body = string.rep("u", $upload)
+wrk.headers["Content-Type"] = "application/octet-stream"
+LUA
+  wrk_script=(-s "$work/upload.lua")
+fi
+jar=${AGENT_JAR:-$root/exporter/target/spanwire.jar}
 otlp=(--otlp-endpoint none)
 if [ -n "$export" ]; then
   (cd "$root" && JAVA_HOME="$java_home" ./mvnw -B -q -Pbench -DskipTests install >&2)
@@ -75,12 +95,12 @@ if [ -n "$export" ]; then
 fi
 # wrk's requests/s on stdout; its completed request count appended to $work/completed
 rps() {
-  wrk -t"$threads" -c"$connections" -d"${duration}s" "$url" >"$work/wrk.out"
+  wrk -t"$threads" -c"$connections" -d"${duration}s" "${wrk_script[@]}" "$url" >"$work/wrk.out"
   awk '/ requests in / {print $1}' "$work/wrk.out" >>"$work/completed"
   awk '/Requests\/sec/ {print $2}' "$work/wrk.out"
 }
 
-wrk -t"$threads" -c"$connections" -d2s "$url" >/dev/null   # warm nginx up
+wrk -t"$threads" -c"$connections" -d2s "${wrk_script[@]}" "$url" >/dev/null   # warm nginx up
 
 only=()
 [ -n "$one_pid" ] && only=(--pid "$nginx_pid")
@@ -88,7 +108,7 @@ start_agent() {
   local launched
   launched=$(date +%s%N)
   # shellcheck disable=SC2086 # the options are words
-  "$java_home/bin/java" $SPANWIRE_JAVA_OPTS --enable-native-access=ALL-UNNAMED -jar "$root/exporter/target/spanwire.jar" \
+  "$java_home/bin/java" $SPANWIRE_JAVA_OPTS --enable-native-access=ALL-UNNAMED -jar "$jar" \
     --output none "${otlp[@]}" "${only[@]}" ${AGENT_ARGS:-} 2>"$work/agent.log" >"$work/agent.out" & agent_pid=$!
   for _ in $(seq 1000); do grep -q capturing "$work/agent.log" && break; sleep 0.01; done
   grep -q capturing "$work/agent.log" || { cat "$work/agent.log" >&2; die "agent did not start"; }
@@ -96,7 +116,7 @@ start_agent() {
   grep -o 'backend [a-z]*' "$work/agent.log" | head -n1 >"$work/backend" || true
   sleep 1   # idle: started, no traffic yet
   awk '/VmRSS/ {print $2}' "/proc/$agent_pid/status" >>"$work/idle"
-  wrk -t"$threads" -c"$connections" -d2s "$url" >"$work/wrk.out"   # warm the agent's JIT up
+  wrk -t"$threads" -c"$connections" -d2s "${wrk_script[@]}" "$url" >"$work/wrk.out"   # warm the agent's JIT up
   awk '/ requests in / {print $1}' "$work/wrk.out" >>"$work/completed"
 }
 stop_agent() {

@@ -407,7 +407,16 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 				/* another connection's, or passed with these bytes */
 				bpf_map_delete_elem(&skip_hints, &sk);
 			if (hint_id == ci->id && position < until) {
+				if (position + len < until && !(ci->flags & CONN_FLAG_LOSS_PENDING)) {
+					/* inside the body: no event at all; user space counts the
+					 * hole before the next one as skipped, as it asked */
+					struct capture_stats *st = stats();
+					if (st)
+						st->skipped_bytes += len;
+					return;
+				}
 				if (position + len <= until) {
+					/* the body's last bytes: their time ends the message */
 					emit_skipped(pid_tgid, fd, key, src, ci, dir, position, len, timestamp_ns);
 					return;
 				}

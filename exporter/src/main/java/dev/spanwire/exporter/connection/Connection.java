@@ -216,6 +216,7 @@ final class Connection implements SessionContext {
 
   @Override
   public void skipUntil(Direction direction, long position) {
+    (direction == Direction.EGRESS ? egress : ingress).skipUntil(position);
     kernelTable.skipUntil(key, info.id(), direction, position);
   }
 

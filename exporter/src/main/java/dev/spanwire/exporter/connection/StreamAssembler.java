@@ -10,7 +10,8 @@ import java.util.List;
  * capture size was reached) as a skip, and stream ranges no event covered (lost in the kernel) as
  * a gap. Events that arrive ahead of their turn (two threads on one socket) wait, at most
  * {@link #MAX_PENDING} of them, until {@link #flush} at the end of the ring buffer batch declares
- * what is still missing a gap.
+ * what is still missing a gap. Bytes below a position the session said it skips ({@link
+ * #skipUntil}) may come without any event: a hole there is skipped, not lost.
  *
  * <p>Owned by the pipeline thread.
  */
@@ -32,6 +33,8 @@ final class StreamAssembler {
   private final List<DataCaptured> pending = new ArrayList<>(0);
   /** The kernel counts every connection's positions from 0, so a lost first event is a gap too. */
   private long next = 0;
+  /** Holes below this position are bytes the kernel was told not to send (a body skipped by length). */
+  private long skipUntil = 0;
   /** False for a stream met in the middle: its first event sets where it starts. */
   private boolean started = true;
 
@@ -48,6 +51,25 @@ final class StreamAssembler {
     started = false;
   }
 
+  /**
+   * The session skips the bytes before {@code position}: the kernel may send no event for them,
+   * so a hole below it is skipped bytes, not a loss.
+   */
+  void skipUntil(long position) {
+    skipUntil = Math.max(skipUntil, position);
+  }
+
+  /** Skips the promised part of a hole before {@code position}; true when none is left. */
+  private boolean skipPromised(long position, long timestampNanos) {
+    if (position > next && next < skipUntil) {
+      long count = Math.min(position, skipUntil) - next;
+      stats.skippedBytes.add(count);
+      sink.onSkipped(count, next, timestampNanos);
+      next += count;
+    }
+    return position <= next;
+  }
+
   /** The position the next event should start at. */
   long next() {
     return next;
@@ -62,6 +84,9 @@ final class StreamAssembler {
     if (!started) {
       started = true;
       next = position;
+    }
+    if (position > next && pending.isEmpty()) {
+      skipPromised(position, event.timestampNanos());
     }
     if (position == next) {
       deliver(event, 0);
@@ -86,6 +111,7 @@ final class StreamAssembler {
   void flush() {
     while (!pending.isEmpty()) {
       DataCaptured first = pending.removeFirst();
+      skipPromised(first.position(), first.timestampNanos());
       if (first.position() > next) {
         long missing = first.position() - next;
         stats.gaps.increment();
@@ -106,6 +132,7 @@ final class StreamAssembler {
    */
   void endAt(long total, long timestampNanos) {
     flush();
+    skipPromised(total, timestampNanos);
     if (total > next) {
       long missing = total - next;
       stats.gaps.increment();

@@ -415,4 +415,58 @@ class ConnectionTrackerTest {
     assertThat(stream.response().truncated()).as("a body that had not ended").isTrue();
     assertThat(pipeline.stats().unanswered()).isEqualTo(1);
   }
+
+  /**
+   * A long body: the session tells the kernel where it ends; the kernel then sends nothing for
+   * the body's middle and a length-only event for its last bytes. The hole is skipped, not lost,
+   * and the next exchange on the connection pairs. Without the promise the hole is a gap.
+   */
+  @Test
+  void aBodyTheKernelWasToldToSkipLeavesAHoleThatIsNotALoss() {
+    java.util.List<String> hints = new java.util.ArrayList<>();
+    dev.spanwire.bpf.ConnectionTable table = new dev.spanwire.bpf.ConnectionTable() {
+      @Override
+      public java.util.Optional<dev.spanwire.bpf.KernelConnection> find(long key, long connectionId) {
+        return java.util.Optional.empty();
+      }
+
+      @Override
+      public void forget(long key, long connectionId) {}
+
+      @Override
+      public void skipUntil(long key, long connectionId, Direction direction, long position) {
+        hints.add(connectionId + " " + direction + " " + position);
+      }
+    };
+    ConnectionTracker pipeline = new ConnectionTracker(sink, PipelineSettings.defaults(), new ProcessRegistry(proc), () -> clock, table);
+    EventScript s = EventScript.client(1);
+    pipeline.onEvent(s.open(Role.CLIENT));
+    pipeline.onEvent(s.out("GET /big HTTP/1.1\nHost: h\n\n"));
+    byte[] head = EventScript.http("HTTP/1.1 200 OK\nContent-Length: 1000000\n\n"); // 17 + 25 + 2 = 44 bytes
+    byte[] first = Arrays.copyOf(head, head.length + 16384);
+    pipeline.onEvent(s.truncated(Direction.INGRESS, first, 4096)); // head and 16 KiB of body, 4 KiB captured
+    assertThat(hints).containsExactly("1 INGRESS " + (44 + 1_000_000));
+    s.lose(Direction.INGRESS, 1_000_000 - 16384 - 1000); // the kernel sent nothing for these
+    pipeline.onEvent(s.data(Direction.INGRESS, new byte[0], 1000)); // the last 1000 bytes: a length
+    pipeline.afterBatch();
+    pipeline.onEvent(s.out("GET /next HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(s.in("HTTP/1.1 204 No Content\n\n"));
+    pipeline.afterBatch();
+
+    assertThat(sink.summary()).containsExactly("GET /big -> 200", "GET /next -> 204");
+    assertThat(sink.exchanges.getFirst().response().bodyBytes()).isEqualTo(1_000_000);
+    assertThat(pipeline.stats().gaps()).isZero();
+    assertThat(pipeline.stats().parseErrors()).isZero();
+
+    // a hole that runs past the promise is lost from the promise on
+    EventScript c = EventScript.client(2);
+    pipeline.onEvent(c.open(Role.CLIENT));
+    pipeline.onEvent(c.out("GET /big HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(c.truncated(Direction.INGRESS, first, 4096));
+    c.lose(Direction.INGRESS, 1_000_000 - 16384 + 500); // the body, then 500 bytes of something
+    pipeline.onEvent(c.in("HTTP/1.1 204 No Content\n\n"));
+    pipeline.afterBatch();
+    assertThat(pipeline.stats().gaps()).isEqualTo(1);
+    assertThat(pipeline.stats().gapBytes()).isEqualTo(500);
+  }
 }
