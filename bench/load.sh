@@ -38,7 +38,7 @@ done
 [ "$(id -u)" -eq 0 ] || die "the harness loads BPF programs: run it as root"
 ensure_packages $SPANWIRE_BUILD_PACKAGES nginx-light wrk
 java_home=$(find_jdk)
-agent_stale "$root" && build_agent "$root" "$java_home"
+[ -n "${AGENT_JAR:-}" ] || ! agent_stale "$root" || build_agent "$root" "$java_home"
 
 work=$(mktemp -d /tmp/spanwire-bench.XXXXXX)
 agent_pid="" nginx_pid="" receiver_pid=""

@@ -99,7 +99,7 @@ static __always_inline void emit_open(__u64 pid_tgid, __s32 fd, __u64 key, struc
 	e->local_port = ci->local_port;
 	e->remote_port = ci->remote_port;
 	e->role = ci->role;
-	e->flags = ci->flags & CONN_FLAG_JOINED ? OPEN_FLAG_JOINED : 0;
+	e->flags = (ci->flags & CONN_FLAG_JOINED ? OPEN_FLAG_JOINED : 0) | (ci->flags & CONN_FLAG_TLS ? OPEN_FLAG_TLS : 0);
 	__builtin_memcpy(e->local_addr, ci->local_addr, sizeof(e->local_addr));
 	__builtin_memcpy(e->remote_addr, ci->remote_addr, sizeof(e->remote_addr));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
@@ -283,6 +283,12 @@ static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, __u64 key, const
 		count_lost(len);
 }
 
+/* The first bytes of a TLS connection: a handshake record (type 22, version 3.x). */
+static __always_inline bool tls_handshake(const __u8 prefix[HTTP_PREFIX_BYTES])
+{
+	return prefix[0] == 0x16 && prefix[1] == 0x03 && prefix[2] <= 0x04;
+}
+
 /* Bytes this small are copied even when user space does not need them: a lookup would cost more. */
 #define SKIP_MIN_BYTES 512
 
@@ -325,6 +331,16 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 					 enum direction dir, const struct data_source *src, long len,
 					 __u64 timestamp_ns)
 {
+	if (src->layer == LAYER_SOCKET) {
+		/* inside a TLS library call: this socket is the call's connection */
+		struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &pid_tgid);
+		if (call && !call->conn_key) {
+			call->conn_key = key;
+			call->sock = (__u64)sock;
+			call->fd = fd;
+		}
+	}
+
 	struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
 	if (!sock && ci && fd_ino(fd) != ci->ino) {
 		/* the fd names another file now: its socket went without close() (dup2 onto it,
@@ -382,6 +398,17 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 		}
 	}
 	if (ci->state == CONN_UNDECIDED) {
+		if (kind == HTTP_NONE && src->layer == LAYER_SOCKET && tls_handshake(prefix) && on_capture_port(ci)) {
+			/* TLS on a capture port: the connection is reported, its ciphertext counted, not
+			 * sent; plaintext from a hooked TLS library takes its place */
+			ci->flags |= CONN_FLAG_TLS;
+			emit_open(pid_tgid, fd, key, ci);
+			ci->state = CONN_TRACED;
+			struct capture_stats *st = stats();
+			if (st)
+				st->tls_bytes += len;
+			return;
+		}
 		if (kind == HTTP_NONE && !on_capture_port(ci)) {
 			ci->state = CONN_IGNORED;
 			return;

@@ -163,19 +163,38 @@ struct socket {
  * probe-read helper calls. */
 #if defined(__TARGET_ARCH_x86)
 struct pt_regs {
+	unsigned long r8;
+	unsigned long ax;
+	unsigned long cx;
 	unsigned long r10;
 	unsigned long dx;
 	unsigned long si;
 	unsigned long di;
 	unsigned long orig_ax;
+	unsigned long ip;
+	unsigned long sp;
 };
 #define SYSCALL_NR(regs) ((regs)->orig_ax)
 #define SYSCALL_ARG0(regs) ((regs)->di)
 #define SYSCALL_ARG1(regs) ((regs)->si)
 #define SYSCALL_ARG2(regs) ((regs)->dx)
+/* a user function's arguments and return value, at a uprobe and a uretprobe */
+#define FN_ARG0(regs) ((regs)->di)
+#define FN_ARG1(regs) ((regs)->si)
+#define FN_ARG3(regs) ((regs)->cx)
+#define FN_RET(regs) ((regs)->ax)
 #elif defined(__TARGET_ARCH_arm64)
+struct user_pt_regs {
+	__u64 regs[31];
+	__u64 sp;
+	__u64 pc;
+	__u64 pstate;
+};
+
 struct pt_regs {
 	__u64 regs[31];
+	__u64 sp;
+	__u64 pc;
 	__u64 orig_x0;
 	__s32 syscallno;
 };
@@ -183,6 +202,10 @@ struct pt_regs {
 #define SYSCALL_ARG0(regs) ((regs)->orig_x0)
 #define SYSCALL_ARG1(regs) ((regs)->regs[1])
 #define SYSCALL_ARG2(regs) ((regs)->regs[2])
+#define FN_ARG0(regs) ((regs)->regs[0])
+#define FN_ARG1(regs) ((regs)->regs[1])
+#define FN_ARG3(regs) ((regs)->regs[3])
+#define FN_RET(regs) ((regs)->regs[0])
 #endif
 
 #pragma clang attribute pop

@@ -106,6 +106,49 @@ struct {
 } data_buffers SEC(".maps");
 
 /* Records for user space; user space may resize it before load (power of two, page multiple). */
+/* A TLS library call in flight on a thread (pid_tgid): the SSL object and the caller's buffer at
+ * entry, and the socket the call read or wrote on, when it did. */
+struct ssl_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 count_ptr; /* SSL_read_ex/SSL_write_ex: where the library writes the count */
+	__u64 conn_key;  /* the connection's key; 0 while the call has moved no socket bytes */
+	__u64 sock;      /* its struct sock (socket capture), or 0 */
+	__u64 start_ns;
+	__s32 fd;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct ssl_call);
+} ssl_calls SEC(".maps");
+
+/* The connection an SSL object last moved socket bytes on: for reads OpenSSL serves from its own
+ * buffer, without a syscall. */
+struct ssl_conn {
+	__u64 conn_key;
+	__u64 sock;
+	__s32 fd;
+	__u32 pad;
+};
+
+/* An SSL object: its address is the process's own */
+struct ssl_key {
+	__u64 ssl;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ssl_key);
+	__type(value, struct ssl_conn);
+} ssl_conns SEC(".maps");
+
 /* User space's word that a direction's bytes before `until` are not needed (a body it skips by
  * length): the kernel sends their length only. Per connection generation, removed once passed. */
 struct skip_key {

@@ -448,6 +448,132 @@ int BPF_PROG(handle_tcp_destroy_sock, struct sock *sk)
 	return 0;
 }
 
+/*
+ * The TLS source: uprobes on a TLS library's read and write calls (OpenSSL 1.1 and 3, BoringSSL,
+ * and OpenSSL linked into an executable, as node has it), attached by user space per library
+ * file for every process. The plaintext goes through the same data path on the connection's TLS
+ * layer. The connection is the socket the call itself read or wrote (noted by the socket hooks
+ * while the call is in flight), or, for a read the library served from its own buffer, the one
+ * the same SSL object used last.
+ */
+
+static __always_inline int ssl_enter(void *ssl, const void *buf, __u64 count_ptr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!traced_process(pid_tgid >> 32))
+		return 0;
+	struct ssl_call call = {
+		.ssl = (__u64)ssl,
+		.buf = (__u64)buf,
+		.count_ptr = count_ptr,
+		.start_ns = bpf_ktime_get_ns(),
+	};
+	bpf_map_update_elem(&ssl_calls, &pid_tgid, &call, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int ssl_exit(long ret, enum direction dir)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ssl_call *in_flight = bpf_map_lookup_elem(&ssl_calls, &pid_tgid);
+	if (!in_flight)
+		return 0;
+	struct ssl_call call = *in_flight;
+	bpf_map_delete_elem(&ssl_calls, &pid_tgid);
+
+	long len = ret;
+	if (call.count_ptr) {
+		/* the _ex calls return 1 and write the count */
+		if (ret != 1)
+			return 0;
+		__u64 count = 0;
+		if (bpf_probe_read_user(&count, sizeof(count), (const void *)call.count_ptr))
+			return 0;
+		len = count;
+	}
+	/* a bound the verifier can see (no call moves a gigabyte) */
+	if (len <= 0 || len > (1 << 30))
+		return 0;
+
+	struct ssl_key sk = {.ssl = call.ssl, .tgid = pid_tgid >> 32};
+	struct ssl_conn conn = {};
+	if (call.conn_key) {
+		conn.conn_key = call.conn_key;
+		conn.sock = call.sock;
+		conn.fd = call.fd;
+		bpf_map_update_elem(&ssl_conns, &sk, &conn, BPF_ANY);
+	} else {
+		struct ssl_conn *known = bpf_map_lookup_elem(&ssl_conns, &sk);
+		if (!known) {
+			struct capture_stats *st = stats();
+			if (st)
+				st->tls_unattributed++;
+			return 0;
+		}
+		conn = *known;
+	}
+	struct data_source src = {
+		.buf = call.buf,
+		.source = dir == DIRECTION_EGRESS ? SOURCE_SSL_WRITE : SOURCE_SSL_READ,
+		.layer = LAYER_TLS,
+	};
+	/* a write is stamped when it starts, a read when it returns, like the socket's bytes */
+	__u64 ts = dir == DIRECTION_EGRESS ? call.start_ns : bpf_ktime_get_ns();
+	capture_data(pid_tgid, conn.fd, conn.conn_key, (struct sock *)conn.sock, dir, &src, len, ts);
+	return 0;
+}
+
+/* int SSL_write(SSL *ssl, const void *buf, int num) and SSL_read: the count is returned */
+SEC("uprobe")
+int handle_ssl_write(struct pt_regs *ctx)
+{
+	return ssl_enter((void *)FN_ARG0(ctx), (const void *)FN_ARG1(ctx), 0);
+}
+
+SEC("uretprobe")
+int handle_ssl_write_ret(struct pt_regs *ctx)
+{
+	return ssl_exit((int)FN_RET(ctx), DIRECTION_EGRESS);
+}
+
+SEC("uprobe")
+int handle_ssl_read(struct pt_regs *ctx)
+{
+	return ssl_enter((void *)FN_ARG0(ctx), (const void *)FN_ARG1(ctx), 0);
+}
+
+SEC("uretprobe")
+int handle_ssl_read_ret(struct pt_regs *ctx)
+{
+	return ssl_exit((int)FN_RET(ctx), DIRECTION_INGRESS);
+}
+
+/* int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written) and SSL_read_ex: they
+ * return 1 and write the count through the fourth argument */
+SEC("uprobe")
+int handle_ssl_write_ex(struct pt_regs *ctx)
+{
+	return ssl_enter((void *)FN_ARG0(ctx), (const void *)FN_ARG1(ctx), FN_ARG3(ctx));
+}
+
+SEC("uretprobe")
+int handle_ssl_write_ex_ret(struct pt_regs *ctx)
+{
+	return ssl_exit((int)FN_RET(ctx), DIRECTION_EGRESS);
+}
+
+SEC("uprobe")
+int handle_ssl_read_ex(struct pt_regs *ctx)
+{
+	return ssl_enter((void *)FN_ARG0(ctx), (const void *)FN_ARG1(ctx), FN_ARG3(ctx));
+}
+
+SEC("uretprobe")
+int handle_ssl_read_ex_ret(struct pt_regs *ctx)
+{
+	return ssl_exit((int)FN_RET(ctx), DIRECTION_INGRESS);
+}
+
 SEC("tracepoint/sched/sched_process_exit")
 int handle_sched_process_exit(void *ctx)
 {

@@ -26,6 +26,9 @@ enum conn_open_flags {
 	/* Java: ConnectionOpened.joinedMidStream: found at its first HTTP-looking data rather than
 	 * at connect/accept (a socket from before the agent, or passed to the process) */
 	OPEN_FLAG_JOINED = 1,
+	/* Java: ConnectionOpened.tls: its first bytes were a TLS handshake (ciphertext: counted,
+	 * not sent; plaintext comes from a TLS library, if one is hooked) */
+	OPEN_FLAG_TLS = 2,
 };
 
 enum data_flags {
@@ -63,6 +66,8 @@ enum syscall_source {
 	SOURCE_SENDTO = 7,   /* Java: Source.SENDTO */
 	SOURCE_SENDMSG = 8,  /* Java: Source.SENDMSG */
 	SOURCE_SENDFILE = 9, /* Java: Source.SENDFILE, size only, no bytes */
+	SOURCE_SSL_READ = 10,  /* Java: Source.SSL_READ, plaintext a TLS library returned */
+	SOURCE_SSL_WRITE = 11, /* Java: Source.SSL_WRITE, plaintext given to a TLS library */
 };
 
 /* Common head of every record. conn_id is unique per agent run (a generation number): the
@@ -150,4 +155,5 @@ struct capture_stats {
 				* splice, recvmmsg, io_uring, kernel threads): sent as length only */
 	__u64 skipped_bytes;   /* bytes user space said it did not need (a body it skips): sent as
 				* length only */
+	__u64 tls_unattributed; /* TLS library calls whose socket was not found (counted, dropped) */
 };

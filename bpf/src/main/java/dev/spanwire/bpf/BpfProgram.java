@@ -55,6 +55,27 @@ public final class BpfProgram {
     }
   }
 
+  /**
+   * Attaches this uprobe (or uretprobe) program to {@code function} in the ELF file at {@code
+   * binary}, for every process that maps it ({@code pid} -1) or one. libbpf finds the function's
+   * offset in the file's symbols.
+   */
+  public BpfLink attachUprobe(int pid, String binary, String function, boolean retprobe) {
+    String target = (retprobe ? "uretprobe:" : "uprobe:") + function + "@" + binary;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment opts = arena.allocate(Libbpf.UPROBE_OPTS_BYTES, 8);
+      opts.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, Libbpf.UPROBE_OPTS_BYTES);
+      opts.set(java.lang.foreign.ValueLayout.JAVA_BOOLEAN, 24, retprobe);
+      opts.set(java.lang.foreign.ValueLayout.ADDRESS, 32, arena.allocateFrom(function));
+      MemorySegment callState = Libbpf.callState(arena);
+      MemorySegment link = (MemorySegment) Libbpf.BPF_PROGRAM__ATTACH_UPROBE_OPTS.invokeExact(
+          callState, program, pid, arena.allocateFrom(binary), 0L, opts);
+      return new BpfLink(target, Libbpf.checkPointer("attach " + target, link, callState));
+    } catch (Throwable t) {
+      throw Ffm.rethrow(t);
+    }
+  }
+
   @Override
   public String toString() {
     return "BpfProgram{" + name + " in " + section + "}";

@@ -16,6 +16,7 @@ package dev.spanwire.bpf;
  * @param tlsBytes ciphertext bytes of connections whose plaintext was seen (counted, not sent)
  * @param sizeOnly socket capture: data moved by calls with no buffer to read (sendfile, splice,
  *     recvmmsg, io_uring, kernel threads), sent as its length only
+ * @param tlsUnattributed TLS library calls whose connection was not found (their plaintext dropped)
  * @param skippedBytes bytes the parser said it would skip (a body it frames by length), sent as
  *     their length only
  */
@@ -30,4 +31,5 @@ public record CaptureStats(
     long staleConnections,
     long tlsBytes,
     long sizeOnly,
-    long skippedBytes) {}
+    long skippedBytes,
+    long tlsUnattributed) {}

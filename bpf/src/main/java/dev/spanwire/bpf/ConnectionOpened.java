@@ -26,8 +26,17 @@ public record ConnectionOpened(
     String commandLine,
     long ino,
     boolean joinedMidStream,
-    long key)
+    long key,
+    boolean tls)
     implements SocketEvent {
+
+  /** A connection whose first bytes were not a TLS handshake. */
+  public ConnectionOpened(
+      long connectionId, int pid, int tid, int fd, long timestampNanos, int uid, int gid, InetSocketAddress local,
+      InetSocketAddress remote, Role role, String comm, String commandLine, long ino, boolean joinedMidStream, long key) {
+    this(connectionId, pid, tid, fd, timestampNanos, uid, gid, local, remote, role, comm, commandLine, ino,
+        joinedMidStream, key, false);
+  }
 
   /** A connection seen from its connect or accept, of a socket whose inode is not known. */
   public ConnectionOpened(

@@ -139,7 +139,8 @@ public final class EventDecoder {
         commandLine(record),
         record.get(JAVA_LONG, OPEN_INO),
         (record.get(JAVA_BYTE, OPEN_FLAGS) & EventLayouts.OPEN_FLAG_JOINED) != 0,
-        record.get(JAVA_LONG, KEY));
+        record.get(JAVA_LONG, KEY),
+        (record.get(JAVA_BYTE, OPEN_FLAGS) & EventLayouts.OPEN_FLAG_TLS) != 0);
   }
 
   /** The NUL-separated arguments without trailing NULs; empty when the kernel could not read them. */

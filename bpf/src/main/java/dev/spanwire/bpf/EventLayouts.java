@@ -26,6 +26,8 @@ final class EventLayouts {
 
   /** {@code OPEN_FLAG_JOINED}. */
   static final int OPEN_FLAG_JOINED = 1;
+  /** {@code OPEN_FLAG_TLS}. */
+  static final int OPEN_FLAG_TLS = 2;
 
   /** {@code DATA_FLAG_LOSS_BEFORE}. */
   static final int DATA_FLAG_LOSS_BEFORE = 1;
@@ -142,7 +144,8 @@ final class EventLayouts {
           JAVA_LONG.withName("stale_conns"),
           JAVA_LONG.withName("tls_bytes"),
           JAVA_LONG.withName("size_only"),
-          JAVA_LONG.withName("skipped_bytes"));
+          JAVA_LONG.withName("skipped_bytes"),
+          JAVA_LONG.withName("tls_unattributed"));
 
   /** struct skip_key and struct skip_hint of maps.h. */
   static final StructLayout SKIP_KEY =

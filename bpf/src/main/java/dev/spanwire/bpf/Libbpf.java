@@ -75,6 +75,15 @@ final class Libbpf {
       libbpf("bpf_program__set_autoload", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_BOOLEAN));
   static final MethodHandle BPF_PROGRAM__ATTACH =
       libbpfErrno("bpf_program__attach", FunctionDescriptor.of(ADDRESS, ADDRESS));
+  static final MethodHandle BPF_PROGRAM__ATTACH_UPROBE_OPTS =
+      libbpfErrno(
+          "bpf_program__attach_uprobe_opts",
+          FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
+  /**
+   * {@code struct bpf_uprobe_opts} as libbpf 1.1 has it: sz, ref_ctr_offset, bpf_cookie, retprobe
+   * (a bool padded to 8), func_name. Newer libbpf reads only the {@code sz} bytes given.
+   */
+  static final long UPROBE_OPTS_BYTES = 40;
   static final MethodHandle BPF_LINK__DESTROY =
       libbpf("bpf_link__destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
 

@@ -32,6 +32,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   private final CaptureBackend backend;
   private final java.util.Map<CaptureSource, List<BpfLink>> sources = new java.util.LinkedHashMap<>();
   private RingBufferReader reader;
+  private TlsLibraries tls;
   private final BpfMap statsMap;
   private final BpfMap connInfo;
   private final int possibleCpus;
@@ -99,7 +100,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
       // only the chosen backend's programs load: the other's may not exist in this kernel
       CaptureSource source = backend.source();
       for (BpfProgram program : object.programs()) {
-        program.setAutoload(source.owns(program.section()));
+        program.setAutoload(source.owns(program.section()) || TlsLibraries.owns(program.section()));
       }
       object.load();
       return new SocketCapture(object, config, backend, cpus);
@@ -121,6 +122,9 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     }
     try {
       attach(backend.source());
+      tls = new TlsLibraries(object, java.nio.file.Path.of("/proc"), config.agentPid());
+      tls.attachSystemLibraries();
+      tls.scan();
       reader =
           RingBufferReader.start(
               object.map("events"),
@@ -144,6 +148,9 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
               },
               config.pollInterval());
     } catch (RuntimeException | Error e) {
+      if (tls != null) {
+        tls.close();
+      }
       closeAll(detachAll(), e);
       throw e;
     }
@@ -177,6 +184,11 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     sources.values().forEach(all::addAll);
     sources.clear();
     return all;
+  }
+
+  /** The TLS library uprobes (empty before start). */
+  public synchronized Optional<TlsLibraries> tls() {
+    return Optional.ofNullable(tls);
   }
 
   /** The kernel's connection table. */
@@ -404,6 +416,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     long tlsBytes = 0;
     long sizeOnly = 0;
     long skippedBytes = 0;
+    long tlsUnattributed = 0;
     long stride = (EventLayouts.CAPTURE_STATS.byteSize() + 7) & ~7L;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment key = arena.allocate(JAVA_INT);
@@ -420,12 +433,13 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
           tlsBytes += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "tls_bytes"));
           sizeOnly += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "size_only"));
           skippedBytes += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "skipped_bytes"));
+          tlsUnattributed += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "tls_unattributed"));
         }
       }
     }
     return new CaptureStats(
         reader == null ? 0 : reader.records(), lost, bytesLost, untracked, malformed.get(),
-        reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly, skippedBytes);
+        reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly, skippedBytes, tlsUnattributed);
   }
 
   /** Ring buffer records that wrapped past the end of its data area; for tests. */
@@ -457,6 +471,9 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     RuntimeException failure = null;
     try {
       // detach first so nothing new arrives, then drain and stop the reader
+      if (tls != null) {
+        tls.close();
+      }
       closeAll(detachAll(), null);
     } catch (RuntimeException e) {
       failure = e;

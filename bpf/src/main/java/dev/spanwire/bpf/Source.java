@@ -11,7 +11,11 @@ public enum Source {
   SENDTO,
   SENDMSG,
   /** Size only: sendfile moves file pages, never captured. */
-  SENDFILE;
+  SENDFILE,
+  /** Plaintext a TLS library returned to a read call. */
+  SSL_READ,
+  /** Plaintext given to a TLS library's write call. */
+  SSL_WRITE;
 
   private static final Source[] BY_CODE = values();
 

@@ -271,6 +271,8 @@ public final class ConnectionTracker implements SocketEventHandler {
       Connection connection = connections.remove(id);
       if (connection != null) {
         closeFromKernel(connection, pid, timestampNanos);
+        // the socket capture still reports the socket's end, after the exit: not an unknown one
+        ignore(id);
       }
     }
   }

@@ -31,13 +31,9 @@ public record ConnectionInfo(
     return role == Role.SERVER ? local : remote;
   }
 
-  /**
-   * {@code https} when the bytes came through a TLS library or the server's port is a usual TLS
-   * port (443, 8443), else {@code http}.
-   */
+  /** {@code https} when the bytes came through TLS (whatever the port), else {@code http}. */
   public String scheme() {
-    int port = server().getPort();
-    return tls || port == 443 || port == 8443 ? "https" : "http";
+    return tls ? "https" : "http";
   }
 
   public ConnectionInfo withRole(Role newRole) {

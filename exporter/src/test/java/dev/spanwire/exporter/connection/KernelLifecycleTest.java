@@ -104,6 +104,11 @@ class KernelLifecycleTest {
     assertThat(stats.connections()).isZero();
     assertThat(stats.processExits()).isEqualTo(1);
     assertThat(forgotten).containsExactlyInAnyOrder(1L, 2L);
+
+    // the socket capture reports each socket's end after the exit: known, not a loss
+    pipeline.onEvent(answered.close());
+    pipeline.onEvent(lost.close());
+    assertThat(pipeline.stats().unknownConnection()).isZero();
   }
 
   @Test

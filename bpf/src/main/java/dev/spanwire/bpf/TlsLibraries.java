@@ -1,0 +1,255 @@
+package dev.spanwire.bpf;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The TLS capture source: uprobes on a TLS library's read and write calls, attached once per
+ * library file for every process that maps it. A scan of {@code /proc} finds the files: shared
+ * libraries named like libssl (OpenSSL 1.1 and 3, BoringSSL builds), and executables that export
+ * OpenSSL's functions themselves (node links OpenSSL in). Files are opened through {@code
+ * /proc/PID/root}, so processes in containers are covered. A library no process maps any more is
+ * detached at the next scan; the system's own libssl (from the loader cache) stays attached, so a
+ * client started later is seen from its first call.
+ *
+ * <p>Thread safe: scans run on the agent's housekeeping thread, close on any.
+ */
+public final class TlsLibraries implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(TlsLibraries.class.getName());
+  /** Function, then its entry and return programs. */
+  private static final Map<String, String[]> PROBES = new LinkedHashMap<>();
+
+  static {
+    PROBES.put("SSL_write", new String[] {"handle_ssl_write", "handle_ssl_write_ret"});
+    PROBES.put("SSL_read", new String[] {"handle_ssl_read", "handle_ssl_read_ret"});
+    PROBES.put("SSL_write_ex", new String[] {"handle_ssl_write_ex", "handle_ssl_write_ex_ret"});
+    PROBES.put("SSL_read_ex", new String[] {"handle_ssl_read_ex", "handle_ssl_read_ex_ret"});
+  }
+
+  /** Executables and libraries found not to be TLS libraries, remembered up to this many. */
+  private static final int MAX_NEGATIVE = 8192;
+
+  /** Whether an ELF section holds one of this source's programs. */
+  public static boolean owns(String section) {
+    return section.equals("uprobe") || section.equals("uretprobe");
+  }
+
+  private record Attached(String file, List<BpfLink> links, boolean pinned) {}
+
+  private final BpfObject object;
+  private final Path proc;
+  private final int agentPid;
+  private final Map<String, Attached> attached = new HashMap<>();
+  private final Set<String> negative = new HashSet<>();
+  private boolean closed;
+
+  TlsLibraries(BpfObject object, Path proc, int agentPid) {
+    this.object = object;
+    this.proc = proc;
+    this.agentPid = agentPid;
+  }
+
+  /** The library files attached now (as opened, e.g. {@code /proc/1/root/usr/lib/.../libssl.so.3}). */
+  public synchronized List<String> files() {
+    return attached.values().stream().map(Attached::file).sorted().toList();
+  }
+
+  /** Uprobe attachments now. */
+  public synchronized int links() {
+    return attached.values().stream().mapToInt(a -> a.links().size()).sum();
+  }
+
+  /**
+   * Attaches the system's libssl files from the loader cache ({@code /etc/ld.so.cache} names them;
+   * the usual directories are searched), kept for the agent's life.
+   */
+  public synchronized void attachSystemLibraries() {
+    for (String dir : List.of("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/lib64", "/usr/lib", "/lib")) {
+      Path directory = Path.of(dir);
+      if (!Files.isDirectory(directory)) {
+        continue;
+      }
+      try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "libssl.so.*")) {
+        for (Path file : files) {
+          String key = fileKey(file);
+          if (key != null && !attached.containsKey(key)) {
+            tryAttach(key, file.toRealPath().toString(), true);
+          }
+        }
+      } catch (IOException e) {
+        // an unreadable directory: the scans still find what processes map
+      }
+    }
+  }
+
+  /**
+   * Looks through every process's mappings for TLS library files not attached yet, attaches them,
+   * and detaches the ones no process maps any more (unless pinned). Returns how many files were
+   * attached by this scan.
+   */
+  public synchronized int scan() {
+    if (closed) {
+      return 0;
+    }
+    Set<String> inUse = new HashSet<>();
+    int added = 0;
+    try (DirectoryStream<Path> pids = Files.newDirectoryStream(proc, p -> isPid(p.getFileName().toString()))) {
+      for (Path pidDir : pids) {
+        int pid = Integer.parseInt(pidDir.getFileName().toString());
+        if (pid == agentPid) {
+          continue;
+        }
+        added += scanProcess(pidDir, inUse);
+      }
+    } catch (IOException e) {
+      LOG.log(System.Logger.Level.DEBUG, "scan of {0} failed: {1}", proc, e.getMessage());
+      return added;
+    }
+    for (var it = attached.entrySet().iterator(); it.hasNext(); ) {
+      var entry = it.next();
+      if (!entry.getValue().pinned() && !inUse.contains(entry.getKey())) {
+        LOG.log(System.Logger.Level.DEBUG, "detaching TLS library {0}: no process maps it", entry.getValue().file());
+        closeAll(entry.getValue().links());
+        it.remove();
+      }
+    }
+    return added;
+  }
+
+  private int scanProcess(Path pidDir, Set<String> inUse) {
+    List<String> lines;
+    String exe;
+    try {
+      lines = Files.readAllLines(pidDir.resolve("maps"));
+      exe = Files.readSymbolicLink(pidDir.resolve("exe")).toString();
+    } catch (IOException | RuntimeException e) {
+      return 0; // gone, a kernel thread, or not ours to read
+    }
+    int added = 0;
+    Set<String> seen = new HashSet<>();
+    for (String line : lines) {
+      // address perms offset dev inode path
+      String[] fields = line.split("\\s+", 6);
+      if (fields.length < 6 || fields[1].indexOf('x') < 0 || !fields[5].startsWith("/")) {
+        continue;
+      }
+      String path = fields[5].endsWith(" (deleted)") ? null : fields[5];
+      String key = fields[3] + ":" + fields[4];
+      if (path == null || !seen.add(key)) {
+        continue;
+      }
+      String name = path.substring(path.lastIndexOf('/') + 1);
+      boolean candidate = name.startsWith("libssl") || name.contains("boringssl") || path.equals(exe);
+      if (!candidate) {
+        continue;
+      }
+      if (attached.containsKey(key)) {
+        inUse.add(key);
+        continue;
+      }
+      if (negative.contains(key)) {
+        continue;
+      }
+      if (tryAttach(key, pidDir.resolve("root").toString() + path, false)) {
+        inUse.add(key);
+        added++;
+      }
+    }
+    return added;
+  }
+
+  /** Attaches the probes of {@code file} if it defines SSL_read and SSL_write; false otherwise. */
+  private boolean tryAttach(String key, String file, boolean pinned) {
+    Set<String> defined;
+    try {
+      defined = ElfSymbols.defined(Path.of(file), PROBES.keySet());
+    } catch (IOException | RuntimeException e) {
+      remember(key);
+      return false;
+    }
+    if (!defined.contains("SSL_read") || !defined.contains("SSL_write")) {
+      remember(key);
+      return false;
+    }
+    List<BpfLink> links = new ArrayList<>();
+    try {
+      for (var probe : PROBES.entrySet()) {
+        if (defined.contains(probe.getKey())) {
+          links.add(object.program(probe.getValue()[0]).attachUprobe(-1, file, probe.getKey(), false));
+          links.add(object.program(probe.getValue()[1]).attachUprobe(-1, file, probe.getKey(), true));
+        }
+      }
+    } catch (BpfException e) {
+      closeAll(links);
+      LOG.log(System.Logger.Level.WARNING, "TLS library {0} could not be hooked: {1}", file, e.summary());
+      remember(key);
+      return false;
+    }
+    attached.put(key, new Attached(file, links, pinned));
+    LOG.log(System.Logger.Level.DEBUG, "TLS library {0}: {1} probes", file, links.size());
+    return true;
+  }
+
+  private void remember(String key) {
+    if (negative.size() >= MAX_NEGATIVE) {
+      negative.clear();
+    }
+    negative.add(key);
+  }
+
+  private static String fileKey(Path file) {
+    try {
+      Object dev = Files.getAttribute(file, "unix:dev");
+      Object ino = Files.getAttribute(file, "unix:ino");
+      long d = ((Number) dev).longValue();
+      // the same dev:inode text /proc/PID/maps shows: major:minor in hex, inode in decimal
+      long major = ((d >>> 8) & 0xfff) | ((d >>> 32) & ~0xfffL);
+      long minor = (d & 0xff) | ((d >>> 12) & ~0xffL);
+      return String.format("%02x:%02x:%d", major, minor, ((Number) ino).longValue());
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static boolean isPid(String name) {
+    if (name.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      if (!Character.isDigit(name.charAt(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static void closeAll(List<BpfLink> links) {
+    for (int i = links.size() - 1; i >= 0; i--) {
+      try {
+        links.get(i).close();
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.DEBUG, "detach {0}: {1}", links.get(i).target(), e.getMessage());
+      }
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    attached.values().forEach(a -> closeAll(a.links()));
+    attached.clear();
+  }
+}
