@@ -289,6 +289,13 @@ static __always_inline bool tls_handshake(const __u8 prefix[HTTP_PREFIX_BYTES])
 	return prefix[0] == 0x16 && prefix[1] == 0x03 && prefix[2] <= 0x04;
 }
 
+/* This thread moved ciphertext on this TLS connection. */
+static __always_inline void note_tls_socket(__u64 pid_tgid, __u64 key, struct sock *sock, __s32 fd)
+{
+	struct ssl_conn last = {.conn_key = key, .sock = (__u64)sock, .fd = fd};
+	bpf_map_update_elem(&thread_tls_sock, &pid_tgid, &last, BPF_ANY);
+}
+
 /* Bytes this small are copied even when user space does not need them: a lookup would cost more. */
 #define SKIP_MIN_BYTES 512
 
@@ -331,17 +338,22 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 					 enum direction dir, const struct data_source *src, long len,
 					 __u64 timestamp_ns)
 {
+	struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
+	if (ci && (ci->flags & CONN_FLAG_TLS_WIRE) && src->layer == LAYER_SOCKET)
+		note_tls_socket(pid_tgid, key, sock, fd);
 	if (src->layer == LAYER_SOCKET) {
-		/* inside a TLS library call: this socket is the call's connection */
+		/* inside a TLS library call: this socket is the call's connection (the syscall
+		 * capture sees every fd: an eventfd or pipe written in the call is not it) */
 		struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &pid_tgid);
 		if (call && !call->conn_key) {
-			call->conn_key = key;
-			call->sock = (__u64)sock;
-			call->fd = fd;
+			__u64 ino = 0;
+			if (sock || (ci ? fd_ino(fd) == ci->ino : inet_stream_sock(fd, &ino) != NULL)) {
+				call->conn_key = key;
+				call->sock = (__u64)sock;
+				call->fd = fd;
+			}
 		}
 	}
-
-	struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
 	if (!sock && ci && fd_ino(fd) != ci->ino) {
 		/* the fd names another file now: its socket went without close() (dup2 onto it,
 		 * close-on-exec, close_range, io_uring); end the old entry */
@@ -396,6 +408,10 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 				st->tls_bytes += len;
 			return;
 		}
+	}
+	if (ci->state == CONN_UNDECIDED && kind == HTTP_NONE && src->layer == LAYER_SOCKET && tls_handshake(prefix)) {
+		ci->flags |= CONN_FLAG_TLS_WIRE;
+		note_tls_socket(pid_tgid, key, sock, fd);
 	}
 	if (ci->state == CONN_UNDECIDED) {
 		if (kind == HTTP_NONE && src->layer == LAYER_SOCKET && tls_handshake(prefix) && on_capture_port(ci)) {

@@ -15,6 +15,7 @@ enum conn_flags {
 	CONN_FLAG_JOINED = 1,       /* tracked at its first data, not at connect/accept */
 	CONN_FLAG_LOSS_PENDING = 2, /* a syscall's bytes were missed: flag the next data event */
 	CONN_FLAG_TLS = 4,          /* a TLS library's plaintext was seen: ciphertext is not sent */
+	CONN_FLAG_TLS_WIRE = 8,     /* its first bytes were a TLS handshake */
 };
 
 /* Mirrored by dev.spanwire.bpf.EventLayouts.CONN_INFO: user space reads entries back. */
@@ -134,6 +135,15 @@ struct ssl_conn {
 	__s32 fd;
 	__u32 pad;
 };
+
+/* The TLS connection a thread last moved ciphertext on: for libraries that encrypt into memory
+ * (node's memory BIOs), whose calls move no socket bytes themselves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct ssl_conn);
+} thread_tls_sock SEC(".maps");
 
 /* An SSL object: its address is the process's own */
 struct ssl_key {

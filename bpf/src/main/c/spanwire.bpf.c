@@ -504,13 +504,23 @@ static __always_inline int ssl_exit(long ret, enum direction dir)
 		bpf_map_update_elem(&ssl_conns, &sk, &conn, BPF_ANY);
 	} else {
 		struct ssl_conn *known = bpf_map_lookup_elem(&ssl_conns, &sk);
-		if (!known) {
-			struct capture_stats *st = stats();
-			if (st)
-				st->tls_unattributed++;
-			return 0;
+		if (known) {
+			conn = *known;
+		} else {
+			/* a library encrypting into memory (node): the TLS connection this thread last
+			 * moved ciphertext on; a read follows its ciphertext's read, so it teaches the
+			 * SSL object's connection */
+			struct ssl_conn *last = bpf_map_lookup_elem(&thread_tls_sock, &pid_tgid);
+			if (!last) {
+				struct capture_stats *st = stats();
+				if (st)
+					st->tls_unattributed++;
+				return 0;
+			}
+			conn = *last;
+			if (dir == DIRECTION_INGRESS)
+				bpf_map_update_elem(&ssl_conns, &sk, &conn, BPF_ANY);
 		}
-		conn = *known;
 	}
 	struct data_source src = {
 		.buf = call.buf,

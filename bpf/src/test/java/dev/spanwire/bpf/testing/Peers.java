@@ -44,6 +44,11 @@ public final class Peers {
       return "http://" + h + ":" + port + path;
     }
 
+    public String httpsUrl(String path) {
+      String h = host.contains(":") ? "[" + host + "]" : host;
+      return "https://" + h + ":" + port + path;
+    }
+
     @Override
     public void close() {
       process.destroy();
@@ -147,8 +152,28 @@ public final class Peers {
    * serverExtra} is added inside the server block.
    */
   public static Server nginx(Path root, Path workDir, boolean sendfile, String serverExtra) {
+    return nginx(root, workDir, sendfile, serverExtra, null);
+  }
+
+  /**
+   * A certificate and key for 127.0.0.1 and localhost, made by openssl in {@code dir}:
+   * {@code cert.pem} and {@code key.pem}.
+   */
+  public static Path selfSignedCertificate(Path dir) {
+    require("openssl");
+    run(Duration.ofSeconds(60), "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+        "-keyout", dir.resolve("key.pem").toString(), "-out", dir.resolve("cert.pem").toString(),
+        "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1")
+        .assertSuccess();
+    return dir;
+  }
+
+  /** nginx as above, speaking TLS with the certificate in {@code certificates} when it is not null. */
+  public static Server nginx(Path root, Path workDir, boolean sendfile, String serverExtra, Path certificates) {
     require("nginx");
     int port = freePort();
+    String tls = certificates == null ? "" : " ssl;\n    ssl_certificate " + certificates.resolve("cert.pem")
+        + ";\n    ssl_certificate_key " + certificates.resolve("key.pem");
     String conf =
         """
         daemon off;
@@ -168,13 +193,13 @@ public final class Peers {
           scgi_temp_path %1$s/scgi;
           types { text/html html; text/plain txt; application/octet-stream bin; }
           server {
-            listen 127.0.0.1:%3$d;
+            listen 127.0.0.1:%3$d%6$s;
             root %4$s;
             %5$s
           }
         }
         """
-            .formatted(workDir, sendfile ? "on" : "off", port, root, serverExtra);
+            .formatted(workDir, sendfile ? "on" : "off", port, root, serverExtra, tls);
     try {
       Files.writeString(workDir.resolve("nginx.conf"), conf);
     } catch (IOException e) {

@@ -5,6 +5,7 @@ import dev.spanwire.bpf.ConnectionTable;
 import dev.spanwire.bpf.Direction;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
+import dev.spanwire.exporter.exchange.OpaqueConnection;
 import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.ProcessInfo;
@@ -38,6 +39,12 @@ final class Connection implements SessionContext {
   private ProtocolSession session;
   /** Whether TLS plaintext was seen: its streams (positions of their own) replace the socket's. */
   private boolean tls;
+  /**
+   * Whether its first bytes were a TLS handshake (the kernel sends no ciphertext): until a TLS
+   * library's plaintext arrives, all there is to report is the connection itself.
+   */
+  boolean cipherOnly;
+  long openedNanos;
   private final boolean joinedMidStream;
   private final int[] lastTid = new int[2];
   private final long[] lastTimestamp = new long[2];
@@ -142,6 +149,11 @@ final class Connection implements SessionContext {
    */
   void close(long timestampNanos, long bytesEgress, long bytesIngress, long tlsBytesEgress, long tlsBytesIngress) {
     flush();
+    if (cipherOnly && !tls) {
+      // the kernel sent no ciphertext: nothing is missing, there is only what can be said without it
+      sink.onOpaque(new OpaqueConnection(info, openedNanos, timestampNanos, bytesEgress, bytesIngress));
+      return;
+    }
     egress.endAt(tls ? tlsBytesEgress : bytesEgress, timestampNanos);
     ingress.endAt(tls ? tlsBytesIngress : bytesIngress, timestampNanos);
     close(timestampNanos);
@@ -150,6 +162,10 @@ final class Connection implements SessionContext {
   /** The connection closed without byte totals. */
   void close(long timestampNanos) {
     flush();
+    if (cipherOnly && !tls) {
+      sink.onOpaque(new OpaqueConnection(info, openedNanos, timestampNanos, 0, 0));
+      return;
+    }
     if (session != null) {
       session.onClose(timestampNanos);
     }

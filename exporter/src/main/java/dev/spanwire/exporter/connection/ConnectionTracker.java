@@ -194,7 +194,12 @@ public final class ConnectionTracker implements SocketEventHandler {
     }
     ConnectionInfo info =
         new ConnectionInfo(opened.connectionId(), opened.local(), opened.remote(), opened.role(), process);
+    if (opened.tls()) {
+      info = info.withTls();
+    }
     Connection connection = new Connection(info, stats, protocolStats, protocolSettings, protocols, identities, sink, opened.joinedMidStream());
+    connection.cipherOnly = opened.tls();
+    connection.openedNanos = opened.timestampNanos();
     connection.fd = opened.fd();
     connection.ino = opened.ino();
     connection.key = opened.key();

@@ -22,6 +22,9 @@ public interface ExchangeSink {
    */
   default void onDetected(ConnectionInfo connection, int fd, long timestampNanos) {}
 
+  /** A TLS connection whose plaintext was never seen ended: one row of metadata, never an exchange. */
+  default void onOpaque(OpaqueConnection connection) {}
+
   /** A request and its response completed (or the request alone, when none came). */
   void onExchange(Exchange exchange);
 

@@ -25,6 +25,13 @@ public final class FanOutSink implements ExchangeSink {
   }
 
   @Override
+  public void onOpaque(OpaqueConnection connection) {
+    for (ExchangeSink sink : sinks) {
+      sink.onOpaque(connection);
+    }
+  }
+
+  @Override
   public void onExchange(Exchange exchange) {
     for (ExchangeSink sink : sinks) {
       sink.onExchange(exchange);

@@ -50,6 +50,13 @@ public final class ExchangeFilter implements ExchangeSink {
   }
 
   @Override
+  public void onOpaque(dev.spanwire.exporter.exchange.OpaqueConnection connection) {
+    if (minLatencyNanos == 0 || connection.durationNanos() >= minLatencyNanos) {
+      next.onOpaque(connection);
+    }
+  }
+
+  @Override
   public void onExchange(Exchange exchange) {
     if (minLatencyNanos > 0 && exchange.response() != null && exchange.durationNanos() < minLatencyNanos) {
       belowMinLatency.incrementAndGet();

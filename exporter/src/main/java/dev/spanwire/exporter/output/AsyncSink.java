@@ -72,6 +72,11 @@ public final class AsyncSink implements ExchangeSink {
     offer(exchange);
   }
 
+  @Override
+  public void onOpaque(dev.spanwire.exporter.exchange.OpaqueConnection connection) {
+    offer(connection);
+  }
+
   private void offer(Object item) {
     if (closed || !queue.offer(item)) {
       dropped.incrementAndGet();
@@ -97,6 +102,7 @@ public final class AsyncSink implements ExchangeSink {
             case RequestSeen r -> delegate.onRequest(r.connection(), r.version(), r.request());
             case Exchange e -> delegate.onExchange(e);
             case Detected d -> delegate.onDetected(d.connection(), d.fd(), d.timestampNanos());
+            case dev.spanwire.exporter.exchange.OpaqueConnection o -> delegate.onOpaque(o);
             default -> throw new IllegalStateException("unexpected " + item);
           }
         } catch (RuntimeException e) {

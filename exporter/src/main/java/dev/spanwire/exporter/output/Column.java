@@ -70,6 +70,24 @@ public enum Column {
     return name();
   }
 
+  /** The row of a TLS connection whose plaintext was not seen: its tuple, process, bytes and time. */
+  String value(dev.spanwire.exporter.exchange.OpaqueConnection o, KernelClock clock) {
+    var c = o.connection();
+    return switch (this) {
+      case TIMESTAMP -> Timestamps.rfc3339(clock, o.startNanos());
+      case COMM -> c.process().comm();
+      case PID -> Integer.toString(c.process().pid());
+      case UID -> Integer.toString(c.process().uid());
+      case GID -> Integer.toString(c.process().gid());
+      case SRC -> Tuples.format(c.client());
+      case DST -> Tuples.format(c.server());
+      case PROTO -> c.scheme().toUpperCase(Locale.ROOT);
+      case PATH -> "(encrypted: " + o.bytesSent() + " B out, " + o.bytesReceived() + " B in)";
+      case LATENCY -> Timestamps.millis(o.durationNanos()) + "ms";
+      case TID, METHOD, HOST, STATUS, CONTENT_LENGTH, USER_AGENT -> "-";
+    };
+  }
+
   String value(Exchange e, KernelClock clock) {
     return switch (this) {
       case TIMESTAMP -> Timestamps.rfc3339(clock, e.startNanos());

@@ -81,6 +81,26 @@ public final class JsonEventSink implements ExchangeSink {
     writeEvent(connection, "net", DETECTION_SOURCE, timestampNanos, data);
   }
 
+  /**
+   * A TLS connection whose plaintext was not seen: AppScope's {@code net.close} event (source type
+   * {@code net}) with the tuple, the protocol, the duration and the bytes each way.
+   */
+  @Override
+  public void onOpaque(dev.spanwire.exporter.exchange.OpaqueConnection opaque) {
+    ConnectionInfo c = opaque.connection();
+    List<Field> data = List.of(
+        new Field("net_transport", "IP.TCP"),
+        new Field("net_peer_ip", dev.spanwire.exporter.exchange.Addresses.text(c.remote().getAddress())),
+        new Field("net_peer_port", (long) c.remote().getPort()),
+        new Field("net_host_ip", dev.spanwire.exporter.exchange.Addresses.text(c.local().getAddress())),
+        new Field("net_host_port", (long) c.local().getPort()),
+        new Field("net_protocol", c.scheme()),
+        new Field("duration", opaque.durationNanos() / 1_000_000L),
+        new Field("net_tx", opaque.bytesSent()),
+        new Field("net_rx", opaque.bytesReceived()));
+    writeEvent(c, "net", "net.close", opaque.endNanos(), data);
+  }
+
   private void write(ConnectionInfo connection, String source, long nanos, List<Field> data) {
     data = filter.apply(source, data);
     if (data != null) {

@@ -57,6 +57,16 @@ public final class TableSink implements ExchangeSink {
     write();
   }
 
+  @Override
+  public void onOpaque(dev.spanwire.exporter.exchange.OpaqueConnection connection) {
+    writeHeader();
+    line.setLength(0);
+    for (int i = 0; i < columns.size(); i++) {
+      cell(Escaping.terminal(columns.get(i).value(connection, clock)), i);
+    }
+    write();
+  }
+
   private void cell(String value, int column) {
     if (column == columns.size() - 1) {
       line.append(value);
