@@ -608,10 +608,10 @@ int handle_sched_process_exit(void *ctx)
 SEC("tracepoint/sched/sched_process_exec")
 int handle_sched_process_exec(void *ctx)
 {
-	/* a traced process runs another program: its name and close-on-exec sockets changed */
+	/* a process runs another program: a traced one's name and close-on-exec sockets changed,
+	 * and any one's executable may carry a TLS library user space has not hooked yet */
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tgid = pid_tgid >> 32;
-	if (bpf_map_lookup_elem(&traced_tgids, &tgid))
+	if (traced_process(pid_tgid >> 32))
 		emit_proc(EVENT_PROC_EXEC, pid_tgid);
 	return 0;
 }

@@ -126,6 +126,17 @@ public final class TlsLibraries implements AutoCloseable {
     return added;
   }
 
+  /**
+   * Looks at one process (one that just ran exec): its executable and the libraries mapped so
+   * far. Attaches what is new; detaches nothing. Returns how many files were attached.
+   */
+  public synchronized int scanProcess(int pid) {
+    if (closed || pid == agentPid) {
+      return 0;
+    }
+    return scanProcess(proc.resolve(Integer.toString(pid)), new HashSet<>());
+  }
+
   private int scanProcess(Path pidDir, Set<String> inUse) {
     List<String> lines;
     String exe;

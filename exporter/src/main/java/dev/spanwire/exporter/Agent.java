@@ -52,6 +52,8 @@ final class Agent implements AutoCloseable {
   static final long CLOCK_RECALIBRATION_SECONDS = 10;
   /** How often the kernel's entries of exited processes are looked for. */
   static final long KERNEL_SWEEP_SECONDS = 60;
+  /** How often every process is looked at for TLS libraries (dlopen, containers started later). */
+  static final int TLS_SCAN_SECONDS = 5;
 
   private final Counters counters;
   private final SocketCapture capture;
@@ -114,7 +116,7 @@ final class Agent implements AutoCloseable {
     try {
       ConnectionTracker connections =
           new ConnectionTracker(sinks, settings.pipeline(), capture.connections(), counters);
-      capture.start(connections);
+      capture.start(new TlsDiscovery(connections, capture));
       return new Agent(counters, capture, connections, sinks, otel, stdout).housekeeping(clock);
     } catch (RuntimeException e) {
       sinks.close();
@@ -185,6 +187,46 @@ final class Agent implements AutoCloseable {
       }
     }, KERNEL_SWEEP_SECONDS, KERNEL_SWEEP_SECONDS, TimeUnit.SECONDS);
     return this;
+  }
+
+  /**
+   * Passes every event on, and looks for TLS libraries the capture has not hooked: in each process
+   * that runs exec (node's executable carries OpenSSL) at once, in every process every {@link
+   * #TLS_SCAN_SECONDS} (dlopen, containers). The looking happens on a daemon thread of its own.
+   */
+  private static final class TlsDiscovery implements dev.spanwire.bpf.SocketEventHandler {
+    private final dev.spanwire.bpf.SocketEventHandler next;
+    private final SocketCapture capture;
+    private final java.util.concurrent.ScheduledExecutorService scans = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("spanwire-tls-discovery").daemon().factory());
+
+    TlsDiscovery(dev.spanwire.bpf.SocketEventHandler next, SocketCapture capture) {
+      this.next = next;
+      this.capture = capture;
+      scans.scheduleWithFixedDelay(() -> capture.tls().ifPresent(tls -> scan(tls::scan)),
+          TLS_SCAN_SECONDS, TLS_SCAN_SECONDS, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void onEvent(dev.spanwire.bpf.SocketEvent event) {
+      if (event instanceof dev.spanwire.bpf.ProcessExecuted executed) {
+        capture.tls().ifPresent(tls -> scans.execute(() -> scan(() -> tls.scanProcess(executed.pid()))));
+      }
+      next.onEvent(event);
+    }
+
+    @Override
+    public void afterBatch() {
+      next.afterBatch();
+    }
+
+    private static void scan(Runnable scan) {
+      try {
+        scan.run();
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "looking for TLS libraries failed: {0}", e.getMessage());
+      }
+    }
   }
 
   /** Logs once a minute, in one line, what was lost in that minute, if anything was. */
