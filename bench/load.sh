@@ -5,10 +5,11 @@
 # the exchanges it reported against the requests wrk completed while it ran.
 #
 #   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-x] [--pid]
-#                 [--download BYTES] [--upload BYTES]
+#                 [--download BYTES] [--upload BYTES] [--tls]
 #
 # --download N serves a file of N bytes instead of the 17-byte page; --upload N POSTs N bytes per
-# request (nginx reads and drops them). AGENT_JAR runs another build of the agent.
+# request (nginx reads and drops them). --tls puts nginx behind TLS (a certificate openssl makes)
+# and reports the agent's TLS library calls (uprobe hits) per second. AGENT_JAR runs another build.
 #
 # --pid traces nginx's process only (the agent's --pid), so the cost of tracing one service is
 # measured; wrk's side is then not traced. The capture backend and other agent flags come from
@@ -25,13 +26,13 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
-duration=10 connections=16 threads=2 rounds=3 export="" one_pid="" download="" upload=""
-usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-x] [--pid] [--download bytes] [--upload bytes]" >&2; exit 2; }
+duration=10 connections=16 threads=2 rounds=3 export="" one_pid="" download="" upload="" tls=""
+usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-x] [--pid] [--download bytes] [--upload bytes] [--tls]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift ;; -c) connections=$2; shift ;; -t) threads=$2; shift ;; -r) rounds=$2; shift ;;
     -x) export=1 ;; --pid|-p) one_pid=1 ;;
-    --download) download=$2; shift ;; --upload) upload=$2; shift ;; *) usage ;;
+    --download) download=$2; shift ;; --upload) upload=$2; shift ;; --tls) tls=1 ;; *) usage ;;
   esac
   shift
 done
@@ -53,6 +54,12 @@ trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$work/www"
+listen="127.0.0.1:$port" scheme=http
+if [ -n "$tls" ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 1 \
+    -subj /CN=localhost 2>/dev/null
+  listen="127.0.0.1:$port ssl; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem" scheme=https
+fi
 printf 'hello from nginx\n' > "$work/www/index.html"
 cat > "$work/nginx.conf" <<CONF
 daemon off; master_process off; worker_processes 1;
@@ -62,20 +69,20 @@ http {
   access_log off; keepalive_requests 1000000;
   client_body_temp_path $work/body; proxy_temp_path $work/proxy; fastcgi_temp_path $work/fcgi;
   uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
-  server { listen 127.0.0.1:$port; root $work/www; client_max_body_size 64m;
+  server { listen $listen; root $work/www; client_max_body_size 64m;
            location = /upload { client_body_buffer_size 1m; return 200 "ok\\n"; } }
 }
 CONF
 /usr/sbin/nginx -p "$work" -c "$work/nginx.conf" & nginx_pid=$!
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
+for _ in $(seq 100); do curl -sk -o /dev/null "$scheme://127.0.0.1:$port/" && break; sleep 0.05; done
 
-url="http://127.0.0.1:$port/index.html"
+url="$scheme://127.0.0.1:$port/index.html"
 wrk_script=()
 if [ -n "$download" ]; then
   head -c "$download" /dev/urandom >"$work/www/download.bin"
-  url="http://127.0.0.1:$port/download.bin"
+  url="$scheme://127.0.0.1:$port/download.bin"
 elif [ -n "$upload" ]; then
-  url="http://127.0.0.1:$port/upload"
+  url="$scheme://127.0.0.1:$port/upload"
   cat >"$work/upload.lua" <<LUA
 wrk.method = "POST"
 wrk.body = string.rep("u", $upload)
@@ -145,7 +152,8 @@ for round in $(seq "$rounds"); do
   made=$(awk '{s += $1} END {print s}' "$work/completed")
   server=$(tail -n1 "$work/stats" | grep -o ', server [0-9]*' | awk '{print $3}')
   client=$(tail -n1 "$work/stats" | grep -o ', client [0-9]*' | awk '{print $3}')
-  echo "$made ${server:-0} ${client:-0}" >>"$work/coverage"
+  tlscalls=$(tail -n1 "$work/stats" | grep -o ', TLS calls [0-9]*' | awk '{print $4}')
+  echo "$made ${server:-0} ${client:-0} ${tlscalls:-0}" >>"$work/coverage"
   echo "round $round: without $(tail -n1 "$work/base") with $(tail -n1 "$work/traced") requests/s;" \
     "wrk completed $made, agent saw server ${server:-0} client ${client:-0}" >&2
 done
@@ -163,7 +171,7 @@ cpu_per_k=$(awk -v hz="$ticks" '{print 1000 * ($1 / hz) * 1000 / $2}' "$work/see
 backend=$(sed 's/backend //' "$work/backend")
 stats=$(tail -n1 "$work/stats")
 lost=$(grep -o 'lost in kernel [0-9]*' "$work/stats" | awk '{s += $4} END {print s + 0}')
-read -r made server client < <(awk '{m += $1; s += $2; c += $3} END {print m, s, c}' "$work/coverage")
+read -r made server client tlscalls < <(awk '{m += $1; s += $2; c += $3; t += $4} END {print m, s, c, t}' "$work/coverage")
 received="export off"
 if [ -n "$receiver_pid" ]; then
   kill -TERM "$receiver_pid"; wait "$receiver_pid" 2>/dev/null || true; receiver_pid=""
@@ -173,7 +181,7 @@ fi
 awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="$rounds" \
     -v rss="$rss_kib" -v d="$duration" -v conns="$connections" -v thr="$threads" -v s="$stats" \
     -v lost="$lost" -v nproc="$(nproc)" -v made="$made" -v server="$server" -v client="$client" \
-    -v received="$received" -v idle="$idle_kib" -v startup="$startup_ms" -v cpk="$cpu_per_k" \
+    -v tlscalls="$tlscalls" -v received="$received" -v idle="$idle_kib" -v startup="$startup_ms" -v cpk="$cpu_per_k" \
     -v paired="$paired" -v backend="${backend:-?}" -v scope="${one_pid:+nginx only (--pid)}" 'BEGIN {
   printf "wrk -t%d -c%d -d%ds against nginx on 127.0.0.1, %d cores, median of %d rounds\n", thr, conns, d, nproc, rounds
   printf "  agent traces    %s, capture backend %s\n", (scope == "" ? "every process" : scope), backend
@@ -188,5 +196,6 @@ awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="
   printf "  events lost     %10d (all rounds)\n", lost
   printf "  exchanges       server %d (%.2f%%), client %d (%.2f%%) of %d requests wrk completed\n", server, 100 * server / made, client, 100 * client / made, made
   printf "  OTLP export     %s\n", received
+  if (tlscalls > 0) printf "  TLS calls       %10.0f per second (uprobe hits: %.2f per request)\n", tlscalls / made * t, tlscalls / made
   printf "  last agent      %s\n", s
 }'

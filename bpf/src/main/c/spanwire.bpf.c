@@ -495,6 +495,10 @@ static __always_inline int ssl_exit(long ret, enum direction dir)
 	if (len <= 0 || len > (1 << 30))
 		return 0;
 
+	struct capture_stats *counted = stats();
+	if (counted)
+		counted->tls_calls++;
+
 	struct ssl_key sk = {.ssl = call.ssl, .tgid = pid_tgid >> 32};
 	struct ssl_conn conn = {};
 	if (call.conn_key) {

@@ -156,4 +156,5 @@ struct capture_stats {
 	__u64 skipped_bytes;   /* bytes user space said it did not need (a body it skips): sent as
 				* length only */
 	__u64 tls_unattributed; /* TLS library calls whose socket was not found (counted, dropped) */
+	__u64 tls_calls;        /* TLS library read and write calls that moved plaintext */
 };

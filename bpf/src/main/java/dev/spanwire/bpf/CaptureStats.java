@@ -16,6 +16,7 @@ package dev.spanwire.bpf;
  * @param tlsBytes ciphertext bytes of connections whose plaintext was seen (counted, not sent)
  * @param sizeOnly socket capture: data moved by calls with no buffer to read (sendfile, splice,
  *     recvmmsg, io_uring, kernel threads), sent as its length only
+ * @param tlsCalls TLS library read and write calls that moved plaintext (uprobe hits)
  * @param tlsUnattributed TLS library calls whose connection was not found (their plaintext dropped)
  * @param skippedBytes bytes the parser said it would skip (a body it frames by length), sent as
  *     their length only
@@ -32,4 +33,5 @@ public record CaptureStats(
     long tlsBytes,
     long sizeOnly,
     long skippedBytes,
-    long tlsUnattributed) {}
+    long tlsUnattributed,
+    long tlsCalls) {}

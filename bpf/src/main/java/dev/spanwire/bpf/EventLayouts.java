@@ -145,7 +145,8 @@ final class EventLayouts {
           JAVA_LONG.withName("tls_bytes"),
           JAVA_LONG.withName("size_only"),
           JAVA_LONG.withName("skipped_bytes"),
-          JAVA_LONG.withName("tls_unattributed"));
+          JAVA_LONG.withName("tls_unattributed"),
+          JAVA_LONG.withName("tls_calls"));
 
   /** struct skip_key and struct skip_hint of maps.h. */
   static final StructLayout SKIP_KEY =

@@ -417,6 +417,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     long sizeOnly = 0;
     long skippedBytes = 0;
     long tlsUnattributed = 0;
+    long tlsCalls = 0;
     long stride = (EventLayouts.CAPTURE_STATS.byteSize() + 7) & ~7L;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment key = arena.allocate(JAVA_INT);
@@ -434,12 +435,13 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
           sizeOnly += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "size_only"));
           skippedBytes += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "skipped_bytes"));
           tlsUnattributed += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "tls_unattributed"));
+          tlsCalls += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "tls_calls"));
         }
       }
     }
     return new CaptureStats(
         reader == null ? 0 : reader.records(), lost, bytesLost, untracked, malformed.get(),
-        reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly, skippedBytes, tlsUnattributed);
+        reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly, skippedBytes, tlsUnattributed, tlsCalls);
   }
 
   /** Ring buffer records that wrapped past the end of its data area; for tests. */

@@ -22,6 +22,8 @@ public enum AgentMetric {
       "Socket capture: data moved by calls with no one buffer to read (sendfile, splice, several messages per call, io_uring, kernel threads), sent as its length"),
   BYTES_NOT_COPIED("spanwire.bytes.not_copied", "By", true, "bytes not copied", false,
       "Body bytes the parser skips by length, which the kernel sent as their length only"),
+  TLS_CALLS("spanwire.tls.calls", "{call}", true, "TLS calls", false,
+      "TLS library read and write calls that moved plaintext (uprobe hits)"),
   TLS_UNATTRIBUTED("spanwire.tls.unattributed", "{call}", true, "TLS calls without a connection", true,
       "TLS library calls whose socket was not found (their plaintext dropped)"),
   TLS_BYTES("spanwire.bytes.tls", "By", true, "TLS bytes", false,

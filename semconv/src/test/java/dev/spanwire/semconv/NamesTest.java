@@ -115,6 +115,7 @@ class NamesTest {
         Map.entry("spanwire.syscalls.unseen", "{syscall} counter"),
         Map.entry("spanwire.events.size_only", "{event} counter"),
         Map.entry("spanwire.bytes.not_copied", "By counter"),
+        Map.entry("spanwire.tls.calls", "{call} counter"),
         Map.entry("spanwire.tls.unattributed", "{call} counter"),
         Map.entry("spanwire.bytes.tls", "By counter"),
         Map.entry("spanwire.events.malformed", "{event} counter"),
