@@ -61,5 +61,10 @@ static __always_inline enum http_kind http_kind(const __u8 *b)
 	/* the HTTP/2 connection preface begins "PRI * HTTP/2.0" */
 	if (word_starts_with(w0, "PRI * HT", 8) && word_starts_with(w1, "TP/2.0", 6))
 		return HTTP_REQUEST;
+	/* an HTTP/2 server's first bytes: its SETTINGS frame (type 4, no flags, stream 0) of whole
+	 * 6-byte settings, at most ten of them */
+	__u32 length = ((w0 & 0xff) << 16) | (w0 & 0xff00) | ((w0 >> 16) & 0xff);
+	if ((w0 >> 24) == 0x04 && (w1 & 0xff) == 0 && length % 6 == 0 && length <= 60)
+		return HTTP_RESPONSE;
 	return HTTP_NONE;
 }

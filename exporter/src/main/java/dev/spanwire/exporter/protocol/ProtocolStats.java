@@ -18,6 +18,11 @@ public final class ProtocolStats {
   public final Counter unpairedRequests;
   public final Counter droppedPipelined;
   public final Counter upgrades;
+  public final Counter hpackDesync;
+  public final Counter http2UnknownMessages;
+  public final Counter http2Resets;
+  public final Counter http2Expired;
+  public final Counter http2CutHeaders;
 
   public ProtocolStats(Counters counters) {
     requests = counters.counter(AgentMetric.REQUESTS);
@@ -32,5 +37,10 @@ public final class ProtocolStats {
     unpairedRequests = counters.counter(AgentMetric.UNPAIRED_REQUESTS);
     droppedPipelined = counters.counter(AgentMetric.DROPPED_PIPELINED);
     upgrades = counters.counter(AgentMetric.UPGRADES);
+    hpackDesync = counters.counter(AgentMetric.HTTP2_HPACK_DESYNC);
+    http2UnknownMessages = counters.counter(AgentMetric.HTTP2_UNKNOWN_MESSAGES);
+    http2Resets = counters.counter(AgentMetric.HTTP2_RESETS);
+    http2Expired = counters.counter(AgentMetric.HTTP2_EXPIRED);
+    http2CutHeaders = counters.counter(AgentMetric.HTTP2_CUT_HEADERS);
   }
 }

@@ -2,6 +2,7 @@ package dev.spanwire.exporter.protocol;
 
 import dev.spanwire.bpf.Direction;
 import dev.spanwire.exporter.protocol.http1.Http1Protocol;
+import dev.spanwire.exporter.protocol.http2.Http2Protocol;
 import java.util.List;
 
 /** The protocols the pipeline knows, and which one a connection speaks. */
@@ -11,7 +12,7 @@ public final class Protocols {
    * new protocol is a package of its own and one line here. The last one also takes connections
    * nothing detects but the port list traces.
    */
-  public static final List<Protocol> REGISTERED = List.of(Http1Protocol.INSTANCE);
+  public static final List<Protocol> REGISTERED = List.of(Http2Protocol.INSTANCE, Http1Protocol.INSTANCE);
 
   private final List<Protocol> protocols;
 

@@ -1,0 +1,613 @@
+package dev.spanwire.exporter.protocol.http2;
+
+import dev.spanwire.bpf.Direction;
+import dev.spanwire.bpf.Role;
+import dev.spanwire.exporter.exchange.Exchange;
+import dev.spanwire.exporter.exchange.Headers;
+import dev.spanwire.exporter.exchange.Request;
+import dev.spanwire.exporter.exchange.Response;
+import dev.spanwire.exporter.protocol.HeaderSelection;
+import dev.spanwire.exporter.protocol.ProtocolSession;
+import dev.spanwire.exporter.protocol.ProtocolStats;
+import dev.spanwire.exporter.protocol.SessionContext;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One HTTP/2 connection: frames per direction, HPACK per direction, requests and responses paired
+ * by stream. An exchange is reported when its response ends (END_STREAM, after trailers if any),
+ * when its stream is reset, past a GOAWAY, or when the connection ends; a request that got no
+ * response is reported without one. A message whose :method, :path or :status could not be known
+ * (HPACK desynchronised) is dropped and counted, never reported with a guess.
+ */
+final class Http2Session implements ProtocolSession {
+  /** Open streams kept per connection; the oldest past it is dropped and counted. */
+  static final int MAX_STREAMS = 1024;
+  private static final int SETTINGS_HEADER_TABLE_SIZE = 0x1;
+
+  private final SessionContext context;
+  private final ProtocolStats stats;
+  private final HeaderSelection selection;
+  private final int bodyCaptureBytes;
+  private final DirectionState egress;
+  private final DirectionState ingress;
+  private final Map<Integer, Stream> streams = new LinkedHashMap<>();
+  /** The direction requests flow in (the client's sending side), once known. */
+  private Direction requestDirection;
+  private boolean closed;
+
+  Http2Session(SessionContext context) {
+    this.context = context;
+    this.stats = context.stats();
+    this.selection = context.settings().headers();
+    this.bodyCaptureBytes = context.settings().bodyCaptureBytes();
+    boolean synced = !context.joinedMidStream();
+    this.egress = new DirectionState(Direction.EGRESS, synced);
+    this.ingress = new DirectionState(Direction.INGRESS, synced);
+    Role role = context.connection().role();
+    if (role == Role.CLIENT) {
+      requestDirection = Direction.EGRESS;
+    } else if (role == Role.SERVER) {
+      requestDirection = Direction.INGRESS;
+    }
+  }
+
+  private DirectionState state(Direction direction) {
+    return direction == Direction.EGRESS ? egress : ingress;
+  }
+
+  private DirectionState other(DirectionState state) {
+    return state == egress ? ingress : egress;
+  }
+
+  @Override
+  public int onBytes(Direction direction, byte[] data, int offset, int length, long position, long timestampNanos) {
+    state(direction).reader.feed(data, offset, length, timestampNanos);
+    return length;
+  }
+
+  @Override
+  public void onSkipped(Direction direction, long count, long position, long timestampNanos) {
+    state(direction).reader.skip(count, timestampNanos);
+  }
+
+  @Override
+  public void onGap(Direction direction, long count, long position, long timestampNanos) {
+    state(direction).reader.gap(count, timestampNanos);
+  }
+
+  @Override
+  public void onClose(long timestampNanos) {
+    endAll(timestampNanos, true);
+  }
+
+  @Override
+  public void onStop() {
+    endAll(0, true);
+  }
+
+  @Override
+  public void onEvict() {
+    streams.clear();
+    closed = true;
+  }
+
+  private void endAll(long timestampNanos, boolean report) {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (Stream stream : List.copyOf(streams.values())) {
+      if (report) {
+        finish(stream, timestampNanos > 0 ? timestampNanos : stream.lastNanos, true);
+      }
+    }
+    streams.clear();
+  }
+
+  /** What one direction's frames mean. */
+  private final class DirectionState implements FrameReader.Listener {
+    final Direction direction;
+    final FrameReader reader;
+    final HpackDecoder hpack;
+    /** A header block under way (HEADERS or PUSH_PROMISE, then CONTINUATION). */
+    private byte[] block = new byte[512];
+    private int blockFill;
+    private int blockStream = -1;
+    private int blockFlags;
+    private int promised = -1;
+    private boolean blockCut;
+    private long blockStartNanos;
+
+    DirectionState(Direction direction, boolean synced) {
+      this.direction = direction;
+      this.reader = new FrameReader(this, true, synced);
+      this.hpack = new HpackDecoder(synced);
+    }
+
+    @Override
+    public void frame(int type, int flags, int streamId, byte[] payload, int length, boolean cut, long timestampNanos) {
+      switch (type) {
+        case FrameReader.HEADERS, FrameReader.PUSH_PROMISE -> {
+          int start = 0;
+          int end = length;
+          if ((flags & FrameReader.FLAG_PADDED) != 0 && length > 0) {
+            start = 1;
+            end = cut ? length : Math.max(start, length - (payload[0] & 0xff));
+          }
+          int promisedId = -1;
+          if (type == FrameReader.PUSH_PROMISE) {
+            if (end - start < 4) {
+              return;
+            }
+            promisedId = ((payload[start] & 0x7f) << 24) | ((payload[start + 1] & 0xff) << 16)
+                | ((payload[start + 2] & 0xff) << 8) | (payload[start + 3] & 0xff);
+            start += 4;
+          } else if ((flags & FrameReader.FLAG_PRIORITY) != 0) {
+            start += 5;
+          }
+          blockFill = 0;
+          blockStream = streamId;
+          blockFlags = flags;
+          promised = promisedId;
+          blockCut = cut;
+          blockStartNanos = timestampNanos;
+          append(payload, start, Math.max(0, end - start));
+          if ((flags & FrameReader.FLAG_END_HEADERS) != 0) {
+            endBlock(timestampNanos);
+          }
+        }
+        case FrameReader.CONTINUATION -> {
+          if (streamId != blockStream) {
+            return; // a CONTINUATION without its HEADERS: the block went uncaptured
+          }
+          blockCut |= cut;
+          append(payload, 0, length);
+          if ((flags & FrameReader.FLAG_END_HEADERS) != 0) {
+            endBlock(timestampNanos);
+          }
+        }
+        case FrameReader.SETTINGS -> {
+          if ((flags & FrameReader.FLAG_ACK) == 0) {
+            for (int i = 0; i + 6 <= length; i += 6) {
+              int id = ((payload[i] & 0xff) << 8) | (payload[i + 1] & 0xff);
+              long value = ((long) (payload[i + 2] & 0xff) << 24) | ((payload[i + 3] & 0xff) << 16)
+                  | ((payload[i + 4] & 0xff) << 8) | (payload[i + 5] & 0xff);
+              if (id == SETTINGS_HEADER_TABLE_SIZE) {
+                // what this side decodes: the table of the other direction
+                other(this).hpack.allowTableSize(value);
+              }
+            }
+          }
+        }
+        case FrameReader.RST_STREAM -> {
+          Stream stream = streams.get(streamId);
+          if (stream != null) {
+            stats.http2Resets.increment();
+            stream.reset = true;
+            finish(stream, timestampNanos, false);
+          }
+        }
+        case FrameReader.GOAWAY -> {
+          if (length >= 4) {
+            int last = ((payload[0] & 0x7f) << 24) | ((payload[1] & 0xff) << 16) | ((payload[2] & 0xff) << 8) | (payload[3] & 0xff);
+            // streams the sender of GOAWAY did not take: those the other side opened above `last`
+            for (Stream stream : List.copyOf(streams.values())) {
+              if (stream.id > last && stream.requestDirection != direction) {
+                stats.http2Resets.increment();
+                stream.reset = true;
+                finish(stream, timestampNanos, false);
+              }
+            }
+          }
+        }
+        default -> {
+          // PRIORITY, PING, WINDOW_UPDATE and unknown types carry nothing reported
+        }
+      }
+    }
+
+    private void append(byte[] bytes, int offset, int count) {
+      if (blockFill + count > FrameReader.MAX_COLLECTED) {
+        blockCut = true;
+        count = Math.max(0, FrameReader.MAX_COLLECTED - blockFill);
+      }
+      if (block.length < blockFill + count) {
+        block = Arrays.copyOf(block, Math.max(blockFill + count, block.length * 2));
+      }
+      System.arraycopy(bytes, offset, block, blockFill, count);
+      blockFill += count;
+    }
+
+    private void endBlock(long timestampNanos) {
+      int streamId = blockStream;
+      blockStream = -1;
+      if (blockCut) {
+        stats.http2CutHeaders.increment();
+        hpack.desync();
+        return;
+      }
+      Fields fields = new Fields(selection);
+      long unknownBefore = hpack.unknownFields();
+      if (!hpack.decode(block, 0, blockFill, fields)) {
+        stats.parseErrors.increment();
+        return;
+      }
+      long unknown = hpack.unknownFields() - unknownBefore;
+      if (unknown > 0) {
+        stats.hpackDesync.add(unknown);
+      }
+      if (promised >= 0) {
+        // server push: the promised request, on the stream the server will answer on
+        request(promised, fields, other(this).direction, blockStartNanos, timestampNanos, true);
+        return;
+      }
+      boolean endStream = (blockFlags & FrameReader.FLAG_END_STREAM) != 0;
+      Stream stream = streams.get(streamId);
+      if (stream == null) {
+        if (fields.status == null) {
+          // a new stream's request (request() counts one whose :method or :path is unknown)
+          request(streamId, fields, direction, blockStartNanos, timestampNanos, endStream);
+        }
+        // else an answer to a request not seen (met late, or its block was lost)
+        return;
+      }
+      if (direction == stream.requestDirection) {
+        // a second block from the requesting side: the request's trailers
+        stream.requestTrailers = true;
+        if (endStream) {
+          endRequest(stream, timestampNanos);
+        }
+        return;
+      }
+      response(stream, fields, timestampNanos, endStream);
+    }
+
+    @Override
+    public void data(int streamId, int flags, byte[] bytes, int offset, int captured, long count, boolean first,
+        boolean last, long timestampNanos) {
+      Stream stream = streams.get(streamId);
+      if (stream == null) {
+        return;
+      }
+      stream.lastNanos = timestampNanos;
+      boolean request = direction == stream.requestDirection;
+      Body body = request ? stream.requestBody : stream.responseBody;
+      int skip = 0;
+      if (first && (flags & FrameReader.FLAG_PADDED) != 0) {
+        if (captured > 0) {
+          body.padding = bytes[offset] & 0xff;
+          skip = 1;
+        } else {
+          body.padding = -1; // unknown: the length counts it
+        }
+        body.bytes -= 1;
+      }
+      body.bytes += count;
+      if (last && body.padding > 0) {
+        body.bytes -= body.padding;
+        body.padding = 0;
+      }
+      if (bodyCaptureBytes > 0 && captured > skip) {
+        body.keep(bytes, offset + skip, captured - skip, bodyCaptureBytes);
+      } else if (bodyCaptureBytes > 0 && count > 0 && captured == 0) {
+        body.cut = true;
+      }
+      if (last && (flags & FrameReader.FLAG_END_STREAM) != 0) {
+        if (request) {
+          endRequest(stream, timestampNanos);
+        } else {
+          stream.responseEndNanos = timestampNanos;
+          stream.responseEnded = true;
+          finish(stream, timestampNanos, false);
+        }
+      }
+    }
+
+    @Override
+    public void lost(long timestampNanos) {
+      stats.resyncs.increment();
+      hpack.desync();
+      blockStream = -1;
+    }
+  }
+
+  private void request(int streamId, Fields fields, Direction direction, long startNanos, long headNanos, boolean ended) {
+    if (fields.method == null || fields.path == null) {
+      stats.http2UnknownMessages.increment();
+      return;
+    }
+    if (requestDirection == null) {
+      requestDirection = direction;
+      context.learnRole(direction == Direction.EGRESS ? Role.CLIENT : Role.SERVER);
+    }
+    Stream stream = new Stream(streamId, direction);
+    stream.request = fields;
+    stream.requestStartNanos = startNanos;
+    stream.requestHeadNanos = headNanos;
+    stream.tid = context.lastTid(direction);
+    stream.lastNanos = headNanos;
+    Stream old = streams.put(streamId, stream);
+    if (old != null) {
+      finish(old, headNanos, true);
+    }
+    stats.requests.increment();
+    if (streams.size() > MAX_STREAMS) {
+      Iterator<Stream> oldest = streams.values().iterator();
+      oldest.next();
+      oldest.remove();
+      stats.http2Expired.increment();
+    }
+    if (ended) {
+      endRequest(stream, headNanos);
+    }
+  }
+
+  private void endRequest(Stream stream, long timestampNanos) {
+    if (stream.requestEnded) {
+      return;
+    }
+    stream.requestEnded = true;
+    stream.requestEndNanos = timestampNanos;
+    context.request("2.0", requestOf(stream));
+    if (stream.responseEnded) {
+      finish(stream, timestampNanos, false);
+    }
+  }
+
+  private void response(Stream stream, Fields fields, long timestampNanos, boolean ended) {
+    if (fields.status == null) {
+      if (fields.unknownPseudo || stream.response == null) {
+        stats.http2UnknownMessages.increment();
+        stream.responseUnknown = true;
+        if (ended) {
+          finish(stream, timestampNanos, false);
+        }
+        return;
+      }
+      // trailers: a block without :status after the response
+      stream.responseTrailers = fields;
+      if (ended) {
+        stream.responseEnded = true;
+        stream.responseEndNanos = timestampNanos;
+        finish(stream, timestampNanos, false);
+      }
+      return;
+    }
+    int status = parseStatus(fields.status);
+    if (status < 0) {
+      stats.parseErrors.increment();
+      return;
+    }
+    if (status >= 100 && status < 200) {
+      return; // informational: the final response follows
+    }
+    stats.responses.increment();
+    stream.response = fields;
+    stream.statusCode = status;
+    stream.responseStartNanos = timestampNanos;
+    stream.responseHeadNanos = timestampNanos;
+    stream.responseEndNanos = timestampNanos;
+    if (ended) {
+      stream.responseEnded = true;
+      finish(stream, timestampNanos, false);
+    }
+  }
+
+  /** The stream is over: report its exchange (when the request is known), and forget it. */
+  private void finish(Stream stream, long timestampNanos, boolean connectionEnd) {
+    if (streams.get(stream.id) == stream) {
+      streams.remove(stream.id);
+    }
+    if (stream.reported) {
+      return;
+    }
+    stream.reported = true;
+    if (stream.responseUnknown) {
+      return;
+    }
+    Request request = requestOf(stream);
+    Response response = stream.response == null ? null : responseOf(stream, connectionEnd || stream.reset);
+    if (response == null) {
+      stats.unanswered.increment();
+    } else {
+      stats.exchanges.increment();
+      if (context.connection().role() == Role.SERVER) {
+        stats.serverExchanges.increment();
+      } else {
+        stats.clientExchanges.increment();
+      }
+    }
+    context.exchange(new Exchange(context.connection(), stream.tid, "HTTP", "2.0", stream.id, request, response,
+        context.ids(request)));
+  }
+
+  private Request requestOf(Stream stream) {
+    if (stream.builtRequest != null) {
+      return stream.builtRequest;
+    }
+    Fields f = stream.request;
+    Body body = stream.requestBody;
+    long end = stream.requestEnded ? stream.requestEndNanos : stream.lastNanos;
+    stream.builtRequest = new Request.Simple(f.method, f.path, f.authority, f.userAgent, f.headers(),
+        f.contentLength, Math.max(0, body.bytes), body.bytes > 0, body.prefix(), body.cut || body.tooLong,
+        stream.requestStartNanos, stream.requestHeadNanos, Math.max(end, stream.requestHeadNanos),
+        !stream.requestEnded);
+    return stream.builtRequest;
+  }
+
+  private Response responseOf(Stream stream, boolean cut) {
+    Fields f = stream.response;
+    Body body = stream.responseBody;
+    Headers headers = f.headers();
+    if (stream.responseTrailers != null) {
+      headers = merge(headers, stream.responseTrailers.headers());
+    }
+    return new Response.Simple(stream.statusCode, "", "2.0", headers, f.contentLength, Math.max(0, body.bytes),
+        body.bytes > 0, body.prefix(), body.cut || body.tooLong, stream.responseStartNanos, stream.responseHeadNanos,
+        Math.max(stream.responseEndNanos, stream.responseHeadNanos), cut && !stream.responseEnded);
+  }
+
+  private static Headers merge(Headers a, Headers b) {
+    Headers.Builder builder = Headers.builder();
+    for (int i = 0; i < a.size(); i++) {
+      builder.add(a.name(i), a.value(i));
+    }
+    for (int i = 0; i < b.size(); i++) {
+      builder.add(b.name(i), b.value(i));
+    }
+    return builder.build();
+  }
+
+  private static int parseStatus(String status) {
+    if (status.length() != 3) {
+      return -1;
+    }
+    int value = 0;
+    for (int i = 0; i < 3; i++) {
+      char c = status.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      value = value * 10 + (c - '0');
+    }
+    return value >= 100 ? value : -1;
+  }
+
+  /** A stream's request and response as far as seen. */
+  private static final class Stream {
+    final int id;
+    final Direction requestDirection;
+    int tid;
+    Fields request;
+    Fields response;
+    Fields responseTrailers;
+    boolean requestTrailers;
+    int statusCode;
+    final Body requestBody = new Body();
+    final Body responseBody = new Body();
+    long requestStartNanos;
+    long requestHeadNanos;
+    long requestEndNanos;
+    long responseStartNanos;
+    long responseHeadNanos;
+    long responseEndNanos;
+    long lastNanos;
+    boolean requestEnded;
+    boolean responseEnded;
+    boolean responseUnknown;
+    boolean reset;
+    boolean reported;
+    Request builtRequest;
+
+    Stream(int id, Direction requestDirection) {
+      this.id = id;
+      this.requestDirection = requestDirection;
+    }
+  }
+
+  /** A message body: counted, its first bytes kept when asked. */
+  private static final class Body {
+    long bytes;
+    int padding;
+    byte[] prefix;
+    int prefixLength;
+    boolean cut;
+    boolean tooLong;
+
+    void keep(byte[] data, int offset, int count, int limit) {
+      int room = limit - prefixLength;
+      if (room <= 0) {
+        tooLong = true;
+        return;
+      }
+      int n = Math.min(room, count);
+      if (prefix == null) {
+        prefix = new byte[Math.min(limit, Math.max(n, 256))];
+      } else if (prefix.length < prefixLength + n) {
+        prefix = Arrays.copyOf(prefix, Math.min(limit, Math.max(prefixLength + n, prefix.length * 2)));
+      }
+      System.arraycopy(data, offset, prefix, prefixLength, n);
+      prefixLength += n;
+      if (n < count) {
+        tooLong = true;
+      }
+    }
+
+    byte[] prefix() {
+      return prefix == null ? null : Arrays.copyOf(prefix, prefixLength);
+    }
+  }
+
+  /** One header block's fields: the pseudo-headers and the ones the product keeps. */
+  static final class Fields implements HpackDecoder.FieldSink {
+    private final HeaderSelection selection;
+    private final List<String> kept = new ArrayList<>(8);
+    String method;
+    String path;
+    String authority;
+    String scheme;
+    String status;
+    String userAgent;
+    long contentLength = -1;
+    boolean unknownPseudo;
+    boolean unknown;
+
+    Fields(HeaderSelection selection) {
+      this.selection = selection;
+    }
+
+    @Override
+    public void field(String name, String value) {
+      if (name == null) {
+        // a field the table could not give: it may have been any of them
+        unknown = true;
+        unknownPseudo = true;
+        return;
+      }
+      if (name.startsWith(":")) {
+        switch (name) {
+          case ":method" -> method = value;
+          case ":path" -> path = value;
+          case ":authority" -> authority = value;
+          case ":scheme" -> scheme = value;
+          case ":status" -> status = value;
+          default -> {}
+        }
+        return;
+      }
+      String lower = name.toLowerCase(Locale.ROOT);
+      if (lower.equals("user-agent")) {
+        userAgent = value;
+      } else if (lower.equals("content-length")) {
+        try {
+          contentLength = Long.parseLong(value.strip());
+        } catch (NumberFormatException e) {
+          contentLength = -1;
+        }
+      } else if (lower.equals("host") && authority == null) {
+        authority = value;
+      }
+      if (selection.all() || selection.names().contains(lower)) {
+        kept.add(name);
+        kept.add(value);
+      }
+    }
+
+    Headers headers() {
+      if (kept.isEmpty()) {
+        return Headers.NONE;
+      }
+      Headers.Builder builder = Headers.builder();
+      for (int i = 0; i < kept.size(); i += 2) {
+        builder.add(kept.get(i), kept.get(i + 1));
+      }
+      return builder.build();
+    }
+  }
+}
