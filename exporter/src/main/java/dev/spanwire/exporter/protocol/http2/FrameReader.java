@@ -46,6 +46,9 @@ final class FrameReader {
 
     /** The reader lost the frame boundaries (and so, maybe, header blocks). */
     void lost(long timestampNanos);
+
+    /** A frame broke a rule of RFC 9113 (error {@code code}, see {@link Http2Frames}); it is not reported. */
+    void malformed(int type, int code, long timestampNanos);
   }
 
   private enum State { PREFACE_OR_HEADER, HEADER, PAYLOAD, DATA_PAYLOAD, LOST }
@@ -64,11 +67,24 @@ final class FrameReader {
   private boolean cut;
   private int prefaceMatched;
   private long resyncs;
+  /** The longest frame the receiver of this direction accepts (its SETTINGS_MAX_FRAME_SIZE). */
+  private int maxFrameSize;
+  /** The DATA frame under way broke a rule: its bytes go unreported. */
+  private boolean dropData;
 
   /** @param expectPreface whether this direction may begin with the client's connection preface */
   FrameReader(Listener listener, boolean expectPreface, boolean synced) {
     this.listener = listener;
     this.state = !synced ? State.LOST : expectPreface ? State.PREFACE_OR_HEADER : State.HEADER;
+    // met mid-connection, the receiver's setting is unknown: only the protocol's ceiling holds
+    this.maxFrameSize = synced ? Http2Frames.DEFAULT_MAX_FRAME_SIZE : Http2Frames.LARGEST_MAX_FRAME_SIZE;
+  }
+
+  /** The receiver announced SETTINGS_MAX_FRAME_SIZE. */
+  void maxFrameSize(long value) {
+    if (value >= Http2Frames.DEFAULT_MAX_FRAME_SIZE && value <= Http2Frames.LARGEST_MAX_FRAME_SIZE) {
+      maxFrameSize = (int) value;
+    }
   }
 
   long resyncs() {
@@ -131,8 +147,14 @@ final class FrameReader {
         case DATA_PAYLOAD -> {
           int n = (int) Math.min(payloadLeft, end - i);
           boolean first = payloadLeft == length;
+          if (first && Http2Frames.dataPaddingError(flags, data[i] & 0xff, length)) {
+            dropData = true;
+            listener.malformed(DATA, Http2Frames.PROTOCOL_ERROR, timestampNanos);
+          }
           payloadLeft -= n;
-          listener.data(stream, flags, data, i, n, n, first, payloadLeft == 0, timestampNanos);
+          if (!dropData) {
+            listener.data(stream, flags, data, i, n, n, first, payloadLeft == 0, timestampNanos);
+          }
           i += n;
           if (payloadLeft == 0) {
             state = State.HEADER;
@@ -164,7 +186,9 @@ final class FrameReader {
         long n = Math.min(payloadLeft, count);
         boolean first = payloadLeft == length;
         payloadLeft -= n;
-        listener.data(stream, flags, null, 0, 0, n, first, payloadLeft == 0, timestampNanos);
+        if (!dropData) {
+          listener.data(stream, flags, null, 0, 0, n, first, payloadLeft == 0, timestampNanos);
+        }
         if (payloadLeft == 0) {
           state = State.HEADER;
           headerFill = 0;
@@ -203,9 +227,21 @@ final class FrameReader {
     headerFill = 0;
     payloadLeft = length;
     cut = false;
+    dropData = false;
+    int error = Http2Frames.headerError(type, flags, stream, length, maxFrameSize);
+    if (error != Http2Frames.NO_ERROR) {
+      // the peer would end the connection here; its lengths are not to be trusted either
+      listener.malformed(type, error, timestampNanos);
+      lose(timestampNanos);
+      return;
+    }
     if (type == DATA) {
       if (length == 0) {
-        listener.data(stream, flags, null, 0, 0, 0, true, true, timestampNanos);
+        if (Http2Frames.dataPaddingError(flags, 0, 0)) {
+          listener.malformed(DATA, Http2Frames.PROTOCOL_ERROR, timestampNanos);
+        } else {
+          listener.data(stream, flags, null, 0, 0, 0, true, true, timestampNanos);
+        }
         return;
       }
       state = State.DATA_PAYLOAD;
@@ -229,6 +265,11 @@ final class FrameReader {
   private void endFrame(long timestampNanos) {
     state = State.HEADER;
     headerFill = 0;
+    int error = cut ? Http2Frames.NO_ERROR : Http2Frames.payloadError(type, flags, payload, payloadFill);
+    if (error != Http2Frames.NO_ERROR) {
+      listener.malformed(type, error, timestampNanos);
+      return;
+    }
     listener.frame(type, flags, stream, payload, payloadFill, cut, timestampNanos);
   }
 

@@ -29,6 +29,7 @@ final class Http2Session implements ProtocolSession {
   /** Open streams kept per connection; the oldest past it is dropped and counted. */
   static final int MAX_STREAMS = 1024;
   private static final int SETTINGS_HEADER_TABLE_SIZE = 0x1;
+  private static final int SETTINGS_MAX_FRAME_SIZE = 0x5;
 
   private final SessionContext context;
   private final ProtocolStats stats;
@@ -134,23 +135,15 @@ final class Http2Session implements ProtocolSession {
     public void frame(int type, int flags, int streamId, byte[] payload, int length, boolean cut, long timestampNanos) {
       switch (type) {
         case FrameReader.HEADERS, FrameReader.PUSH_PROMISE -> {
-          int start = 0;
-          int end = length;
-          if ((flags & FrameReader.FLAG_PADDED) != 0 && length > 0) {
-            start = 1;
-            end = cut ? length : Math.max(start, length - (payload[0] & 0xff));
+          int start = Http2Frames.fragmentStart(type, flags, payload, length);
+          // a cut frame's padding is in the part not captured
+          int end = cut ? length : Http2Frames.fragmentEnd(type, flags, payload, length);
+          if (start > end) {
+            stats.parseErrors.increment(); // only a cut frame gets here: too little of it to read
+            hpack.desync();
+            return;
           }
-          int promisedId = -1;
-          if (type == FrameReader.PUSH_PROMISE) {
-            if (end - start < 4) {
-              return;
-            }
-            promisedId = ((payload[start] & 0x7f) << 24) | ((payload[start + 1] & 0xff) << 16)
-                | ((payload[start + 2] & 0xff) << 8) | (payload[start + 3] & 0xff);
-            start += 4;
-          } else if ((flags & FrameReader.FLAG_PRIORITY) != 0) {
-            start += 5;
-          }
+          int promisedId = type == FrameReader.PUSH_PROMISE ? Http2Frames.u31(payload, start - 4) : -1;
           blockFill = 0;
           blockStream = streamId;
           blockFlags = flags;
@@ -178,9 +171,11 @@ final class Http2Session implements ProtocolSession {
               int id = ((payload[i] & 0xff) << 8) | (payload[i + 1] & 0xff);
               long value = ((long) (payload[i + 2] & 0xff) << 24) | ((payload[i + 3] & 0xff) << 16)
                   | ((payload[i + 4] & 0xff) << 8) | (payload[i + 5] & 0xff);
+              // what this side receives: the other direction's table and frames
               if (id == SETTINGS_HEADER_TABLE_SIZE) {
-                // what this side decodes: the table of the other direction
                 other(this).hpack.allowTableSize(value);
+              } else if (id == SETTINGS_MAX_FRAME_SIZE) {
+                other(this).reader.maxFrameSize(value);
               }
             }
           }
@@ -306,6 +301,16 @@ final class Http2Session implements ProtocolSession {
           stream.responseEnded = true;
           finish(stream, timestampNanos, false);
         }
+      }
+    }
+
+    @Override
+    public void malformed(int type, int code, long timestampNanos) {
+      stats.parseErrors.increment();
+      if (type == FrameReader.HEADERS || type == FrameReader.PUSH_PROMISE || type == FrameReader.CONTINUATION) {
+        // a header block the peer rejects: whether the sender's table took it is unknown
+        hpack.desync();
+        blockStream = -1;
       }
     }
 

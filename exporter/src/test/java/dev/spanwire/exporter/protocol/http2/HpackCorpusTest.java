@@ -23,7 +23,7 @@ class HpackCorpusTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   static Stream<Path> stories() throws IOException {
-    Path root = Corpora.projectDir().resolve("../shared/corpora/hpack-test-case");
+    Path root = Corpora.require("hpack-test-case");
     List<Path> stories = new ArrayList<>();
     try (Stream<Path> encoders = Files.list(root)) {
       for (Path encoder : encoders.filter(Files::isDirectory).filter(d -> !d.getFileName().toString().equals("raw-data")).sorted().toList()) {
