@@ -146,7 +146,7 @@ static __always_inline void emit_close(__u64 key, const struct conn_info *ci)
 
 static __always_inline __u8 role_of(enum http_kind kind, enum direction dir)
 {
-	if (kind == HTTP_NONE)
+	if (kind == HTTP_NONE || kind == HTTP2_FRAME)
 		return ROLE_UNKNOWN;
 	/* writing a request or reading a response is what a client does */
 	return (kind == HTTP_REQUEST) == (dir == DIRECTION_EGRESS) ? ROLE_CLIENT : ROLE_SERVER;

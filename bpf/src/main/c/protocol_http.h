@@ -8,7 +8,8 @@
 enum http_kind {
 	HTTP_NONE = 0,
 	HTTP_REQUEST = 1,  /* a method and a space, or the HTTP/2 connection preface */
-	HTTP_RESPONSE = 2, /* "HTTP/1." */
+	HTTP_RESPONSE = 2, /* "HTTP/1.", or an HTTP/2 server's first SETTINGS */
+	HTTP2_FRAME = 3,   /* an HTTP/2 HEADERS frame: a connection met mid-stream; which side unknown */
 };
 
 /* The first n (1..8) bytes of a string literal as a little-endian word; a constant at -O2. */
@@ -66,5 +67,15 @@ static __always_inline enum http_kind http_kind(const __u8 *b)
 	__u32 length = ((w0 & 0xff) << 16) | (w0 & 0xff00) | ((w0 >> 16) & 0xff);
 	if ((w0 >> 24) == 0x04 && (w1 & 0xff) == 0 && length % 6 == 0 && length <= 60)
 		return HTTP_RESPONSE;
+	/* a whole HEADERS frame (type 1, END_HEADERS, no flags but END_STREAM, PADDED, PRIORITY) of
+	 * at most the default frame size on a stream below 2^24: how an HTTP/2 connection the
+	 * capture meets late usually goes on */
+	__u8 type = (w0 >> 24) & 0xff;
+	__u8 flags = w1 & 0xff;
+	__u8 stream_high = (w1 >> 8) & 0xff;
+	__u32 stream = (((w1 >> 16) & 0xff) << 16) | (((w1 >> 24) & 0xff) << 8) | ((w1 >> 32) & 0xff);
+	if (type == 0x01 && (flags & 0x04) && !(flags & ~0x2d) && stream_high == 0 && stream != 0 &&
+	    length > 0 && length <= 16384)
+		return HTTP2_FRAME;
 	return HTTP_NONE;
 }

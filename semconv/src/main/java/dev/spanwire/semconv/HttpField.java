@@ -12,6 +12,8 @@ public enum HttpField {
   PATH(null, null, "url.path"),
   QUERY(null, null, "url.query"),
   FLAVOR("http_flavor", "http.flavor", "network.protocol.version"),
+  /** The HTTP/2 stream of the exchange (AppScope's field; the OpenTelemetry schemes have none). */
+  STREAM("http_stream", null, null),
   SCHEME("http_scheme", "http.scheme", "url.scheme"),
   HOST("http_host", "http.host", null),
   SERVER_ADDRESS(null, null, "server.address"),
@@ -69,6 +71,14 @@ public enum HttpField {
       case OTEL_LEGACY -> "ip_tcp";
       case OTEL_STABLE -> "tcp";
     };
+  }
+
+  /**
+   * The protocol version as the scheme writes it, from AppScope's {@code http_flavor} form
+   * ({@code 1.0}, {@code 1.1}, {@code 2.0}): the stable conventions write HTTP/2 as {@code 2}.
+   */
+  public static String version(NamingScheme scheme, String flavor) {
+    return scheme == NamingScheme.OTEL_STABLE && "2.0".equals(flavor) ? "2" : flavor;
   }
 
   /**

@@ -24,7 +24,7 @@ class NamesTest {
   void appscopeAttributeNames() {
     assertThat(names(NamingScheme.APPSCOPE).values())
         .containsExactly(
-            "http_method", "http_target", "http_flavor", "http_scheme", "http_host",
+            "http_method", "http_target", "http_flavor", "http_stream", "http_scheme", "http_host",
             "http_client_ip", "x_appscope", "http_user_agent", "http_status_code", "http_status_text",
             "http_request_content_length", "http_response_content_length",
             "http_client_duration", "http_server_duration", "http_route", "net_transport",
@@ -56,6 +56,25 @@ class NamesTest {
             "network.peer.address", "network.peer.port", "network.local.address",
             "network.local.port", "http.request.body", "http.response.body", "http.request.body.truncated",
             "http.response.body.truncated", "http.request.body.encoding", "http.response.body.encoding");
+  }
+
+  @Test
+  void rpcNamesAndVersions() {
+    assertThat(Arrays.stream(RpcField.values()).map(f -> f.name(NamingScheme.APPSCOPE)))
+        .containsExactly("rpc_system", "rpc_service", "rpc_method", "rpc_grpc_status_code");
+    for (NamingScheme scheme : new NamingScheme[] {NamingScheme.OTEL_LEGACY, NamingScheme.OTEL_STABLE}) {
+      assertThat(Arrays.stream(RpcField.values()).map(f -> f.name(scheme)))
+          .containsExactly("rpc.system", "rpc.service", "rpc.method", "rpc.grpc.status_code");
+    }
+    for (NamingScheme scheme : NamingScheme.values()) {
+      assertThat(RpcMetric.SERVER_DURATION.name(scheme)).isEqualTo("rpc.server.duration");
+      assertThat(RpcMetric.CLIENT_DURATION.name(scheme)).isEqualTo("rpc.client.duration");
+      assertThat(RpcMetric.SERVER_DURATION.unit(scheme)).isEqualTo("ms");
+    }
+    assertThat(HttpField.version(NamingScheme.OTEL_STABLE, "2.0")).isEqualTo("2");
+    assertThat(HttpField.version(NamingScheme.OTEL_STABLE, "1.1")).isEqualTo("1.1");
+    assertThat(HttpField.version(NamingScheme.OTEL_LEGACY, "2.0")).isEqualTo("2.0");
+    assertThat(HttpField.version(NamingScheme.APPSCOPE, "2.0")).isEqualTo("2.0");
   }
 
   @Test

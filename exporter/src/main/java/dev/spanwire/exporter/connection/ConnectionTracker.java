@@ -342,7 +342,11 @@ public final class ConnectionTracker implements SocketEventHandler {
       }
       return true;
     }
-    boolean matches = (!listed || traced.detectEvents()) && traced.detects(data.payload());
+    // AppScope's regex finds text; a binary protocol's start (an HTTP/2 server's SETTINGS, a HEADERS
+    // frame of a connection met late) is known to the registered protocol that parses it
+    Protocol detected = protocols.detect(data.payload(), data.direction());
+    boolean matches = (!listed || traced.detectEvents())
+        && (traced.detects(data.payload()) || (detected != null && detected != protocols.fallback()));
     if (!listed && !matches) {
       remove(info.id());
       ignore(info.id());
@@ -350,8 +354,7 @@ public final class ConnectionTracker implements SocketEventHandler {
     }
     connection.decided = true;
     if (!connection.speaks()) {
-      Protocol protocol = protocols.detect(data.payload(), data.direction());
-      connection.speak(protocol == null ? protocols.fallback() : protocol);
+      connection.speak(detected == null ? protocols.fallback() : detected);
     }
     if (matches) {
       stats.detected.increment();

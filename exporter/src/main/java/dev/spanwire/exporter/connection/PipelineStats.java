@@ -43,6 +43,11 @@ public final class PipelineStats {
   public long reestablished() { return get(AgentMetric.REESTABLISHED); }
   public long processExits() { return get(AgentMetric.PROCESS_EXITS); }
   public long connections() { return get(AgentMetric.CONNECTIONS); }
+  public long hpackDesync() { return get(AgentMetric.HTTP2_HPACK_DESYNC); }
+  public long http2UnknownMessages() { return get(AgentMetric.HTTP2_UNKNOWN_MESSAGES); }
+  public long http2Resets() { return get(AgentMetric.HTTP2_RESETS); }
+  public long http2Expired() { return get(AgentMetric.HTTP2_EXPIRED); }
+  public long http2CutHeaders() { return get(AgentMetric.HTTP2_CUT_HEADERS); }
 
   @Override
   public String toString() {

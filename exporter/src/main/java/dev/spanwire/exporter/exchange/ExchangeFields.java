@@ -2,6 +2,7 @@ package dev.spanwire.exporter.exchange;
 
 import dev.spanwire.bpf.Role;
 import dev.spanwire.semconv.HttpField;
+import dev.spanwire.semconv.RpcField;
 import dev.spanwire.semconv.NamingScheme;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -43,7 +44,10 @@ public final class ExchangeFields {
   public List<Field> request(ConnectionInfo connection, String version, Request request) {
     List<Field> fields = new ArrayList<>(16);
     requestLine(fields, connection, request);
-    add(fields, HttpField.FLAVOR, version);
+    add(fields, HttpField.FLAVOR, HttpField.version(scheme, version));
+    if (request.streamId() >= 0) {
+      add(fields, HttpField.STREAM, request.streamId());
+    }
     add(fields, HttpField.SCHEME, connection.scheme());
     host(fields, connection, request);
     add(fields, HttpField.USER_AGENT, request.userAgent());
@@ -66,7 +70,19 @@ public final class ExchangeFields {
     List<Field> fields = new ArrayList<>(24);
     requestLine(fields, connection, request);
     add(fields, HttpField.SCHEME, connection.scheme());
-    add(fields, HttpField.FLAVOR, exchange.version());
+    add(fields, HttpField.FLAVOR, HttpField.version(scheme, exchange.version()));
+    if (exchange.streamId() >= 0) {
+      add(fields, HttpField.STREAM, exchange.streamId());
+    }
+    GrpcCall call = GrpcCall.of(exchange);
+    if (call != null) {
+      add(fields, RpcField.SYSTEM, RpcField.GRPC);
+      add(fields, RpcField.SERVICE, call.service());
+      add(fields, RpcField.METHOD, call.method());
+      if (call.statusCode() >= 0) {
+        add(fields, RpcField.GRPC_STATUS_CODE, (long) call.statusCode());
+      }
+    }
     if (response != null) {
       add(fields, HttpField.STATUS_CODE, (long) response.statusCode());
       if (response.statusText() != null && !response.statusText().isEmpty()) {
@@ -225,6 +241,12 @@ public final class ExchangeFields {
     add(fields, HttpField.PEER_PORT, (long) connection.remote().getPort());
     add(fields, HttpField.HOST_IP, Addresses.text(connection.local().getAddress()));
     add(fields, HttpField.HOST_PORT, (long) connection.local().getPort());
+  }
+
+  private void add(List<Field> fields, RpcField field, Object value) {
+    if (value != null) {
+      fields.add(new Field(field.name(scheme), value));
+    }
   }
 
   private void add(List<Field> fields, HttpField field, Object value) {

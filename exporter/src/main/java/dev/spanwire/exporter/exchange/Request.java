@@ -51,6 +51,11 @@ public interface Request {
   /** Whether part of it was not captured, so its end is not exact. */
   boolean truncated();
 
+  /** The stream it went on where the protocol has streams (HTTP/2), else -1. */
+  default long streamId() {
+    return -1;
+  }
+
   /** The X-Forwarded-For values, repeated fields joined by ", ". */
   default String xForwardedFor() {
     return headers().joined("x-forwarded-for", ", ");

@@ -5,6 +5,7 @@ import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.ExchangeFields;
 import dev.spanwire.exporter.exchange.Field;
 import dev.spanwire.exporter.exchange.Exchange;
+import dev.spanwire.exporter.exchange.GrpcCall;
 import dev.spanwire.exporter.exchange.SpanIds;
 import dev.spanwire.exporter.exchange.RouteTemplate;
 import dev.spanwire.semconv.HttpField;
@@ -58,12 +59,13 @@ final class ExchangeSpans implements Function<Exchange, SpanData> {
         : ids.remoteParent()
             ? SpanContext.createFromRemoteParent(traceId, ids.parentSpanIdHex(), flags, TraceState.getDefault())
             : SpanContext.create(traceId, ids.parentSpanIdHex(), flags, TraceState.getDefault());
+    GrpcCall call = GrpcCall.of(exchange);
     return new ExchangeSpan(
-        exchange.request().method() + " " + route,
+        call != null ? call.spanName() : exchange.request().method() + " " + route,
         exchange.role() == Role.CLIENT ? SpanKind.CLIENT : SpanKind.SERVER,
         context,
         parent,
-        status(exchange),
+        call != null ? status(exchange, call) : status(exchange),
         clock.toEpochNanos(exchange.startNanos()),
         clock.toEpochNanos(exchange.endNanos()),
         FieldAttributes.of(keep.apply(fields.exchange(exchange)), routeAttribute, route),
@@ -74,6 +76,17 @@ final class ExchangeSpans implements Function<Exchange, SpanData> {
   /** The W3C tracestate that came with the parent (kept only when it parses), else empty. */
   private static TraceState traceState(String value) {
     return TraceState.getDefault();
+  }
+
+  /** gRPC's status by OpenTelemetry's gRPC conventions; without a status, the HTTP rules. */
+  static StatusData status(Exchange exchange, GrpcCall call) {
+    if (call.statusCode() < 0) {
+      return status(exchange);
+    }
+    if (call.isError(exchange.role() != Role.CLIENT)) {
+      return call.message() == null ? StatusData.error() : StatusData.create(StatusCode.ERROR, call.message());
+    }
+    return StatusData.unset();
   }
 
   static StatusData status(Exchange exchange) {

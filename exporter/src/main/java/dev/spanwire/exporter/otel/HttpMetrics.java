@@ -7,6 +7,9 @@ import dev.spanwire.exporter.exchange.ProcessInfo;
 import dev.spanwire.exporter.exchange.RouteTemplate;
 import dev.spanwire.semconv.HttpField;
 import dev.spanwire.semconv.HttpMetric;
+import dev.spanwire.semconv.RpcField;
+import dev.spanwire.semconv.RpcMetric;
+import dev.spanwire.exporter.exchange.GrpcCall;
 import dev.spanwire.semconv.NamingScheme;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
@@ -55,9 +58,14 @@ final class HttpMetrics {
   private final AttributeKey<String> route;
   private final AttributeKey<String> urlScheme;
   private final AttributeKey<String> flavor;
+  private final AttributeKey<String> rpcSystem;
+  private final AttributeKey<String> rpcService;
+  private final AttributeKey<String> rpcMethod;
+  private final AttributeKey<Long> rpcStatus;
 
   /** The labels of one series, cheap to hash; its attributes are built once. */
   private record Labels(String method, int status, String route, String scheme, String flavor) {}
+  // a gRPC call's series: Labels(rpc method, grpc status or -1, service, "grpc", null)
 
   private static final class Histogram {
     final Attributes attributes;
@@ -131,6 +139,8 @@ final class HttpMetrics {
     final Series<Counter> requests = new Series<>();
     final Series<Histogram> serverDuration = new Series<>();
     final Series<Histogram> clientDuration = new Series<>();
+    final Series<Histogram> rpcServerDuration = new Series<>();
+    final Series<Histogram> rpcClientDuration = new Series<>();
     final Map<Boolean, Series<Histogram>> requestSize = Map.of(true, new Series<>(), false, new Series<>());
     final Map<Boolean, Series<Histogram>> responseSize = Map.of(true, new Series<>(), false, new Series<>());
     long lastUpdateNanos;
@@ -142,6 +152,7 @@ final class HttpMetrics {
 
   private final double[] durationBuckets;
   private final double[] sizeBuckets;
+  private final double[] rpcBuckets;
 
   HttpMetrics(
       NamingScheme scheme,
@@ -161,6 +172,11 @@ final class HttpMetrics {
     this.route = AttributeKey.stringKey(HttpField.ROUTE.name(scheme));
     this.urlScheme = AttributeKey.stringKey(HttpField.SCHEME.name(scheme));
     this.flavor = AttributeKey.stringKey(HttpField.FLAVOR.name(scheme));
+    this.rpcSystem = AttributeKey.stringKey(RpcField.SYSTEM.name(scheme));
+    this.rpcService = AttributeKey.stringKey(RpcField.SERVICE.name(scheme));
+    this.rpcMethod = AttributeKey.stringKey(RpcField.METHOD.name(scheme));
+    this.rpcStatus = AttributeKey.longKey(RpcField.GRPC_STATUS_CODE.name(scheme));
+    this.rpcBuckets = toArray(RpcMetric.SERVER_DURATION.buckets(scheme));
     this.durationBuckets = toArray(HttpMetric.SERVER_DURATION.buckets(scheme));
     this.sizeBuckets = toArray(HttpMetric.REQUEST_CONTENT_LENGTH.buckets(scheme));
   }
@@ -170,6 +186,14 @@ final class HttpMetrics {
   }
 
   private Attributes attributes(Labels labels) {
+    if (labels.flavor() == null) {
+      AttributesBuilder b = Attributes.builder().put(rpcSystem, RpcField.GRPC).put(rpcService, labels.route())
+          .put(rpcMethod, labels.method());
+      if (labels.status() >= 0) {
+        b.put(rpcStatus, labels.status());
+      }
+      return b.build();
+    }
     AttributesBuilder b = Attributes.builder().put(method, labels.method());
     if (labels.status() > 0) {
       b.put(status, labels.status());
@@ -187,9 +211,22 @@ final class HttpMetrics {
     }
     series.lastUpdateNanos = exchange.endNanos();
     var request = exchange.request();
+    GrpcCall call = GrpcCall.of(exchange);
+    if (call != null) {
+      // a gRPC call counts as a call, not as HTTP traffic (as OpenTelemetry's gRPC instrumentation has it)
+      if (exchange.response() != null) {
+        Labels labels = new Labels(call.method(), call.statusCode(), call.service(), RpcField.GRPC, null);
+        long start = clock.toEpochNanos(exchange.startNanos());
+        boolean server = exchange.role() != Role.CLIENT;
+        (server ? series.rpcServerDuration : series.rpcClientDuration)
+            .get(labels, a -> new Histogram(a, start, rpcBuckets.length))
+            .add(exchange.durationNanos() / 1e6, rpcBuckets);
+      }
+      return;
+    }
     Labels labels = new Labels(
         request.method(), exchange.statusCode(), RouteTemplate.of(request.target()),
-        exchange.connection().scheme(), exchange.version());
+        exchange.connection().scheme(), HttpField.version(scheme, exchange.version()));
     long start = clock.toEpochNanos(exchange.startNanos());
     series.requests.get(labels, a -> new Counter(a, start)).value++;
     boolean server = exchange.role() != Role.CLIENT;
@@ -222,6 +259,8 @@ final class HttpMetrics {
       addCounter(metrics, series.resource, HttpMetric.REQUESTS, true, series.requests, nowEpochNanos);
       addHistogram(metrics, series.resource, HttpMetric.SERVER_DURATION, true, series.serverDuration, durationBuckets, nowEpochNanos);
       addHistogram(metrics, series.resource, HttpMetric.CLIENT_DURATION, false, series.clientDuration, durationBuckets, nowEpochNanos);
+      addRpcHistogram(metrics, series.resource, RpcMetric.SERVER_DURATION, series.rpcServerDuration, nowEpochNanos);
+      addRpcHistogram(metrics, series.resource, RpcMetric.CLIENT_DURATION, series.rpcClientDuration, nowEpochNanos);
       for (boolean server : new boolean[] {true, false}) {
         addHistogram(metrics, series.resource, HttpMetric.REQUEST_CONTENT_LENGTH, server, series.requestSize.get(server), sizeBuckets, nowEpochNanos);
         addHistogram(metrics, series.resource, HttpMetric.RESPONSE_CONTENT_LENGTH, server, series.responseSize.get(server), sizeBuckets, nowEpochNanos);
@@ -252,6 +291,16 @@ final class HttpMetrics {
 
   private void addHistogram(
       List<MetricData> out, Resource resource, HttpMetric metric, boolean server, Series<Histogram> series, double[] boundaries, long now) {
+    addHistogram(out, resource, metric.name(scheme, server), metric.description(), metric.unit(scheme), series, boundaries, now);
+  }
+
+  private void addRpcHistogram(List<MetricData> out, Resource resource, RpcMetric metric, Series<Histogram> series, long now) {
+    addHistogram(out, resource, metric.name(scheme), metric.description(), metric.unit(scheme), series, rpcBuckets, now);
+  }
+
+  private void addHistogram(
+      List<MetricData> out, Resource resource, String name, String description, String unit, Series<Histogram> series,
+      double[] boundaries, long now) {
     List<Histogram> histograms = series.all();
     if (histograms.isEmpty()) {
       return;
@@ -263,7 +312,7 @@ final class HttpMetrics {
           h.startEpochNanos, now, h.attributes, h.sum, h.count > 0, h.min, h.count > 0, h.max, bounds,
           Arrays.stream(h.counts).boxed().toList()));
     }
-    out.add(new Metric(resource, scope, metric.name(scheme, server), metric.description(), metric.unit(scheme),
+    out.add(new Metric(resource, scope, name, description, unit,
         MetricDataType.HISTOGRAM, HistogramData.create(AggregationTemporality.CUMULATIVE, points)));
   }
 }

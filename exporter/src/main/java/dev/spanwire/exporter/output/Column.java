@@ -20,7 +20,7 @@ public enum Column {
   GID(6, false),
   SRC(21, true, false),
   DST(21, true, false),
-  PROTO(5, true),
+  PROTO(7, true),
   METHOD(7, true),
   HOST(20, true),
   PATH(32, true),
@@ -98,7 +98,7 @@ public enum Column {
       case GID -> Integer.toString(e.connection().process().gid());
       case SRC -> Tuples.format(e.connection().client());
       case DST -> Tuples.format(e.connection().server());
-      case PROTO -> e.connection().scheme().toUpperCase(Locale.ROOT);
+      case PROTO -> e.connection().scheme().toUpperCase(Locale.ROOT) + ("2.0".equals(e.version()) ? "/2" : "");
       case METHOD -> e.request().method();
       case HOST -> e.request().authority() == null ? "-" : e.request().authority();
       case PATH -> e.request().target();

@@ -23,7 +23,23 @@ public final class Http2Protocol implements Protocol {
 
   @Override
   public boolean detects(byte[] firstPayload, Direction direction) {
-    return startsWithPreface(firstPayload) || startsWithServerSettings(firstPayload);
+    return startsWithPreface(firstPayload) || startsWithServerSettings(firstPayload) || startsWithHeaders(firstPayload);
+  }
+
+  /**
+   * A whole HEADERS frame (END_HEADERS; no flags but END_STREAM, PADDED, PRIORITY) of at most the
+   * default frame size, on a stream below 2^24: how a connection the capture met late goes on.
+   * The kernel's rule, the same.
+   */
+  static boolean startsWithHeaders(byte[] bytes) {
+    if (bytes.length < 9) {
+      return false;
+    }
+    int length = ((bytes[0] & 0xff) << 16) | ((bytes[1] & 0xff) << 8) | (bytes[2] & 0xff);
+    int flags = bytes[4] & 0xff;
+    int stream = ((bytes[6] & 0xff) << 16) | ((bytes[7] & 0xff) << 8) | (bytes[8] & 0xff);
+    return bytes[3] == FrameReader.HEADERS && (flags & FrameReader.FLAG_END_HEADERS) != 0 && (flags & ~0x2d) == 0
+        && bytes[5] == 0 && stream != 0 && length > 0 && length <= Http2Frames.DEFAULT_MAX_FRAME_SIZE;
   }
 
   static boolean startsWithPreface(byte[] bytes) {

@@ -439,10 +439,10 @@ final class Http2Session implements ProtocolSession {
     Fields f = stream.request;
     Body body = stream.requestBody;
     long end = stream.requestEnded ? stream.requestEndNanos : stream.lastNanos;
-    stream.builtRequest = new Request.Simple(f.method, f.path, f.authority, f.userAgent, f.headers(),
-        f.contentLength, Math.max(0, body.bytes), body.bytes > 0, body.prefix(), body.cut || body.tooLong,
+    stream.builtRequest = new StreamRequest(stream.id, new Request.Simple(f.method, f.path, f.authority, f.userAgent,
+        f.headers(), f.contentLength, Math.max(0, body.bytes), body.bytes > 0, body.prefix(), body.cut || body.tooLong,
         stream.requestStartNanos, stream.requestHeadNanos, Math.max(end, stream.requestHeadNanos),
-        !stream.requestEnded);
+        !stream.requestEnded));
     return stream.builtRequest;
   }
 
@@ -551,6 +551,9 @@ final class Http2Session implements ProtocolSession {
 
   /** One header block's fields: the pseudo-headers and the ones the product keeps. */
   static final class Fields implements HpackDecoder.FieldSink {
+    /** Kept of every message: what tells a gRPC call, its status and its message. */
+    private static final java.util.Set<String> GRPC_FIELDS = java.util.Set.of("content-type", "grpc-status", "grpc-message");
+
     private final HeaderSelection selection;
     private final List<String> kept = new ArrayList<>(8);
     String method;
@@ -598,7 +601,7 @@ final class Http2Session implements ProtocolSession {
       } else if (lower.equals("host") && authority == null) {
         authority = value;
       }
-      if (selection.all() || selection.names().contains(lower)) {
+      if (selection.all() || selection.names().contains(lower) || GRPC_FIELDS.contains(lower)) {
         kept.add(name);
         kept.add(value);
       }
