@@ -270,8 +270,11 @@ static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, __u64 key, const
 
 	/* copy the payload prefix; sendfile moves file pages, not user bytes */
 	__u32 want = 0;
+	/* HTTP/2 header blocks cannot be read in part (HPACK's table would be lost): frames up to
+	 * the default maximum frame size are copied whole on HTTP/2 connections */
+	__u32 limit = ci->flags & CONN_FLAG_HTTP2 ? MAX_CAPTURE_BYTES : config.capture_bytes;
 	if (args->source != SOURCE_SENDFILE)
-		want = len < config.capture_bytes ? len : config.capture_bytes;
+		want = len < limit ? len : limit;
 	__u32 captured = copy_payload(e->data, args, want);
 	if (captured > MAX_CAPTURE_BYTES)
 		captured = MAX_CAPTURE_BYTES;
@@ -389,7 +392,8 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 		struct sock *sk = sock ? sock : inet_stream_sock(fd, &ino);
 		if (!sk)
 			return;
-		ci = track_socket(key, sk, ino, role_of(kind, dir), CONN_FLAG_JOINED, BPF_NOEXIST);
+		ci = track_socket(key, sk, ino, role_of(kind, dir),
+				  CONN_FLAG_JOINED | (http2_start(kind, prefix) ? CONN_FLAG_HTTP2 : 0), BPF_NOEXIST);
 		if (!ci)
 			return;
 	}
@@ -414,6 +418,8 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 		note_tls_socket(pid_tgid, key, sock, fd);
 	}
 	if (ci->state == CONN_UNDECIDED) {
+		if (http2_start(kind, prefix))
+			ci->flags |= CONN_FLAG_HTTP2;
 		if (kind == HTTP_NONE && src->layer == LAYER_SOCKET && tls_handshake(prefix) && on_capture_port(ci)) {
 			/* TLS on a capture port: the connection is reported, its ciphertext counted, not
 			 * sent; plaintext from a hooked TLS library takes its place */

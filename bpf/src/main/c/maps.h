@@ -16,6 +16,7 @@ enum conn_flags {
 	CONN_FLAG_LOSS_PENDING = 2, /* a syscall's bytes were missed: flag the next data event */
 	CONN_FLAG_TLS = 4,          /* a TLS library's plaintext was seen: ciphertext is not sent */
 	CONN_FLAG_TLS_WIRE = 8,     /* its first bytes were a TLS handshake */
+	CONN_FLAG_HTTP2 = 16,       /* its first bytes were HTTP/2's: header frames are copied whole */
 };
 
 /* Mirrored by dev.spanwire.bpf.EventLayouts.CONN_INFO: user space reads entries back. */

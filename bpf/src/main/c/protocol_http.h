@@ -71,11 +71,22 @@ static __always_inline enum http_kind http_kind(const __u8 *b)
 	 * at most the default frame size on a stream below 2^24: how an HTTP/2 connection the
 	 * capture meets late usually goes on */
 	__u8 type = (w0 >> 24) & 0xff;
-	__u8 flags = w1 & 0xff;
-	__u8 stream_high = (w1 >> 8) & 0xff;
-	__u32 stream = (((w1 >> 16) & 0xff) << 16) | (((w1 >> 24) & 0xff) << 8) | ((w1 >> 32) & 0xff);
+	__u8 flags = (w0 >> 32) & 0xff;
+	__u8 stream_high = (w0 >> 40) & 0xff;
+	__u32 stream = (((w0 >> 48) & 0xff) << 16) | (((w0 >> 56) & 0xff) << 8) | (w1 & 0xff);
 	if (type == 0x01 && (flags & 0x04) && !(flags & ~0x2d) && stream_high == 0 && stream != 0 &&
 	    length > 0 && length <= 16384)
 		return HTTP2_FRAME;
 	return HTTP_NONE;
+}
+
+/* Whether first bytes of this kind are HTTP/2's: the client's preface, a server's SETTINGS, a
+ * HEADERS frame (HTTP/1 starts with a letter, never with a frame's length byte). */
+static __always_inline bool http2_start(enum http_kind kind, const __u8 *b)
+{
+	if (kind == HTTP2_FRAME)
+		return true;
+	if (kind == HTTP_REQUEST)
+		return b[0] == 'P' && b[1] == 'R' && b[2] == 'I' && b[3] == ' ';
+	return kind == HTTP_RESPONSE && b[3] == 0x04;
 }

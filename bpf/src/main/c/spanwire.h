@@ -4,8 +4,10 @@
  */
 #pragma once
 
-/* Upper bound of payload bytes copied per data event; the tunable capture size is at most this. */
-#define MAX_CAPTURE_BYTES 16384
+/* Upper bound of payload bytes copied per data event: HTTP/2 connections get all of it (a frame of
+ * the default maximum size and its header, with room for the frames around it); the capture
+ * size a user sets is at most half of it (CaptureConfig.MAX_CAPTURE_BYTES). */
+#define MAX_CAPTURE_BYTES 32768
 /* Iovec entries inspected per readv/writev/recvmsg/sendmsg call. */
 #define MAX_IOVECS 12
 /* Ports in the capture port list (0 ends the list). */
@@ -136,7 +138,7 @@ struct proc_event {
 struct capture_config {
 	__u32 agent_tgid;      /* never traced */
 	__u32 target_tgid;     /* 0 = every process */
-	__u32 capture_bytes;   /* payload bytes copied per data event, 1..MAX_CAPTURE_BYTES */
+	__u32 capture_bytes;   /* payload bytes copied per data event, 1..16384 */
 	__u32 wakeup_bytes;    /* wake the reader only when this much data is waiting */
 	__u16 capture_ports[MAX_CAPTURE_PORTS]; /* connections on these ports send payload even
 						 * when their first bytes do not look like HTTP */

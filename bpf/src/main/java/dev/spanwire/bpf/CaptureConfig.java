@@ -31,7 +31,8 @@ public record CaptureConfig(
     CaptureBackend backend) {
 
   public static final int DEFAULT_CAPTURE_BYTES = 4096;
-  public static final int MAX_CAPTURE_BYTES = EventLayouts.MAX_CAPTURE_BYTES;
+  /** The largest capture size a user may set; HTTP/2 connections get {@code MAX_CAPTURE_BYTES} of the kernel's. */
+  public static final int MAX_CAPTURE_BYTES = 16384;
   public static final int MAX_CAPTURE_PORTS = EventLayouts.MAX_CAPTURE_PORTS;
   public static final int DEFAULT_RING_BUFFER_BYTES = 8 << 20;
   public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofMillis(10);

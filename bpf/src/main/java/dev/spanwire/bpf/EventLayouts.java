@@ -36,7 +36,7 @@ final class EventLayouts {
   static final int DATA_FLAG_TLS = 2;
 
   /** {@code MAX_CAPTURE_BYTES}: the most payload bytes one data event carries. */
-  static final int MAX_CAPTURE_BYTES = 16384;
+  static final int MAX_CAPTURE_BYTES = 32768;
 
   /** {@code CMDLINE_BYTES}. */
   static final int CMDLINE_BYTES = 256;

@@ -170,10 +170,15 @@ public final class Peers {
 
   /** nginx as above, speaking TLS with the certificate in {@code certificates} when it is not null. */
   public static Server nginx(Path root, Path workDir, boolean sendfile, String serverExtra, Path certificates) {
+    return nginx(root, workDir, sendfile, serverExtra, certificates, false);
+  }
+
+  /** nginx as above, speaking HTTP/2 when {@code http2} (h2c with prior knowledge, or h2 over TLS by ALPN). */
+  public static Server nginx(Path root, Path workDir, boolean sendfile, String serverExtra, Path certificates, boolean http2) {
     require("nginx");
     int port = freePort();
-    String tls = certificates == null ? "" : " ssl;\n    ssl_certificate " + certificates.resolve("cert.pem")
-        + ";\n    ssl_certificate_key " + certificates.resolve("key.pem");
+    String tls = (http2 ? " http2" : "") + (certificates == null ? "" : " ssl;\n    ssl_certificate " + certificates.resolve("cert.pem")
+        + ";\n    ssl_certificate_key " + certificates.resolve("key.pem"));
     String conf =
         """
         daemon off;

@@ -29,7 +29,6 @@ final class Http2Session implements ProtocolSession {
   /** Open streams kept per connection; the oldest past it is dropped and counted. */
   static final int MAX_STREAMS = 1024;
   private static final int SETTINGS_HEADER_TABLE_SIZE = 0x1;
-  private static final int SETTINGS_MAX_FRAME_SIZE = 0x5;
 
   private final SessionContext context;
   private final ProtocolStats stats;
@@ -171,11 +170,9 @@ final class Http2Session implements ProtocolSession {
               int id = ((payload[i] & 0xff) << 8) | (payload[i + 1] & 0xff);
               long value = ((long) (payload[i + 2] & 0xff) << 24) | ((payload[i + 3] & 0xff) << 16)
                   | ((payload[i + 4] & 0xff) << 8) | (payload[i + 5] & 0xff);
-              // what this side receives: the other direction's table and frames
+              // what this side receives: the other direction's table
               if (id == SETTINGS_HEADER_TABLE_SIZE) {
                 other(this).hpack.allowTableSize(value);
-              } else if (id == SETTINGS_MAX_FRAME_SIZE) {
-                other(this).reader.maxFrameSize(value);
               }
             }
           }
