@@ -35,7 +35,59 @@ public record GrpcCall(String service, String method, int statusCode, String mes
       String raw = response.headers().get("grpc-message");
       message = raw == null ? null : percentDecode(raw);
     }
+    int streamError = exchange.request().streamError();
+    if (status < 0 && streamError >= 0) {
+      long timeout = timeoutNanos(exchange.request().headers().get("grpc-timeout"));
+      long elapsed = exchange.endNanos() - exchange.request().startNanos();
+      status = statusOfReset(streamError, timeout, elapsed);
+    }
     return new GrpcCall(service, method, status, message);
+  }
+
+  /**
+   * The status a stream reset without grpc-status gives, as gRPC maps HTTP/2 error codes: a
+   * cancel once the call's deadline (its grpc-timeout, 10 % allowed for the time before the
+   * request was written) has passed is DEADLINE_EXCEEDED, else CANCELLED; a refused stream is
+   * UNAVAILABLE, ENHANCE_YOUR_CALM RESOURCE_EXHAUSTED, INADEQUATE_SECURITY PERMISSION_DENIED, the
+   * rest INTERNAL.
+   */
+  static int statusOfReset(int errorCode, long timeoutNanos, long elapsedNanos) {
+    return switch (errorCode) {
+      case 8 -> timeoutNanos > 0 && elapsedNanos >= timeoutNanos - timeoutNanos / 10 ? 4 : 1;
+      case 7 -> 14;
+      case 11 -> 8;
+      case 12 -> 7;
+      default -> 13;
+    };
+  }
+
+  /** A grpc-timeout value ({@code 300m}, {@code 1S}: digits and a unit of H M S m u n) in nanoseconds, or -1. */
+  static long timeoutNanos(String value) {
+    if (value == null) {
+      return -1;
+    }
+    String v = value.strip();
+    if (v.length() < 2 || v.length() > 9) {
+      return -1;
+    }
+    long amount = 0;
+    for (int i = 0; i < v.length() - 1; i++) {
+      char c = v.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      amount = amount * 10 + (c - '0');
+    }
+    long unit = switch (v.charAt(v.length() - 1)) {
+      case 'H' -> 3_600_000_000_000L;
+      case 'M' -> 60_000_000_000L;
+      case 'S' -> 1_000_000_000L;
+      case 'm' -> 1_000_000L;
+      case 'u' -> 1_000L;
+      case 'n' -> 1L;
+      default -> -1;
+    };
+    return unit < 0 ? -1 : amount * unit;
   }
 
   /** The span name the RPC conventions give: {@code package.Service/Method}. */

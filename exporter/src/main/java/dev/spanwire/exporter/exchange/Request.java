@@ -56,6 +56,14 @@ public interface Request {
     return -1;
   }
 
+  /**
+   * The HTTP/2 error code of the RST_STREAM (or GOAWAY: REFUSED_STREAM) that ended its stream
+   * before its response did, or -1.
+   */
+  default int streamError() {
+    return -1;
+  }
+
   /** The X-Forwarded-For values, repeated fields joined by ", ". */
   default String xForwardedFor() {
     return headers().joined("x-forwarded-for", ", ");

@@ -214,13 +214,15 @@ final class HttpMetrics {
     GrpcCall call = GrpcCall.of(exchange);
     if (call != null) {
       // a gRPC call counts as a call, not as HTTP traffic (as OpenTelemetry's gRPC instrumentation has it)
-      if (exchange.response() != null) {
+      if (exchange.response() != null || call.statusCode() >= 0) {
+        // a call reset before its response (a deadline, a cancel) lasted until the reset
+        long nanos = exchange.response() != null ? exchange.durationNanos() : exchange.endNanos() - request.headNanos();
         Labels labels = new Labels(call.method(), call.statusCode(), call.service(), RpcField.GRPC, null);
         long start = clock.toEpochNanos(exchange.startNanos());
         boolean server = exchange.role() != Role.CLIENT;
         (server ? series.rpcServerDuration : series.rpcClientDuration)
             .get(labels, a -> new Histogram(a, start, rpcBuckets.length))
-            .add(exchange.durationNanos() / 1e6, rpcBuckets);
+            .add(Math.max(0, nanos) / 1e6, rpcBuckets);
       }
       return;
     }

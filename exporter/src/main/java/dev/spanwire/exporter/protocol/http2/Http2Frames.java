@@ -8,7 +8,9 @@ package dev.spanwire.exporter.protocol.http2;
 final class Http2Frames {
   static final int NO_ERROR = 0;
   static final int PROTOCOL_ERROR = 1;
+  static final int REFUSED_STREAM = 7;
   static final int FRAME_SIZE_ERROR = 6;
+  static final int CANCEL = 8;
   /** SETTINGS_MAX_FRAME_SIZE until a peer raises it (section 6.5.2). */
   static final int DEFAULT_MAX_FRAME_SIZE = 1 << 14;
   /** The largest SETTINGS_MAX_FRAME_SIZE a peer may announce. */

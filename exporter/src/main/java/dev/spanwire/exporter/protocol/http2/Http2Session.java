@@ -182,6 +182,7 @@ final class Http2Session implements ProtocolSession {
           if (stream != null) {
             stats.http2Resets.increment();
             stream.reset = true;
+            stream.resetCode = length >= 4 ? (int) Http2Frames.u32(payload, 0) : Http2Frames.CANCEL;
             finish(stream, timestampNanos, false);
           }
         }
@@ -193,6 +194,7 @@ final class Http2Session implements ProtocolSession {
               if (stream.id > last && stream.requestDirection != direction) {
                 stats.http2Resets.increment();
                 stream.reset = true;
+                stream.resetCode = Http2Frames.REFUSED_STREAM; // not processed: safe to retry
                 finish(stream, timestampNanos, false);
               }
             }
@@ -414,6 +416,14 @@ final class Http2Session implements ProtocolSession {
       return;
     }
     Request request = requestOf(stream);
+    if (stream.reset && !stream.responseEnded) {
+      // the call lasted until its reset (a span without response ends where its request does)
+      StreamRequest built = (StreamRequest) request;
+      Request.Simple v = built.values();
+      request = new StreamRequest(built.streamId(), new Request.Simple(v.method(), v.target(), v.authority(), v.userAgent(),
+          v.headers(), v.declaredLength(), v.bodyBytes(), v.hasBody(), v.bodyPrefix(), v.bodyPrefixCut(), v.startNanos(),
+          v.headNanos(), Math.max(v.endNanos(), timestampNanos), v.truncated()), stream.resetCode);
+    }
     Response response = stream.response == null ? null : responseOf(stream, connectionEnd || stream.reset);
     if (response == null) {
       stats.unanswered.increment();
@@ -439,7 +449,7 @@ final class Http2Session implements ProtocolSession {
     stream.builtRequest = new StreamRequest(stream.id, new Request.Simple(f.method, f.path, f.authority, f.userAgent,
         f.headers(), f.contentLength, Math.max(0, body.bytes), body.bytes > 0, body.prefix(), body.cut || body.tooLong,
         stream.requestStartNanos, stream.requestHeadNanos, Math.max(end, stream.requestHeadNanos),
-        !stream.requestEnded));
+        !stream.requestEnded), -1);
     return stream.builtRequest;
   }
 
@@ -504,6 +514,7 @@ final class Http2Session implements ProtocolSession {
     boolean responseEnded;
     boolean responseUnknown;
     boolean reset;
+    int resetCode = -1;
     boolean reported;
     Request builtRequest;
 
@@ -548,8 +559,8 @@ final class Http2Session implements ProtocolSession {
 
   /** One header block's fields: the pseudo-headers and the ones the product keeps. */
   static final class Fields implements HpackDecoder.FieldSink {
-    /** Kept of every message: what tells a gRPC call, its status and its message. */
-    private static final java.util.Set<String> GRPC_FIELDS = java.util.Set.of("content-type", "grpc-status", "grpc-message");
+    /** Kept of every message: what tells a gRPC call, its deadline, status and message. */
+    private static final java.util.Set<String> GRPC_FIELDS = java.util.Set.of("content-type", "grpc-status", "grpc-message", "grpc-timeout");
 
     private final HeaderSelection selection;
     private final List<String> kept = new ArrayList<>(8);

@@ -3,8 +3,11 @@ package dev.spanwire.exporter.protocol.http2;
 import dev.spanwire.exporter.exchange.Headers;
 import dev.spanwire.exporter.exchange.Request;
 
-/** An HTTP/2 request: its values, and the stream it went on (AppScope's {@code http_stream}). */
-record StreamRequest(long streamId, Request.Simple values) implements Request {
+/**
+ * An HTTP/2 request: its values, the stream it went on (AppScope's {@code http_stream}), and the
+ * error code that reset the stream, or -1.
+ */
+record StreamRequest(long streamId, Request.Simple values, int streamError) implements Request {
   @Override
   public String method() {
     return values.method();
@@ -77,6 +80,6 @@ record StreamRequest(long streamId, Request.Simple values) implements Request {
 
   @Override
   public Request with(String newTarget, Headers newHeaders, byte[] newBodyPrefix) {
-    return new StreamRequest(streamId, (Request.Simple) Request.super.with(newTarget, newHeaders, newBodyPrefix));
+    return new StreamRequest(streamId, (Request.Simple) Request.super.with(newTarget, newHeaders, newBodyPrefix), streamError);
   }
 }
