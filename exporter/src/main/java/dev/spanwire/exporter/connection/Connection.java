@@ -37,6 +37,8 @@ final class Connection implements SessionContext {
   private StreamAssembler egress;
   private StreamAssembler ingress;
   private ProtocolSession session;
+  /** The request handed over while the next protocol's session opens. */
+  private dev.spanwire.exporter.exchange.Request handedOver;
   /** Whether TLS plaintext was seen: its streams (positions of their own) replace the socket's. */
   private boolean tls;
   /**
@@ -237,10 +239,17 @@ final class Connection implements SessionContext {
   }
 
   @Override
-  public void switchProtocol(String protocol) {
+  public void switchProtocol(String protocol, dev.spanwire.exporter.exchange.Request request) {
     protocolStats.upgrades.increment();
     Protocol next = protocols.named(protocol);
+    handedOver = request;
     session = next == null ? OpaqueSession.INSTANCE : next.open(this);
+    handedOver = null;
+  }
+
+  @Override
+  public dev.spanwire.exporter.exchange.Request handedOver() {
+    return handedOver;
   }
 
   @Override

@@ -10,6 +10,11 @@ public interface Protocol {
   /** Its name, e.g. {@code http1}; {@link SessionContext#switchProtocol} names protocols so. */
   String name();
 
+  /** Whether {@code name} (as a switch names protocols) means this protocol. */
+  default boolean answersTo(String name) {
+    return name().equals(name);
+  }
+
   /** Whether a connection whose first captured bytes (in {@code direction}) are these speaks it. */
   boolean detects(byte[] firstPayload, Direction direction);
 

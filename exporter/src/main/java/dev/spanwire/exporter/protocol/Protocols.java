@@ -45,7 +45,7 @@ public final class Protocols {
   /** The registered protocol of this name, or null. */
   public Protocol named(String name) {
     for (Protocol protocol : protocols) {
-      if (protocol.name().equals(name)) {
+      if (protocol.answersTo(name)) {
         return protocol;
       }
     }

@@ -41,7 +41,20 @@ public interface SessionContext {
    * follows, e.g. {@code h2c}, {@code tunnel}): the registered session of that name takes over,
    * or none parses it. Counted as an upgrade.
    */
-  void switchProtocol(String protocol);
+  default void switchProtocol(String protocol) {
+    switchProtocol(protocol, null);
+  }
+
+  /**
+   * As {@link #switchProtocol(String)}, handing over a request the next protocol answers (HTTP/1's
+   * {@code Upgrade: h2c} request, answered on HTTP/2's stream 1), or null.
+   */
+  void switchProtocol(String protocol, Request handedOver);
+
+  /** The request the protocol before this session handed over with the switch, or null. */
+  default Request handedOver() {
+    return null;
+  }
 
   /**
    * This direction's bytes before {@code position} are body the session skips by length: the

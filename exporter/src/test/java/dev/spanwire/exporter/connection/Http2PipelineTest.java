@@ -194,6 +194,33 @@ class Http2PipelineTest {
     assertThat(stats.http2CutHeaders()).isEqualTo(1);
   }
 
+  /**
+   * RFC 7540 section 3.2: an HTTP/1.1 request with Upgrade: h2c, a 101, then HTTP/2 with the
+   * answer to that request on stream 1 (curl --http2's request, byte for byte).
+   */
+  @Test
+  void anHttp1UpgradeToH2cIsAnsweredOnStreamOne() {
+    pipeline.onEvent(s.open(Role.SERVER));
+    pipeline.onEvent(s.in("GET /a.txt HTTP/1.1\nHost: 127.0.0.1:18902\nUser-Agent: curl/7.88.1\nAccept: */*\n"
+        + "Connection: Upgrade, HTTP2-Settings\nUpgrade: h2c\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\n\n"));
+    pipeline.onEvent(s.data(Direction.EGRESS, concat(
+        EventScript.http("HTTP/1.1 101 Switching Protocols\nConnection: Upgrade\nUpgrade: h2c\n\n"),
+        H2Wire.settings(), status(1, "200", false), data(1, true, "alpha\n"))));
+    in(H2Wire.PREFACE, H2Wire.settings(), get(3, "/b.txt"));
+    out(status(3, "404", true));
+
+    assertThat(sink.summary()).containsExactly("GET /a.txt -> 200", "GET /b.txt -> 404");
+    Exchange upgraded = sink.exchanges.getFirst();
+    assertThat(upgraded.version()).isEqualTo("2.0");
+    assertThat(upgraded.streamId()).isEqualTo(1);
+    assertThat(upgraded.request().userAgent()).isEqualTo("curl/7.88.1");
+    assertThat(upgraded.response().bodyBytes()).isEqualTo(6);
+    PipelineStats stats = stats();
+    assertThat(stats.upgrades()).isEqualTo(1);
+    assertThat(stats.exchanges()).as("no exchange for the 101 itself").isEqualTo(2);
+    assertThat(stats.parseErrors()).isZero();
+  }
+
   @Test
   void joinedMidConnectionTheDynamicTableIsUnknownAndNoValueIsGuessed() {
     // the connection's first exchange happened before the capture: the encoder's table holds its fields

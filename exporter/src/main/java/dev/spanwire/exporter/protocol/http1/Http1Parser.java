@@ -136,6 +136,10 @@ public final class Http1Parser {
   private boolean connectionKeepAlive;
   private boolean connectionUpgrade;
   private boolean hasUpgrade;
+  /** This message's Upgrade header names h2c (HTTP/2 over cleartext, RFC 7540 section 3.2). */
+  private boolean upgradeH2c;
+  /** The last complete message's {@link #upgradeH2c}. */
+  private boolean lastUpgradeH2c;
 
   private Framing framing;
   private long bodyRemaining;
@@ -189,6 +193,11 @@ public final class Http1Parser {
   }
 
   /** Whether a request that asked to switch protocols (or CONNECT) awaits its response. */
+  /** Whether the last complete message's Upgrade header was {@code h2c}. */
+  public boolean lastUpgradeH2c() {
+    return lastUpgradeH2c;
+  }
+
   public boolean isUpgradePending() {
     return state == UPGRADE_PENDING;
   }
@@ -1049,6 +1058,7 @@ public final class Http1Parser {
     connectionKeepAlive = false;
     connectionUpgrade = false;
     hasUpgrade = false;
+    upgradeH2c = false;
     kept.clear();
     framing = Framing.NONE;
     bodyRemaining = 0;
@@ -1115,7 +1125,10 @@ public final class Http1Parser {
         chunkedLast = lastCodingIsChunked();
       }
       case H_CONNECTION -> connectionTokens();
-      case H_UPGRADE -> hasUpgrade = true;
+      case H_UPGRADE -> {
+        hasUpgrade = true;
+        upgradeH2c |= equalsIgnoreCase(token, 0, tokenLength, "h2c");
+      }
       default -> {}
     }
     if (headerId >= KeptHeaders.FIRST_KEPT || kept.all()) {
@@ -1330,6 +1343,7 @@ public final class Http1Parser {
       return;
     }
     boolean upgrade = upgradeAfterMessage;
+    lastUpgradeH2c = upgradeH2c;
     boolean interim = !request && statusCode >= 100 && statusCode < 200 && statusCode != 101;
     reset();
     if (upgrade) {

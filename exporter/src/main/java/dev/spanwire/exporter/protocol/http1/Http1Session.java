@@ -78,6 +78,8 @@ final class Http1Session implements ProtocolSession {
   private boolean pipelined;
   private boolean pairingStopped;
   private boolean upgraded;
+  /** The request a 101 to h2c answered: HTTP/2 answers it on stream 1. */
+  private HttpMessage handedOver;
   private String lastRequestMethod = "";
 
   /**
@@ -277,6 +279,10 @@ final class Http1Session implements ProtocolSession {
       if (request.dropped) {
         continue; // counted when it was dropped
       }
+      if (response.statusCode() == 101 && responseParser().lastUpgradeH2c()) {
+        handedOver = request.message; // its answer is HTTP/2's stream 1, not the 101
+        continue;
+      }
       Pending next = requests.peekFirst();
       if (next != null && next != LOST_REQUESTS && next.headNanos < response.startNanos()) {
         pipelined = true; // the next request was out before this answer began
@@ -450,7 +456,7 @@ final class Http1Session implements ProtocolSession {
     @Override
     public void onUpgrade() {
       // the HTTP/2 connection preface, or whatever a 101 or a CONNECT leads to
-      String next = lastRequestMethod.equals("PRI") ? "h2" : "tunnel";
+      String next = lastRequestMethod.equals("PRI") ? "h2" : handedOver != null ? "h2c" : "tunnel";
       if (upgraded) {
         return;
       }
@@ -458,7 +464,7 @@ final class Http1Session implements ProtocolSession {
       // both directions leave HTTP/1 together
       egressParser.upgrade();
       ingressParser.upgrade();
-      context.switchProtocol(next);
+      context.switchProtocol(next, handedOver);
     }
   }
 

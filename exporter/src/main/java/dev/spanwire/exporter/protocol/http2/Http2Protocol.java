@@ -21,6 +21,12 @@ public final class Http2Protocol implements Protocol {
     return NAME;
   }
 
+  /** HTTP/1's upgrade names it h2c. */
+  @Override
+  public boolean answersTo(String name) {
+    return NAME.equals(name) || "h2c".equals(name);
+  }
+
   @Override
   public boolean detects(byte[] firstPayload, Direction direction) {
     return startsWithPreface(firstPayload) || startsWithServerSettings(firstPayload) || startsWithHeaders(firstPayload);

@@ -55,6 +55,22 @@ final class Http2Session implements ProtocolSession {
     } else if (role == Role.SERVER) {
       requestDirection = Direction.INGRESS;
     }
+    Request upgrade = context.handedOver();
+    if (upgrade != null && requestDirection != null) {
+      // HTTP/1's Upgrade: h2c request is stream 1's, half-closed by the client (RFC 7540 3.2)
+      Stream stream = new Stream(1, requestDirection);
+      stream.builtRequest = new StreamRequest(1, new Request.Simple(upgrade.method(), upgrade.target(), upgrade.authority(),
+          upgrade.userAgent(), upgrade.headers(), upgrade.declaredLength(), upgrade.bodyBytes(), upgrade.hasBody(),
+          upgrade.bodyPrefix(), upgrade.bodyPrefixCut(), upgrade.startNanos(), upgrade.headNanos(), upgrade.endNanos(),
+          upgrade.truncated()), -1);
+      stream.requestStartNanos = upgrade.startNanos();
+      stream.requestHeadNanos = upgrade.headNanos();
+      stream.requestEndNanos = upgrade.endNanos();
+      stream.lastNanos = upgrade.endNanos();
+      stream.requestEnded = true;
+      stream.tid = context.lastTid(requestDirection);
+      streams.put(1, stream);
+    }
   }
 
   private DirectionState state(Direction direction) {
