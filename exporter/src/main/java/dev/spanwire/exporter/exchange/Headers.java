@@ -20,6 +20,14 @@ public final class Headers {
   private final String[] values;
   private final int size;
 
+  /**
+   * Headers over these arrays, which the caller hands over and no longer changes: their first
+   * {@code size} entries (at most {@value #MAX_FIELDS}).
+   */
+  public static Headers wrap(String[] names, String[] values, int size) {
+    return size == 0 ? NONE : new Headers(names, values, Math.min(size, MAX_FIELDS));
+  }
+
   private Headers(String[] names, String[] values, int size) {
     this.names = names;
     this.values = values;

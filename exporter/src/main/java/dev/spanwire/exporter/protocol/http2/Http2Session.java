@@ -10,13 +10,8 @@ import dev.spanwire.exporter.protocol.HeaderSelection;
 import dev.spanwire.exporter.protocol.ProtocolSession;
 import dev.spanwire.exporter.protocol.ProtocolStats;
 import dev.spanwire.exporter.protocol.SessionContext;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 
 /**
  * One HTTP/2 connection: frames per direction, HPACK per direction, requests and responses paired
@@ -32,11 +27,14 @@ final class Http2Session implements ProtocolSession {
 
   private final SessionContext context;
   private final ProtocolStats stats;
-  private final HeaderSelection selection;
+  /** Header names kept of every message, or null for all of them. */
+  private final java.util.Set<String> keptNames;
   private final int bodyCaptureBytes;
   private final DirectionState egress;
   private final DirectionState ingress;
-  private final Map<Integer, Stream> streams = new LinkedHashMap<>();
+  private final StreamTable<Stream> streams = new StreamTable<>();
+  /** Streams opened so far: a stream's place in that order tells the oldest. */
+  private long opened;
   /** The direction requests flow in (the client's sending side), once known. */
   private Direction requestDirection;
   private boolean closed;
@@ -44,7 +42,14 @@ final class Http2Session implements ProtocolSession {
   Http2Session(SessionContext context) {
     this.context = context;
     this.stats = context.stats();
-    this.selection = context.settings().headers();
+    HeaderSelection selection = context.settings().headers();
+    if (selection.all()) {
+      this.keptNames = null;
+    } else {
+      java.util.Set<String> names = new java.util.HashSet<>(selection.names());
+      names.addAll(Fields.GRPC_FIELDS);
+      this.keptNames = names;
+    }
     this.bodyCaptureBytes = context.settings().bodyCaptureBytes();
     boolean synced = !context.joinedMidStream();
     this.egress = new DirectionState(Direction.EGRESS, synced);
@@ -59,6 +64,7 @@ final class Http2Session implements ProtocolSession {
     if (upgrade != null && requestDirection != null) {
       // HTTP/1's Upgrade: h2c request is stream 1's, half-closed by the client (RFC 7540 3.2)
       Stream stream = new Stream(1, requestDirection);
+      stream.order = opened++;
       stream.builtRequest = new StreamRequest(1, new Request.Simple(upgrade.method(), upgrade.target(), upgrade.authority(),
           upgrade.userAgent(), upgrade.headers(), upgrade.declaredLength(), upgrade.bodyBytes(), upgrade.hasBody(),
           upgrade.bodyPrefix(), upgrade.bodyPrefixCut(), upgrade.startNanos(), upgrade.headNanos(), upgrade.endNanos(),
@@ -118,7 +124,9 @@ final class Http2Session implements ProtocolSession {
       return;
     }
     closed = true;
-    for (Stream stream : List.copyOf(streams.values())) {
+    List<Stream> open = streams.values();
+    open.sort(java.util.Comparator.comparingLong(s -> s.order));
+    for (Stream stream : open) {
       if (report) {
         finish(stream, timestampNanos > 0 ? timestampNanos : stream.lastNanos, true);
       }
@@ -206,7 +214,9 @@ final class Http2Session implements ProtocolSession {
           if (length >= 4) {
             int last = ((payload[0] & 0x7f) << 24) | ((payload[1] & 0xff) << 16) | ((payload[2] & 0xff) << 8) | (payload[3] & 0xff);
             // streams the sender of GOAWAY did not take: those the other side opened above `last`
-            for (Stream stream : List.copyOf(streams.values())) {
+            List<Stream> open = streams.values();
+            open.sort(java.util.Comparator.comparingLong(s -> s.order));
+            for (Stream stream : open) {
               if (stream.id > last && stream.requestDirection != direction) {
                 stats.http2Resets.increment();
                 stream.reset = true;
@@ -242,7 +252,11 @@ final class Http2Session implements ProtocolSession {
         hpack.desync();
         return;
       }
-      Fields fields = new Fields(selection);
+      Stream existing = promised < 0 ? streams.get(streamId) : null;
+      // trailers: a block after the final response goes into the response's own fields
+      boolean trailers = existing != null && direction != existing.requestDirection && existing.response != null;
+      Fields fields = trailers ? existing.response : new Fields(keptNames);
+      fields.trailers = trailers;
       long unknownBefore = hpack.unknownFields();
       if (!hpack.decode(block, 0, blockFill, fields)) {
         stats.parseErrors.increment();
@@ -252,13 +266,22 @@ final class Http2Session implements ProtocolSession {
       if (unknown > 0) {
         stats.hpackDesync.add(unknown);
       }
+      if (trailers) {
+        fields.trailers = false;
+        if ((blockFlags & FrameReader.FLAG_END_STREAM) != 0) {
+          existing.responseEnded = true;
+          existing.responseEndNanos = timestampNanos;
+          finish(existing, timestampNanos, false);
+        }
+        return;
+      }
       if (promised >= 0) {
         // server push: the promised request, on the stream the server will answer on
         request(promised, fields, other(this).direction, blockStartNanos, timestampNanos, true);
         return;
       }
       boolean endStream = (blockFlags & FrameReader.FLAG_END_STREAM) != 0;
-      Stream stream = streams.get(streamId);
+      Stream stream = existing;
       if (stream == null) {
         if (fields.status == null) {
           // a new stream's request (request() counts one whose :method or :path is unknown)
@@ -347,6 +370,7 @@ final class Http2Session implements ProtocolSession {
       context.learnRole(direction == Direction.EGRESS ? Role.CLIENT : Role.SERVER);
     }
     Stream stream = new Stream(streamId, direction);
+    stream.order = opened++;
     stream.request = fields;
     stream.requestStartNanos = startNanos;
     stream.requestHeadNanos = headNanos;
@@ -358,9 +382,7 @@ final class Http2Session implements ProtocolSession {
     }
     stats.requests.increment();
     if (streams.size() > MAX_STREAMS) {
-      Iterator<Stream> oldest = streams.values().iterator();
-      oldest.next();
-      oldest.remove();
+      streams.remove(streams.least(s -> s.order).id);
       stats.http2Expired.increment();
     }
     if (ended) {
@@ -382,19 +404,10 @@ final class Http2Session implements ProtocolSession {
 
   private void response(Stream stream, Fields fields, long timestampNanos, boolean ended) {
     if (fields.status == null) {
-      if (fields.unknownPseudo || stream.response == null) {
-        stats.http2UnknownMessages.increment();
-        stream.responseUnknown = true;
-        if (ended) {
-          finish(stream, timestampNanos, false);
-        }
-        return;
-      }
-      // trailers: a block without :status after the response
-      stream.responseTrailers = fields;
+      // no final response yet (trailers go into it): its :status was not known
+      stats.http2UnknownMessages.increment();
+      stream.responseUnknown = true;
       if (ended) {
-        stream.responseEnded = true;
-        stream.responseEndNanos = timestampNanos;
         finish(stream, timestampNanos, false);
       }
       return;
@@ -473,23 +486,9 @@ final class Http2Session implements ProtocolSession {
     Fields f = stream.response;
     Body body = stream.responseBody;
     Headers headers = f.headers();
-    if (stream.responseTrailers != null) {
-      headers = merge(headers, stream.responseTrailers.headers());
-    }
     return new Response.Simple(stream.statusCode, "", "2.0", headers, f.contentLength, Math.max(0, body.bytes),
         body.bytes > 0, body.prefix(), body.cut || body.tooLong, stream.responseStartNanos, stream.responseHeadNanos,
         Math.max(stream.responseEndNanos, stream.responseHeadNanos), cut && !stream.responseEnded);
-  }
-
-  private static Headers merge(Headers a, Headers b) {
-    Headers.Builder builder = Headers.builder();
-    for (int i = 0; i < a.size(); i++) {
-      builder.add(a.name(i), a.value(i));
-    }
-    for (int i = 0; i < b.size(); i++) {
-      builder.add(b.name(i), b.value(i));
-    }
-    return builder.build();
   }
 
   private static int parseStatus(String status) {
@@ -514,7 +513,6 @@ final class Http2Session implements ProtocolSession {
     int tid;
     Fields request;
     Fields response;
-    Fields responseTrailers;
     boolean requestTrailers;
     int statusCode;
     final Body requestBody = new Body();
@@ -533,6 +531,9 @@ final class Http2Session implements ProtocolSession {
     int resetCode = -1;
     boolean reported;
     Request builtRequest;
+
+    /** When it opened among the connection's streams. */
+    long order;
 
     Stream(int id, Direction requestDirection) {
       this.id = id;
@@ -576,10 +577,15 @@ final class Http2Session implements ProtocolSession {
   /** One header block's fields: the pseudo-headers and the ones the product keeps. */
   static final class Fields implements HpackDecoder.FieldSink {
     /** Kept of every message: what tells a gRPC call, its deadline, status and message. */
-    private static final java.util.Set<String> GRPC_FIELDS = java.util.Set.of("content-type", "grpc-status", "grpc-message", "grpc-timeout");
+    static final java.util.Set<String> GRPC_FIELDS = java.util.Set.of("content-type", "grpc-status", "grpc-message", "grpc-timeout");
 
-    private final HeaderSelection selection;
-    private final List<String> kept = new ArrayList<>(8);
+    /** Names kept (HTTP/2 names are lower case: RFC 9113 section 8.2.1), or null for all. */
+    private final java.util.Set<String> keptNames;
+    private String[] names;
+    private String[] values;
+    private int size;
+    /** Decoding trailers into the response's fields: pseudo-header fields are not taken. */
+    boolean trailers;
     String method;
     String path;
     String authority;
@@ -590,8 +596,8 @@ final class Http2Session implements ProtocolSession {
     boolean unknownPseudo;
     boolean unknown;
 
-    Fields(HeaderSelection selection) {
-      this.selection = selection;
+    Fields(java.util.Set<String> keptNames) {
+      this.keptNames = keptNames;
     }
 
     @Override
@@ -599,10 +605,13 @@ final class Http2Session implements ProtocolSession {
       if (name == null) {
         // a field the table could not give: it may have been any of them
         unknown = true;
-        unknownPseudo = true;
+        unknownPseudo |= !trailers;
         return;
       }
       if (name.startsWith(":")) {
+        if (trailers) {
+          return; // malformed in trailers (RFC 9113 8.1); the response's own stay
+        }
         switch (name) {
           case ":method" -> method = value;
           case ":path" -> path = value;
@@ -613,33 +622,44 @@ final class Http2Session implements ProtocolSession {
         }
         return;
       }
-      String lower = name.toLowerCase(Locale.ROOT);
-      if (lower.equals("user-agent")) {
-        userAgent = value;
-      } else if (lower.equals("content-length")) {
-        try {
-          contentLength = Long.parseLong(value.strip());
-        } catch (NumberFormatException e) {
-          contentLength = -1;
+      // a name with upper case is malformed in HTTP/2 (RFC 9113 8.2.1): it matches nothing here
+      switch (name) {
+        case "user-agent" -> userAgent = value;
+        case "content-length" -> {
+          try {
+            contentLength = Long.parseLong(value.strip());
+          } catch (NumberFormatException e) {
+            contentLength = -1;
+          }
         }
-      } else if (lower.equals("host") && authority == null) {
-        authority = value;
+        case "host" -> {
+          if (authority == null) {
+            authority = value;
+          }
+        }
+        default -> {}
       }
-      if (selection.all() || selection.names().contains(lower) || GRPC_FIELDS.contains(lower)) {
-        kept.add(name);
-        kept.add(value);
+      if ((keptNames == null || keptNames.contains(name)) && size < Headers.MAX_FIELDS) {
+        if (names == null) {
+          names = new String[8];
+          values = new String[8];
+        } else if (size == names.length) {
+          names = Arrays.copyOf(names, size * 2);
+          values = Arrays.copyOf(values, size * 2);
+        }
+        names[size] = name;
+        values[size] = value;
+        size++;
       }
     }
 
+    /** The kept fields; the arrays pass to the headers, so fields added later start new ones. */
     Headers headers() {
-      if (kept.isEmpty()) {
-        return Headers.NONE;
-      }
-      Headers.Builder builder = Headers.builder();
-      for (int i = 0; i < kept.size(); i += 2) {
-        builder.add(kept.get(i), kept.get(i + 1));
-      }
-      return builder.build();
+      Headers headers = Headers.wrap(names, values, size);
+      names = null;
+      values = null;
+      size = 0;
+      return headers;
     }
   }
 }
