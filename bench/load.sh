@@ -5,11 +5,13 @@
 # the exchanges it reported against the requests wrk completed while it ran.
 #
 #   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-x] [--pid]
-#                 [--download BYTES] [--upload BYTES] [--tls]
+#                 [--download BYTES] [--upload BYTES] [--tls] [--h2 [-m STREAMS]]
 #
 # --download N serves a file of N bytes instead of the 17-byte page; --upload N POSTs N bytes per
 # request (nginx reads and drops them). --tls puts nginx behind TLS (a certificate openssl makes)
-# and reports the agent's TLS library calls (uprobe hits) per second. AGENT_JAR runs another build.
+# and reports the agent's TLS library calls (uprobe hits) per second. --h2 speaks HTTP/2 without
+# TLS (nginx's h2c) and drives it with h2load instead of wrk, STREAMS (default 10) concurrent
+# streams per connection; with --tls, HTTP/2 over TLS by ALPN. AGENT_JAR runs another build.
 #
 # --pid traces nginx's process only (the agent's --pid), so the cost of tracing one service is
 # measured; wrk's side is then not traced. The capture backend and other agent flags come from
@@ -26,18 +28,19 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
-duration=10 connections=16 threads=2 rounds=3 export="" one_pid="" download="" upload="" tls=""
-usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-x] [--pid] [--download bytes] [--upload bytes] [--tls]" >&2; exit 2; }
+duration=10 connections=16 threads=2 rounds=3 export="" one_pid="" download="" upload="" tls="" h2="" streams=10
+usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-x] [--pid] [--download bytes] [--upload bytes] [--tls] [--h2 [-m streams]]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift ;; -c) connections=$2; shift ;; -t) threads=$2; shift ;; -r) rounds=$2; shift ;;
     -x) export=1 ;; --pid|-p) one_pid=1 ;;
-    --download) download=$2; shift ;; --upload) upload=$2; shift ;; --tls) tls=1 ;; *) usage ;;
+    --download) download=$2; shift ;; --upload) upload=$2; shift ;; --tls) tls=1 ;;
+    --h2) h2=1 ;; -m) streams=$2; shift ;; *) usage ;;
   esac
   shift
 done
 [ "$(id -u)" -eq 0 ] || die "the harness loads BPF programs: run it as root"
-ensure_packages $SPANWIRE_BUILD_PACKAGES nginx-light wrk
+ensure_packages $SPANWIRE_BUILD_PACKAGES nginx-light wrk nghttp2-client
 java_home=$(find_jdk)
 [ -n "${AGENT_JAR:-}" ] || ! agent_stale "$root" || build_agent "$root" "$java_home"
 
@@ -58,7 +61,9 @@ listen="127.0.0.1:$port" scheme=http
 if [ -n "$tls" ]; then
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 1 \
     -subj /CN=localhost 2>/dev/null
-  listen="127.0.0.1:$port ssl; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem" scheme=https
+  listen="127.0.0.1:$port ssl${h2:+ http2}; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem" scheme=https
+elif [ -n "$h2" ]; then
+  listen="127.0.0.1:$port http2"
 fi
 printf 'hello from nginx\n' > "$work/www/index.html"
 cat > "$work/nginx.conf" <<CONF
@@ -74,7 +79,9 @@ http {
 }
 CONF
 /usr/sbin/nginx -p "$work" -c "$work/nginx.conf" & nginx_pid=$!
-for _ in $(seq 100); do curl -sk -o /dev/null "$scheme://127.0.0.1:$port/" && break; sleep 0.05; done
+curl_h2=()
+[ -n "$h2" ] && [ -z "$tls" ] && curl_h2=(--http2-prior-knowledge)
+for _ in $(seq 100); do curl -sk "${curl_h2[@]}" -o /dev/null "$scheme://127.0.0.1:$port/" && break; sleep 0.05; done
 
 url="$scheme://127.0.0.1:$port/index.html"
 wrk_script=()
@@ -100,14 +107,34 @@ if [ -n "$export" ]; then
   for _ in $(seq 100); do grep -q listening "$work/receiver.log" && break; sleep 0.1; done
   otlp=(--otlp-endpoint "http://127.0.0.1:$receiver_port")
 fi
-# wrk's requests/s on stdout; its completed request count appended to $work/completed
+[ -n "$h2" ] && { [ -z "$download$upload" ] || die "--h2 serves the page only"; }
+# one load run of $1 seconds into $work/wrk.out: wrk, or h2load for HTTP/2
+load() {
+  if [ -n "$h2" ]; then
+    h2load -D "$1" -c "$connections" -t "$threads" -m "$streams" "$url" >"$work/wrk.out"
+  else
+    wrk -t"$threads" -c"$connections" -d"$1s" "${wrk_script[@]}" "$url" >"$work/wrk.out"
+  fi
+}
+# the last run's completed requests, and its requests/s
+completed() {
+  if [ -n "$h2" ]; then
+    awk '/^requests:/ {for (i = 1; i <= NF; i++) if ($i ~ /^succeeded/) print $(i - 1)}' "$work/wrk.out"
+  else
+    awk '/ requests in / {print $1}' "$work/wrk.out"
+  fi
+}
+rate() {
+  if [ -n "$h2" ]; then awk '/^finished in/ {print $4}' "$work/wrk.out"; else awk '/Requests\/sec/ {print $2}' "$work/wrk.out"; fi
+}
+# requests/s on stdout; the completed request count appended to $work/completed
 rps() {
-  wrk -t"$threads" -c"$connections" -d"${duration}s" "${wrk_script[@]}" "$url" >"$work/wrk.out"
-  awk '/ requests in / {print $1}' "$work/wrk.out" >>"$work/completed"
-  awk '/Requests\/sec/ {print $2}' "$work/wrk.out"
+  load "$duration"
+  completed >>"$work/completed"
+  rate
 }
 
-wrk -t"$threads" -c"$connections" -d2s "${wrk_script[@]}" "$url" >/dev/null   # warm nginx up
+load 2   # warm nginx up
 
 only=()
 [ -n "$one_pid" ] && only=(--pid "$nginx_pid")
@@ -123,8 +150,8 @@ start_agent() {
   grep -o 'backend [a-z]*' "$work/agent.log" | head -n1 >"$work/backend" || true
   sleep 1   # idle: started, no traffic yet
   awk '/VmRSS/ {print $2}' "/proc/$agent_pid/status" >>"$work/idle"
-  wrk -t"$threads" -c"$connections" -d2s "${wrk_script[@]}" "$url" >"$work/wrk.out"   # warm the agent's JIT up
-  awk '/ requests in / {print $1}' "$work/wrk.out" >>"$work/completed"
+  load 2   # warm the agent's JIT up
+  completed >>"$work/completed"
 }
 stop_agent() {
   kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
@@ -144,18 +171,18 @@ for round in $(seq "$rounds"); do
   rps >>"$work/traced"
   echo $(( $(cpu) - cpu_before )) >>"$work/cpu"
   # the timed run's requests, and the agent's CPU per 1,000 of them
-  timed=$(awk '/ requests in / {print $1}' "$work/wrk.out")
+  timed=$(completed)
   echo "$(( $(cpu) - cpu_before )) $timed" >>"$work/seen"
   awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status" >>"$work/rss"
   stop_agent
-  # every request wrk completed while the agent ran, against the exchanges of each side
+  # every request the load tool completed while the agent ran, against the exchanges of each side
   made=$(awk '{s += $1} END {print s}' "$work/completed")
   server=$(tail -n1 "$work/stats" | grep -o ', server [0-9]*' | awk '{print $3}')
   client=$(tail -n1 "$work/stats" | grep -o ', client [0-9]*' | awk '{print $3}')
   tlscalls=$(tail -n1 "$work/stats" | grep -o ', TLS calls [0-9]*' | awk '{print $4}')
   echo "$made ${server:-0} ${client:-0} ${tlscalls:-0}" >>"$work/coverage"
   echo "round $round: without $(tail -n1 "$work/base") with $(tail -n1 "$work/traced") requests/s;" \
-    "wrk completed $made, agent saw server ${server:-0} client ${client:-0}" >&2
+    "completed $made, agent saw server ${server:-0} client ${client:-0}" >&2
 done
 baseline=$(median <"$work/base")
 # each round's traced run against the untraced run just before it: steadier than the ratio of the
@@ -182,8 +209,9 @@ awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="
     -v rss="$rss_kib" -v d="$duration" -v conns="$connections" -v thr="$threads" -v s="$stats" \
     -v lost="$lost" -v nproc="$(nproc)" -v made="$made" -v server="$server" -v client="$client" \
     -v tlscalls="$tlscalls" -v received="$received" -v idle="$idle_kib" -v startup="$startup_ms" -v cpk="$cpu_per_k" \
-    -v paired="$paired" -v backend="${backend:-?}" -v scope="${one_pid:+nginx only (--pid)}" 'BEGIN {
-  printf "wrk -t%d -c%d -d%ds against nginx on 127.0.0.1, %d cores, median of %d rounds\n", thr, conns, d, nproc, rounds
+    -v paired="$paired" -v backend="${backend:-?}" -v scope="${one_pid:+nginx only (--pid)}" \
+    -v tool="${h2:+h2load -m $streams (HTTP/2)}" 'BEGIN {
+  printf "%s -t%d -c%d -d%ds against nginx on 127.0.0.1, %d cores, median of %d rounds\n", (tool == "" ? "wrk" : tool), thr, conns, d, nproc, rounds
   printf "  agent traces    %s, capture backend %s\n", (scope == "" ? "every process" : scope), backend
   printf "  without agent   %10.0f requests/s\n", b
   printf "  with agent      %10.0f requests/s\n", t
@@ -194,7 +222,7 @@ awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="
   printf "  agent peak RSS  %10.1f MiB (idle %.1f MiB)\n", rss / 1024, idle / 1024
   printf "  start-up        %10d ms to \"capturing\" (median)\n", startup
   printf "  events lost     %10d (all rounds)\n", lost
-  printf "  exchanges       server %d (%.2f%%), client %d (%.2f%%) of %d requests wrk completed\n", server, 100 * server / made, client, 100 * client / made, made
+  printf "  exchanges       server %d (%.2f%%), client %d (%.2f%%) of %d requests the load tool completed\n", server, 100 * server / made, client, 100 * client / made, made
   printf "  OTLP export     %s\n", received
   if (tlscalls > 0) printf "  TLS calls       %10.0f per second (uprobe hits: %.2f per request)\n", tlscalls / made * t, tlscalls / made
   printf "  last agent      %s\n", s
