@@ -377,12 +377,16 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 
 	__u8 prefix[HTTP_PREFIX_BYTES] = {};
 	enum http_kind kind = HTTP_NONE;
-	if (!ci || ci->state == CONN_UNDECIDED) {
+	/* a TLS connection traced from its handshake shows its protocol in its first plaintext */
+	bool first_plaintext = ci && src->layer == LAYER_TLS && !ci->tls_position[0] && !ci->tls_position[1];
+	if (!ci || ci->state == CONN_UNDECIDED || first_plaintext) {
 		if (src->source != SOURCE_SENDFILE) {
 			read_prefix(src, len, prefix);
 			kind = http_kind(prefix);
 		}
 	}
+	if (first_plaintext && ci->state != CONN_UNDECIDED && http2_start(kind, prefix))
+		ci->flags |= CONN_FLAG_HTTP2;
 	if (!ci) {
 		/* a socket from before the agent started (or passed to this process): track it
 		 * only when it evidently speaks HTTP */

@@ -130,6 +130,35 @@ class AgentHttp2KernelTest {
     }
   }
 
+  /**
+   * HTTP/2 over TLS (ALPN h2) between curl and nginx on a capture port: the plaintext through
+   * OpenSSL, a header block bigger than the default capture size read whole.
+   */
+  @Test
+  void http2OverTlsWithALargeHeaderBlock(@TempDir Path www, @TempDir Path work, @TempDir Path certificates) throws Exception {
+    Files.writeString(www.resolve("a.txt"), "alpha\n");
+    Peers.selfSignedCertificate(certificates);
+    try (Server nginx = Peers.nginx(www, work, false, "", certificates, true);
+        AgentRun agent = AgentRun.start(work.resolve("agent.log"), "--output", "json", "--otlp-endpoint", "none",
+            "--ports", Integer.toString(nginx.port()))) {
+      String big = "x".repeat(6000);
+      Completed curl = Peers.run(TIMEOUT, "curl", "-sS", "-k", "--http2", "-H", "x-big: " + big,
+          nginx.httpsUrl("/a.txt"), nginx.httpsUrl("/missing")).assertSuccess();
+      assertThat(curl.out()).startsWith("alpha\n");
+      for (long pid : List.of(curl.pid(), nginx.pid())) {
+        Await.until("two exchanges of " + pid, TIMEOUT, () -> agent.events(pid, "http-resp").size() == 2, agent::logText);
+        assertThat(summary(agent.events(pid, "http-resp"))).as("responses of %d", pid)
+            .containsExactly("/a.txt 200 stream 1 2.0", "/missing 404 stream 3 2.0");
+        assertThat(agent.events(pid, "http-resp")).allSatisfy(e -> assertThat(e.at("/body/data/http_scheme").asText()).isEqualTo("https"));
+      }
+      agent.stop();
+      String log = agent.logText();
+      assertThat(counter(log, "HTTP/2 header frames cut")).isZero();
+      assertThat(counter(log, "hpack desync")).isZero();
+      assertThat(counter(log, "parse errors")).isZero();
+    }
+  }
+
   /** h2load's 20000 requests over 4 connections, 10 streams each at a time, to nginx (h2c): every one seen, on both sides. */
   @Test
   void h2loadAgainstNginxIsCountedExactly(@TempDir Path www, @TempDir Path work) throws Exception {
