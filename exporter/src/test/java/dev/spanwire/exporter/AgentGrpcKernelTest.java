@@ -62,6 +62,13 @@ class AgentGrpcKernelTest {
         .orElseThrow(() -> new AssertionError(name + " not in " + spans.stream().map(Span::getName).toList()));
   }
 
+  /** The calls counted in the latest export of a duration histogram, or -1 before there is one. */
+  private static long calls(OtlpReceiver receiver, String service, String metric) {
+    return receiver.latestMetricsOf(service).stream().filter(m -> m.getName().equals(metric))
+        .flatMap(m -> m.getHistogram().getDataPointsList().stream()).mapToLong(p -> p.getCount())
+        .reduce(Long::sum).orElse(-1);
+  }
+
   @Test
   void unaryStreamingFailedAndDeadlineExceededCallsOnBothSides(@TempDir Path work) throws Exception {
     try (OtlpReceiver receiver = OtlpReceiver.start();
@@ -108,14 +115,15 @@ class AgentGrpcKernelTest {
       assertThat(span(clientSpans, "demo.Greeter/Slow").getStatus().getCode()).isEqualTo(Status.StatusCode.STATUS_CODE_ERROR);
       assertThat(span(serverSpans, "demo.Greeter/Slow").getStatus().getCode()).isEqualTo(Status.StatusCode.STATUS_CODE_ERROR);
 
-      Await.until("rpc duration metrics", TIMEOUT,
-          () -> receiver.latestMetricsOf("grpc-server").stream().anyMatch(m -> m.getName().equals("rpc.server.duration"))
-              && receiver.latestMetricsOf("grpc-client").stream().anyMatch(m -> m.getName().equals("rpc.client.duration")));
+      // metrics go out every second: wait for an export that counts all four calls on each side
+      Await.until("rpc duration metrics of the four calls", TIMEOUT,
+          () -> calls(receiver, "grpc-server", "rpc.server.duration") == 4
+              && calls(receiver, "grpc-client", "rpc.client.duration") == 4,
+          () -> "server " + calls(receiver, "grpc-server", "rpc.server.duration")
+              + ", client " + calls(receiver, "grpc-client", "rpc.client.duration"));
       Metric served = receiver.latestMetricsOf("grpc-server").stream()
           .filter(m -> m.getName().equals("rpc.server.duration")).findFirst().orElseThrow();
       assertThat(served.getUnit()).isEqualTo("ms");
-      long calls = served.getHistogram().getDataPointsList().stream().mapToLong(p -> p.getCount()).sum();
-      assertThat(calls).as("four calls served").isEqualTo(4);
       assertThat(receiver.latestMetricsOf("grpc-server")).extracting(Metric::getName).doesNotContain("http.server.duration");
     }
   }

@@ -130,6 +130,33 @@ class AgentHttp2KernelTest {
     }
   }
 
+  /** nginx speaking h2c (prior knowledge) to curl and to nghttp's concurrent streams: both sides. */
+  @Test
+  void nginxH2cWithCurlAndNghttp(@TempDir Path www, @TempDir Path work) throws Exception {
+    Peers.require("nghttp");
+    Files.writeString(www.resolve("a.txt"), "alpha\n");
+    Files.writeString(www.resolve("b.txt"), "bravo bravo\n");
+    try (Server nginx = Peers.nginx(www, work, false, "", null, true);
+        AgentRun agent = AgentRun.start(work.resolve("agent.log"), "--output", "json", "--otlp-endpoint", "none")) {
+      Completed curl = Peers.run(TIMEOUT, "curl", "-sS", "--http2-prior-knowledge", nginx.url("/b.txt")).assertSuccess();
+      assertThat(curl.out()).isEqualTo("bravo bravo\n");
+      Completed nghttp = Peers.run(TIMEOUT, "nghttp", "-n", nginx.url("/a.txt"), nginx.url("/b.txt"), nginx.url("/none"))
+          .assertSuccess();
+      Await.until("curl's exchange", TIMEOUT, () -> agent.events(curl.pid(), "http-resp").size() == 1, agent::logText);
+      assertThat(summary(agent.events(curl.pid(), "http-resp"))).containsExactly("/b.txt 200 stream 1 2.0");
+      assertThat(agent.events(curl.pid(), "http-resp").getFirst().at("/body/data/http_response_content_length").asLong())
+          .isEqualTo(12);
+      Await.until("nghttp's exchanges", TIMEOUT, () -> agent.events(nghttp.pid(), "http-resp").size() == 3, agent::logText);
+      assertThat(summary(agent.events(nghttp.pid(), "http-resp")))
+          .containsExactly("/a.txt 200 stream 13 2.0", "/b.txt 200 stream 15 2.0", "/none 404 stream 17 2.0");
+      Await.until("nginx's four exchanges", TIMEOUT, () -> agent.events(nginx.pid(), "http-resp").size() == 4, agent::logText);
+      assertThat(summary(agent.events(nginx.pid(), "http-resp"))).containsExactly(
+          "/a.txt 200 stream 13 2.0", "/b.txt 200 stream 1 2.0", "/b.txt 200 stream 15 2.0", "/none 404 stream 17 2.0");
+      agent.stop();
+      assertThat(counter(agent.logText(), "parse errors")).isZero();
+    }
+  }
+
   /**
    * HTTP/2 over TLS (ALPN h2) between curl and nginx on a capture port: the plaintext through
    * OpenSSL, a header block bigger than the default capture size read whole.
