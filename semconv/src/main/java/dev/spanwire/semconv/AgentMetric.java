@@ -80,6 +80,13 @@ public enum AgentMetric {
       "HTTP/2 streams dropped past the per-connection bound"),
   HTTP2_CUT_HEADERS("spanwire.http2.cut_headers", "{frame}", true, "HTTP/2 header frames cut", true,
       "HTTP/2 header frames not captured whole (their block undecodable)"),
+  // trace linking
+  LINKS_CROSS_PROCESS("spanwire.links.cross_process", "{span}", true, "linked across processes", false,
+      "Server spans made children of the traced client span of the same request on this host"),
+  LINKS_IN_PROCESS("spanwire.links.in_process", "{span}", true, "linked in process", false,
+      "Client spans made children of the one server exchange open on their thread"),
+  LINKS_AMBIGUOUS("spanwire.links.ambiguous", "{span}", true, "link ambiguous", false,
+      "Client spans left roots because more than one server exchange was open on their thread"),
   // filters and outputs
   BELOW_MIN_LATENCY("spanwire.exchanges.below_min_latency", "{exchange}", true, "below min latency", false,
       "Exchanges faster than http.min-latency (in the metrics, not reported)"),

@@ -37,6 +37,12 @@ final class Connection implements SessionContext {
   private StreamAssembler egress;
   private StreamAssembler ingress;
   private ProtocolSession session;
+  private static final int MAX_DECIDED = 4096;
+  /** Ids decided when requests completed, until their exchanges take them. */
+  private final java.util.IdentityHashMap<Request, SpanIds> idsByRequest = new java.util.IdentityHashMap<>();
+  private final java.util.HashMap<Long, SpanIds> idsByStream = new java.util.HashMap<>();
+  /** This connection's server exchanges whose responses are not complete, oldest first. */
+  private final java.util.List<SpanIds> openServer = new java.util.ArrayList<>();
   /** The request handed over while the next protocol's session opens. */
   private dev.spanwire.exporter.exchange.Request handedOver;
   /** Whether TLS plaintext was seen: its streams (positions of their own) replace the socket's. */
@@ -171,6 +177,7 @@ final class Connection implements SessionContext {
     if (session != null) {
       session.onClose(timestampNanos);
     }
+    releaseOpen();
   }
 
   /** The agent stops while the connection goes on. */
@@ -179,6 +186,7 @@ final class Connection implements SessionContext {
     if (session != null) {
       session.onStop();
     }
+    releaseOpen();
   }
 
   /** Dropped without close (idle or table bound): what waits is counted, nothing reported. */
@@ -186,6 +194,7 @@ final class Connection implements SessionContext {
     if (session != null) {
       session.onEvict();
     }
+    releaseOpen();
   }
 
   // SessionContext
@@ -219,17 +228,55 @@ final class Connection implements SessionContext {
 
   @Override
   public void request(String version, Request request) {
+    // the place in a trace is decided now: a call this request causes must find it open
+    Direction direction = info.role() == Role.CLIENT ? Direction.EGRESS : Direction.INGRESS;
+    SpanIds ids = identities.decide(info, request, lastTid(direction), !joinedMidStream);
+    if (idsByRequest.size() + idsByStream.size() > MAX_DECIDED) {
+      // requests dropped after they were announced never take theirs: bound what waits
+      idsByRequest.clear();
+      idsByStream.clear();
+    }
+    if (request.streamId() >= 0) {
+      idsByStream.put(request.streamId(), ids);
+    } else {
+      idsByRequest.put(request, ids);
+    }
+    if (info.role() == Role.SERVER) {
+      openServer.add(ids);
+    }
     sink.onRequest(info, version, request);
   }
 
   @Override
   public SpanIds ids(Request request) {
-    return identities.ids(request);
+    SpanIds ids = request.streamId() >= 0 ? idsByStream.remove(request.streamId()) : idsByRequest.remove(request);
+    return ids != null ? ids : identities.ids(request);
   }
 
   @Override
   public void exchange(Exchange exchange) {
+    if (exchange.role() == Role.SERVER && !openServer.isEmpty()) {
+      // HTTP/1 answers in order: every request before this one is over too (answered or dropped)
+      int index = openServer.indexOf(exchange.ids());
+      if (index >= 0) {
+        int until = exchange.streamId() >= 0 ? index : 0;
+        for (int i = index; i >= until; i--) {
+          identities.answered(openServer.remove(i));
+        }
+      }
+    }
     sink.onExchange(exchange);
+  }
+
+  /** The connection's server exchanges still open end with it. */
+  private void releaseOpen() {
+    identities.closed(info.id());
+    for (SpanIds ids : openServer) {
+      identities.answered(ids);
+    }
+    openServer.clear();
+    idsByRequest.clear();
+    idsByStream.clear();
   }
 
   @Override

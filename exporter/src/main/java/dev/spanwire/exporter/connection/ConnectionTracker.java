@@ -50,7 +50,7 @@ public final class ConnectionTracker implements SocketEventHandler {
   private final LongSupplier monotonicClock;
   private final ConnectionTable kernelTable;
   private final Protocols protocols;
-  private final SpanIdentities identities = new SpanIdentities();
+  private final SpanIdentities identities;
   private final ProtocolSettings protocolSettings;
   private final ConnectionStats stats;
   private final ProtocolStats protocolStats;
@@ -92,6 +92,7 @@ public final class ConnectionTracker implements SocketEventHandler {
     this.stats = new ConnectionStats(counters);
     this.protocolStats = new ProtocolStats(counters);
     this.view = new PipelineStats(counters);
+    this.identities = new SpanIdentities(counters);
     counters.register(AgentMetric.CONNECTIONS, () -> connectionCount);
     this.sink = sink;
     this.settings = settings;

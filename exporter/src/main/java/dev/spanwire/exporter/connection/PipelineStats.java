@@ -48,6 +48,9 @@ public final class PipelineStats {
   public long http2Resets() { return get(AgentMetric.HTTP2_RESETS); }
   public long http2Expired() { return get(AgentMetric.HTTP2_EXPIRED); }
   public long http2CutHeaders() { return get(AgentMetric.HTTP2_CUT_HEADERS); }
+  public long linksCrossProcess() { return get(AgentMetric.LINKS_CROSS_PROCESS); }
+  public long linksInProcess() { return get(AgentMetric.LINKS_IN_PROCESS); }
+  public long linksAmbiguous() { return get(AgentMetric.LINKS_AMBIGUOUS); }
 
   @Override
   public String toString() {

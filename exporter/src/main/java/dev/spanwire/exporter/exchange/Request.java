@@ -51,6 +51,14 @@ public interface Request {
   /** Whether part of it was not captured, so its end is not exact. */
   boolean truncated();
 
+  /**
+   * The stream position of its first byte (its layer's: socket bytes, or TLS plaintext), or -1
+   * where the protocol does not say.
+   */
+  default long startPosition() {
+    return -1;
+  }
+
   /** The stream it went on where the protocol has streams (HTTP/2), else -1. */
   default long streamId() {
     return -1;

@@ -1,0 +1,141 @@
+package dev.spanwire.exporter.connection;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spanwire.bpf.Role;
+import dev.spanwire.exporter.exchange.Exchange;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Spans linked through the whole connection stage, from event sequences as the kernel delivers
+ * them (every event of the script is on process 4242, thread 4243).
+ */
+class LinkingTest {
+  @TempDir Path proc;
+
+  private final RecordingSink sink = new RecordingSink();
+  private ConnectionTracker pipeline;
+
+  @BeforeEach
+  void pipeline() {
+    pipeline = new ConnectionTracker(sink, PipelineSettings.defaults(), new ProcessRegistry(proc), () -> 0);
+  }
+
+  private PipelineStats stats() {
+    pipeline.afterBatch();
+    return pipeline.stats();
+  }
+
+  private Exchange exchange(String target, Role role) {
+    return sink.exchanges.stream().filter(e -> e.request().target().equals(target) && e.role() == role).findFirst()
+        .orElseThrow(() -> new AssertionError(target + " " + role + " not in " + sink.summary()));
+  }
+
+  @Test
+  void theServerSideOfAClientsRequestOnThisHostIsItsChild() {
+    EventScript client = new EventScript(10, 50010, 8080);
+    EventScript server = new EventScript(11, 8080, 50010);
+    pipeline.onEvent(client.open(Role.CLIENT));
+    pipeline.onEvent(server.open(Role.SERVER));
+    for (String path : new String[] {"/one", "/two"}) {
+      pipeline.onEvent(client.out("GET " + path + " HTTP/1.1\nHost: h\n\n"));
+      pipeline.onEvent(server.in("GET " + path + " HTTP/1.1\nHost: h\n\n"));
+      pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+      pipeline.onEvent(client.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    }
+    for (String path : new String[] {"/one", "/two"}) {
+      var caller = exchange(path, Role.CLIENT).ids();
+      var callee = exchange(path, Role.SERVER).ids();
+      assertThat(caller.hasParent()).isFalse();
+      assertThat(callee.parentSpanId()).as(path).isEqualTo(caller.spanId());
+      assertThat(callee.traceIdHex()).isEqualTo(caller.traceIdHex());
+      assertThat(callee.remoteParent()).isFalse();
+    }
+    assertThat(exchange("/one", Role.CLIENT).ids().traceIdHex()).isNotEqualTo(exchange("/two", Role.CLIENT).ids().traceIdHex());
+    assertThat(stats().linksCrossProcess()).isEqualTo(2);
+  }
+
+  @Test
+  void aCallMadeWhileOneServerExchangeIsOpenOnTheThreadIsItsChild() {
+    EventScript front = new EventScript(20, 8080, 50020);
+    EventScript back = new EventScript(21, 50021, 9090);
+    pipeline.onEvent(front.open(Role.SERVER));
+    pipeline.onEvent(back.open(Role.CLIENT));
+    pipeline.onEvent(front.in("GET /front HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(back.out("GET /back HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(back.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.onEvent(front.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    // the front's response is complete: a later call is not its child
+    pipeline.onEvent(back.out("GET /later HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(back.in("HTTP/1.1 204 No Content\n\n"));
+
+    var frontIds = exchange("/front", Role.SERVER).ids();
+    var backIds = exchange("/back", Role.CLIENT).ids();
+    assertThat(backIds.parentSpanId()).isEqualTo(frontIds.spanId());
+    assertThat(backIds.traceIdHex()).isEqualTo(frontIds.traceIdHex());
+    assertThat(exchange("/later", Role.CLIENT).ids().hasParent()).isFalse();
+    assertThat(stats().linksInProcess()).isEqualTo(1);
+  }
+
+  @Test
+  void twoOpenServerExchangesOnTheThreadLeaveTheCallARoot() {
+    EventScript a = new EventScript(30, 8080, 50030);
+    EventScript b = new EventScript(31, 8080, 50031);
+    EventScript back = new EventScript(32, 50032, 9090);
+    pipeline.onEvent(a.open(Role.SERVER));
+    pipeline.onEvent(b.open(Role.SERVER));
+    pipeline.onEvent(back.open(Role.CLIENT));
+    pipeline.onEvent(a.in("GET /a HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(b.in("GET /b HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(back.out("GET /back HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(back.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.onEvent(a.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.onEvent(b.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+
+    assertThat(exchange("/back", Role.CLIENT).ids().hasParent()).isFalse();
+    PipelineStats stats = stats();
+    assertThat(stats.linksAmbiguous()).isEqualTo(1);
+    assertThat(stats.linksInProcess()).isZero();
+  }
+
+  @Test
+  void aTraceparentWinsOverTheConnectionMatch() {
+    EventScript client = new EventScript(40, 50040, 8080);
+    EventScript server = new EventScript(41, 8080, 50040);
+    pipeline.onEvent(client.open(Role.CLIENT));
+    pipeline.onEvent(server.open(Role.SERVER));
+    String request = "GET /tp HTTP/1.1\nHost: h\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\n\n";
+    pipeline.onEvent(client.out(request));
+    pipeline.onEvent(server.in(request));
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.onEvent(client.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+
+    for (Role role : Role.values()) {
+      if (role == Role.UNKNOWN) {
+        continue;
+      }
+      var ids = exchange("/tp", role).ids();
+      assertThat(ids.traceIdHex()).isEqualTo("0af7651916cd43dd8448eb211c80319c");
+      assertThat(ids.parentSpanIdHex()).isEqualTo("b7ad6b7169203331");
+    }
+    assertThat(stats().linksCrossProcess()).isZero();
+  }
+
+  @Test
+  void aConnectionMetMidStreamIsNotLinkedByPosition() {
+    EventScript client = new EventScript(50, 50050, 8080);
+    EventScript server = new EventScript(51, 8080, 50050);
+    pipeline.onEvent(client.openJoined(Role.CLIENT));
+    pipeline.onEvent(server.openJoined(Role.SERVER));
+    pipeline.onEvent(client.out("GET /j HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(server.in("GET /j HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.onEvent(client.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+
+    assertThat(exchange("/j", Role.SERVER).ids().hasParent()).isFalse();
+    assertThat(stats().linksCrossProcess()).isZero();
+  }
+}
