@@ -268,13 +268,17 @@ final class Connection implements SessionContext {
     sink.onExchange(exchange);
   }
 
-  /** The connection's server exchanges still open end with it. */
-  private void releaseOpen() {
-    identities.closed(info.id());
+  private void releaseOpenServer() {
     for (SpanIds ids : openServer) {
       identities.answered(ids);
     }
     openServer.clear();
+  }
+
+  /** The connection's server exchanges still open end with it. */
+  private void releaseOpen() {
+    identities.closed(info.id());
+    releaseOpenServer();
     idsByRequest.clear();
     idsByStream.clear();
   }
@@ -336,6 +340,8 @@ final class Connection implements SessionContext {
     @Override
     public void onGap(long count, long position, long timestampNanos) {
       session.onGap(direction, count, position, timestampNanos);
+      // which of the open requests the lost bytes answered is unknown: none may parent a call now
+      releaseOpenServer();
     }
   }
 

@@ -102,6 +102,23 @@ class LinkingTest {
   }
 
   @Test
+  void aServerExchangeWhoseAnswerWasLostParentsNoLaterCall() {
+    EventScript front = new EventScript(60, 8080, 50060);
+    EventScript back = new EventScript(61, 50061, 9090);
+    pipeline.onEvent(front.open(Role.SERVER));
+    pipeline.onEvent(back.open(Role.CLIENT));
+    pipeline.onEvent(front.in("GET /front HTTP/1.1\nHost: h\n\n"));
+    front.lose(dev.spanwire.bpf.Direction.EGRESS, 100); // its response went by unseen
+    pipeline.onEvent(front.out("HTTP/1.1 204 No Content\n\n"));
+    pipeline.afterBatch(); // the hole is loss once the batch it could have been filled in is over
+    pipeline.onEvent(back.out("GET /back HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(back.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+
+    assertThat(exchange("/back", Role.CLIENT).ids().hasParent()).isFalse();
+    assertThat(stats().linksInProcess()).isZero();
+  }
+
+  @Test
   void aTraceparentWinsOverTheConnectionMatch() {
     EventScript client = new EventScript(40, 50040, 8080);
     EventScript server = new EventScript(41, 8080, 50040);
