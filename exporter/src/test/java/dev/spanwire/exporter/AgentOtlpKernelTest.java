@@ -51,7 +51,8 @@ class AgentOtlpKernelTest {
           "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint(),
           "OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=k1",
           "OTEL_BSP_SCHEDULE_DELAY", "200",
-          "OTEL_METRIC_EXPORT_INTERVAL", "1000"), "--output", "none");
+          // the programs under test only: this JVM's OTLP receiver (gRPC) is a traced server too
+          "OTEL_METRIC_EXPORT_INTERVAL", "1000"), "--output", "none", "--comm", "^(curl|nginx|python3)$");
       try {
         Completed curl = Peers.run(TIMEOUT, "curl", "-s", "-o", "/dev/null", nginx.url("/index.html?a=1")).assertSuccess();
         Completed client = Peers.run(TIMEOUT, Map.of("OTEL_SERVICE_NAME", "py-client"), Peers.python(), "-c",
