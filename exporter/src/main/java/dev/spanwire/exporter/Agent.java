@@ -5,6 +5,7 @@ import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.SocketCapture;
 import dev.spanwire.exporter.config.Settings;
 import dev.spanwire.exporter.connection.ConnectionTracker;
+import dev.spanwire.exporter.connection.Warmup;
 import dev.spanwire.exporter.counters.Counters;
 import dev.spanwire.exporter.exchange.ExchangeFields;
 import dev.spanwire.exporter.exchange.ExchangeSink;
@@ -113,6 +114,21 @@ final class Agent implements AutoCloseable {
     ExchangeFilter filter = new ExchangeFilter(new FanOutSink(filtered), filters);
     counters.register(AgentMetric.BELOW_MIN_LATENCY, filter::belowMinLatency);
     ExchangeSink sinks = otel == null ? filter : new FanOutSink(List.of(otel.metrics(), filter));
+    // the first real events must not wait for class loading and compilation (see Warmup)
+    dev.spanwire.exporter.exchange.ExchangeFields warmFields =
+        new dev.spanwire.exporter.exchange.ExchangeFields(dev.spanwire.semconv.NamingScheme.APPSCOPE, List.of());
+    Warmup.run(dev.spanwire.exporter.connection.PipelineSettings.defaults(), new ExchangeSink() {
+      @Override
+      public void onRequest(dev.spanwire.exporter.exchange.ConnectionInfo connection, String version,
+          dev.spanwire.exporter.exchange.Request request) {
+        warmFields.request(connection, version, request);
+      }
+
+      @Override
+      public void onExchange(dev.spanwire.exporter.exchange.Exchange exchange) {
+        warmFields.exchange(exchange);
+      }
+    });
     try {
       ConnectionTracker connections =
           new ConnectionTracker(sinks, settings.pipeline(), capture.connections(), counters);

@@ -56,7 +56,10 @@ class AgentOtlpKernelTest {
       try {
         Completed curl = Peers.run(TIMEOUT, "curl", "-s", "-o", "/dev/null", nginx.url("/index.html?a=1")).assertSuccess();
         Completed client = Peers.run(TIMEOUT, Map.of("OTEL_SERVICE_NAME", "py-client"), Peers.python(), "-c",
-            "import urllib.request; urllib.request.urlopen('" + python.url("/index.html") + "').read()")
+            // the service name is read from /proc: the client stays a moment, since a process that has
+            // exited before the agent reads it (possible in the agent's first second) is named after
+            // its executable (README, "Services")
+            "import urllib.request, time; urllib.request.urlopen('" + python.url("/index.html") + "').read(); time.sleep(0.5)")
             .assertSuccess();
 
         Await.until("spans of nginx, curl, py-server and py-client", TIMEOUT,

@@ -289,6 +289,7 @@ public final class ConnectionTracker implements SocketEventHandler {
    */
   private void executed(int pid, long timestampNanos) {
     processes.forget(pid);
+    processes.prefetch(pid, timestampNanos);
     Set<Long> ids = byPid.get(pid);
     if (ids == null) {
       return;

@@ -72,6 +72,44 @@ final class ProcessRegistry {
     return fresh.info();
   }
 
+  /**
+   * Reads what /proc says of {@code pid} now, if it is there: at exec, well before the program's
+   * first connection is handled, so a short-lived client (gone by the time its connection's first
+   * event is read) keeps its service name and executable.
+   */
+  void prefetch(int pid, long nowNanos) {
+    Path dir = proc.resolve(Integer.toString(pid));
+    String status = readString(dir.resolve("status"), 4096);
+    String comm = readString(dir.resolve("comm"), 64);
+    if (status == null || comm == null || comm.isBlank()) {
+      return; // gone already: the connection's kernel event will stand in
+    }
+    Cached fresh = read(pid, comm.strip(), "", statusId(status, "Uid:"), statusId(status, "Gid:"), nowNanos);
+    if (fresh.startTime() != null) {
+      entries.put(pid, fresh);
+    }
+  }
+
+  /** The real id on a /proc/PID/status line ({@code Uid:\t0\t0\t0\t0}), or -1. */
+  private static int statusId(String status, String key) {
+    int at = status.indexOf("\n" + key);
+    if (at < 0) {
+      return -1;
+    }
+    int i = at + key.length() + 1;
+    while (i < status.length() && (status.charAt(i) == '\t' || status.charAt(i) == ' ')) {
+      i++;
+    }
+    int value = 0;
+    boolean digits = false;
+    while (i < status.length() && Character.isDigit(status.charAt(i))) {
+      value = value * 10 + (status.charAt(i) - '0');
+      digits = true;
+      i++;
+    }
+    return digits ? value : -1;
+  }
+
   /** Forgets what was read of {@code pid}: it exited (the pid may be reused) or ran another program. */
   void forget(int pid) {
     entries.remove(pid);
