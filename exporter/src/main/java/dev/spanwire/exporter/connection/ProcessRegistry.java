@@ -81,8 +81,10 @@ final class ProcessRegistry {
     Path dir = proc.resolve(Integer.toString(pid));
     String status = readString(dir.resolve("status"), 4096);
     String comm = readString(dir.resolve("comm"), 64);
-    if (status == null || comm == null || comm.isBlank()) {
-      return; // gone already: the connection's kernel event will stand in
+    String commandLine = readString(dir.resolve("cmdline"), 16);
+    if (status == null || comm == null || comm.isBlank() || commandLine == null || commandLine.isEmpty()
+        || status.contains("\nState:\tZ")) {
+      return; // gone already (a zombie has no command line): the connection's kernel event will stand in
     }
     Cached fresh = read(pid, comm.strip(), "", statusId(status, "Uid:"), statusId(status, "Gid:"), nowNanos);
     if (fresh.startTime() != null) {

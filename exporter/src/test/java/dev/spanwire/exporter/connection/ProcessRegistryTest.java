@@ -48,6 +48,19 @@ class ProcessRegistryTest {
   }
 
   @Test
+  void aZombieReadAtExecLeavesTheKernelsCommandLineInPlace() throws IOException {
+    Path dir = process(779, "curl", "");
+    Files.writeString(dir.resolve("cmdline"), ""); // exited, not yet reaped
+    Files.writeString(dir.resolve("status"), "Name:\tcurl\nState:\tZ (zombie)\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n");
+    ProcessRegistry registry = new ProcessRegistry(proc);
+    registry.prefetch(779, 1_000);
+    delete(dir);
+
+    ProcessInfo info = registry.get(779, "curl", "curl\0-s\0http://127.0.0.1/", 0, 0, 2_000);
+    assertThat(info.commandLine()).isEqualTo("curl -s http://127.0.0.1/");
+  }
+
+  @Test
   void withoutThePrefetchTheKernelsNamesStandIn() throws IOException {
     Path dir = process(778, "python3", "OTEL_SERVICE_NAME=py-client\0");
     ProcessRegistry registry = new ProcessRegistry(proc);
