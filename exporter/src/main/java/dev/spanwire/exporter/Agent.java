@@ -80,12 +80,20 @@ final class Agent implements AutoCloseable {
 
   /** Starts capture with {@code settings}, writing {@code output} to stdout; {@code version} names the agent. */
   static Agent start(Settings settings, Output output, String version) {
+    // the first real events must not wait for class loading and compilation (see Warmup): the
+    // pipeline warms up on another core while the kernel verifies the programs
+    Thread warmup = Thread.ofPlatform().name("spanwire-warmup").daemon().start(Agent::warmUp);
     Counters counters = new Counters();
     KernelClock clock = KernelClock.calibrate();
     SocketCapture capture = SocketCapture.load(settings.capture());
     try {
       registerCapture(counters, capture);
+      warmup.join();
       return wire(settings, output, version, counters, clock, capture);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      capture.close();
+      throw new IllegalStateException("interrupted while starting", e);
     } catch (RuntimeException | Error e) {
       capture.close();
       throw e;
@@ -114,21 +122,6 @@ final class Agent implements AutoCloseable {
     ExchangeFilter filter = new ExchangeFilter(new FanOutSink(filtered), filters);
     counters.register(AgentMetric.BELOW_MIN_LATENCY, filter::belowMinLatency);
     ExchangeSink sinks = otel == null ? filter : new FanOutSink(List.of(otel.metrics(), filter));
-    // the first real events must not wait for class loading and compilation (see Warmup)
-    dev.spanwire.exporter.exchange.ExchangeFields warmFields =
-        new dev.spanwire.exporter.exchange.ExchangeFields(dev.spanwire.semconv.NamingScheme.APPSCOPE, List.of());
-    Warmup.run(dev.spanwire.exporter.connection.PipelineSettings.defaults(), new ExchangeSink() {
-      @Override
-      public void onRequest(dev.spanwire.exporter.exchange.ConnectionInfo connection, String version,
-          dev.spanwire.exporter.exchange.Request request) {
-        warmFields.request(connection, version, request);
-      }
-
-      @Override
-      public void onExchange(dev.spanwire.exporter.exchange.Exchange exchange) {
-        warmFields.exchange(exchange);
-      }
-    });
     try {
       ConnectionTracker connections =
           new ConnectionTracker(sinks, settings.pipeline(), capture.connections(), counters);
@@ -244,6 +237,24 @@ final class Agent implements AutoCloseable {
         LOG.log(System.Logger.Level.WARNING, "looking for TLS libraries failed: {0}", e.getMessage());
       }
     }
+  }
+
+  /** Made-up exchanges through a pipeline and the fields outputs build (see {@link Warmup}). */
+  private static void warmUp() {
+    dev.spanwire.exporter.exchange.ExchangeFields fields =
+        new dev.spanwire.exporter.exchange.ExchangeFields(dev.spanwire.semconv.NamingScheme.APPSCOPE, List.of());
+    Warmup.run(dev.spanwire.exporter.connection.PipelineSettings.defaults(), new ExchangeSink() {
+      @Override
+      public void onRequest(dev.spanwire.exporter.exchange.ConnectionInfo connection, String version,
+          dev.spanwire.exporter.exchange.Request request) {
+        fields.request(connection, version, request);
+      }
+
+      @Override
+      public void onExchange(dev.spanwire.exporter.exchange.Exchange exchange) {
+        fields.exchange(exchange);
+      }
+    });
   }
 
   /** Logs once a minute, in one line, what was lost in that minute, if anything was. */

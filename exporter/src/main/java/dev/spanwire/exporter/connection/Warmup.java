@@ -19,7 +19,7 @@ import java.nio.charset.StandardCharsets;
  * (its service name then lost). Nothing of it reaches an output.
  */
 public final class Warmup {
-  private static final int ROUNDS = 200;
+  private static final int ROUNDS = 40;
 
   private Warmup() {}
 
