@@ -100,7 +100,7 @@ final class ConfigOptions {
 
   @Option(names = "--columns", paramLabel = "COLUMNS", order = 11,
       description = "Table columns, comma-separated, or +name/-name to add or remove one, e.g. +user_agent "
-          + "(default: ${DEFAULT-VALUE}; also tid, uid, gid, content_length, user_agent).")
+          + "(default: ${DEFAULT-VALUE}; also tid, uid, gid, content_length, user_agent, trace_id).")
   String columns;
 
   @Option(names = "--semconv", paramLabel = "SCHEME", order = 12,

@@ -27,6 +27,8 @@ public enum Column {
   STATUS(6, true),
   CONTENT_LENGTH(14, false),
   USER_AGENT(24, false),
+  /** The exchange's trace (see README, "Trace linking"): rows of one trace share it. */
+  TRACE_ID(32, false, false),
   LATENCY(11, true);
 
   /** The starting width; an uncuttable column widens to its widest value. */
@@ -84,7 +86,7 @@ public enum Column {
       case PROTO -> c.scheme().toUpperCase(Locale.ROOT);
       case PATH -> "(encrypted: " + o.bytesSent() + " B out, " + o.bytesReceived() + " B in)";
       case LATENCY -> Timestamps.millis(o.durationNanos()) + "ms";
-      case TID, METHOD, HOST, STATUS, CONTENT_LENGTH, USER_AGENT -> "-";
+      case TID, METHOD, HOST, STATUS, CONTENT_LENGTH, USER_AGENT, TRACE_ID -> "-";
     };
   }
 
@@ -106,6 +108,7 @@ public enum Column {
       case CONTENT_LENGTH -> e.response() == null ? "-" : Long.toString(
           e.response().declaredLength() >= 0 ? e.response().declaredLength() : e.response().bodyBytes());
       case USER_AGENT -> e.request().userAgent() == null ? "-" : e.request().userAgent();
+      case TRACE_ID -> e.ids() == null ? "-" : e.ids().traceIdHex();
       case LATENCY -> e.response() == null ? "-" : Timestamps.millis(e.durationNanos()) + "ms";
     };
   }

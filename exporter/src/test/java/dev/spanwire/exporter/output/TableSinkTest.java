@@ -46,6 +46,19 @@ class TableSinkTest {
   }
 
   @Test
+  void theTraceIdColumnShowsTheExchangesTrace() {
+    ProcessInfo app = Exchanges.process(4, "app", null);
+    Exchange plain = exchange(app, "GET /t HTTP/1.1\nHost: h\n\n");
+    Exchange traced = new Exchange(plain.connection(), plain.tid(), "HTTP", "1.1", -1, plain.request(), plain.response(),
+        new dev.spanwire.exporter.exchange.SpanIds(0x0af7651916cd43ddL, 0x8448eb211c80319cL, 0x00f067aa0ba902b7L, 0,
+            false, true, null));
+    List<String> lines = table(List.of(Column.TRACE_ID, Column.STATUS), traced).lines().toList();
+    assertThat(lines.get(0)).startsWith("TRACE_ID ");
+    assertThat(lines.get(1)).isEqualTo("0af7651916cd43dd8448eb211c80319c 200");
+    assertThat(Column.of("trace_id")).isEqualTo(Column.TRACE_ID);
+  }
+
+  @Test
   void ipv6TuplesAreCompressedAndNeverLoseTheirPort() throws Exception {
     ProcessInfo app = Exchanges.process(3, "app", null);
     Exchange loopback = exchange(app, "GET /a HTTP/1.1\nHost: h\n\n");
