@@ -179,7 +179,8 @@ for round in $(seq "$rounds"); do
   made=$(awk '{s += $1} END {print s}' "$work/completed")
   server=$(tail -n1 "$work/stats" | grep -o ', server [0-9]*' | awk '{print $3}')
   client=$(tail -n1 "$work/stats" | grep -o ', client [0-9]*' | awk '{print $3}')
-  tlscalls=$(tail -n1 "$work/stats" | grep -o ', TLS calls [0-9]*' | awk '{print $4}')
+  # (an older agent, AGENT_JAR, may not count TLS calls)
+  tlscalls=$(tail -n1 "$work/stats" | grep -o ', TLS calls [0-9]*' | awk '{print $4}' || true)
   echo "$made ${server:-0} ${client:-0} ${tlscalls:-0}" >>"$work/coverage"
   echo "round $round: without $(tail -n1 "$work/base") with $(tail -n1 "$work/traced") requests/s;" \
     "completed $made, agent saw server ${server:-0} client ${client:-0}" >&2

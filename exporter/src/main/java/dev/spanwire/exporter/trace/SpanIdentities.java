@@ -104,12 +104,13 @@ public final class SpanIdentities {
 
   /** The ids of a request's exchange by the traceparent rule alone: under it, or a new trace. */
   public SpanIds ids(Request request) {
-    SpanIds parent = Traceparent.parse(request.traceparent());
-    if (parent != null) {
-      return new SpanIds(parent.traceIdHigh(), parent.traceIdLow(), nonZero(), parent.spanId(), true, parent.sampled(),
-          request.tracestate());
-    }
-    return root();
+    SpanIds caller = Traceparent.parse(request.traceparent());
+    return caller != null ? childOfCaller(caller, request) : root();
+  }
+
+  private SpanIds childOfCaller(SpanIds caller, Request request) {
+    return new SpanIds(caller.traceIdHigh(), caller.traceIdLow(), nonZero(), caller.spanId(), true, caller.sampled(),
+        request.tracestate());
   }
 
   private SpanIds root() {
@@ -133,9 +134,10 @@ public final class SpanIdentities {
     }
     long position = request.streamId() >= 0 ? -1 : request.startPosition();
     boolean placed = fromStart && (request.streamId() >= 0 || position >= 0);
+    SpanIds caller = Traceparent.parse(request.traceparent());
     if (connection.role() == Role.SERVER) {
       SpanIds ids = null;
-      if (Traceparent.parse(request.traceparent()) == null && placed) {
+      if (caller == null && placed && !clientRequests.isEmpty()) {
         Written written = clientRequests.remove(
             new Place(connection.remote(), connection.local(), position, request.streamId()));
         // the socket hooks fire once the bytes moved: the reader may take them a little before the
@@ -146,14 +148,14 @@ public final class SpanIdentities {
         }
       }
       if (ids == null) {
-        ids = ids(request);
+        ids = caller != null ? childOfCaller(caller, request) : root();
       }
       open(connection.process().pid(), tid, ids);
       return ids;
     }
     SpanIds ids;
-    if (Traceparent.parse(request.traceparent()) != null) {
-      ids = ids(request);
+    if (caller != null) {
+      ids = childOfCaller(caller, request);
     } else {
       List<SpanIds> open = openByThread.get(threadKey(connection.process().pid(), tid));
       if (open == null || open.isEmpty()) {
@@ -195,10 +197,13 @@ public final class SpanIdentities {
     }
     List<SpanIds> open = openByThread.get(thread);
     if (open != null) {
-      open.removeIf(o -> o.spanId() == ids.spanId());
-      if (open.isEmpty()) {
-        openByThread.remove(thread);
+      for (int i = 0; i < open.size(); i++) {
+        if (open.get(i).spanId() == ids.spanId()) {
+          open.remove(i);
+          break;
+        }
       }
+      // an empty list stays: the thread serves again soon (the map's bound drops idle threads)
     }
   }
 
