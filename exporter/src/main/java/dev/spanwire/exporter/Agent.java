@@ -155,7 +155,7 @@ final class Agent implements AutoCloseable {
           }
           return watch.keep(data);
         };
-        yield List.of(new AsyncSink("json", new JsonEventSink(stdout, clock, hostname(), fields, events), AsyncSink.DEFAULT_CAPACITY));
+        yield List.of(new AsyncSink("json", new JsonEventSink(stdout, clock, hostname(), fields, events, settings.eventTraceIds()), AsyncSink.DEFAULT_CAPACITY));
       }
       default -> List.of();
     };

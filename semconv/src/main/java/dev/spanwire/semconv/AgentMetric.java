@@ -87,12 +87,16 @@ public enum AgentMetric {
       "Client spans made children of the one server exchange open on their thread"),
   LINKS_AMBIGUOUS("spanwire.links.ambiguous", "{span}", true, "link ambiguous", false,
       "Client spans left roots because more than one server exchange was open on their thread"),
+  LINKS_WINDOW_EXPIRED("spanwire.links.window_expired", "{span}", true, "link window expired", false,
+      "Server spans held for a traced client's write that did not come within the linking window"),
   // filters and outputs
   BELOW_MIN_LATENCY("spanwire.exchanges.below_min_latency", "{exchange}", true, "below min latency", false,
       "Exchanges faster than http.min-latency (in the metrics, not reported)"),
   OUTPUT_DROPPED("spanwire.output.dropped", "{line}", true, "output dropped", true,
       "Table or JSON lines dropped because stdout was too slow"),
   // span export
+  SPANS_SAMPLED_OUT("spanwire.spans.sampled_out", "{span}", true, "sampled out", false,
+      "Spans of traces the sampler did not keep (never exported; the metrics count them)"),
   SPANS_EXPORTED("spanwire.spans.exported", "{span}", true, "spans exported", false, "Spans the endpoint accepted"),
   SPANS_DROPPED("spanwire.spans.dropped", "{span}", true, "spans dropped", true,
       "Spans dropped: queue full, refused by the endpoint, or unsent at shutdown"),

@@ -175,6 +175,12 @@ public final class Peers {
 
   /** nginx as above, speaking HTTP/2 when {@code http2} (h2c with prior knowledge, or h2 over TLS by ALPN). */
   public static Server nginx(Path root, Path workDir, boolean sendfile, String serverExtra, Path certificates, boolean http2) {
+    return nginx(root, workDir, sendfile, serverExtra, certificates, http2, "");
+  }
+
+  /** nginx as above, with {@code httpExtra} added to the http block (an upstream, say). */
+  public static Server nginx(
+      Path root, Path workDir, boolean sendfile, String serverExtra, Path certificates, boolean http2, String httpExtra) {
     require("nginx");
     int port = freePort();
     String tls = (http2 ? " http2" : "") + (certificates == null ? "" : " ssl;\n    ssl_certificate " + certificates.resolve("cert.pem")
@@ -197,6 +203,7 @@ public final class Peers {
           uwsgi_temp_path %1$s/uwsgi;
           scgi_temp_path %1$s/scgi;
           types { text/html html; text/plain txt; application/octet-stream bin; }
+          %7$s
           server {
             listen 127.0.0.1:%3$d%6$s;
             root %4$s;
@@ -204,7 +211,7 @@ public final class Peers {
           }
         }
         """
-            .formatted(workDir, sendfile ? "on" : "off", port, root, serverExtra, tls);
+            .formatted(workDir, sendfile ? "on" : "off", port, root, serverExtra, tls, httpExtra);
     try {
       Files.writeString(workDir.resolve("nginx.conf"), conf);
     } catch (IOException e) {

@@ -12,7 +12,7 @@ import java.util.Map;
  * commonly change, and the OpenTelemetry SDK's standard {@code OTEL_*} variables for export
  * ({@code OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]*}, {@code OTEL_TRACES_EXPORTER} /
  * {@code OTEL_METRICS_EXPORTER} = none, {@code OTEL_BSP_*}, {@code OTEL_METRIC_EXPORT_INTERVAL},
- * {@code OTEL_SERVICE_NAME}, {@code OTEL_RESOURCE_ATTRIBUTES}). A traces-specific variable wins
+ * {@code OTEL_SERVICE_NAME}, {@code OTEL_RESOURCE_ATTRIBUTES}, {@code OTEL_TRACES_SAMPLER[_ARG]}). A traces-specific variable wins
  * over the general one; times without a unit are milliseconds, as the SDK reads them.
  */
 public final class Environment {
@@ -73,6 +73,8 @@ public final class Environment {
     set(out, env, Keys.OTLP_BATCH, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
     set(out, env, Keys.OTLP_DELAY, "OTEL_BSP_SCHEDULE_DELAY");
     set(out, env, Keys.OTLP_METRIC_INTERVAL, "OTEL_METRIC_EXPORT_INTERVAL");
+    set(out, env, Keys.TRACES_SAMPLER, "OTEL_TRACES_SAMPLER");
+    set(out, env, Keys.TRACES_SAMPLER_ARG, "OTEL_TRACES_SAMPLER_ARG");
     String attributesValue = env.get("OTEL_RESOURCE_ATTRIBUTES");
     if (attributesValue != null) {
       Map<String, String> attributes = pairs("OTEL_RESOURCE_ATTRIBUTES", attributesValue);

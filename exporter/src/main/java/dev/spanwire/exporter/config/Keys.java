@@ -30,7 +30,13 @@ public final class Keys {
   public static final String OUTPUT = "spanwire.output.format";
   public static final String COLUMNS = "spanwire.output.columns";
 
+  public static final String EVENTS_TRACE_IDS = "spanwire.events.trace-ids";
+
   public static final String SEMCONV = "spanwire.semconv";
+
+  public static final String TRACES_SAMPLER = "spanwire.traces.sampler";
+  public static final String TRACES_SAMPLER_ARG = "spanwire.traces.sampler-arg";
+  public static final String TRACES_LINKING_WINDOW = "spanwire.traces.linking-window";
 
   public static final String OTLP_ENDPOINT = "spanwire.otlp.endpoint";
   public static final String OTLP_TRACES_ENDPOINT = "spanwire.otlp.traces-endpoint";

@@ -18,6 +18,8 @@ import dev.spanwire.exporter.otel.ExportSettings;
 import dev.spanwire.exporter.output.Column;
 import dev.spanwire.exporter.output.Output;
 import dev.spanwire.exporter.connection.PipelineSettings;
+import dev.spanwire.exporter.trace.Sampler;
+import dev.spanwire.exporter.trace.TraceSettings;
 import dev.spanwire.exporter.connection.TracedConnections;
 import dev.spanwire.semconv.NamingScheme;
 import java.net.URI;
@@ -46,6 +48,7 @@ import java.util.regex.PatternSyntaxException;
  * @param output what goes to stdout, or null to choose by the terminal
  * @param columns the table's columns
  * @param export OpenTelemetry export, or null when off
+ * @param eventTraceIds whether JSON events carry the exchange's trace and span ids
  */
 public record Settings(
     CaptureConfig capture,
@@ -53,7 +56,8 @@ public record Settings(
     FilterSettings filter,
     Output output,
     List<Column> columns,
-    ExportSettings export) {
+    ExportSettings export,
+    boolean eventTraceIds) {
 
   /** The largest body kept per message: bodies are held in memory until their message ends. */
   public static final long MAX_BODY_SIZE = 1 << 20;
@@ -88,7 +92,10 @@ public record Settings(
         r.duration(Keys.IDLE_TIMEOUT, Duration.ofSeconds(1)),
         PipelineSettings.DEFAULT_MAX_PIPELINED,
         traced,
-        redaction);
+        redaction,
+        new TraceSettings(
+            r.parsed(Keys.TRACES_SAMPLER, () -> Sampler.of(r.string(Keys.TRACES_SAMPLER), r.ratio(Keys.TRACES_SAMPLER_ARG))),
+            r.duration(Keys.TRACES_LINKING_WINDOW, Duration.ZERO, TraceSettings.MAX_LINKING_WINDOW)));
     FilterSettings filter = new FilterSettings(
         r.bool(Keys.CAPTURE_REQUEST), r.bool(Keys.CAPTURE_RESPONSE), r.duration(Keys.MIN_LATENCY, Duration.ZERO),
         redaction, watch);
@@ -103,7 +110,8 @@ public record Settings(
       throw r.bad(Keys.COLUMNS, "at least one column");
     }
     NamingScheme scheme = r.parsed(Keys.SEMCONV, NamingScheme::of);
-    return new Settings(capture, pipeline, filter, output, List.copyOf(columns), r.export(scheme));
+    return new Settings(capture, pipeline, filter, output, List.copyOf(columns), r.export(scheme),
+        r.bool(Keys.EVENTS_TRACE_IDS));
   }
 
   /** Unknown keys under {@code spanwire} are refused: a misspelt key would silently do nothing. */
@@ -225,6 +233,23 @@ public record Settings(
         throw bad(key, "a power of two (e.g. 8 MiB)");
       }
       return (int) value;
+    }
+
+    Duration duration(String key, Duration min, Duration max) {
+      Duration value = duration(key, min);
+      if (value.compareTo(max) > 0) {
+        throw bad(key, "a duration of at most " + max.toMillis() + "ms");
+      }
+      return value;
+    }
+
+    /** A number from 0 to 1. */
+    double ratio(String key) {
+      double value = read(key, "a number from 0 to 1", () -> config.getDouble(key));
+      if (!(value >= 0 && value <= 1)) {
+        throw bad(key, "a number from 0 to 1");
+      }
+      return value;
     }
 
     Duration duration(String key, Duration min) {

@@ -83,6 +83,9 @@ final class Connection implements SessionContext {
     this.joinedMidStream = joinedMidStream;
     this.egress = new StreamAssembler(new DirectionSink(Direction.EGRESS), stats);
     this.ingress = new StreamAssembler(new DirectionSink(Direction.INGRESS), stats);
+    if (info.role() == Role.CLIENT && !joinedMidStream) {
+      identities.clientOpened(info.id(), info.local());
+    }
   }
 
   ConnectionInfo info() {
@@ -250,20 +253,30 @@ final class Connection implements SessionContext {
   @Override
   public SpanIds ids(Request request) {
     SpanIds ids = request.streamId() >= 0 ? idsByStream.remove(request.streamId()) : idsByRequest.remove(request);
-    return ids != null ? ids : identities.ids(request);
+    return ids != null ? identities.current(ids) : identities.ids(request);
   }
 
   @Override
   public void exchange(Exchange exchange) {
     if (exchange.role() == Role.SERVER && !openServer.isEmpty()) {
       // HTTP/1 answers in order: every request before this one is over too (answered or dropped)
-      int index = openServer.indexOf(exchange.ids());
+      // by span id: a server exchange linked late took new ids
+      int index = -1;
+      for (int i = 0; i < openServer.size() && exchange.ids() != null; i++) {
+        if (openServer.get(i).spanId() == exchange.ids().spanId()) {
+          index = i;
+          break;
+        }
+      }
       if (index >= 0) {
         int until = exchange.streamId() >= 0 ? index : 0;
         for (int i = index; i >= until; i--) {
           identities.answered(openServer.remove(i));
         }
       }
+    }
+    if (exchange.role() == Role.SERVER && identities.hold(exchange)) {
+      return; // its client may still be reported: it leaves linked, or when the window ends
     }
     sink.onExchange(exchange);
   }

@@ -92,7 +92,8 @@ public final class ConnectionTracker implements SocketEventHandler {
     this.stats = new ConnectionStats(counters);
     this.protocolStats = new ProtocolStats(counters);
     this.view = new PipelineStats(counters);
-    this.identities = new SpanIdentities(counters);
+    this.identities = new SpanIdentities(
+        new java.util.SplittableRandom(), counters, settings.traces(), monotonicClock, sink::onExchange);
     counters.register(AgentMetric.CONNECTIONS, () -> connectionCount);
     this.sink = sink;
     this.settings = settings;
@@ -378,6 +379,7 @@ public final class ConnectionTracker implements SocketEventHandler {
       connection.flush();
     }
     withPending.clear();
+    identities.expire();
     long now = monotonicClock.getAsLong();
     if (now >= nextSweepNanos) {
       nextSweepNanos = now + SWEEP_INTERVAL_NANOS;
@@ -411,6 +413,7 @@ public final class ConnectionTracker implements SocketEventHandler {
     for (Connection connection : connections.values()) {
       connection.stop();
     }
+    identities.releaseAll();
     connections.clear();
     byPid.clear();
     ignored.clear();

@@ -4,6 +4,7 @@ import dev.spanwire.exporter.filter.Redaction;
 import dev.spanwire.exporter.protocol.HeaderSelection;
 import dev.spanwire.exporter.protocol.ProtocolSettings;
 import dev.spanwire.exporter.protocol.http1.Http1Parser;
+import dev.spanwire.exporter.trace.TraceSettings;
 import java.time.Duration;
 
 /**
@@ -17,6 +18,7 @@ import java.time.Duration;
  * @param maxPipelined requests waiting for responses on one connection
  * @param traced which connections are followed (command filter, ports, protocol detection)
  * @param redaction what is kept out of process command lines
+ * @param traces how exchanges become traces (sampling, the linking window)
  */
 public record PipelineSettings(
     boolean keepHeaderLines,
@@ -26,7 +28,8 @@ public record PipelineSettings(
     Duration idleTimeout,
     int maxPipelined,
     TracedConnections traced,
-    Redaction redaction) {
+    Redaction redaction,
+    TraceSettings traces) {
 
   public static final int DEFAULT_MAX_CONNECTIONS = 65536;
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(10);
@@ -46,27 +49,30 @@ public record PipelineSettings(
   public static PipelineSettings defaults() {
     return new PipelineSettings(
         false, 0, Http1Parser.DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PIPELINED,
-        TracedConnections.defaults(), Redaction.defaults());
+        TracedConnections.defaults(), Redaction.defaults(), TraceSettings.defaults());
   }
 
   public PipelineSettings withKeepHeaderLines(boolean keep) {
-    return new PipelineSettings(keep, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction);
+    return new PipelineSettings(keep, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction, traces);
   }
 
   public PipelineSettings withBodyCaptureBytes(int bytes) {
-    return new PipelineSettings(keepHeaderLines, bytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction);
+    return new PipelineSettings(keepHeaderLines, bytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction, traces);
   }
 
   public PipelineSettings withMaxConnections(int max) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, max, idleTimeout, maxPipelined, traced, redaction);
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, max, idleTimeout, maxPipelined, traced, redaction, traces);
   }
 
   public PipelineSettings withIdleTimeout(Duration timeout) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, timeout, maxPipelined, traced, redaction);
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, timeout, maxPipelined, traced, redaction, traces);
   }
 
   public PipelineSettings withTraced(TracedConnections connections) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, connections, redaction);
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, connections, redaction, traces);
   }
 
+  public PipelineSettings withTraces(TraceSettings settings) {
+    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction, settings);
+  }
 }

@@ -51,6 +51,7 @@ public final class PipelineStats {
   public long linksCrossProcess() { return get(AgentMetric.LINKS_CROSS_PROCESS); }
   public long linksInProcess() { return get(AgentMetric.LINKS_IN_PROCESS); }
   public long linksAmbiguous() { return get(AgentMetric.LINKS_AMBIGUOUS); }
+  public long linksWindowExpired() { return get(AgentMetric.LINKS_WINDOW_EXPIRED); }
 
   @Override
   public String toString() {

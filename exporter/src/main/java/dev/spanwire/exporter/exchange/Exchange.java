@@ -53,6 +53,11 @@ public record Exchange(
     return response == null ? 0 : response.statusCode();
   }
 
+  /** The same exchange in another place in a trace (linked after it ended). */
+  public Exchange withIds(SpanIds newIds) {
+    return new Exchange(connection, tid, protocol, version, streamId, request, response, newIds);
+  }
+
   public Exchange withMessages(Request newRequest, Response newResponse) {
     return new Exchange(connection, tid, protocol, version, streamId, newRequest, newResponse, ids);
   }

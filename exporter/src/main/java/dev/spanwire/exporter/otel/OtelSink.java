@@ -36,10 +36,12 @@ public final class OtelSink {
   private final SelfMetrics selfMetrics;
   private final MetricsWorker metricsWorker;
   private final KernelClock clock;
+  private final dev.spanwire.exporter.counters.Counter sampledOut;
 
   private OtelSink(
       ExportSettings settings, SpanBatcher batcher, HttpMetrics httpMetrics, SelfMetrics selfMetrics,
-      MetricsWorker metricsWorker, KernelClock clock) {
+      MetricsWorker metricsWorker, KernelClock clock, dev.spanwire.exporter.counters.Counter sampledOut) {
+    this.sampledOut = sampledOut;
     this.settings = settings;
     this.batcher = batcher;
     this.httpMetrics = httpMetrics;
@@ -80,7 +82,7 @@ public final class OtelSink {
     MetricsWorker worker = settings.metrics()
         ? new MetricsWorker(OtlpExporters.metrics(settings), () -> collect(httpMetrics, self, clock), settings)
         : null;
-    return new OtelSink(settings, batcher, httpMetrics, self, worker, clock);
+    return new OtelSink(settings, batcher, httpMetrics, self, worker, clock, counters.counter(AgentMetric.SPANS_SAMPLED_OUT));
   }
 
   /** Starts export with every field as a span attribute, counting into a registry of its own. */
@@ -113,9 +115,18 @@ public final class OtelSink {
     return httpMetrics == null ? ExchangeSink.NONE : httpMetrics::record;
   }
 
-  /** The view filtered exchanges go to: spans. */
+  /**
+   * The view filtered exchanges go to: spans, of the traces the sampler kept (the rest cost only
+   * a count). Called on one thread.
+   */
   public ExchangeSink spans() {
-    return batcher == null ? ExchangeSink.NONE : batcher::offer;
+    return batcher == null ? ExchangeSink.NONE : exchange -> {
+      if (exchange.ids() != null && !exchange.ids().sampled()) {
+        sampledOut.increment();
+      } else {
+        batcher.offer(exchange);
+      }
+    };
   }
 
   public long spansExported() {

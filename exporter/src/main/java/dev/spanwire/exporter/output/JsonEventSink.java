@@ -42,6 +42,7 @@ public final class JsonEventSink implements ExchangeSink {
   private final String hostname;
   private final EventFilter filter;
   private final ExchangeFields fields;
+  private final boolean traceIds;
   private final StringBuilder line = new StringBuilder(1024);
 
   /**
@@ -49,6 +50,15 @@ public final class JsonEventSink implements ExchangeSink {
    * @param filter which events are written and what fields they keep
    */
   public JsonEventSink(Writer out, KernelClock clock, String hostname, ExchangeFields fields, EventFilter filter) {
+    this(out, clock, hostname, fields, filter, false);
+  }
+
+  /**
+   * @param traceIds add trace_id, span_id and parent_span_id (when there is a parent) to each
+   *     http-resp event's data
+   */
+  public JsonEventSink(
+      Writer out, KernelClock clock, String hostname, ExchangeFields fields, EventFilter filter, boolean traceIds) {
     if (fields.scheme() != NamingScheme.APPSCOPE) {
       throw new IllegalArgumentException("JSON events carry AppScope's names, not " + fields.scheme());
     }
@@ -57,6 +67,7 @@ public final class JsonEventSink implements ExchangeSink {
     this.hostname = hostname;
     this.fields = fields;
     this.filter = filter;
+    this.traceIds = traceIds;
   }
 
   @Override
@@ -67,7 +78,16 @@ public final class JsonEventSink implements ExchangeSink {
   @Override
   public void onExchange(Exchange exchange) {
     if (exchange.response() != null) {
-      write(exchange.connection(), RESPONSE_SOURCE, exchange.response().endNanos(), fields.exchange(exchange));
+      List<Field> data = fields.exchange(exchange);
+      if (traceIds && exchange.ids() != null) {
+        data = new java.util.ArrayList<>(data);
+        data.add(new Field("trace_id", exchange.ids().traceIdHex()));
+        data.add(new Field("span_id", exchange.ids().spanIdHex()));
+        if (exchange.ids().hasParent()) {
+          data.add(new Field("parent_span_id", exchange.ids().parentSpanIdHex()));
+        }
+      }
+      write(exchange.connection(), RESPONSE_SOURCE, exchange.response().endNanos(), data);
     }
   }
 

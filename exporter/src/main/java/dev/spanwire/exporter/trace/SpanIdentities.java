@@ -4,16 +4,20 @@ import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.counters.Counter;
 import dev.spanwire.exporter.counters.Counters;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
+import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.Request;
 import dev.spanwire.exporter.exchange.SpanIds;
 import dev.spanwire.semconv.AgentMetric;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * Where an exchange's place in a trace is decided: when its request is complete, so a call it
@@ -31,8 +35,19 @@ import java.util.SplittableRandom;
  *       is open (its request read, its response not yet complete) is that exchange's child. With
  *       more than one open, the client span stays a root and the ambiguity is counted; with none,
  *       it is a root.
- *   <li>Anything else starts a trace of its own, sampled.
+ *   <li>Anything else starts a trace of its own, sampled or not as the {@link Sampler} says.
  * </ol>
+ *
+ * <p>The kernel may report a server's read of a request before the write of the traced client
+ * that sent it (the reader wakes on another CPU while the writer's hook has yet to fire). Such a
+ * server request waits, for the linking window from its read, for that client write: when it comes
+ * the server exchange becomes its child, provided no call has taken the server exchange as parent
+ * yet. A server exchange that ends while it waits is held back until then; one whose window runs
+ * out leaves as a root (counted). Only a server whose peer is a traced client connection of this
+ * host waits; the rest leave at once.
+ *
+ * <p>Sampling is decided where a trace starts (a root, or a caller's {@code traceparent}) and every
+ * linked span follows its parent, so a kept trace is whole.
  *
  * A missing parent is acceptable, a wrong one is not: nothing is linked on a guess. Bounded
  * (the oldest entries go first). Used on the pipeline thread.
@@ -50,10 +65,58 @@ public final class SpanIdentities {
 
   private record Written(SpanIds ids, long startNanos) {}
 
+  /** A server request decided as a root while the client write that sent it may still come. */
+  private static final class Unclaimed {
+    final Place place;
+    final SpanIds ids;
+    final long readNanos;
+    final long deadlineNanos;
+    /** A call took it as parent: its trace can no longer change. */
+    boolean parented;
+    /** Its exchange, ended while it waited. */
+    Exchange held;
+    /** Linked, released or forgotten: its place in the queue is void. */
+    boolean done;
+
+    Unclaimed(Place place, SpanIds ids, long readNanos, long deadlineNanos) {
+      this.place = place;
+      this.ids = ids;
+      this.readNanos = readNanos;
+      this.deadlineNanos = deadlineNanos;
+    }
+  }
+
+  /** Server requests waiting for their client at once; past it the oldest gives up early. */
+  static final int MAX_UNCLAIMED = 8192;
+
   private final SplittableRandom random;
+  private final Sampler sampler;
+  private final long windowNanos;
+  private final LongSupplier clock;
+  private final Consumer<Exchange> release;
   private final Counter crossProcess;
   private final Counter inProcess;
   private final Counter ambiguous;
+  private final Counter expired;
+  /** Server requests that may still meet their client, by place and by span id; in read order. */
+  private final Map<Place, Unclaimed> unclaimed = new HashMap<>();
+  private final Map<Long, Unclaimed> unclaimedBySpan = new HashMap<>();
+  private final ArrayDeque<Unclaimed> waiting = new ArrayDeque<>();
+  /** Server exchanges linked after their request was decided, until their exchange takes the ids. */
+  private final Map<Long, SpanIds> relinked = new HashMap<>();
+  /** The local ends of traced client connections seen from their start, to their connection id. */
+  private final Map<InetSocketAddress, Long> clientEnds = new LinkedHashMap<>(256, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<InetSocketAddress, Long> eldest) {
+      return size() > MAX_ENTRIES;
+    }
+  };
+  private final Map<Long, InetSocketAddress> clientEndOf = new LinkedHashMap<>(256, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Long, InetSocketAddress> eldest) {
+      return size() > MAX_ENTRIES;
+    }
+  };
   private final Map<Place, Written> clientRequests = new LinkedHashMap<>(256, 0.75f, false) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Place, Written> eldest) {
@@ -96,10 +159,24 @@ public final class SpanIdentities {
   }
 
   public SpanIdentities(SplittableRandom random, Counters counters) {
+    this(random, counters, new TraceSettings(Sampler.DEFAULT, java.time.Duration.ZERO), () -> 0, exchange -> {});
+  }
+
+  /**
+   * @param clock monotonic nanoseconds, for the linking window
+   * @param release where an exchange held in the linking window goes when it leaves
+   */
+  public SpanIdentities(
+      SplittableRandom random, Counters counters, TraceSettings settings, LongSupplier clock, Consumer<Exchange> release) {
     this.random = random;
+    this.sampler = settings.sampler();
+    this.windowNanos = settings.linkingWindow().toNanos();
+    this.clock = clock;
+    this.release = release;
     this.crossProcess = counters.counter(AgentMetric.LINKS_CROSS_PROCESS);
     this.inProcess = counters.counter(AgentMetric.LINKS_IN_PROCESS);
     this.ambiguous = counters.counter(AgentMetric.LINKS_AMBIGUOUS);
+    this.expired = counters.counter(AgentMetric.LINKS_WINDOW_EXPIRED);
   }
 
   /** The ids of a request's exchange by the traceparent rule alone: under it, or a new trace. */
@@ -109,12 +186,13 @@ public final class SpanIdentities {
   }
 
   private SpanIds childOfCaller(SpanIds caller, Request request) {
-    return new SpanIds(caller.traceIdHigh(), caller.traceIdLow(), nonZero(), caller.spanId(), true, caller.sampled(),
-        request.tracestate());
+    return new SpanIds(caller.traceIdHigh(), caller.traceIdLow(), nonZero(), caller.spanId(), true,
+        sampler.sampleUnderRemote(caller.traceIdLow(), caller.sampled()), request.tracestate());
   }
 
   private SpanIds root() {
-    return new SpanIds(random.nextLong(), nonZero(), nonZero(), 0, false, true, null);
+    long low = nonZero();
+    return new SpanIds(random.nextLong(), low, nonZero(), 0, false, sampler.sampleRoot(low), null);
   }
 
   private SpanIds childOf(SpanIds parent) {
@@ -149,6 +227,10 @@ public final class SpanIdentities {
       }
       if (ids == null) {
         ids = caller != null ? childOfCaller(caller, request) : root();
+        if (caller == null && placed && windowNanos > 0 && clientEnds.containsKey(connection.remote())) {
+          // its client is traced here but has not been reported writing it yet
+          await(new Place(connection.remote(), connection.local(), position, request.streamId()), ids, request);
+        }
       }
       open(connection.process().pid(), tid, ids);
       return ids;
@@ -163,6 +245,9 @@ public final class SpanIdentities {
       } else if (open.size() == 1) {
         ids = childOf(open.getFirst());
         inProcess.increment();
+        if (!unclaimedBySpan.isEmpty()) {
+          parented(open.getFirst());
+        }
       } else {
         ids = root();
         ambiguous.increment();
@@ -170,6 +255,9 @@ public final class SpanIdentities {
     }
     if (placed) {
       Place place = new Place(connection.local(), connection.remote(), position, request.streamId());
+      if (!unclaimed.isEmpty() && claim(place, ids, request)) {
+        return ids;
+      }
       clientRequests.put(place, new Written(ids, request.startNanos()));
       placesOf.computeIfAbsent(connection.id(), c -> new ArrayList<>(2)).add(place);
     }
@@ -181,6 +269,10 @@ public final class SpanIdentities {
    * connection on the same addresses and ports (its positions starting over) never finds them.
    */
   public void closed(long connectionId) {
+    InetSocketAddress end = clientEndOf.remove(connectionId);
+    if (end != null) {
+      clientEnds.remove(end, connectionId);
+    }
     List<Place> places = placesOf.remove(connectionId);
     if (places != null) {
       for (Place place : places) {
@@ -189,8 +281,157 @@ public final class SpanIdentities {
     }
   }
 
+  /**
+   * A client connection of this host was seen from its start: a server that reads a request from
+   * it may wait for its write to be reported.
+   */
+  public void clientOpened(long connectionId, InetSocketAddress local) {
+    clientEnds.put(local, connectionId);
+    clientEndOf.put(connectionId, local);
+  }
+
+  /** The ids an exchange takes at pairing: those decided for its request, or its later link. */
+  public SpanIds current(SpanIds decided) {
+    if (relinked.isEmpty()) {
+      return decided;
+    }
+    SpanIds linked = relinked.remove(decided.spanId());
+    return linked != null ? linked : decided;
+  }
+
+  /**
+   * Whether an ended exchange waits in the linking window (its server request may still meet its
+   * client); if so it leaves later, through the release this was made with.
+   */
+  public boolean hold(Exchange exchange) {
+    if (unclaimedBySpan.isEmpty() || exchange.ids() == null) {
+      return false;
+    }
+    Unclaimed waiter = unclaimedBySpan.get(exchange.ids().spanId());
+    if (waiter == null) {
+      return false;
+    }
+    waiter.held = exchange;
+    return true;
+  }
+
+  /** Server requests whose window ran out give up: their held exchanges leave as roots. */
+  public void expire() {
+    if (waiting.isEmpty()) {
+      return;
+    }
+    long now = clock.getAsLong();
+    while (!waiting.isEmpty() && (waiting.peekFirst().done || waiting.peekFirst().deadlineNanos <= now)) {
+      giveUp(waiting.pollFirst());
+    }
+  }
+
+  /** At shutdown: every held exchange leaves now. */
+  public void releaseAll() {
+    while (!waiting.isEmpty()) {
+      giveUp(waiting.pollFirst());
+    }
+  }
+
+  /** Exchanges held in the linking window now. */
+  public int held() {
+    int held = 0;
+    for (Unclaimed waiter : waiting) {
+      held += !waiter.done && waiter.held != null ? 1 : 0;
+    }
+    return held;
+  }
+
+  private void await(Place place, SpanIds ids, Request request) {
+    if (waiting.size() >= MAX_UNCLAIMED) {
+      giveUp(waiting.pollFirst());
+    }
+    Unclaimed waiter = new Unclaimed(place, ids, request.endNanos(), clock.getAsLong() + windowNanos);
+    Unclaimed before = unclaimed.put(place, waiter);
+    if (before != null) {
+      forget(before); // the same place again: the connection started over
+      leave(before);
+      unclaimed.put(place, waiter);
+    }
+    unclaimedBySpan.put(ids.spanId(), waiter);
+    waiting.addLast(waiter);
+  }
+
+  /**
+   * A traced client wrote the request a server read before: the server exchange becomes its child,
+   * unless a call already took the server exchange as parent (its trace is fixed then). Returns
+   * whether the place was a waiting server's (the client request then waits for nothing).
+   */
+  private boolean claim(Place place, SpanIds clientIds, Request request) {
+    Unclaimed waiter = unclaimed.get(place);
+    if (waiter == null) {
+      return false;
+    }
+    forget(waiter);
+    if (waiter.parented || request.startNanos() > waiter.readNanos + ORDER_SLACK_NANOS) {
+      leave(waiter);
+      return true;
+    }
+    SpanIds linked = new SpanIds(clientIds.traceIdHigh(), clientIds.traceIdLow(), waiter.ids.spanId(),
+        clientIds.spanId(), false, clientIds.sampled(), clientIds.traceState());
+    crossProcess.increment();
+    if (waiter.held != null) {
+      release.accept(waiter.held.withIds(linked));
+      return true;
+    }
+    relinked.put(linked.spanId(), linked);
+    // calls it causes from now on join the client's trace
+    Long thread = threadOfOpen.get(linked.spanId());
+    List<SpanIds> open = thread == null ? null : openByThread.get(thread);
+    if (open != null) {
+      for (int i = 0; i < open.size(); i++) {
+        if (open.get(i).spanId() == linked.spanId()) {
+          open.set(i, linked);
+        }
+      }
+    }
+    return true;
+  }
+
+  /** A call took a waiting server exchange as parent: it leaves as it is. */
+  private void parented(SpanIds parent) {
+    Unclaimed waiter = unclaimedBySpan.get(parent.spanId());
+    if (waiter != null) {
+      forget(waiter);
+      leave(waiter);
+    }
+  }
+
+  private void giveUp(Unclaimed waiter) {
+    if (waiter.done) {
+      return;
+    }
+    forget(waiter);
+    if (waiter.held != null) {
+      expired.increment();
+    }
+    leave(waiter);
+  }
+
+  private void forget(Unclaimed waiter) {
+    waiter.done = true;
+    unclaimed.remove(waiter.place, waiter);
+    unclaimedBySpan.remove(waiter.ids.spanId(), waiter);
+  }
+
+  private void leave(Unclaimed waiter) {
+    if (waiter.held != null) {
+      Exchange held = waiter.held;
+      waiter.held = null;
+      release.accept(held);
+    }
+  }
+
   /** A server exchange's response is complete (or it ended without one): it causes no more calls. */
   public void answered(SpanIds ids) {
+    if (!relinked.isEmpty()) {
+      relinked.remove(ids.spanId());
+    }
     Long thread = threadOfOpen.remove(ids.spanId());
     if (thread == null) {
       return;

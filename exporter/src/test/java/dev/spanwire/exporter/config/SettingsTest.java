@@ -44,6 +44,30 @@ class SettingsTest {
   }
 
   @Test
+  void theSamplerComesFromTheSdksVariablesAndBadOnesNameThem() {
+    Settings s = settings(null, Map.of("OTEL_TRACES_SAMPLER", "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG", "0.25"));
+    assertThat(s.pipeline().traces().sampler()).isEqualTo(new dev.spanwire.exporter.trace.Sampler("parentbased_traceidratio", true, 0.25));
+    assertThat(s.pipeline().traces().linkingWindow()).isEqualTo(Duration.ofMillis(300));
+    assertThat(s.eventTraceIds()).isFalse();
+    assertThatThrownBy(() -> settings(null, Map.of("OTEL_TRACES_SAMPLER", "xray")))
+        .hasMessage("spanwire.traces.sampler = \"xray\" (from environment variable OTEL_TRACES_SAMPLER): expected always_on, "
+            + "always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio, got \"xray\"");
+    assertThatThrownBy(() -> settings(null, Map.of("OTEL_TRACES_SAMPLER_ARG", "1.5")))
+        .hasMessage("spanwire.traces.sampler-arg = \"1.5\" (from environment variable OTEL_TRACES_SAMPLER_ARG): expected a number from 0 to 1");
+    assertThatThrownBy(() -> settings(null, Map.of("OTEL_TRACES_SAMPLER_ARG", "half")))
+        .hasMessage("spanwire.traces.sampler-arg = \"half\" (from environment variable OTEL_TRACES_SAMPLER_ARG): expected a number from 0 to 1");
+  }
+
+  @Test
+  void theLinkingWindowIsBoundedAndEventIdsAreOptIn() throws IOException {
+    Settings s = settings(file("spanwire { traces.linking-window = 0ms, events.trace-ids = true }"), Map.of());
+    assertThat(s.pipeline().traces().linkingWindow()).isZero();
+    assertThat(s.eventTraceIds()).isTrue();
+    assertThatThrownBy(() -> settings(file("spanwire.traces.linking-window = 1m"), Map.of()))
+        .hasMessageStartingWith("spanwire.traces.linking-window = \"1m\" (from ").hasMessageEndingWith("expected a duration of at most 10000ms");
+  }
+
+  @Test
   void referenceDefaultsAreTheComponentsOwnDefaults() {
     Settings s = settings(null, Map.of());
     CaptureConfig capture = CaptureConfig.defaults().withCapturePorts(TracedConnections.DEFAULT_PORTS);

@@ -16,6 +16,7 @@ import java.util.Arrays;
  */
 final class EventScript {
   static final int PID = 4242;
+  private final int pid;
   private final long connectionId;
   private final InetSocketAddress local;
   private final InetSocketAddress remote;
@@ -24,6 +25,12 @@ final class EventScript {
   private long now = 1_000_000_000L;
 
   EventScript(long connectionId, int localPort, int remotePort) {
+    this(connectionId, localPort, remotePort, PID);
+  }
+
+  /** The same in another process ({@code pid}, its thread {@code pid + 1}). */
+  EventScript(long connectionId, int localPort, int remotePort, int pid) {
+    this.pid = pid;
     this.connectionId = connectionId;
     this.local = new InetSocketAddress("127.0.0.1", localPort);
     this.remote = new InetSocketAddress("127.0.0.1", remotePort);
@@ -44,12 +51,12 @@ final class EventScript {
   }
 
   ConnectionOpened open(Role role) {
-    return new ConnectionOpened(connectionId, PID, PID, 5, tick(), 0, 0, local, remote, role, "server", "/usr/bin/server\0--port\08080");
+    return new ConnectionOpened(connectionId, pid, pid, 5, tick(), 0, 0, local, remote, role, "server", "/usr/bin/server\0--port\08080");
   }
 
   /** The open of a socket the kernel found at its first HTTP-looking data (from before the agent). */
   ConnectionOpened openJoined(Role role) {
-    return new ConnectionOpened(connectionId, PID, PID, 5, tick(), 0, 0, local, remote, role, "server",
+    return new ConnectionOpened(connectionId, pid, pid, 5, tick(), 0, 0, local, remote, role, "server",
         "/usr/bin/server\0--port\08080", 0, true);
   }
 
@@ -70,7 +77,7 @@ final class EventScript {
   }
 
   ConnectionClosed close() {
-    return new ConnectionClosed(connectionId, PID, PID, 5, tick(), positions[0], positions[1], tlsPositions[0], tlsPositions[1]);
+    return new ConnectionClosed(connectionId, pid, pid, 5, tick(), positions[0], positions[1], tlsPositions[0], tlsPositions[1]);
   }
 
   /** The close, {@code nanos} after the last event. */
@@ -101,7 +108,7 @@ final class EventScript {
     long position = positions[d];
     positions[d] += length;
     return new DataCaptured(
-        connectionId, PID, PID + 1, 5, tick(), direction,
+        connectionId, pid, pid + 1, 5, tick(), direction,
         direction == Direction.EGRESS ? Source.WRITE : Source.READ, position, length, captured);
   }
 
@@ -111,7 +118,7 @@ final class EventScript {
     int d = direction.ordinal();
     long position = tlsPositions[d];
     tlsPositions[d] += bytes.length;
-    return new DataCaptured(connectionId, PID, PID + 1, 5, tick(), direction,
+    return new DataCaptured(connectionId, pid, pid + 1, 5, tick(), direction,
         direction == Direction.EGRESS ? Source.WRITE : Source.READ, position, bytes.length, bytes, false, true);
   }
 

@@ -18,10 +18,16 @@ class LinkingTest {
 
   private final RecordingSink sink = new RecordingSink();
   private ConnectionTracker pipeline;
+  /** The pipeline's monotonic clock (the linking window's), moved by the tests. */
+  private long now = 5_000_000_000L;
 
   @BeforeEach
   void pipeline() {
-    pipeline = new ConnectionTracker(sink, PipelineSettings.defaults(), new ProcessRegistry(proc), () -> 0);
+    pipeline = new ConnectionTracker(sink, PipelineSettings.defaults(), new ProcessRegistry(proc), () -> now);
+  }
+
+  private boolean reported(String target, Role role) {
+    return sink.exchanges.stream().anyMatch(e -> e.request().target().equals(target) && e.role() == role);
   }
 
   private PipelineStats stats() {
@@ -154,5 +160,135 @@ class LinkingTest {
 
     assertThat(exchange("/j", Role.SERVER).ids().hasParent()).isFalse();
     assertThat(stats().linksCrossProcess()).isZero();
+  }
+
+  @Test
+  void aServerReadReportedBeforeItsClientsWriteWaitsForItAndIsLinked() {
+    EventScript client = new EventScript(70, 50070, 8080, 5151); // curl, a process of its own
+    EventScript server = new EventScript(71, 8080, 50070);
+    pipeline.onEvent(client.open(Role.CLIENT));
+    pipeline.onEvent(server.open(Role.SERVER));
+    // the reader's hook fired first, and the whole exchange on the server side too
+    pipeline.onEvent(server.in("GET /late HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.afterBatch();
+    assertThat(reported("/late", Role.SERVER)).as("held for its client").isFalse();
+    pipeline.onEvent(client.out("GET /late HTTP/1.1\nHost: h\n\n"));
+    assertThat(reported("/late", Role.SERVER)).as("released once linked").isTrue();
+    pipeline.onEvent(client.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+
+    var caller = exchange("/late", Role.CLIENT).ids();
+    var callee = exchange("/late", Role.SERVER).ids();
+    assertThat(caller.hasParent()).isFalse();
+    assertThat(callee.parentSpanId()).isEqualTo(caller.spanId());
+    assertThat(callee.traceIdHex()).isEqualTo(caller.traceIdHex());
+    PipelineStats stats = stats();
+    assertThat(stats.linksCrossProcess()).isEqualTo(1);
+    assertThat(stats.linksWindowExpired()).isZero();
+  }
+
+  @Test
+  void aServerLinkedLateBeforeItsResponseTakesItsCallsIntoTheClientsTrace() {
+    EventScript client = new EventScript(80, 50080, 8080, 5151); // curl, a process of its own
+    EventScript server = new EventScript(81, 8080, 50080);
+    EventScript back = new EventScript(82, 50082, 9090);
+    pipeline.onEvent(client.open(Role.CLIENT));
+    pipeline.onEvent(server.open(Role.SERVER));
+    pipeline.onEvent(back.open(Role.CLIENT));
+    pipeline.onEvent(server.in("GET /front HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(client.out("GET /front HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(back.out("GET /back HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(back.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.onEvent(client.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+
+    var curl = exchange("/front", Role.CLIENT).ids();
+    var front = exchange("/front", Role.SERVER).ids();
+    var call = exchange("/back", Role.CLIENT).ids();
+    assertThat(front.parentSpanId()).isEqualTo(curl.spanId());
+    assertThat(call.parentSpanId()).isEqualTo(front.spanId());
+    assertThat(call.traceIdHex()).isEqualTo(curl.traceIdHex()).isEqualTo(front.traceIdHex());
+    // the front's response is complete: it parents nothing later
+    pipeline.onEvent(back.out("GET /after HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(back.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    assertThat(exchange("/after", Role.CLIENT).ids().hasParent()).isFalse();
+    PipelineStats stats = stats();
+    assertThat(stats.linksCrossProcess()).isEqualTo(1);
+    assertThat(stats.linksInProcess()).isEqualTo(1);
+  }
+
+  @Test
+  void aServerThatAlreadyParentedACallIsNotMovedIntoALateClientsTrace() {
+    EventScript client = new EventScript(90, 50090, 8080, 5151); // curl, a process of its own
+    EventScript server = new EventScript(91, 8080, 50090);
+    EventScript back = new EventScript(92, 50092, 9090);
+    pipeline.onEvent(client.open(Role.CLIENT));
+    pipeline.onEvent(server.open(Role.SERVER));
+    pipeline.onEvent(back.open(Role.CLIENT));
+    pipeline.onEvent(server.in("GET /front HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(back.out("GET /back HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(client.out("GET /front HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(back.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    assertThat(reported("/front", Role.SERVER)).as("no longer waits: its trace is fixed").isTrue();
+    pipeline.onEvent(client.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+
+    var curl = exchange("/front", Role.CLIENT).ids();
+    var front = exchange("/front", Role.SERVER).ids();
+    var call = exchange("/back", Role.CLIENT).ids();
+    assertThat(front.hasParent()).as("an orphan, never a split trace").isFalse();
+    assertThat(call.parentSpanId()).isEqualTo(front.spanId());
+    assertThat(call.traceIdHex()).isEqualTo(front.traceIdHex()).isNotEqualTo(curl.traceIdHex());
+    assertThat(stats().linksCrossProcess()).isZero();
+  }
+
+  @Test
+  void aServerWhoseClientNeverWritesLeavesWhenTheWindowEndsCounted() {
+    EventScript client = new EventScript(100, 50100, 8080, 5151); // curl, a process of its own
+    EventScript server = new EventScript(101, 8080, 50100);
+    pipeline.onEvent(client.open(Role.CLIENT));
+    pipeline.onEvent(server.open(Role.SERVER));
+    pipeline.onEvent(server.in("GET /w HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    now += 299_000_000L;
+    pipeline.afterBatch();
+    assertThat(reported("/w", Role.SERVER)).as("within the window").isFalse();
+    now += 1_000_000L;
+    pipeline.afterBatch();
+    assertThat(reported("/w", Role.SERVER)).isTrue();
+    assertThat(exchange("/w", Role.SERVER).ids().hasParent()).isFalse();
+    // the client's write, too late, finds nothing to link
+    pipeline.onEvent(client.out("GET /w HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(client.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    assertThat(sink.exchanges).hasSize(2);
+    PipelineStats stats = stats();
+    assertThat(stats.linksWindowExpired()).isEqualTo(1);
+    assertThat(stats.linksCrossProcess()).isZero();
+  }
+
+  @Test
+  void aServerWithoutATracedClientOnThisHostLeavesAtOnce() {
+    EventScript server = new EventScript(111, 8080, 50110); // the client is not traced
+    pipeline.onEvent(server.open(Role.SERVER));
+    pipeline.onEvent(server.in("GET /alone HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    assertThat(reported("/alone", Role.SERVER)).isTrue();
+  }
+
+  @Test
+  void heldServerExchangesLeaveAtShutdown() {
+    EventScript client = new EventScript(120, 50120, 8080, 5151); // curl, a process of its own
+    EventScript server = new EventScript(121, 8080, 50120);
+    pipeline.onEvent(client.open(Role.CLIENT));
+    pipeline.onEvent(server.open(Role.SERVER));
+    for (String path : new String[] {"/s1", "/s2", "/s3"}) {
+      pipeline.onEvent(server.in("GET " + path + " HTTP/1.1\nHost: h\n\n"));
+      pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    }
+    pipeline.afterBatch();
+    assertThat(sink.exchanges).isEmpty();
+    pipeline.closeAll();
+    assertThat(sink.exchanges).extracting(e -> e.request().target()).containsExactly("/s1", "/s2", "/s3");
+    assertThat(stats().linksWindowExpired()).isEqualTo(3);
   }
 }
