@@ -86,6 +86,7 @@ final class Connection implements SessionContext {
     if (info.role() == Role.CLIENT && !joinedMidStream) {
       identities.clientOpened(info.id(), info.local());
     }
+    identities.localEnd(info.local());
   }
 
   ConnectionInfo info() {

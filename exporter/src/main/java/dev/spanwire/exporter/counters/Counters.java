@@ -49,6 +49,11 @@ public final class Counters {
     return Collections.unmodifiableMap(values);
   }
 
+  /** Each registered metric and where its value is read, in the order of {@link AgentMetric}. */
+  public void forEach(java.util.function.BiConsumer<AgentMetric, LongSupplier> action) {
+    values.forEach(action);
+  }
+
   /** One line: each registered metric with a summary label, {@code label value}, comma separated. */
   public String summary() {
     StringBuilder line = new StringBuilder();

@@ -71,6 +71,8 @@ public final class SpanIdentities {
     final SpanIds ids;
     final long readNanos;
     final long deadlineNanos;
+    /** Its client connection was known to be traced: giving up is worth counting. */
+    final boolean peerKnown;
     /** A call took it as parent: its trace can no longer change. */
     boolean parented;
     /** Its exchange, ended while it waited. */
@@ -78,13 +80,23 @@ public final class SpanIdentities {
     /** Linked, released or forgotten: its place in the queue is void. */
     boolean done;
 
-    Unclaimed(Place place, SpanIds ids, long readNanos, long deadlineNanos) {
+    Unclaimed(Place place, SpanIds ids, long readNanos, long deadlineNanos, boolean peerKnown) {
+      this.peerKnown = peerKnown;
       this.place = place;
       this.ids = ids;
       this.readNanos = readNanos;
       this.deadlineNanos = deadlineNanos;
     }
   }
+
+  /**
+   * How long a server whose peer is on this host but not (yet) a known traced client waits: the
+   * client's first bytes, which announce its connection, come within microseconds of the read, so
+   * this only covers their place in the event stream; an untraced client costs no more.
+   */
+  static final long UNKNOWN_PEER_WINDOW_NANOS = 20_000_000;
+  /** Addresses of this host learned from traced connections' local ends, beside loopback. */
+  static final int MAX_LOCAL_ADDRESSES = 1024;
 
   /** Server requests waiting for their client at once; past it the oldest gives up early. */
   static final int MAX_UNCLAIMED = 8192;
@@ -111,6 +123,7 @@ public final class SpanIdentities {
       return size() > MAX_ENTRIES;
     }
   };
+  private final java.util.Set<java.net.InetAddress> localAddresses = new java.util.HashSet<>();
   private final Map<Long, InetSocketAddress> clientEndOf = new LinkedHashMap<>(256, 0.75f, false) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Long, InetSocketAddress> eldest) {
@@ -227,9 +240,17 @@ public final class SpanIdentities {
       }
       if (ids == null) {
         ids = caller != null ? childOfCaller(caller, request) : root();
-        if (caller == null && placed && windowNanos > 0 && clientEnds.containsKey(connection.remote())) {
-          // its client is traced here but has not been reported writing it yet
-          await(new Place(connection.remote(), connection.local(), position, request.streamId()), ids, request);
+        if (caller == null && placed && windowNanos > 0) {
+          if (clientEnds.containsKey(connection.remote())) {
+            // its client is traced here but has not been reported writing it yet
+            await(new Place(connection.remote(), connection.local(), position, request.streamId()), ids, request,
+                windowNanos, true);
+          } else if (isLocal(connection.remote().getAddress())) {
+            // a client on this host not reported yet: the socket capture reports a connection with
+            // its first bytes, which may come just after the server's read of them
+            await(new Place(connection.remote(), connection.local(), position, request.streamId()), ids, request,
+                Math.min(windowNanos, UNKNOWN_PEER_WINDOW_NANOS), false);
+          }
         }
       }
       open(connection.process().pid(), tid, ids);
@@ -290,6 +311,17 @@ public final class SpanIdentities {
     clientEndOf.put(connectionId, local);
   }
 
+  /** A traced connection's local end: its address is this host's (a container's, say). */
+  public void localEnd(InetSocketAddress local) {
+    if (localAddresses.size() < MAX_LOCAL_ADDRESSES) {
+      localAddresses.add(local.getAddress());
+    }
+  }
+
+  private boolean isLocal(java.net.InetAddress address) {
+    return address.isLoopbackAddress() || localAddresses.contains(address);
+  }
+
   /** The ids an exchange takes at pairing: those decided for its request, or its later link. */
   public SpanIds current(SpanIds decided) {
     if (relinked.isEmpty()) {
@@ -342,11 +374,11 @@ public final class SpanIdentities {
     return held;
   }
 
-  private void await(Place place, SpanIds ids, Request request) {
+  private void await(Place place, SpanIds ids, Request request, long window, boolean peerKnown) {
     if (waiting.size() >= MAX_UNCLAIMED) {
       giveUp(waiting.pollFirst());
     }
-    Unclaimed waiter = new Unclaimed(place, ids, request.endNanos(), clock.getAsLong() + windowNanos);
+    Unclaimed waiter = new Unclaimed(place, ids, request.endNanos(), clock.getAsLong() + window, peerKnown);
     Unclaimed before = unclaimed.put(place, waiter);
     if (before != null) {
       forget(before); // the same place again: the connection started over
@@ -407,7 +439,7 @@ public final class SpanIdentities {
       return;
     }
     forget(waiter);
-    if (waiter.held != null) {
+    if (waiter.held != null && waiter.peerKnown) {
       expired.increment();
     }
     leave(waiter);

@@ -30,10 +30,15 @@ final class EventScript {
 
   /** The same in another process ({@code pid}, its thread {@code pid + 1}). */
   EventScript(long connectionId, int localPort, int remotePort, int pid) {
+    this(connectionId, new InetSocketAddress("127.0.0.1", localPort), new InetSocketAddress("127.0.0.1", remotePort), pid);
+  }
+
+  /** A connection between any two addresses. */
+  EventScript(long connectionId, InetSocketAddress local, InetSocketAddress remote, int pid) {
     this.pid = pid;
     this.connectionId = connectionId;
-    this.local = new InetSocketAddress("127.0.0.1", localPort);
-    this.remote = new InetSocketAddress("127.0.0.1", remotePort);
+    this.local = local;
+    this.remote = remote;
   }
 
   /** A server-side connection (accepted on port 8080). */

@@ -267,12 +267,46 @@ class LinkingTest {
   }
 
   @Test
-  void aServerWithoutATracedClientOnThisHostLeavesAtOnce() {
-    EventScript server = new EventScript(111, 8080, 50110); // the client is not traced
+  void aServerWhosePeerIsNotOnThisHostLeavesAtOnce() {
+    EventScript server = new EventScript(111, new java.net.InetSocketAddress("10.0.0.5", 8080),
+        new java.net.InetSocketAddress("10.0.0.9", 50110), EventScript.PID);
     pipeline.onEvent(server.open(Role.SERVER));
     pipeline.onEvent(server.in("GET /alone HTTP/1.1\nHost: h\n\n"));
     pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
     assertThat(reported("/alone", Role.SERVER)).isTrue();
+  }
+
+  @Test
+  void aClientReportedWithItsFirstBytesAfterTheServersReadIsStillLinked() {
+    // the socket capture announces a connection with its first data: here after the server read it
+    EventScript client = new EventScript(130, 50130, 8080, 5151);
+    EventScript server = new EventScript(131, 8080, 50130);
+    pipeline.onEvent(server.open(Role.SERVER));
+    pipeline.onEvent(server.in("GET /first HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.afterBatch();
+    assertThat(reported("/first", Role.SERVER)).isFalse();
+    pipeline.onEvent(client.open(Role.CLIENT));
+    pipeline.onEvent(client.out("GET /first HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(client.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    assertThat(exchange("/first", Role.SERVER).ids().parentSpanId()).isEqualTo(exchange("/first", Role.CLIENT).ids().spanId());
+    assertThat(stats().linksCrossProcess()).isEqualTo(1);
+  }
+
+  @Test
+  void aServerWhoseLocalPeerIsNotTracedWaitsOnlyBrieflyUncounted() {
+    EventScript server = new EventScript(141, 8080, 50140); // its client (wrk, say) is not traced
+    pipeline.onEvent(server.open(Role.SERVER));
+    pipeline.onEvent(server.in("GET /untraced HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    now += 19_000_000L;
+    pipeline.afterBatch();
+    assertThat(reported("/untraced", Role.SERVER)).isFalse();
+    now += 1_000_000L;
+    pipeline.afterBatch();
+    assertThat(reported("/untraced", Role.SERVER)).isTrue();
+    assertThat(exchange("/untraced", Role.SERVER).ids().hasParent()).isFalse();
+    assertThat(stats().linksWindowExpired()).as("nothing was missed").isZero();
   }
 
   @Test
