@@ -6,10 +6,12 @@ import dev.spanwire.bpf.SocketCapture;
 import dev.spanwire.exporter.config.Settings;
 import dev.spanwire.exporter.connection.ConnectionTracker;
 import dev.spanwire.exporter.connection.Warmup;
+import dev.spanwire.exporter.counters.Counter;
 import dev.spanwire.exporter.counters.Counters;
 import dev.spanwire.exporter.exchange.ExchangeFields;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.FanOutSink;
+import dev.spanwire.exporter.exchange.ProcessInfo;
 import dev.spanwire.exporter.filter.ExchangeFilter;
 import dev.spanwire.exporter.filter.FilterSettings;
 import dev.spanwire.exporter.filter.WatchRule;
@@ -17,6 +19,8 @@ import dev.spanwire.exporter.otel.ExportSettings;
 import dev.spanwire.exporter.otel.OtelSink;
 import dev.spanwire.exporter.output.AsyncSink;
 import dev.spanwire.exporter.output.JsonEventSink;
+import dev.spanwire.exporter.output.MetricSettings;
+import dev.spanwire.exporter.output.MetricsSink;
 import dev.spanwire.exporter.output.Output;
 import dev.spanwire.exporter.output.RawEventPrinter;
 import dev.spanwire.exporter.output.TableSink;
@@ -113,7 +117,9 @@ final class Agent implements AutoCloseable {
     ExportSettings export = settings.export();
     OtelSink otel = export == null ? null : OtelSink.start(export, clock, hostname(), version, counters, watch);
     List<AsyncSink> outputs = outputs(output, settings, clock, stdout);
-    counters.register(AgentMetric.OUTPUT_DROPPED, () -> outputs.stream().mapToLong(AsyncSink::dropped).sum());
+    AsyncSink metricsOut = metricsOutput(settings.metrics(), clock, stdout, counters);
+    counters.register(AgentMetric.OUTPUT_DROPPED, () -> outputs.stream().mapToLong(AsyncSink::dropped).sum()
+        + (metricsOut == null ? 0 : metricsOut.dropped()));
     List<ExchangeSink> filtered = new ArrayList<>(outputs);
     if (otel != null) {
       filtered.add(otel.spans());
@@ -121,7 +127,15 @@ final class Agent implements AutoCloseable {
     // metrics see every exchange; the other sinks, those the filters keep, as the filters shape them
     ExchangeFilter filter = new ExchangeFilter(new FanOutSink(filtered), filters);
     counters.register(AgentMetric.BELOW_MIN_LATENCY, filter::belowMinLatency);
-    ExchangeSink sinks = otel == null ? filter : new FanOutSink(List.of(otel.metrics(), filter));
+    List<ExchangeSink> everyExchange = new ArrayList<>();
+    if (otel != null) {
+      everyExchange.add(otel.metrics());
+    }
+    if (metricsOut != null) {
+      everyExchange.add(metricsOut);
+    }
+    everyExchange.add(filter);
+    ExchangeSink sinks = everyExchange.size() == 1 ? filter : new FanOutSink(everyExchange);
     try {
       ConnectionTracker connections =
           new ConnectionTracker(sinks, settings.pipeline(), capture.connections(), counters);
@@ -159,6 +173,27 @@ final class Agent implements AutoCloseable {
       }
       default -> List.of();
     };
+  }
+
+  /**
+   * AppScope's metric output on a thread of its own (it aggregates every exchange): metric events
+   * on stdout beside the JSON events (each line one append, so lines never mix), or StatsD over
+   * UDP; null when off.
+   */
+  private static AsyncSink metricsOutput(MetricSettings settings, KernelClock clock, Writer stdout, Counters counters) {
+    Counter dropped = counters.counter(AgentMetric.METRICS_DROPPED);
+    MetricsSink.Writer writer = switch (settings.output()) {
+      case NONE -> null;
+      case JSON -> MetricsSink.jsonWriter(stdout, hostname());
+      case STATSD -> MetricsSink.statsdWriter(settings.statsd(), dropped);
+    };
+    if (writer == null) {
+      return null;
+    }
+    ProcessInfo self = new ProcessInfo((int) ProcessHandle.current().pid(), "spanwire", "java", "spanwire", "spanwire",
+        null, -1, -1);
+    MetricsSink sink = new MetricsSink(settings, writer, clock, KernelClock::monotonicNanos, counters, self, dropped);
+    return new AsyncSink("metrics", sink, AsyncSink.DEFAULT_CAPACITY);
   }
 
   /** The capture's counters, read from the kernel (and the reader) when asked. */

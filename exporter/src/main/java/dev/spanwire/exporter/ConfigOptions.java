@@ -43,6 +43,7 @@ final class ConfigOptions {
       "--output", Keys.OUTPUT,
       "--columns", Keys.COLUMNS,
       "--semconv", Keys.SEMCONV,
+      "--metrics-output", Keys.METRICS_OUTPUT,
       "--otlp-endpoint", Keys.OTLP_ENDPOINT,
       "--otlp-protocol", Keys.OTLP_PROTOCOL);
 
@@ -107,11 +108,16 @@ final class ConfigOptions {
       description = "Attribute and metric names: appscope, otel-legacy or otel-stable (default: ${DEFAULT-VALUE}).")
   String semconv;
 
-  @Option(names = "--otlp-endpoint", paramLabel = "URL", order = 13,
+  @Option(names = "--metrics-output", paramLabel = "WHERE", order = 13,
+      description = "AppScope's metrics beside OTLP: none, json (metric events on stdout, with --output json or none) "
+          + "or statsd (to metrics.statsd, udp://127.0.0.1:8125 by default) (default: ${DEFAULT-VALUE}).")
+  String metricsOutput;
+
+  @Option(names = "--otlp-endpoint", paramLabel = "URL", order = 14,
       description = "Where spans and metrics go, or 'none' (default: OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4317).")
   String otlpEndpoint;
 
-  @Option(names = "--otlp-protocol", paramLabel = "PROTOCOL", order = 14,
+  @Option(names = "--otlp-protocol", paramLabel = "PROTOCOL", order = 15,
       description = "grpc or http/protobuf (default: OTEL_EXPORTER_OTLP_PROTOCOL, else ${DEFAULT-VALUE}).")
   String otlpProtocol;
 

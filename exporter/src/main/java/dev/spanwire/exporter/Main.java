@@ -86,6 +86,11 @@ public final class Main implements Callable<Integer> {
     }
     Settings settings = Settings.from(options.load(System.getenv()));
     Output output = settings.output() == null ? Output.forStdout() : settings.output();
+    if (settings.metrics().output() == dev.spanwire.exporter.output.MetricSettings.Output.JSON
+        && (output == Output.TABLE || output == Output.RAW)) {
+      throw new BadConfigException(dev.spanwire.exporter.config.Keys.METRICS_OUTPUT, "= json: stdout carries the " + output.name().toLowerCase(java.util.Locale.ROOT)
+          + " (output.format auto chose it for the terminal); metric events need --output json or none");
+    }
 
     Agent agent;
     try {

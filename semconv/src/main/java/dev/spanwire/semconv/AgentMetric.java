@@ -92,6 +92,8 @@ public enum AgentMetric {
   // filters and outputs
   BELOW_MIN_LATENCY("spanwire.exchanges.below_min_latency", "{exchange}", true, "below min latency", false,
       "Exchanges faster than http.min-latency (in the metrics, not reported)"),
+  METRICS_DROPPED("spanwire.metrics.dropped", "{datapoint}", true, "metric points dropped", true,
+      "AppScope metric points dropped: label sets past the bound of an interval, StatsD lines that could not be sent"),
   OUTPUT_DROPPED("spanwire.output.dropped", "{line}", true, "output dropped", true,
       "Table or JSON lines dropped because stdout was too slow"),
   // span export

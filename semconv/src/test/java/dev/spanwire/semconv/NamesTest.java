@@ -174,6 +174,7 @@ class NamesTest {
         Map.entry("spanwire.links.ambiguous", "{span} counter"),
         Map.entry("spanwire.links.window_expired", "{span} counter"),
         Map.entry("spanwire.exchanges.below_min_latency", "{exchange} counter"),
+        Map.entry("spanwire.metrics.dropped", "{datapoint} counter"),
         Map.entry("spanwire.output.dropped", "{line} counter"),
         Map.entry("spanwire.spans.sampled_out", "{span} counter"),
         Map.entry("spanwire.spans.exported", "{span} counter"),

@@ -33,7 +33,8 @@ public final class Environment {
       "SPANWIRE_MIN_LATENCY", Keys.MIN_LATENCY,
       "SPANWIRE_OUTPUT", Keys.OUTPUT,
       "SPANWIRE_COLUMNS", Keys.COLUMNS,
-      "SPANWIRE_SEMCONV", Keys.SEMCONV);
+      "SPANWIRE_SEMCONV", Keys.SEMCONV,
+      "SPANWIRE_METRICS_OUTPUT", Keys.METRICS_OUTPUT);
 
   /** The overrides {@code env} holds, in the order they apply. */
   public static List<ConfigLayers.Override> overrides(Map<String, String> env) {

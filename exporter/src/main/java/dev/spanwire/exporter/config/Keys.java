@@ -30,6 +30,12 @@ public final class Keys {
   public static final String OUTPUT = "spanwire.output.format";
   public static final String COLUMNS = "spanwire.output.columns";
 
+  public static final String METRICS_OUTPUT = "spanwire.metrics.output";
+  public static final String METRICS_STATSD = "spanwire.metrics.statsd";
+  public static final String METRICS_INTERVAL = "spanwire.metrics.interval";
+  public static final String METRICS_PER_EXCHANGE = "spanwire.metrics.per-exchange";
+  public static final String METRICS_AGENT = "spanwire.metrics.agent";
+
   public static final String EVENTS_TRACE_IDS = "spanwire.events.trace-ids";
 
   public static final String SEMCONV = "spanwire.semconv";

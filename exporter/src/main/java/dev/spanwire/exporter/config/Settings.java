@@ -18,6 +18,7 @@ import dev.spanwire.exporter.otel.ExportSettings;
 import dev.spanwire.exporter.output.Column;
 import dev.spanwire.exporter.output.Output;
 import dev.spanwire.exporter.connection.PipelineSettings;
+import dev.spanwire.exporter.output.MetricSettings;
 import dev.spanwire.exporter.trace.Sampler;
 import dev.spanwire.exporter.trace.TraceSettings;
 import dev.spanwire.exporter.connection.TracedConnections;
@@ -49,6 +50,7 @@ import java.util.regex.PatternSyntaxException;
  * @param columns the table's columns
  * @param export OpenTelemetry export, or null when off
  * @param eventTraceIds whether JSON events carry the exchange's trace and span ids
+ * @param metrics AppScope's metric output (JSON metric events, StatsD)
  */
 public record Settings(
     CaptureConfig capture,
@@ -57,7 +59,8 @@ public record Settings(
     Output output,
     List<Column> columns,
     ExportSettings export,
-    boolean eventTraceIds) {
+    boolean eventTraceIds,
+    MetricSettings metrics) {
 
   /** The largest body kept per message: bodies are held in memory until their message ends. */
   public static final long MAX_BODY_SIZE = 1 << 20;
@@ -111,7 +114,17 @@ public record Settings(
     }
     NamingScheme scheme = r.parsed(Keys.SEMCONV, NamingScheme::of);
     return new Settings(capture, pipeline, filter, output, List.copyOf(columns), r.export(scheme),
-        r.bool(Keys.EVENTS_TRACE_IDS));
+        r.bool(Keys.EVENTS_TRACE_IDS), metrics(r, output));
+  }
+
+  private static MetricSettings metrics(Reader r, Output output) {
+    MetricSettings.Output where = r.parsed(Keys.METRICS_OUTPUT, MetricSettings.Output::of);
+    if (where == MetricSettings.Output.JSON && (output == Output.TABLE || output == Output.RAW)) {
+      throw r.bad(Keys.METRICS_OUTPUT, "none or statsd while output.format is " + output.name().toLowerCase(java.util.Locale.ROOT)
+          + " (metric events go to stdout, with the JSON events: set output.format to json or none)");
+    }
+    return new MetricSettings(where, r.parsed(Keys.METRICS_STATSD, MetricSettings::statsdAddress),
+        r.duration(Keys.METRICS_INTERVAL, Duration.ofMillis(100)), r.bool(Keys.METRICS_PER_EXCHANGE), r.bool(Keys.METRICS_AGENT));
   }
 
   /** Unknown keys under {@code spanwire} are refused: a misspelt key would silently do nothing. */

@@ -276,8 +276,8 @@ final class Connection implements SessionContext {
         }
       }
     }
-    if (exchange.role() == Role.SERVER && identities.hold(exchange)) {
-      return; // its client may still be reported: it leaves linked, or when the window ends
+    if (identities.hold(exchange)) {
+      return; // its trace's first server may still meet its client: it leaves linked, or when the window ends
     }
     sink.onExchange(exchange);
   }

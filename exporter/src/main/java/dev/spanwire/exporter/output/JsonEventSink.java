@@ -128,6 +128,11 @@ public final class JsonEventSink implements ExchangeSink {
     }
   }
 
+  /** AppScope's HTTP events write the ports as strings ("net_peer_port":"443"); other events as numbers. */
+  private static boolean textInHttpEvents(String field) {
+    return field.equals("net_peer_port") || field.equals("net_host_port");
+  }
+
   private void writeEvent(ConnectionInfo connection, String sourceType, String source, long nanos, List<Field> data) {
     ProcessInfo process = connection.process();
     line.setLength(0);
@@ -152,9 +157,14 @@ public final class JsonEventSink implements ExchangeSink {
       if (i > 0) {
         line.append(',');
       }
-      Json.string(line, data.get(i).name());
+      Field field = data.get(i);
+      Json.string(line, field.name());
       line.append(':');
-      Json.value(line, data.get(i).value());
+      if (sourceType.equals("http") && field.value() instanceof Number port && textInHttpEvents(field.name())) {
+        Json.string(line, port.toString());
+      } else {
+        Json.value(line, field.value());
+      }
     }
     line.append("}}}\n");
     try {

@@ -53,6 +53,21 @@ public final class MetricsSink implements ExchangeSink {
     }
   }
 
+  /** Metric events on {@code out}, one line each. */
+  public static Writer jsonWriter(java.io.Writer out, String hostname) {
+    return new JsonMetricWriter(out, hostname);
+  }
+
+  /** StatsD lines to {@code address} over UDP; lines that could not go count in {@code dropped}. */
+  public static Writer statsdWriter(java.net.InetSocketAddress address, Counter dropped) {
+    try {
+      return new StatsdWriter(StatsdWriter.udp(address), dropped);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("metrics.statsd udp://" + address.getHostString() + ":" + address.getPort()
+          + ": cannot open a UDP socket to it: " + e.getMessage(), e);
+    }
+  }
+
   private record Series(String metric, ProcessInfo process, String method, String target, int status) {}
 
   private static final class Sum {
@@ -75,7 +90,7 @@ public final class MetricsSink implements ExchangeSink {
    * @param clock maps the kernel's monotonic times to wall time
    * @param monotonicNanos the interval's clock (kernel monotonic, as the exchanges' times)
    * @param agentCounters the agent's counters, written each interval when the settings ask
-   * @param dropped counts label sets dropped past {@link #MAX_SERIES} (this thread writes it)
+   * @param dropped counts points dropped: label sets past {@link #MAX_SERIES} (this thread writes it)
    */
   public MetricsSink(
       MetricSettings settings, Writer writer, KernelClock clock, LongSupplier monotonicNanos,

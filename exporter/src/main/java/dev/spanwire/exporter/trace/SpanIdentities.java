@@ -39,12 +39,13 @@ import java.util.function.LongSupplier;
  * </ol>
  *
  * <p>The kernel may report a server's read of a request before the write of the traced client
- * that sent it (the reader wakes on another CPU while the writer's hook has yet to fire). Such a
- * server request waits, for the linking window from its read, for that client write: when it comes
- * the server exchange becomes its child, provided no call has taken the server exchange as parent
- * yet. A server exchange that ends while it waits is held back until then; one whose window runs
- * out leaves as a root (counted). Only a server whose peer is a traced client connection of this
- * host waits; the rest leave at once.
+ * that sent it (the reader runs, woken, before the writer's hook has fired). Such a server request
+ * starts a provisional trace and waits, for the linking window from its read, for that client
+ * write. Every exchange of the provisional trace that ends meanwhile — the server's own, the calls
+ * it made, their servers' — is held back. When the write comes, the provisional trace becomes the
+ * client's: the server span its child, everything under it in the client's trace (ids still to be
+ * taken follow the rename). When the window runs out, what was held leaves as it is (counted). So
+ * a trace is never split. Only servers whose peer is on this host wait; the rest leave at once.
  *
  * <p>Sampling is decided where a trace starts (a root, or a caller's {@code traceparent}) and every
  * linked span follows its parent, so a kept trace is whole.
@@ -55,8 +56,12 @@ import java.util.function.LongSupplier;
 public final class SpanIdentities {
   /** Client requests remembered for their server side, and threads with open server exchanges. */
   static final int MAX_ENTRIES = 65_536;
-  /** How much later a write may be stamped than the read of its bytes completed. */
-  static final long ORDER_SLACK_NANOS = 1_000_000;
+  /**
+   * How much later a write may be stamped than the read of its bytes completed: the socket hook
+   * fires when the send returns, and the writer can be preempted in between by the reader it woke
+   * (on a busy host for milliseconds) while the reader's hook has already fired.
+   */
+  static final long ORDER_SLACK_NANOS = 100_000_000;
   /** Open server exchanges kept per thread: more is ambiguous anyway. */
   static final int MAX_OPEN_PER_THREAD = 16;
 
@@ -73,10 +78,8 @@ public final class SpanIdentities {
     final long deadlineNanos;
     /** Its client connection was known to be traced: giving up is worth counting. */
     final boolean peerKnown;
-    /** A call took it as parent: its trace can no longer change. */
-    boolean parented;
-    /** Its exchange, ended while it waited. */
-    Exchange held;
+    /** The exchanges of its provisional trace that ended while it waited. */
+    List<Exchange> held;
     /** Linked, released or forgotten: its place in the queue is void. */
     boolean done;
 
@@ -94,12 +97,20 @@ public final class SpanIdentities {
    * client's first bytes, which announce its connection, come within microseconds of the read, so
    * this only covers their place in the event stream; an untraced client costs no more.
    */
-  static final long UNKNOWN_PEER_WINDOW_NANOS = 20_000_000;
+  static final long UNKNOWN_PEER_WINDOW_NANOS = 50_000_000;
   /** Addresses of this host learned from traced connections' local ends, beside loopback. */
   static final int MAX_LOCAL_ADDRESSES = 1024;
 
   /** Server requests waiting for their client at once; past it the oldest gives up early. */
   static final int MAX_UNCLAIMED = 8192;
+  /** Exchanges held per waiting trace; past it the trace gives up waiting. */
+  static final int MAX_HELD_PER_TRACE = 256;
+  /** Provisional traces renamed, remembered for the ids still to be taken. */
+  static final int MAX_RENAMED = 16_384;
+
+  /** A provisional trace that became a client's: its new trace, and its root's new parent. */
+  private record Renamed(long oldHigh, long high, long low, boolean sampled, String traceState, long rootSpanId,
+      long rootParent) {}
 
   private final SplittableRandom random;
   private final Sampler sampler;
@@ -114,8 +125,15 @@ public final class SpanIdentities {
   private final Map<Place, Unclaimed> unclaimed = new HashMap<>();
   private final Map<Long, Unclaimed> unclaimedBySpan = new HashMap<>();
   private final ArrayDeque<Unclaimed> waiting = new ArrayDeque<>();
-  /** Server exchanges linked after their request was decided, until their exchange takes the ids. */
-  private final Map<Long, SpanIds> relinked = new HashMap<>();
+  /** Waiting server requests by their provisional trace (its last 8 bytes). */
+  private final Map<Long, Unclaimed> waitingTraces = new HashMap<>();
+  /** Provisional traces that became clients', by their last 8 bytes. */
+  private final Map<Long, Renamed> renamed = new LinkedHashMap<>(256, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Long, Renamed> eldest) {
+      return size() > MAX_RENAMED;
+    }
+  };
   /** The local ends of traced client connections seen from their start, to their connection id. */
   private final Map<InetSocketAddress, Long> clientEnds = new LinkedHashMap<>(256, 0.75f, false) {
     @Override
@@ -234,7 +252,7 @@ public final class SpanIdentities {
         // the socket hooks fire once the bytes moved: the reader may take them a little before the
         // writer's event is stamped
         if (written != null && written.startNanos() <= request.endNanos() + ORDER_SLACK_NANOS) {
-          ids = childOf(written.ids());
+          ids = childOf(follow(written.ids()));
           crossProcess.increment();
         }
       }
@@ -264,11 +282,8 @@ public final class SpanIdentities {
       if (open == null || open.isEmpty()) {
         ids = root();
       } else if (open.size() == 1) {
-        ids = childOf(open.getFirst());
+        ids = childOf(follow(open.getFirst()));
         inProcess.increment();
-        if (!unclaimedBySpan.isEmpty()) {
-          parented(open.getFirst());
-        }
       } else {
         ids = root();
         ambiguous.increment();
@@ -276,7 +291,7 @@ public final class SpanIdentities {
     }
     if (placed) {
       Place place = new Place(connection.local(), connection.remote(), position, request.streamId());
-      if (!unclaimed.isEmpty() && claim(place, ids, request)) {
+      if (!unclaimed.isEmpty() && claim(place, follow(ids), request)) {
         return ids;
       }
       clientRequests.put(place, new Written(ids, request.startNanos()));
@@ -322,28 +337,51 @@ public final class SpanIdentities {
     return address.isLoopbackAddress() || localAddresses.contains(address);
   }
 
-  /** The ids an exchange takes at pairing: those decided for its request, or its later link. */
+  /** The ids an exchange takes at pairing: those decided for its request, in its trace as renamed since. */
   public SpanIds current(SpanIds decided) {
-    if (relinked.isEmpty()) {
-      return decided;
-    }
-    SpanIds linked = relinked.remove(decided.spanId());
-    return linked != null ? linked : decided;
+    return follow(decided);
   }
 
   /**
-   * Whether an ended exchange waits in the linking window (its server request may still meet its
-   * client); if so it leaves later, through the release this was made with.
+   * The same span in the trace its provisional trace became (a rename may follow another: a
+   * server waiting for a call that itself was in a provisional trace).
+   */
+  private SpanIds follow(SpanIds ids) {
+    if (renamed.isEmpty()) {
+      return ids;
+    }
+    for (int hop = 0; hop < 8; hop++) {
+      Renamed r = renamed.get(ids.traceIdLow());
+      if (r == null || r.oldHigh() != ids.traceIdHigh()) {
+        return ids;
+      }
+      boolean root = ids.spanId() == r.rootSpanId();
+      ids = new SpanIds(r.high(), r.low(), ids.spanId(), root ? r.rootParent() : ids.parentSpanId(),
+          !root && ids.remoteParent(), r.sampled(), r.traceState());
+    }
+    return ids;
+  }
+
+  /**
+   * Whether an ended exchange waits in the linking window (its trace is provisional: the server
+   * request that started it may still meet its client); if so it leaves later, through the release
+   * this was made with.
    */
   public boolean hold(Exchange exchange) {
-    if (unclaimedBySpan.isEmpty() || exchange.ids() == null) {
+    if (waitingTraces.isEmpty() || exchange.ids() == null) {
       return false;
     }
-    Unclaimed waiter = unclaimedBySpan.get(exchange.ids().spanId());
-    if (waiter == null) {
+    Unclaimed waiter = waitingTraces.get(exchange.ids().traceIdLow());
+    if (waiter == null || waiter.ids.traceIdHigh() != exchange.ids().traceIdHigh()) {
       return false;
     }
-    waiter.held = exchange;
+    if (waiter.held == null) {
+      waiter.held = new ArrayList<>(2);
+    }
+    waiter.held.add(exchange);
+    if (waiter.held.size() >= MAX_HELD_PER_TRACE) {
+      giveUp(waiter); // a busy trace: what it holds leaves as it is
+    }
     return true;
   }
 
@@ -369,7 +407,7 @@ public final class SpanIdentities {
   public int held() {
     int held = 0;
     for (Unclaimed waiter : waiting) {
-      held += !waiter.done && waiter.held != null ? 1 : 0;
+      held += !waiter.done && waiter.held != null ? waiter.held.size() : 0;
     }
     return held;
   }
@@ -386,13 +424,14 @@ public final class SpanIdentities {
       unclaimed.put(place, waiter);
     }
     unclaimedBySpan.put(ids.spanId(), waiter);
+    waitingTraces.put(ids.traceIdLow(), waiter);
     waiting.addLast(waiter);
   }
 
   /**
-   * A traced client wrote the request a server read before: the server exchange becomes its child,
-   * unless a call already took the server exchange as parent (its trace is fixed then). Returns
-   * whether the place was a waiting server's (the client request then waits for nothing).
+   * A traced client wrote the request a server read before: the server's provisional trace becomes
+   * the client's, the server span the client span's child. Returns whether the place was a waiting
+   * server's (the client request then waits for nothing).
    */
   private boolean claim(Place place, SpanIds clientIds, Request request) {
     Unclaimed waiter = unclaimed.get(place);
@@ -400,38 +439,15 @@ public final class SpanIdentities {
       return false;
     }
     forget(waiter);
-    if (waiter.parented || request.startNanos() > waiter.readNanos + ORDER_SLACK_NANOS) {
+    if (request.startNanos() > waiter.readNanos + ORDER_SLACK_NANOS) {
       leave(waiter);
       return true;
     }
-    SpanIds linked = new SpanIds(clientIds.traceIdHigh(), clientIds.traceIdLow(), waiter.ids.spanId(),
-        clientIds.spanId(), false, clientIds.sampled(), clientIds.traceState());
+    renamed.put(waiter.ids.traceIdLow(), new Renamed(waiter.ids.traceIdHigh(), clientIds.traceIdHigh(),
+        clientIds.traceIdLow(), clientIds.sampled(), clientIds.traceState(), waiter.ids.spanId(), clientIds.spanId()));
     crossProcess.increment();
-    if (waiter.held != null) {
-      release.accept(waiter.held.withIds(linked));
-      return true;
-    }
-    relinked.put(linked.spanId(), linked);
-    // calls it causes from now on join the client's trace
-    Long thread = threadOfOpen.get(linked.spanId());
-    List<SpanIds> open = thread == null ? null : openByThread.get(thread);
-    if (open != null) {
-      for (int i = 0; i < open.size(); i++) {
-        if (open.get(i).spanId() == linked.spanId()) {
-          open.set(i, linked);
-        }
-      }
-    }
+    leave(waiter);
     return true;
-  }
-
-  /** A call took a waiting server exchange as parent: it leaves as it is. */
-  private void parented(SpanIds parent) {
-    Unclaimed waiter = unclaimedBySpan.get(parent.spanId());
-    if (waiter != null) {
-      forget(waiter);
-      leave(waiter);
-    }
   }
 
   private void giveUp(Unclaimed waiter) {
@@ -440,7 +456,7 @@ public final class SpanIdentities {
     }
     forget(waiter);
     if (waiter.held != null && waiter.peerKnown) {
-      expired.increment();
+      expired.add(waiter.held.size());
     }
     leave(waiter);
   }
@@ -449,21 +465,28 @@ public final class SpanIdentities {
     waiter.done = true;
     unclaimed.remove(waiter.place, waiter);
     unclaimedBySpan.remove(waiter.ids.spanId(), waiter);
+    waitingTraces.remove(waiter.ids.traceIdLow(), waiter);
   }
 
+  /**
+   * What a waiter held leaves, in its trace as it now is: renamed into the client's, or as it was;
+   * an exchange whose trace is (again) a waiting provisional one is held by that waiter instead.
+   */
   private void leave(Unclaimed waiter) {
     if (waiter.held != null) {
-      Exchange held = waiter.held;
+      List<Exchange> held = waiter.held;
       waiter.held = null;
-      release.accept(held);
+      for (Exchange exchange : held) {
+        Exchange now = exchange.withIds(follow(exchange.ids()));
+        if (!hold(now)) {
+          release.accept(now);
+        }
+      }
     }
   }
 
   /** A server exchange's response is complete (or it ended without one): it causes no more calls. */
   public void answered(SpanIds ids) {
-    if (!relinked.isEmpty()) {
-      relinked.remove(ids.spanId());
-    }
     Long thread = threadOfOpen.remove(ids.spanId());
     if (thread == null) {
       return;

@@ -23,7 +23,7 @@ class ConnectionTrackerTest {
   }
 
   private ConnectionTracker pipeline() {
-    return pipeline(PipelineSettings.defaults());
+    return pipeline(PairingSettings.immediate());
   }
 
   @Test
@@ -369,7 +369,7 @@ class ConnectionTrackerTest {
 
   @Test
   void idleAndExcessConnectionsAreEvicted() {
-    ConnectionTracker pipeline = pipeline(PipelineSettings.defaults().withMaxConnections(2).withIdleTimeout(Duration.ofSeconds(1)));
+    ConnectionTracker pipeline = pipeline(PairingSettings.immediate().withMaxConnections(2).withIdleTimeout(Duration.ofSeconds(1)));
     for (int id = 1; id <= 3; id++) {
       pipeline.onEvent(EventScript.server(id).open(Role.SERVER));
     }
@@ -438,7 +438,7 @@ class ConnectionTrackerTest {
         hints.add(connectionId + " " + direction + " " + position);
       }
     };
-    ConnectionTracker pipeline = new ConnectionTracker(sink, PipelineSettings.defaults(), new ProcessRegistry(proc), () -> clock, table);
+    ConnectionTracker pipeline = new ConnectionTracker(sink, PairingSettings.immediate(), new ProcessRegistry(proc), () -> clock, table);
     EventScript s = EventScript.client(1);
     pipeline.onEvent(s.open(Role.CLIENT));
     pipeline.onEvent(s.out("GET /big HTTP/1.1\nHost: h\n\n"));

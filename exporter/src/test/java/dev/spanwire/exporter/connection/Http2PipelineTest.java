@@ -32,7 +32,7 @@ class Http2PipelineTest {
 
   @BeforeEach
   void pipeline() {
-    pipeline = new ConnectionTracker(sink, PipelineSettings.defaults(), new ProcessRegistry(proc), () -> 0);
+    pipeline = new ConnectionTracker(sink, PairingSettings.immediate(), new ProcessRegistry(proc), () -> 0);
   }
 
   private PipelineStats stats() {

@@ -77,6 +77,9 @@ class LinkingTest {
     // the front's response is complete: a later call is not its child
     pipeline.onEvent(back.out("GET /later HTTP/1.1\nHost: b\n\n"));
     pipeline.onEvent(back.in("HTTP/1.1 204 No Content\n\n"));
+    // the front's client is not traced: its trace leaves when the linking window ends
+    now += 50_000_000L;
+    pipeline.afterBatch();
 
     var frontIds = exchange("/front", Role.SERVER).ids();
     var backIds = exchange("/back", Role.CLIENT).ids();
@@ -218,28 +221,68 @@ class LinkingTest {
   }
 
   @Test
-  void aServerThatAlreadyParentedACallIsNotMovedIntoALateClientsTrace() {
-    EventScript client = new EventScript(90, 50090, 8080, 5151); // curl, a process of its own
+  void aServerThatAlreadyMadeItsCallsMovesWithThemIntoTheLateClientsTrace() {
+    // curl preempted by the nginx it woke: nginx reads, calls its backend and answers before
+    // curl's write is reported
+    EventScript client = new EventScript(90, 50090, 8080, 5151);
     EventScript server = new EventScript(91, 8080, 50090);
     EventScript back = new EventScript(92, 50092, 9090);
+    EventScript backend = new EventScript(93, 9090, 50092, 6161);
     pipeline.onEvent(client.open(Role.CLIENT));
     pipeline.onEvent(server.open(Role.SERVER));
     pipeline.onEvent(back.open(Role.CLIENT));
+    pipeline.onEvent(backend.open(Role.SERVER));
     pipeline.onEvent(server.in("GET /front HTTP/1.1\nHost: h\n\n"));
     pipeline.onEvent(back.out("GET /back HTTP/1.1\nHost: b\n\n"));
-    pipeline.onEvent(client.out("GET /front HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(backend.in("GET /back HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(backend.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
     pipeline.onEvent(back.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
     pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
-    assertThat(reported("/front", Role.SERVER)).as("no longer waits: its trace is fixed").isTrue();
+    pipeline.afterBatch();
+    assertThat(sink.exchanges).as("the provisional trace waits whole").isEmpty();
+    pipeline.onEvent(client.out("GET /front HTTP/1.1\nHost: h\n\n"));
+    assertThat(sink.exchanges).hasSize(3);
     pipeline.onEvent(client.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
 
     var curl = exchange("/front", Role.CLIENT).ids();
     var front = exchange("/front", Role.SERVER).ids();
     var call = exchange("/back", Role.CLIENT).ids();
-    assertThat(front.hasParent()).as("an orphan, never a split trace").isFalse();
+    var served = exchange("/back", Role.SERVER).ids();
+    assertThat(curl.hasParent()).isFalse();
+    assertThat(front.parentSpanId()).isEqualTo(curl.spanId());
     assertThat(call.parentSpanId()).isEqualTo(front.spanId());
-    assertThat(call.traceIdHex()).isEqualTo(front.traceIdHex()).isNotEqualTo(curl.traceIdHex());
-    assertThat(stats().linksCrossProcess()).isZero();
+    assertThat(served.parentSpanId()).isEqualTo(call.spanId());
+    for (var ids : java.util.List.of(front, call, served)) {
+      assertThat(ids.traceIdHex()).isEqualTo(curl.traceIdHex());
+      assertThat(ids.sampled()).isEqualTo(curl.sampled());
+    }
+    assertThat(stats().linksCrossProcess()).isEqualTo(2);
+  }
+
+  @Test
+  void aCallMadeAfterTheRenameJoinsTheClientsTraceToo() {
+    EventScript client = new EventScript(150, 50150, 8080, 5151);
+    EventScript server = new EventScript(151, 8080, 50150);
+    EventScript back = new EventScript(152, 50152, 9090);
+    pipeline.onEvent(client.open(Role.CLIENT));
+    pipeline.onEvent(server.open(Role.SERVER));
+    pipeline.onEvent(back.open(Role.CLIENT));
+    pipeline.onEvent(server.in("GET /front HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(back.out("GET /one HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(client.out("GET /front HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(back.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.onEvent(back.out("GET /two HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(back.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.onEvent(client.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+
+    var curl = exchange("/front", Role.CLIENT).ids();
+    var front = exchange("/front", Role.SERVER).ids();
+    for (String call : new String[] {"/one", "/two"}) {
+      assertThat(exchange(call, Role.CLIENT).ids().parentSpanId()).as(call).isEqualTo(front.spanId());
+      assertThat(exchange(call, Role.CLIENT).ids().traceIdHex()).as(call).isEqualTo(curl.traceIdHex());
+    }
+    assertThat(front.parentSpanId()).isEqualTo(curl.spanId());
   }
 
   @Test
@@ -299,7 +342,7 @@ class LinkingTest {
     pipeline.onEvent(server.open(Role.SERVER));
     pipeline.onEvent(server.in("GET /untraced HTTP/1.1\nHost: h\n\n"));
     pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
-    now += 19_000_000L;
+    now += 49_000_000L;
     pipeline.afterBatch();
     assertThat(reported("/untraced", Role.SERVER)).isFalse();
     now += 1_000_000L;

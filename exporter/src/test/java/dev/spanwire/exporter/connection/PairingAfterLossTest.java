@@ -29,7 +29,7 @@ class PairingAfterLossTest {
   }
 
   private ConnectionTracker pipeline() {
-    return pipeline(PipelineSettings.defaults());
+    return pipeline(PairingSettings.immediate());
   }
 
   private PipelineStats stats(ConnectionTracker pipeline) {

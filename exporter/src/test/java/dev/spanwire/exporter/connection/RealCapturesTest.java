@@ -59,7 +59,7 @@ class RealCapturesTest {
   /** The exchanges the client side reports when its streams arrive in these pieces. */
   private List<Summary> run(List<byte[]> requestPieces, List<byte[]> responsePieces) {
     RecordingSink sink = new RecordingSink();
-    ConnectionTracker pipeline = new ConnectionTracker(sink, PipelineSettings.defaults(), new ProcessRegistry(proc), () -> 0);
+    ConnectionTracker pipeline = new ConnectionTracker(sink, PairingSettings.immediate(), new ProcessRegistry(proc), () -> 0);
     EventScript s = EventScript.client(1);
     pipeline.onEvent(s.open(Role.CLIENT));
     // a client sends before it reads: all request bytes, then the response bytes

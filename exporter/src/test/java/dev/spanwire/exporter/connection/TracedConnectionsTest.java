@@ -26,7 +26,7 @@ class TracedConnectionsTest {
   };
 
   private ConnectionTracker pipeline(TracedConnections traced) {
-    return new ConnectionTracker(sink, PipelineSettings.defaults().withTraced(traced), new ProcessRegistry(proc), () -> 0L);
+    return new ConnectionTracker(sink, PairingSettings.immediate().withTraced(traced), new ProcessRegistry(proc), () -> 0L);
   }
 
   private static TracedConnections traced(String comm, Set<Integer> ports, boolean all, String regex, boolean events) {
