@@ -73,7 +73,7 @@ final class StatsdWriter implements MetricsSink.Writer {
       default -> "g";
     });
     if (point.type().equals("timer") && point.numops() > 1) {
-      line.append("|@").append(1.0 / point.numops());
+      line.append("|@").append(Math.round(1e6 / point.numops()) / 1e6);
     }
     line.append("|#proc:");
     tag(line, point.process().comm());

@@ -107,10 +107,16 @@ public final class SpanIdentities {
   static final int MAX_HELD_PER_TRACE = 256;
   /** Provisional traces renamed, remembered for the ids still to be taken. */
   static final int MAX_RENAMED = 16_384;
+  /**
+   * How long a rename is remembered: spans of the trace decided later than this (a call a
+   * minute-long request makes at its end) stay in the provisional trace. Forgetting keeps the map
+   * empty, and its lookups skipped, while no race happens.
+   */
+  static final long RENAME_TTL_NANOS = 60_000_000_000L;
 
   /** A provisional trace that became a client's: its new trace, and its root's new parent. */
   private record Renamed(long oldHigh, long high, long low, boolean sampled, String traceState, long rootSpanId,
-      long rootParent) {}
+      long rootParent, long forgetAtNanos) {}
 
   private final SplittableRandom random;
   private final Sampler sampler;
@@ -128,6 +134,7 @@ public final class SpanIdentities {
   /** Waiting server requests by their provisional trace (its last 8 bytes). */
   private final Map<Long, Unclaimed> waitingTraces = new HashMap<>();
   /** Provisional traces that became clients', by their last 8 bytes. */
+  private final ArrayDeque<Map.Entry<Long, Renamed>> renamedOrder = new ArrayDeque<>();
   private final Map<Long, Renamed> renamed = new LinkedHashMap<>(256, 0.75f, false) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Long, Renamed> eldest) {
@@ -387,10 +394,14 @@ public final class SpanIdentities {
 
   /** Server requests whose window ran out give up: their held exchanges leave as roots. */
   public void expire() {
-    if (waiting.isEmpty()) {
+    if (waiting.isEmpty() && renamedOrder.isEmpty()) {
       return;
     }
     long now = clock.getAsLong();
+    while (!renamedOrder.isEmpty() && renamedOrder.peekFirst().getValue().forgetAtNanos() <= now) {
+      Map.Entry<Long, Renamed> oldest = renamedOrder.pollFirst();
+      renamed.remove(oldest.getKey(), oldest.getValue());
+    }
     while (!waiting.isEmpty() && (waiting.peekFirst().done || waiting.peekFirst().deadlineNanos <= now)) {
       giveUp(waiting.pollFirst());
     }
@@ -443,8 +454,15 @@ public final class SpanIdentities {
       leave(waiter);
       return true;
     }
-    renamed.put(waiter.ids.traceIdLow(), new Renamed(waiter.ids.traceIdHigh(), clientIds.traceIdHigh(),
-        clientIds.traceIdLow(), clientIds.sampled(), clientIds.traceState(), waiter.ids.spanId(), clientIds.spanId()));
+    Renamed rename = new Renamed(waiter.ids.traceIdHigh(), clientIds.traceIdHigh(), clientIds.traceIdLow(),
+        clientIds.sampled(), clientIds.traceState(), waiter.ids.spanId(), clientIds.spanId(),
+        clock.getAsLong() + RENAME_TTL_NANOS);
+    renamed.put(waiter.ids.traceIdLow(), rename);
+    renamedOrder.addLast(Map.entry(waiter.ids.traceIdLow(), rename));
+    if (renamedOrder.size() > MAX_RENAMED) {
+      Map.Entry<Long, Renamed> oldest = renamedOrder.pollFirst();
+      renamed.remove(oldest.getKey(), oldest.getValue());
+    }
     crossProcess.increment();
     leave(waiter);
     return true;

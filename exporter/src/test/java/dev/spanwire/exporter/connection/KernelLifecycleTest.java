@@ -49,7 +49,7 @@ class KernelLifecycleTest {
 
   @Test
   void aConnectionDroppedByThePipelineIsPickedUpAgainFromTheKernel() {
-    ConnectionTracker pipeline = pipeline(PipelineSettings.defaults().withIdleTimeout(java.time.Duration.ofSeconds(1)));
+    ConnectionTracker pipeline = pipeline(PairingSettings.immediate().withIdleTimeout(java.time.Duration.ofSeconds(1)));
     EventScript s = EventScript.server(1);
     pipeline.onEvent(s.open(Role.SERVER));
     pipeline.onEvent(s.in("GET /before HTTP/1.1\nHost: h\n\n"));
@@ -72,7 +72,7 @@ class KernelLifecycleTest {
 
   @Test
   void dataOfAConnectionNeitherOpenNorInTheKernelIsCounted() {
-    ConnectionTracker pipeline = pipeline(PipelineSettings.defaults());
+    ConnectionTracker pipeline = pipeline(PairingSettings.immediate());
     EventScript s = EventScript.server(9);
     pipeline.onEvent(s.in("GET / HTTP/1.1\n\n"));
     pipeline.onEvent(s.in("GET / HTTP/1.1\n\n"));
@@ -83,7 +83,7 @@ class KernelLifecycleTest {
 
   @Test
   void aProcessExitClosesItsConnectionsWithTheKernelsTotals() {
-    ConnectionTracker pipeline = pipeline(PipelineSettings.defaults());
+    ConnectionTracker pipeline = pipeline(PairingSettings.immediate());
     EventScript answered = EventScript.client(1);
     pipeline.onEvent(answered.open(Role.CLIENT));
     pipeline.onEvent(answered.out("GET /waiting HTTP/1.1\nHost: h\n\n"));
@@ -115,7 +115,7 @@ class KernelLifecycleTest {
   void execClosesTheSocketsItClosedAndRenamesTheProcess() throws Exception {
     Path fds = Files.createDirectories(proc.resolve(Integer.toString(EventScript.PID)).resolve("fd"));
     Files.writeString(proc.resolve(Integer.toString(EventScript.PID)).resolve("comm"), "old-name\n");
-    ConnectionTracker pipeline = pipeline(PipelineSettings.defaults());
+    ConnectionTracker pipeline = pipeline(PairingSettings.immediate());
     EventScript kept = EventScript.server(1);
     pipeline.onEvent(withFdAndIno(kept.open(Role.SERVER), 5, 1111));
     pipeline.onEvent(kept.in("GET /kept HTTP/1.1\nHost: h\n\n"));
@@ -138,7 +138,7 @@ class KernelLifecycleTest {
 
   @Test
   void aSyscallTheKernelCouldNotFollowResynchronisesTheStream() {
-    ConnectionTracker pipeline = pipeline(PipelineSettings.defaults());
+    ConnectionTracker pipeline = pipeline(PairingSettings.immediate());
     EventScript s = EventScript.server(1);
     pipeline.onEvent(s.open(Role.SERVER));
     pipeline.onEvent(s.in("GET /1 HTTP/1.1\nHost: h\n\n"));
@@ -155,7 +155,7 @@ class KernelLifecycleTest {
 
   @Test
   void aSocketJoinedMidStreamPairsOnlyFromARequestItSaw() {
-    ConnectionTracker pipeline = pipeline(PipelineSettings.defaults());
+    ConnectionTracker pipeline = pipeline(PairingSettings.immediate());
     EventScript s = EventScript.server(1);
     pipeline.onEvent(s.openJoined(Role.SERVER));
     pipeline.onEvent(s.in("GET /1 HTTP/1.1\nHost: h\n\n"));
@@ -165,7 +165,7 @@ class KernelLifecycleTest {
 
   @Test
   void tlsPlaintextHasStreamsOfItsOwnAndTheCiphertextIsNotParsed() {
-    ConnectionTracker pipeline = pipeline(PipelineSettings.defaults());
+    ConnectionTracker pipeline = pipeline(PairingSettings.immediate());
     EventScript s = new EventScript(1, 50001, 443);
     pipeline.onEvent(s.open(Role.CLIENT));
     // the handshake on the socket: not HTTP, on a listed port, so parsed (and refused) as HTTP/1
