@@ -62,8 +62,8 @@ public final class OtelSink {
     ProcessResources resources = new ProcessResources(hostName);
     ExchangeFields fields = new ExchangeFields(settings.scheme(), watch == null ? List.of() : watch.headers());
     SpanBatcher batcher = settings.traces()
-        ? new SpanBatcher(OtlpExporters.spans(settings),
-            new ExchangeSpans(clock, fields, watch == null ? f -> f : watch::keep, resources, scope), settings)
+        ? new SpanBatcher(SpanSender.of(settings),
+            new OtlpSpanEncoder(clock, fields, watch == null ? f -> f : watch::keep, resources, scope), settings)
         : null;
     HttpMetrics httpMetrics = settings.metrics()
         ? new HttpMetrics(settings.scheme(), resources, scope, clock, settings.cardinalityLimit(),

@@ -41,19 +41,24 @@ final class OtlpExporters {
   }
 
   static SpanExporter spans(ExportSettings s) {
+    return spans(s, NoDelaySenders.LOADER);
+  }
+
+  /** The span exporter, its sender made through {@code loader}. */
+  static SpanExporter spans(ExportSettings s, io.opentelemetry.common.ComponentLoader loader) {
     Tls tls = Tls.of(s);
     if (s.protocol() == ExportSettings.Protocol.GRPC) {
       var b = OtlpGrpcSpanExporter.builder().setEndpoint(s.tracesEndpoint()).setCompression(s.compression())
           .setTimeout(s.timeout()).setRetryPolicy(null).setMeterProvider(MeterProvider::noop)
           .setMemoryMode(MemoryMode.REUSABLE_DATA)
-          .setComponentLoader(NoDelaySenders.LOADER);
+          .setComponentLoader(loader);
       s.headers().forEach(b::addHeader);
       tls.apply(b::setTrustedCertificates, b::setClientTls);
       return b.build();
     }
     var b = OtlpHttpSpanExporter.builder().setEndpoint(s.tracesEndpoint()).setCompression(s.compression())
         .setTimeout(s.timeout()).setRetryPolicy(null).setMeterProvider(MeterProvider::noop)
-          .setComponentLoader(NoDelaySenders.LOADER);
+          .setComponentLoader(loader);
     s.headers().forEach(b::addHeader);
     tls.apply(b::setTrustedCertificates, b::setClientTls);
     return b.build();

@@ -1,10 +1,7 @@
 package dev.spanwire.exporter.otel;
 
 import dev.spanwire.exporter.exchange.Exchange;
-import io.opentelemetry.exporter.internal.FailedExportException;
 import io.opentelemetry.sdk.common.CompletableResultCode;
-import io.opentelemetry.sdk.trace.data.SpanData;
-import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,13 +9,12 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Function;
 
 /**
  * Exports spans in batches, shaped like the SDK's BatchSpanProcessor: exchanges wait in a bounded
- * queue (more are dropped and counted, the pipeline never waits), a daemon worker turns up to
- * {@code maxExportBatchSize} of them into spans and exports them when the batch is full or
- * {@code scheduleDelay} has passed.
+ * queue (more are dropped and counted, the pipeline never waits), a daemon worker encodes up to
+ * {@code maxExportBatchSize} of them straight into one OTLP request ({@link OtlpSpanEncoder}, into
+ * a buffer it reuses) and sends it when the batch is full or {@code scheduleDelay} has passed.
  *
  * <p>Unlike the SDK's processor it does not give up on a batch the endpoint could take later: it
  * retries the same batch with exponential backoff (1 s doubling to 30 s) until the endpoint
@@ -27,9 +23,6 @@ import java.util.function.Function;
  * batch is sent in requests small enough for the endpoint's message limit, split further when it
  * says a request was too large. {@link #shutdown} exports what is queued within its deadline and
  * counts the rest as dropped.
- *
- * <p>The failure codes come from the SDK exporter's {@code FailedExportException}, in an internal
- * package of the SDK: the only place the SDK reports them.
  */
 final class SpanBatcher {
   private static final System.Logger LOG = System.getLogger(SpanBatcher.class.getName());
@@ -43,8 +36,10 @@ final class SpanBatcher {
   /** The worker looks at flush and shutdown requests this often (it is never interrupted). */
   private static final long SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
-  private final SpanExporter exporter;
-  private final Function<Exchange, SpanData> toSpan;
+  private final SpanSender sender;
+  private final OtlpSpanEncoder encoder;
+  /** The request being sent, reused from batch to batch. */
+  private final ProtoWriter message = new ProtoWriter(1 << 16);
   private final int maxExportBatchSize;
   private final long scheduleDelayNanos;
   private final Duration exportTimeout;
@@ -63,12 +58,9 @@ final class SpanBatcher {
   private volatile boolean flushRequested;
   private boolean endpointDown;
 
-  SpanBatcher(
-      SpanExporter exporter,
-      Function<Exchange, SpanData> toSpan,
-      ExportSettings settings) {
-    this.exporter = exporter;
-    this.toSpan = toSpan;
+  SpanBatcher(SpanSender sender, OtlpSpanEncoder encoder, ExportSettings settings) {
+    this.sender = sender;
+    this.encoder = encoder;
     this.maxExportBatchSize = settings.maxExportBatchSize();
     this.maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
     this.scheduleDelayNanos = settings.scheduleDelay().toNanos();
@@ -141,7 +133,7 @@ final class SpanBatcher {
       flushRequested = false;
       queue.drainTo(batch, maxExportBatchSize - batch.size());
       if (!batch.isEmpty()) {
-        exportBySize(spans(batch));
+        exportBySize(withoutFailures(batch));
         batch.clear();
       }
       if (shuttingDown && (queue.isEmpty() || System.nanoTime() > shutdownDeadlineNanos)) {
@@ -152,19 +144,25 @@ final class SpanBatcher {
     }
   }
 
-  private List<SpanData> spans(List<Exchange> batch) {
-    List<SpanData> spans = new ArrayList<>(batch.size());
-    for (Exchange exchange : batch) {
-      try {
-        spans.add(toSpan.apply(exchange));
-      } catch (RuntimeException e) {
-        if (conversionFailures.getAndIncrement() == 0) {
-          LOG.log(System.Logger.Level.WARNING, "could not build a span (counted as dropped)", e);
-        }
-        dropped.incrementAndGet();
+  /**
+   * The batch, encoded once: an exchange that cannot become a span is dropped (counted, its
+   * cause logged once) and left out, so a request split later never meets it again.
+   */
+  private List<Exchange> withoutFailures(List<Exchange> batch) {
+    List<Exchange> failed = new ArrayList<>(0);
+    encoder.encode(batch, message, (exchange, e) -> {
+      if (conversionFailures.getAndIncrement() == 0) {
+        LOG.log(System.Logger.Level.WARNING, "could not build a span (counted as dropped)", e);
       }
+      dropped.incrementAndGet();
+      failed.add(exchange);
+    });
+    if (failed.isEmpty()) {
+      return batch;
     }
-    return spans;
+    List<Exchange> rest = new ArrayList<>(batch);
+    rest.removeAll(failed);
+    return rest;
   }
 
   /** What the endpoint's answer to a failed export asks of the sender (OTLP's failure rules). */
@@ -185,49 +183,25 @@ final class SpanBatcher {
    * permanent. No answer at all (refused, reset, timed out) is retryable.
    */
   static Failure classify(Throwable failure) {
-    if (failure instanceof FailedExportException.GrpcExportException grpc && grpc.failedWithResponse()) {
-      return switch (grpc.getResponse().getStatusCode()) {
-        case CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS -> Failure.RETRYABLE;
-        case RESOURCE_EXHAUSTED -> Failure.TOO_LARGE;
-        default -> Failure.PERMANENT;
-      };
-    }
-    if (failure instanceof FailedExportException.HttpExportException http && http.failedWithResponse()) {
-      return switch (http.getResponse().getStatusCode()) {
-        case 429, 502, 503, 504 -> Failure.RETRYABLE;
-        case 413 -> Failure.TOO_LARGE;
-        default -> Failure.PERMANENT;
-      };
-    }
-    return Failure.RETRYABLE;
-  }
-
-  /** Sends spans in requests of at most {@code maxBatchBytes} (estimated encoded size) each. */
-  private void exportBySize(List<SpanData> spans) {
-    int from = 0;
-    long bytes = 0;
-    for (int i = 0; i < spans.size(); i++) {
-      long size = estimatedBytes(spans.get(i));
-      if (i > from && bytes + size > maxBatchBytes) {
-        exportWithRetry(spans.subList(from, i));
-        from = i;
-        bytes = 0;
-      }
-      bytes += size;
-    }
-    if (from < spans.size()) {
-      exportWithRetry(spans.subList(from, spans.size()));
-    }
+    return failure instanceof SpanSender.Refusal refusal ? refusal.failure() : Failure.RETRYABLE;
   }
 
   /**
-   * The span's OTLP size, roughly and from above: ids, times, kind and status in fixed fields,
-   * then name and attributes with their framing.
+   * Sends the spans of {@code exchanges} in requests of at most {@code maxBatchBytes} each: the
+   * request is encoded, and one that came out larger is split in halves.
    */
-  static long estimatedBytes(SpanData span) {
-    long[] bytes = {96 + span.getName().length()};
-    span.getAttributes().forEach((key, value) -> bytes[0] += 12 + key.getKey().length() + String.valueOf(value).length() * 3L);
-    return bytes[0];
+  private void exportBySize(List<Exchange> exchanges) {
+    if (exchanges.isEmpty()) {
+      return;
+    }
+    encoder.encode(exchanges, message, (exchange, e) -> dropped.incrementAndGet());
+    if (message.size() > maxBatchBytes && exchanges.size() > 1) {
+      int half = exchanges.size() / 2;
+      exportBySize(exchanges.subList(0, half));
+      exportBySize(exchanges.subList(half, exchanges.size()));
+      return;
+    }
+    exportWithRetry(exchanges);
   }
 
   /**
@@ -235,11 +209,12 @@ final class SpanBatcher {
    * shutdown's deadline passes), splitting what was too large, dropping (and counting) what it
    * refuses for good.
    */
-  private void exportWithRetry(List<SpanData> spans) {
+  private void exportWithRetry(List<Exchange> spans) {
     Duration backoff = FIRST_BACKOFF;
     int tooLargeAlone = 0;
     while (true) {
-      CompletableResultCode result = exporter.export(spans);
+      // the request of these spans is in the buffer: sent again as it is after a failure
+      CompletableResultCode result = sender.send(message);
       result.join(exportTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
       if (result.isSuccess()) {
         exported.addAndGet(spans.size());
@@ -254,8 +229,8 @@ final class SpanBatcher {
       Failure failure = classify(cause);
       if (failure == Failure.TOO_LARGE && spans.size() > 1) {
         int half = spans.size() / 2;
-        exportWithRetry(spans.subList(0, half));
-        exportWithRetry(spans.subList(half, spans.size()));
+        exportBySize(spans.subList(0, half));
+        exportBySize(spans.subList(half, spans.size()));
         return;
       }
       if (failure == Failure.PERMANENT || (failure == Failure.TOO_LARGE && ++tooLargeAlone > MAX_TOO_LARGE_RETRIES)) {
@@ -314,7 +289,7 @@ final class SpanBatcher {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    return exporter.shutdown();
+    return sender.shutdown();
   }
 
   @Override
