@@ -77,7 +77,7 @@ public final class ExportBenchmark {
         if (sink.spansDropped() == dropped) {
           break;
         }
-        LockSupport.parkNanos(100_000); // the queue is full: let the exporter run
+        LockSupport.parkNanos(1_000_000); // the queue is full: let the exporter run (a shorter nap costs this thread more CPU than the exporter)
       }
     }
     long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
@@ -91,9 +91,14 @@ public final class ExportBenchmark {
 
   /** 1,000 different exchanges of 20 processes, as the pipeline would report them. */
   private static List<Exchange> exchanges() {
+    // one ProcessInfo per process, as the pipeline's registry hands out
+    List<ProcessInfo> processes = new ArrayList<>();
+    for (int p = 0; p < 20; p++) {
+      processes.add(Exchanges.process(1000 + p, "svc" + p, null));
+    }
     List<Exchange> list = new ArrayList<>();
     for (int i = 0; i < 1000; i++) {
-      ProcessInfo process = Exchanges.process(1000 + i % 20, "svc" + (i % 20), null);
+      ProcessInfo process = processes.get(i % 20);
       list.add(Exchanges.exchange(process, i % 2 == 0 ? Role.SERVER : Role.CLIENT, i,
           "GET /api/items/" + i + "?page=2 HTTP/1.1\nHost: shop.example:8080\nUser-Agent: bench/1.0\n\n",
           "HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: 42\n\n" + "x".repeat(42),

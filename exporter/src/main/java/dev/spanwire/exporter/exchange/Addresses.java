@@ -6,6 +6,11 @@ import java.net.InetAddress;
 
 /** IP addresses as text, IPv6 in the recommended form of RFC 5952. */
 public final class Addresses {
+  /** Texts made, by address: every span and event writes its connection's two addresses. */
+  private static final java.util.concurrent.ConcurrentHashMap<InetAddress, String> TEXTS =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  static final int MAX_CACHED = 4096;
+
   private Addresses() {}
 
   /**
@@ -15,6 +20,18 @@ public final class Addresses {
    * and 5). Java's {@code getHostAddress} writes every group ({@code 0:0:0:0:0:0:0:1}).
    */
   public static String text(InetAddress address) {
+    String text = TEXTS.get(address);
+    if (text == null) {
+      text = format(address);
+      if (TEXTS.size() >= MAX_CACHED) {
+        TEXTS.clear(); // a host talks to a bounded set; past it, start over
+      }
+      TEXTS.put(address, text);
+    }
+    return text;
+  }
+
+  private static String format(InetAddress address) {
     if (address instanceof Inet4Address) {
       return address.getHostAddress();
     }

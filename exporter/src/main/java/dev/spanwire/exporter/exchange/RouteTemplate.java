@@ -40,7 +40,13 @@ public final class RouteTemplate {
         out.append("/...");
         break;
       }
-      out.append('/').append(placeholder(path, start, end));
+      String placeholder = placeholder(path, start, end);
+      out.append('/');
+      if (placeholder == null) {
+        out.append(path, start, end); // the segment as it is, without a substring made for it
+      } else {
+        out.append(placeholder);
+      }
       start = end + 1;
     }
     return out.toString();
@@ -78,10 +84,11 @@ public final class RouteTemplate {
     return -1;
   }
 
+  /** The placeholder the segment {@code path[start, end)} becomes, or null when it stays as it is. */
   private static String placeholder(String path, int start, int end) {
     int length = end - start;
     if (length == 0) {
-      return "";
+      return null;
     }
     boolean digits = true;
     boolean hex = true;
@@ -107,7 +114,7 @@ public final class RouteTemplate {
     if (length >= 20 && anyDigit && letters) {
       return "{token}";
     }
-    return path.substring(start, end);
+    return null;
   }
 
   private static boolean isUuid(String s, int start) {

@@ -15,7 +15,6 @@ import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.data.StatusData;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
@@ -76,6 +75,8 @@ final class OtlpSpanEncoder {
   /** Each process's ResourceSpans resource field, encoded once (weak: the pipeline holds live processes). */
   private final Map<ProcessInfo, byte[]> resourceFields = new WeakHashMap<>();
   private final Map<ProcessInfo, String> resourceSchemas = new WeakHashMap<>();
+  static final int MAX_CACHED_KEYS = 1024;
+  private final Map<String, byte[]> keyFields = new java.util.HashMap<>();
 
   OtlpSpanEncoder(
       KernelClock clock, ExchangeFields fields, UnaryOperator<List<Field>> keep, ProcessResources resources,
@@ -108,7 +109,8 @@ final class OtlpSpanEncoder {
    */
   int encode(List<Exchange> batch, ProtoWriter out, Failures failures) {
     out.reset();
-    Map<ProcessInfo, List<Exchange>> byProcess = new LinkedHashMap<>();
+    // by identity: the registry hands every exchange of a process the same ProcessInfo
+    Map<ProcessInfo, List<Exchange>> byProcess = new java.util.IdentityHashMap<>();
     for (Exchange exchange : batch) {
       byProcess.computeIfAbsent(exchange.connection().process(), p -> new ArrayList<>()).add(exchange);
     }
@@ -203,10 +205,28 @@ final class OtlpSpanEncoder {
     };
   }
 
+  /**
+   * An attribute name's key field, encoded once: the scheme's names are few, but watched headers
+   * name attributes after whatever the traffic carries, so past {@link #MAX_CACHED_KEYS} names
+   * they are encoded each time.
+   */
+  private byte[] keyField(String name) {
+    byte[] field = keyFields.get(name);
+    if (field == null) {
+      ProtoWriter w = new ProtoWriter(name.length() + 8);
+      w.string(KEY_VALUE_KEY, name);
+      field = w.toByteArray();
+      if (keyFields.size() < MAX_CACHED_KEYS) {
+        keyFields.put(name, field);
+      }
+    }
+    return field;
+  }
+
   /** A span attribute from a field: String, Long, Double, Boolean, or anything else as its string. */
-  private static void fieldValue(ProtoWriter out, String name, Object value) {
+  private void fieldValue(ProtoWriter out, String name, Object value) {
     int kv = out.begin(SPAN_ATTRIBUTES);
-    out.string(KEY_VALUE_KEY, name);
+    out.raw(keyField(name));
     int any = out.begin(KEY_VALUE_VALUE);
     switch (value) {
       case String s -> out.string(ANY_STRING, s);

@@ -133,7 +133,17 @@ final class SpanBatcher {
       flushRequested = false;
       queue.drainTo(batch, maxExportBatchSize - batch.size());
       if (!batch.isEmpty()) {
-        exportBySize(withoutFailures(batch));
+        // encoded once here; only a request over the size bound is encoded again, in halves
+        List<Exchange> spans = withoutFailures(batch);
+        if (!spans.isEmpty()) {
+          if (message.size() > maxBatchBytes && spans.size() > 1) {
+            int half = spans.size() / 2;
+            exportBySize(spans.subList(0, half));
+            exportBySize(spans.subList(half, spans.size()));
+          } else {
+            exportWithRetry(spans);
+          }
+        }
         batch.clear();
       }
       if (shuttingDown && (queue.isEmpty() || System.nanoTime() > shutdownDeadlineNanos)) {
@@ -162,6 +172,7 @@ final class SpanBatcher {
     }
     List<Exchange> rest = new ArrayList<>(batch);
     rest.removeAll(failed);
+    encoder.encode(rest, message, (exchange, e) -> dropped.incrementAndGet());
     return rest;
   }
 
