@@ -115,6 +115,15 @@ class AgentGrpcKernelTest {
       assertThat(span(clientSpans, "demo.Greeter/Slow").getStatus().getCode()).isEqualTo(Status.StatusCode.STATUS_CODE_ERROR);
       assertThat(span(serverSpans, "demo.Greeter/Slow").getStatus().getCode()).isEqualTo(Status.StatusCode.STATUS_CODE_ERROR);
 
+      // each call's server span is the child of its client span: the same HTTP/2 stream of the
+      // mirrored connection, across the two processes
+      for (String name : names) {
+        Span call = span(clientSpans, name);
+        Span served = span(serverSpans, name);
+        assertThat(served.getParentSpanId()).as("parent of the server's %s", name).isEqualTo(call.getSpanId());
+        assertThat(served.getTraceId()).as("trace of the server's %s", name).isEqualTo(call.getTraceId());
+      }
+
       // metrics go out every second: wait for an export that counts all four calls on each side
       Await.until("rpc duration metrics of the four calls", TIMEOUT,
           () -> calls(receiver, "grpc-server", "rpc.server.duration") == 4

@@ -60,4 +60,16 @@ class MainTest {
     assertThat(run("--no-such-flag")).isEqualTo(2);
     assertThat(err.toString()).startsWith("spanwire: Unknown option: '--no-such-flag'").hasLineCount(1);
   }
+
+  @Test
+  void metricEventsAndTheTableCannotShareStdout() {
+    assertThat(run("config", "--output", "table", "--metrics-output", "json")).isEqualTo(2);
+    assertThat(err.toString().strip()).isEqualTo("spanwire: bad configuration: spanwire.metrics.output = \"json\" "
+        + "(from command line --metrics-output): expected none or statsd while output.format is table (metric events go "
+        + "to stdout, with the JSON events: set output.format to json or none)");
+    err.getBuffer().setLength(0);
+    assertThat(run("config", "--output", "json", "--metrics-output", "statsd")).isZero();
+    assertThat(run("config", "--metrics-output", "graphite")).isEqualTo(2);
+    assertThat(err.toString()).contains("spanwire.metrics.output = \"graphite\"").contains("expected none, json or statsd");
+  }
 }

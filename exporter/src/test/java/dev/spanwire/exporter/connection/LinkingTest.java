@@ -368,4 +368,27 @@ class LinkingTest {
     assertThat(sink.exchanges).extracting(e -> e.request().target()).containsExactly("/s1", "/s2", "/s3");
     assertThat(stats().linksWindowExpired()).isEqualTo(3);
   }
+
+  @Test
+  void aProvisionalTraceHoldingTooManyExchangesGivesUpWaitingAndReleasesThemAll() {
+    EventScript client = new EventScript(160, 50160, 8080, 5151);
+    EventScript server = new EventScript(161, 8080, 50160);
+    EventScript back = new EventScript(162, 50162, 9090);
+    pipeline.onEvent(client.open(Role.CLIENT));
+    pipeline.onEvent(server.open(Role.SERVER));
+    pipeline.onEvent(back.open(Role.CLIENT));
+    pipeline.onEvent(server.in("GET /busy HTTP/1.1\nHost: h\n\n"));
+    int calls = dev.spanwire.exporter.trace.SpanIdentitiesAccess.maxHeldPerTrace();
+    for (int i = 0; i < calls - 1; i++) {
+      pipeline.onEvent(back.out("GET /c" + i + " HTTP/1.1\nHost: b\n\n"));
+      pipeline.onEvent(back.in("HTTP/1.1 204 No Content\n\n"));
+    }
+    assertThat(sink.exchanges).as("all held while the trace waits").isEmpty();
+    pipeline.onEvent(back.out("GET /last HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(back.in("HTTP/1.1 204 No Content\n\n"));
+    assertThat(sink.exchanges).as("the bound reached: everything leaves as it is").hasSize(calls);
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    assertThat(reported("/busy", Role.SERVER)).isTrue();
+    assertThat(stats().linksWindowExpired()).isEqualTo(calls);
+  }
 }

@@ -1,0 +1,10 @@
+package dev.spanwire.exporter.trace;
+
+/** The linking bounds, for tests in other packages. */
+public final class SpanIdentitiesAccess {
+  private SpanIdentitiesAccess() {}
+
+  public static int maxHeldPerTrace() {
+    return SpanIdentities.MAX_HELD_PER_TRACE;
+  }
+}
