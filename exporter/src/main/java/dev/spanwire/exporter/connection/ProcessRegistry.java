@@ -183,8 +183,46 @@ final class ProcessRegistry {
         containerId = m.group(1);
       }
     }
-    ProcessInfo info = new ProcessInfo(pid, comm, executable, commandLine, serviceName, containerId, uid, gid);
+    java.util.Map<String, String> resourceAttributes =
+        resourceAttributes(environmentValue(dir.resolve("environ"), "OTEL_RESOURCE_ATTRIBUTES="));
+    resourceAttributes.replaceAll(redaction::setting); // an api.key=... goes no further
+    ProcessInfo info =
+        new ProcessInfo(pid, comm, executable, commandLine, serviceName, containerId, uid, gid, resourceAttributes);
     return new Cached(info, startTime(pid), nowNanos);
+  }
+
+  /** Attributes a process declares of itself: at most this many, each value at most {@link #MAX_ATTRIBUTE_CHARS}. */
+  static final int MAX_RESOURCE_ATTRIBUTES = 64;
+  static final int MAX_ATTRIBUTE_CHARS = 1024;
+
+  /**
+   * {@code OTEL_RESOURCE_ATTRIBUTES} as the SDKs read it: {@code key=value} pairs separated by
+   * commas, values percent-decoded. A pair that does not parse is skipped (the process's own
+   * setting, not ours to refuse); bounded in count and length.
+   */
+  static java.util.Map<String, String> resourceAttributes(String value) {
+    java.util.Map<String, String> attributes = new java.util.LinkedHashMap<>();
+    if (value == null || value.isBlank()) {
+      return attributes;
+    }
+    for (String pair : value.split(",")) {
+      int eq = pair.indexOf('=');
+      if (eq <= 0 || attributes.size() >= MAX_RESOURCE_ATTRIBUTES) {
+        continue;
+      }
+      String key = pair.substring(0, eq).strip();
+      String raw = pair.substring(eq + 1).strip();
+      String decoded;
+      try {
+        decoded = java.net.URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        continue;
+      }
+      if (!key.isEmpty() && decoded.length() <= MAX_ATTRIBUTE_CHARS) {
+        attributes.put(key, decoded);
+      }
+    }
+    return attributes;
   }
 
   /** The file name of the first of NUL-separated arguments, as the process was started, else {@code comm}. */

@@ -11,6 +11,7 @@ package dev.spanwire.exporter.exchange;
  * @param containerId the container id its cgroup names, or null
  * @param uid user id
  * @param gid group id
+ * @param resourceAttributes the process's own {@code OTEL_RESOURCE_ATTRIBUTES}, decoded (empty when unset)
  */
 public record ProcessInfo(
     int pid,
@@ -20,11 +21,34 @@ public record ProcessInfo(
     String serviceName,
     String containerId,
     int uid,
-    int gid) {
+    int gid,
+    java.util.Map<String, String> resourceAttributes) {
+
+  public ProcessInfo {
+    resourceAttributes = resourceAttributes == null ? java.util.Map.of() : java.util.Map.copyOf(resourceAttributes);
+  }
+
+  /** A process without resource attributes of its own. */
+  public ProcessInfo(
+      int pid, String comm, String executable, String commandLine, String serviceName, String containerId, int uid, int gid) {
+    this(pid, comm, executable, commandLine, serviceName, containerId, uid, gid, java.util.Map.of());
+  }
+
+  /** Where {@link #service} comes from, as the resource says it ({@code spanwire.service.name.source}). */
+  public String serviceSource() {
+    if (serviceName != null) {
+      return "OTEL_SERVICE_NAME";
+    }
+    return resourceAttributes.containsKey("service.name") ? "OTEL_RESOURCE_ATTRIBUTES" : "executable";
+  }
 
   /** The service name spans and metrics of this process carry. */
   public String service() {
-    return serviceName != null ? serviceName : executable;
+    if (serviceName != null) {
+      return serviceName;
+    }
+    String declared = resourceAttributes.get("service.name");
+    return declared != null && !declared.isBlank() ? declared : executable;
   }
 
   /**

@@ -256,6 +256,11 @@ public record Redaction(Set<String> headers, List<String> queryWords, String rep
   }
 
   /** Whether the parameter name contains a query word, in any case. */
+  /** A {@code key=value} setting's value, replaced when the key is named like a credential. */
+  public String setting(String key, String value) {
+    return sensitive(key) ? replacement : value;
+  }
+
   private boolean sensitive(String name) {
     for (String word : queryWords) {
       for (int i = 0; i + word.length() <= name.length(); i++) {

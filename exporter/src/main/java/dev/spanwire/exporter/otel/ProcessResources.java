@@ -42,17 +42,27 @@ final class ProcessResources {
     return resources.size();
   }
 
+  /** Where service.name came from, so a gateway names only what the process did not name itself. */
+  static final AttributeKey<String> SERVICE_NAME_SOURCE = AttributeKey.stringKey("spanwire.service.name.source");
+
   private Resource create(ProcessInfo process) {
-    AttributesBuilder attributes = Attributes.builder()
+    AttributesBuilder attributes = Attributes.builder();
+    // the process's own declarations first; what the agent observed of it (pid, executable,
+    // command line, host, container) overrides them below
+    process.resourceAttributes().forEach(attributes::put);
+    attributes
         .put(SERVICE_NAME, process.service())
-        // processes of one service stay apart in backends that key series by service (job/instance)
-        .put(SERVICE_INSTANCE_ID, hostName + ":" + process.pid())
+        .put(SERVICE_NAME_SOURCE, process.serviceSource())
         .put(PROCESS_PID, (long) process.pid())
         .put(PROCESS_EXECUTABLE_NAME, process.executable())
         .put(PROCESS_COMMAND_LINE, process.commandLine())
         .put(HOST_NAME, hostName);
     if (process.containerId() != null) {
       attributes.put(CONTAINER_ID, process.containerId());
+    }
+    if (!process.resourceAttributes().containsKey(SERVICE_INSTANCE_ID.getKey())) {
+      // processes of one service stay apart in backends that key series by service (job/instance)
+      attributes.put(SERVICE_INSTANCE_ID, hostName + ":" + process.pid());
     }
     return base.merge(Resource.create(attributes.build()));
   }

@@ -71,4 +71,59 @@ class ProcessRegistryTest {
     assertThat(info.serviceName()).isNull();
     assertThat(info.comm()).isEqualTo("python3");
   }
+
+  /** Real /proc/PID/cgroup shapes: cgroup v2 under containerd, CRI-O and Docker, v1 under Docker, and a host process. */
+  @Test
+  void theContainerIdComesFromTheCgroupPathOfEachRuntime() throws IOException {
+    String id = "4e1a3c5d7b9f2a6c8e0d1b3f5a7c9e2d4f6b8a0c2e4d6f8a1b3c5e7d9f0a2b4c";
+    java.util.Map<String, String> shapes = java.util.Map.of(
+        "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod8f6a2b1c_3d4e_4f5a_9b8c_7d6e5f4a3b2c.slice/cri-containerd-"
+            + id + ".scope\n", "containerd",
+        "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0a1b2c3d_4e5f_6a7b_8c9d_0e1f2a3b4c5d.slice/crio-"
+            + id + ".scope\n", "cri-o",
+        "0::/system.slice/docker-" + id + ".scope\n", "docker (systemd driver)",
+        "0::/docker/" + id + "\n", "docker (cgroupfs driver)",
+        "12:memory:/docker/" + id + "\n11:cpu,cpuacct:/docker/" + id + "\n0::/\n", "docker, cgroup v1");
+    int pid = 900;
+    for (var shape : shapes.entrySet()) {
+      Path dir = process(pid, "app", "");
+      Files.writeString(dir.resolve("cgroup"), shape.getKey());
+      ProcessInfo info = new ProcessRegistry(proc).get(pid, "app", "app", 0, 0, 1_000);
+      assertThat(info.containerId()).as(shape.getValue()).isEqualTo(id);
+      pid++;
+    }
+    Path host = process(pid, "sshd", "");
+    Files.writeString(host.resolve("cgroup"), "0::/system.slice/ssh.service\n");
+    assertThat(new ProcessRegistry(proc).get(pid, "sshd", "sshd", 0, 0, 1_000).containerId()).isNull();
+  }
+
+  @Test
+  void aProcessesOwnResourceAttributesAreReadDecodedBoundedAndRedacted() throws IOException {
+    process(950, "java", "PATH=/bin\0OTEL_RESOURCE_ATTRIBUTES=service.name=orders,deployment.environment=prod,"
+        + "k8s.pod.name=orders-7d%2C9,broken,api.key=s3cr3t,=nokey\0");
+    ProcessInfo info = new ProcessRegistry(proc).get(950, "java", "java", 0, 0, 1_000);
+    assertThat(info.resourceAttributes()).containsExactlyInAnyOrderEntriesOf(java.util.Map.of(
+        "service.name", "orders", "deployment.environment", "prod", "k8s.pod.name", "orders-7d,9", "api.key", "REDACTED"));
+    assertThat(info.service()).isEqualTo("orders");
+    assertThat(info.serviceSource()).isEqualTo("OTEL_RESOURCE_ATTRIBUTES");
+
+    process(951, "java", "OTEL_SERVICE_NAME=billing\0OTEL_RESOURCE_ATTRIBUTES=service.name=orders\0");
+    ProcessInfo named = new ProcessRegistry(proc).get(951, "java", "java", 0, 0, 1_000);
+    assertThat(named.service()).as("OTEL_SERVICE_NAME wins, as in the SDKs").isEqualTo("billing");
+    assertThat(named.serviceSource()).isEqualTo("OTEL_SERVICE_NAME");
+
+    process(952, "nginx", "PATH=/bin\0");
+    ProcessInfo unnamed = new ProcessRegistry(proc).get(952, "nginx", "nginx", 0, 0, 1_000);
+    assertThat(unnamed.service()).isEqualTo("nginx");
+    assertThat(unnamed.serviceSource()).isEqualTo("executable");
+
+    StringBuilder many = new StringBuilder("OTEL_RESOURCE_ATTRIBUTES=");
+    for (int i = 0; i < 100; i++) {
+      many.append("k").append(i).append("=v,");
+    }
+    many.append("long=").append("x".repeat(2000));
+    process(953, "app", many + "\0");
+    assertThat(new ProcessRegistry(proc).get(953, "app", "app", 0, 0, 1_000).resourceAttributes())
+        .hasSize(ProcessRegistry.MAX_RESOURCE_ATTRIBUTES).doesNotContainKey("long");
+  }
 }
