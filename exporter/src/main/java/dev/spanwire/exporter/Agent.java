@@ -140,7 +140,8 @@ final class Agent implements AutoCloseable {
       ConnectionTracker connections =
           new ConnectionTracker(sinks, settings.pipeline(), capture.connections(), counters);
       capture.start(new TlsDiscovery(connections, capture));
-      return new Agent(counters, capture, connections, sinks, otel, stdout).housekeeping(clock);
+      return new Agent(counters, capture, connections, sinks, otel, stdout).housekeeping(clock)
+          .health(settings.healthFile());
     } catch (RuntimeException e) {
       sinks.close();
       if (otel != null) {
@@ -213,6 +214,38 @@ final class Agent implements AutoCloseable {
         Map.entry(AgentMetric.MALFORMED, CaptureStats::malformed),
         Map.entry(AgentMetric.HANDLER_FAILURES, CaptureStats::handlerFailures));
     kernel.forEach((metric, f) -> counters.register(metric, () -> f.applyAsLong(capture.stats())));
+  }
+
+  /** How often the health file is written, and how long the pipeline may go without a batch and count as alive. */
+  static final int HEALTH_SECONDS = 10;
+  private static final long STALLED_NANOS = TimeUnit.SECONDS.toNanos(30);
+  private java.nio.file.Path healthFile;
+
+  /**
+   * Every {@link #HEALTH_SECONDS}: the time into {@code file} while capture works (the reader
+   * runs and the pipeline finished a batch within 30 s — it does at least every poll interval);
+   * nothing when it does not, so a probe reading the file's time sees the agent stuck.
+   */
+  private Agent health(java.nio.file.Path file) {
+    if (file == null) {
+      return this;
+    }
+    healthFile = file;
+    Runnable beat = () -> {
+      if (!capture.isRunning() || (connections != null && !connections.batchedWithin(STALLED_NANOS))) {
+        return;
+      }
+      try {
+        java.nio.file.Path temp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(temp, Long.toString(System.currentTimeMillis() / 1000) + "\n");
+        Files.move(temp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      } catch (java.io.IOException | RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "cannot write the health file {0}: {1}", file, e.getMessage());
+      }
+    };
+    beat.run();
+    housekeeping.scheduleAtFixedRate(beat, HEALTH_SECONDS, HEALTH_SECONDS, TimeUnit.SECONDS);
+    return this;
   }
 
   /** Once a minute: what was lost; every 10 s: the clock offset; every minute: the kernel table sweep. */
@@ -343,6 +376,13 @@ final class Agent implements AutoCloseable {
     }
     closed = true;
     housekeeping.shutdownNow();
+    if (healthFile != null) {
+      try {
+        Files.deleteIfExists(healthFile); // a stopped agent is not alive
+      } catch (java.io.IOException e) {
+        // nothing more to do
+      }
+    }
     capture.close();
     if (connections != null && !capture.isRunning()) {
       // the reader thread has stopped: this thread may touch the connections now

@@ -89,4 +89,28 @@ class AgentOutputKernelTest {
       agent.stop();
     }
   }
+
+  /** The liveness file: the time written while capture works, again every 10 s, gone at exit. */
+  @Test
+  void theHealthFileCarriesARecentTimeWhileCapturingAndGoesAtExit(@TempDir Path work) throws Exception {
+    Path health = work.resolve("alive");
+    try (AgentRun agent = AgentRun.start(work.resolve("agent.log"), java.util.Map.of("SPANWIRE_HEALTH_FILE", health.toString()),
+        "--output", "none", "--otlp-endpoint", "none")) {
+      Await.until("the health file", Duration.ofSeconds(15), () -> Files.exists(health), agent::logText);
+      long first = Long.parseLong(Files.readString(health).strip());
+      assertThat(first).isCloseTo(System.currentTimeMillis() / 1000, org.assertj.core.data.Offset.offset(15L));
+      Await.until("the next beat", Duration.ofSeconds(30), () -> beat(health) > first, agent::logText);
+      agent.process().destroy();
+      assertThat(agent.process().waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      assertThat(health).doesNotExist();
+    }
+  }
+
+  private static long beat(Path health) {
+    try {
+      return Files.exists(health) ? Long.parseLong(Files.readString(health).strip()) : -1;
+    } catch (java.io.IOException | NumberFormatException e) {
+      return -1; // replaced just now
+    }
+  }
 }

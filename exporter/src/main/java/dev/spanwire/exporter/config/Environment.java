@@ -34,7 +34,8 @@ public final class Environment {
       "SPANWIRE_OUTPUT", Keys.OUTPUT,
       "SPANWIRE_COLUMNS", Keys.COLUMNS,
       "SPANWIRE_SEMCONV", Keys.SEMCONV,
-      "SPANWIRE_METRICS_OUTPUT", Keys.METRICS_OUTPUT);
+      "SPANWIRE_METRICS_OUTPUT", Keys.METRICS_OUTPUT,
+      "SPANWIRE_HEALTH_FILE", Keys.HEALTH_FILE);
 
   /** The overrides {@code env} holds, in the order they apply. */
   public static List<ConfigLayers.Override> overrides(Map<String, String> env) {

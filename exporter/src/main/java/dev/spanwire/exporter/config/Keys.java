@@ -36,6 +36,8 @@ public final class Keys {
   public static final String METRICS_PER_EXCHANGE = "spanwire.metrics.per-exchange";
   public static final String METRICS_AGENT = "spanwire.metrics.agent";
 
+  public static final String HEALTH_FILE = "spanwire.health-file";
+
   public static final String EVENTS_TRACE_IDS = "spanwire.events.trace-ids";
 
   public static final String SEMCONV = "spanwire.semconv";

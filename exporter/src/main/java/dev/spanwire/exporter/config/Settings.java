@@ -51,6 +51,7 @@ import java.util.regex.PatternSyntaxException;
  * @param export OpenTelemetry export, or null when off
  * @param eventTraceIds whether JSON events carry the exchange's trace and span ids
  * @param metrics AppScope's metric output (JSON metric events, StatsD)
+ * @param healthFile where the agent writes the time while it captures (a liveness probe reads it), or null
  */
 public record Settings(
     CaptureConfig capture,
@@ -60,7 +61,8 @@ public record Settings(
     List<Column> columns,
     ExportSettings export,
     boolean eventTraceIds,
-    MetricSettings metrics) {
+    MetricSettings metrics,
+    java.nio.file.Path healthFile) {
 
   /** The largest body kept per message: bodies are held in memory until their message ends. */
   public static final long MAX_BODY_SIZE = 1 << 20;
@@ -114,7 +116,8 @@ public record Settings(
     }
     NamingScheme scheme = r.parsed(Keys.SEMCONV, NamingScheme::of);
     return new Settings(capture, pipeline, filter, output, List.copyOf(columns), r.export(scheme),
-        r.bool(Keys.EVENTS_TRACE_IDS), metrics(r, output));
+        r.bool(Keys.EVENTS_TRACE_IDS), metrics(r, output),
+        r.string(Keys.HEALTH_FILE).isBlank() ? null : java.nio.file.Path.of(r.string(Keys.HEALTH_FILE)));
   }
 
   private static MetricSettings metrics(Reader r, Output output) {

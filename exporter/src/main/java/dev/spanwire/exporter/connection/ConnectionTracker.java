@@ -64,6 +64,14 @@ public final class ConnectionTracker implements SocketEventHandler {
   private final LinkedHashMap<Long, Boolean> ignored;
   private final TracedConnections traced;
   private long nextSweepNanos;
+  /** When the reader last finished a batch (System.nanoTime; read by other threads). */
+  private volatile long lastBatchNanos = System.nanoTime();
+
+  /** Whether the reader has finished a batch within {@code nanos} (it does at least every poll interval). */
+  public boolean batchedWithin(long nanos) {
+    return System.nanoTime() - lastBatchNanos < nanos;
+  }
+
   /** Connections tracked, as of the end of the last batch (read by other threads). */
   private volatile int connectionCount;
   private long nextProcessSweepNanos;
@@ -375,6 +383,7 @@ public final class ConnectionTracker implements SocketEventHandler {
 
   @Override
   public void afterBatch() {
+    lastBatchNanos = System.nanoTime();
     for (Connection connection : withPending) {
       connection.flush();
     }
