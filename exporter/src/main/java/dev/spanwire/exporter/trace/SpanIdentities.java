@@ -66,7 +66,13 @@ public final class SpanIdentities {
   static final int MAX_OPEN_PER_THREAD = 16;
 
   /** A client's request, as the server side will find it: its connection's ends and its place. */
-  private record Place(InetSocketAddress client, InetSocketAddress server, long position, long stream) {}
+  private record Place(InetSocketAddress client, InetSocketAddress server, long position, long stream) {
+    /** Ports and place only (equality stays whole): the addresses' own hashes cost more than they tell apart. */
+    @Override
+    public int hashCode() {
+      return (int) (position * 31 + stream) * 961 + client.getPort() * 31 + server.getPort();
+    }
+  }
 
   private record Written(SpanIds ids, long startNanos) {}
 
