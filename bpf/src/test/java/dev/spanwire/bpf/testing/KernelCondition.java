@@ -40,10 +40,10 @@ public final class KernelCondition implements ExecutionCondition {
     }
   }
 
-  /** Skips with the reason printed, or under CI=true fails: CI runs as root and must not skip. */
+  /** Skips with the reason printed, or under CI (see {@link Ci}) fails: CI runs as root and must not skip. */
   static ConditionEvaluationResult skipOrFail(String test, String reason) {
-    if ("true".equals(System.getenv("CI"))) {
-      throw new IllegalStateException(test + " cannot run under CI=true: " + reason);
+    if (Ci.on()) {
+      throw new IllegalStateException(test + " cannot run under CI: " + reason);
     }
     System.err.println("SKIPPED kernel test " + test + ": " + reason);
     return ConditionEvaluationResult.disabled(reason);

@@ -35,7 +35,7 @@ public final class Corpora {
       tried.add(folder);
     }
     String reason = "corpus " + relative + " is missing (looked in " + tried + ")";
-    if ("true".equals(System.getenv("CI"))) {
+    if (dev.spanwire.bpf.testing.Ci.on()) {
       throw new AssertionError(reason);
     }
     Assumptions.abort(reason);
