@@ -65,7 +65,8 @@ class AgentMetricsOutputKernelTest {
       throws Exception {
     Peers.require("wrk");
     Files.writeString(www.resolve("ok.txt"), "fine\n");
-    Path conf = config(work, "spanwire.metrics { interval = 1s }\n");
+    // the agent's own counters too: they leave every interval, traffic or not, and so mark its end
+    Path conf = config(work, "spanwire.metrics { interval = 1s, agent = true }\n");
     try (Server nginx = Peers.nginx(www, work, false, "");
         AgentRun agent = AgentRun.start(work.resolve("agent.log"), "--config", conf.toString(), "--output", "json",
             "--metrics-output", "json", "--otlp-endpoint", "none", "--comm", "^(curl|nginx|wrk)$")) {
@@ -85,7 +86,11 @@ class AgentMetricsOutputKernelTest {
           () -> requests(agent, "nginx").getOrDefault("200 /ok.txt", 0L) >= 30 + wrkRequests
               && requests(agent, "nginx").getOrDefault("404 /missing", 0L) == 20,
           () -> "nginx " + requests(agent, "nginx") + ", wrk " + wrkRequests + "\n" + agent.logText());
-      Thread.sleep(1_500); // one more interval: nothing more may come for them
+      // a whole interval after the traffic ended: nothing more may come for it
+      double ended = System.currentTimeMillis() / 1000.0;
+      Await.until("an interval after the traffic", TIMEOUT, () -> agent.events().stream()
+          .anyMatch(e -> e.at("/body/_metric").asText().equals("spanwire.exchanges") && e.at("/body/_time").asDouble() > ended + 1.0),
+          agent::logText);
       assertThat(requests(agent, "nginx").get("200 /ok.txt")).isBetween(30 + wrkRequests, 30 + wrkRequests + 4);
       assertThat(requests(agent, "nginx").get("404 /missing")).isEqualTo(20);
       assertThat(requests(agent, "wrk").get("200 /ok.txt")).isBetween(wrkRequests, wrkRequests + 4);
@@ -171,7 +176,10 @@ class AgentMetricsOutputKernelTest {
       // one curl at a time, so each exchange's lines leave in datagrams of their own
       for (int i = 0; i < 10; i++) {
         Peers.run(TIMEOUT, "curl", "-sS", "-o", "/dev/null", nginx.url("/ok.txt")).assertSuccess();
-        Thread.sleep(300);
+        long seen = 2L * (i + 1);
+        Await.until("exchange " + i + " reported", TIMEOUT,
+            () -> agent.events().stream().filter(e -> e.at("/body/source").asText().equals("http-resp")).count() >= seen,
+            agent::logText);
       }
       Await.until("every exchange in the JSON events", TIMEOUT,
           () -> agent.events().stream().filter(e -> e.at("/body/source").asText().equals("http-resp")).count() == 20,
