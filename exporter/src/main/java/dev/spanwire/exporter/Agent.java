@@ -117,9 +117,8 @@ final class Agent implements AutoCloseable {
     ExportSettings export = settings.export();
     OtelSink otel = export == null ? null : OtelSink.start(export, clock, hostname(), version, counters, watch);
     List<AsyncSink> outputs = outputs(output, settings, clock, stdout);
-    AsyncSink metricsOut = metricsOutput(settings.metrics(), clock, stdout, counters);
-    counters.register(AgentMetric.OUTPUT_DROPPED, () -> outputs.stream().mapToLong(AsyncSink::dropped).sum()
-        + (metricsOut == null ? 0 : metricsOut.dropped()));
+    ExchangeSink metricsOut = metricsOutput(settings.metrics(), clock, stdout, counters);
+    counters.register(AgentMetric.OUTPUT_DROPPED, () -> outputs.stream().mapToLong(AsyncSink::dropped).sum());
     List<ExchangeSink> filtered = new ArrayList<>(outputs);
     if (otel != null) {
       filtered.add(otel.spans());
@@ -181,20 +180,27 @@ final class Agent implements AutoCloseable {
    * on stdout beside the JSON events (each line one append, so lines never mix), or StatsD over
    * UDP; null when off.
    */
-  private static AsyncSink metricsOutput(MetricSettings settings, KernelClock clock, Writer stdout, Counters counters) {
-    Counter dropped = counters.counter(AgentMetric.METRICS_DROPPED);
+  private static ExchangeSink metricsOutput(MetricSettings settings, KernelClock clock, Writer stdout, Counters counters) {
+    Counter writerDrops = new Counter();
     MetricsSink.Writer writer = switch (settings.output()) {
       case NONE -> null;
       case JSON -> MetricsSink.jsonWriter(stdout, hostname());
-      case STATSD -> MetricsSink.statsdWriter(settings.statsd(), dropped);
+      case STATSD -> MetricsSink.statsdWriter(settings.statsd(), writerDrops);
     };
     if (writer == null) {
       return null;
     }
     ProcessInfo self = new ProcessInfo((int) ProcessHandle.current().pid(), "spanwire", "java", "spanwire", "spanwire",
         null, -1, -1);
-    MetricsSink sink = new MetricsSink(settings, writer, clock, KernelClock::monotonicNanos, counters, self, dropped);
-    return new AsyncSink("metrics", sink, AsyncSink.DEFAULT_CAPACITY);
+    MetricsSink sink = new MetricsSink(settings, writer, clock, KernelClock::monotonicNanos, counters, self, writerDrops);
+    if (!settings.perExchange()) {
+      // aggregated on the pipeline thread: a slow stdout delays an interval's output, loses no exchange
+      counters.register(AgentMetric.METRICS_DROPPED, () -> writerDrops.get() + sink.seriesDropped());
+      return sink.startTicking();
+    }
+    AsyncSink async = new AsyncSink("metrics", sink, AsyncSink.DEFAULT_CAPACITY);
+    counters.register(AgentMetric.METRICS_DROPPED, () -> writerDrops.get() + sink.seriesDropped() + async.dropped());
+    return async;
   }
 
   /** The capture's counters, read from the kernel (and the reader) when asked. */

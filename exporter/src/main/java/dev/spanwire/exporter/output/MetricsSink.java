@@ -24,8 +24,12 @@ import java.util.function.LongSupplier;
  * {@code http_target} (the route template, so the label sets stay few) and, for requests,
  * {@code http_status_code}. Aggregated over an interval as AppScope's summaries are (a timer's
  * value is the mean, {@code numops} how many), or one set per exchange; optionally with the
- * agent's own counters. Runs on one thread (an {@link AsyncSink}'s): {@link #flush} is its clock
- * tick when no exchange comes.
+ * agent's own counters.
+ *
+ * <p>Aggregated, it takes exchanges on the pipeline thread itself (a map update under a lock, so no
+ * exchange is lost to a slow stdout) and {@link #flush}, called by one emitting thread, writes the
+ * interval's aggregates when it ends. Per exchange, it runs behind an {@link AsyncSink}: its points
+ * are written as exchanges come (dropped and counted when output cannot keep up).
  */
 public final class MetricsSink implements ExchangeSink {
   /** Label sets kept per interval; more are dropped and counted. */
@@ -82,7 +86,10 @@ public final class MetricsSink implements ExchangeSink {
   private final Counters agentCounters;
   private final ProcessInfo agentProcess;
   private final Counter dropped;
-  private final Map<Series, Sum> series = new HashMap<>();
+  /** The interval's aggregates; swapped out whole when written (guarded by this). */
+  private Map<Series, Sum> series = new HashMap<>();
+  /** Label sets past the bound (the pipeline thread counts them; read by any). */
+  private final java.util.concurrent.atomic.AtomicLong seriesDropped = new java.util.concurrent.atomic.AtomicLong();
   private final Map<AgentMetric, Long> lastAgentValues = new EnumMap<>(AgentMetric.class);
   private long nextEmitNanos;
 
@@ -90,7 +97,7 @@ public final class MetricsSink implements ExchangeSink {
    * @param clock maps the kernel's monotonic times to wall time
    * @param monotonicNanos the interval's clock (kernel monotonic, as the exchanges' times)
    * @param agentCounters the agent's counters, written each interval when the settings ask
-   * @param dropped counts points dropped: label sets past {@link #MAX_SERIES} (this thread writes it)
+   * @param dropped counts points dropped per exchange past the writer (the writing thread writes it)
    */
   public MetricsSink(
       MetricSettings settings, Writer writer, KernelClock clock, LongSupplier monotonicNanos,
@@ -105,48 +112,71 @@ public final class MetricsSink implements ExchangeSink {
     this.nextEmitNanos = monotonicNanos.getAsLong() + settings.interval().toNanos();
   }
 
+  /** Label sets dropped past {@link #MAX_SERIES} in an interval, all intervals together. */
+  public long seriesDropped() {
+    return seriesDropped.get();
+  }
+
   @Override
   public void onExchange(Exchange exchange) {
-    if (exchange.response() != null) {
-      ProcessInfo process = exchange.connection().process();
-      String method = exchange.request().method();
-      String target = RouteTemplate.of(exchange.request().target());
-      int status = exchange.statusCode();
-      String duration = exchange.role() == Role.CLIENT ? "http.client.duration" : "http.server.duration";
-      if (settings.perExchange()) {
-        long at = clock.toEpochNanos(exchange.endNanos());
-        List<Dimension> requestDims = List.of(
-            new Dimension("http_method", method), new Dimension("http_target", target), new Dimension("http_status_code", status));
-        List<Dimension> dims = requestDims.subList(0, 2);
-        writer.write(new Point("http.requests", "counter", 1, -1, "request", process, requestDims, false), at);
-        writer.write(new Point(duration, "timer", exchange.durationNanos() / 1e6, 1, "millisecond", process, dims, false), at);
-        if (exchange.request().declaredLength() >= 0) {
-          writer.write(new Point("http.request.content_length", "counter", exchange.request().declaredLength(), 1, "byte",
-              process, dims, false), at);
-        }
-        if (exchange.response().declaredLength() >= 0) {
-          writer.write(new Point("http.response.content_length", "counter", exchange.response().declaredLength(), 1, "byte",
-              process, dims, false), at);
-        }
-      } else {
-        add(new Series("http.requests", process, method, target, status), 1);
-        add(new Series(duration, process, method, target, 0), exchange.durationNanos() / 1e6);
-        if (exchange.request().declaredLength() >= 0) {
-          add(new Series("http.request.content_length", process, method, target, 0), exchange.request().declaredLength());
-        }
-        if (exchange.response().declaredLength() >= 0) {
-          add(new Series("http.response.content_length", process, method, target, 0), exchange.response().declaredLength());
-        }
+    if (!settings.perExchange()) {
+      synchronized (this) {
+        aggregate(exchange);
       }
+      return;
     }
+    perExchange(exchange);
     tick();
+  }
+
+  private void aggregate(Exchange exchange) {
+    if (exchange.response() == null) {
+      return;
+    }
+    ProcessInfo process = exchange.connection().process();
+    String method = exchange.request().method();
+    String target = RouteTemplate.of(exchange.request().target());
+    String duration = exchange.role() == Role.CLIENT ? "http.client.duration" : "http.server.duration";
+    add(new Series("http.requests", process, method, target, exchange.statusCode()), 1);
+    add(new Series(duration, process, method, target, 0), exchange.durationNanos() / 1e6);
+    if (exchange.request().declaredLength() >= 0) {
+      add(new Series("http.request.content_length", process, method, target, 0), exchange.request().declaredLength());
+    }
+    if (exchange.response().declaredLength() >= 0) {
+      add(new Series("http.response.content_length", process, method, target, 0), exchange.response().declaredLength());
+    }
+  }
+
+  private void perExchange(Exchange exchange) {
+    if (exchange.response() == null) {
+      return;
+    }
+    ProcessInfo process = exchange.connection().process();
+    String method = exchange.request().method();
+    String target = RouteTemplate.of(exchange.request().target());
+    int status = exchange.statusCode();
+    String duration = exchange.role() == Role.CLIENT ? "http.client.duration" : "http.server.duration";
+    long at = clock.toEpochNanos(exchange.endNanos());
+    List<Dimension> requestDims = List.of(
+        new Dimension("http_method", method), new Dimension("http_target", target), new Dimension("http_status_code", status));
+    List<Dimension> dims = requestDims.subList(0, 2);
+    writer.write(new Point("http.requests", "counter", 1, -1, "request", process, requestDims, false), at);
+    writer.write(new Point(duration, "timer", exchange.durationNanos() / 1e6, 1, "millisecond", process, dims, false), at);
+    if (exchange.request().declaredLength() >= 0) {
+      writer.write(new Point("http.request.content_length", "counter", exchange.request().declaredLength(), 1, "byte",
+          process, dims, false), at);
+    }
+    if (exchange.response().declaredLength() >= 0) {
+      writer.write(new Point("http.response.content_length", "counter", exchange.response().declaredLength(), 1, "byte",
+          process, dims, false), at);
+    }
   }
 
   private void add(Series key, double value) {
     Sum sum = series.get(key);
     if (sum == null) {
       if (series.size() >= MAX_SERIES) {
-        dropped.increment();
+        seriesDropped.incrementAndGet();
         return;
       }
       sum = new Sum();
@@ -174,7 +204,12 @@ public final class MetricsSink implements ExchangeSink {
   /** Writes the interval's aggregates (and the agent's counters) and starts the next interval. */
   void emit() {
     long at = clock.toEpochNanos(monotonicNanos.getAsLong());
-    for (Map.Entry<Series, Sum> entry : series.entrySet()) {
+    Map<Series, Sum> interval;
+    synchronized (this) {
+      interval = series;
+      series = new HashMap<>();
+    }
+    for (Map.Entry<Series, Sum> entry : interval.entrySet()) {
       Series s = entry.getKey();
       Sum sum = entry.getValue();
       List<Dimension> dims = new ArrayList<>(3);
@@ -191,7 +226,6 @@ public final class MetricsSink implements ExchangeSink {
       };
       writer.write(point, at);
     }
-    series.clear();
     if (settings.agent()) {
       agentCounters.forEach((metric, value) -> {
         long now = value.getAsLong();
@@ -215,15 +249,55 @@ public final class MetricsSink implements ExchangeSink {
     return ucum.startsWith("{") && ucum.endsWith("}") ? ucum.substring(1, ucum.length() - 1) : ucum;
   }
 
+  /** Serialises the emitting thread's ticks and close. */
+  private final Object emitting = new Object();
+  private volatile boolean closed;
+  private Thread ticker;
+
+  /**
+   * Aggregated output: a daemon thread writes each interval when it ends (checking every 100 ms);
+   * exchanges keep coming on the pipeline thread meanwhile.
+   */
+  public MetricsSink startTicking() {
+    ticker = Thread.ofPlatform().name("spanwire-metrics").daemon().start(() -> {
+      while (!closed) {
+        try {
+          Thread.sleep(100);
+        } catch (InterruptedException e) {
+          return;
+        }
+        synchronized (emitting) {
+          if (!closed) {
+            try {
+              flush();
+            } catch (RuntimeException e) {
+              System.getLogger(MetricsSink.class.getName()).log(System.Logger.Level.WARNING, "metric output failed", e);
+            }
+          }
+        }
+      }
+    });
+    return this;
+  }
+
   /** At shutdown: what the current interval gathered leaves now. */
   @Override
   public void close() {
-    emit();
-    writer.close();
+    synchronized (emitting) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      emit();
+      writer.close();
+    }
+    if (ticker != null) {
+      ticker.interrupt();
+    }
   }
 
   @Override
   public String toString() {
-    return "MetricsSink{" + settings.output() + ", " + series.size() + " series}";
+    return "MetricsSink{" + settings.output() + "}";
   }
 }
