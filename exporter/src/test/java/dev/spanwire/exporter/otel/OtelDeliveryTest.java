@@ -103,15 +103,18 @@ class OtelDeliveryTest {
   void aBatchRefusedForGoodIsDroppedAndExportGoesOn() {
     try (OtlpReceiver receiver = OtlpReceiver.start()) {
       receiver.failTraceRequests(io.grpc.Status.INVALID_ARGUMENT.withDescription("bad span"));
-      OtelSink sink = start(grpc(receiver.port(), 100, 10, Duration.ofMillis(20)));
+      // the batch leaves when it is full (10) or on request, never on a timer that could split it
+      OtelSink sink = start(grpc(receiver.port(), 100, 10, Duration.ofHours(1)));
       try {
         for (int i = 0; i < 10; i++) {
           sink.spans().onExchange(exchange(i));
         }
-        Await.until("the refusal", Duration.ofSeconds(10), () -> sink.spansDropped() == 10);
+        Await.until("the refusal", Duration.ofSeconds(10), () -> sink.spansDropped() == 10,
+            () -> "(dropped " + sink.spansDropped() + ")");
         for (int i = 10; i < 15; i++) {
           sink.spans().onExchange(exchange(i));
         }
+        sink.flushSoon();
         Await.until("the spans after it", Duration.ofSeconds(10), () -> receiver.spans().size() == 5,
             () -> "(have " + receiver.spans().size() + ")");
         assertThat(receiver.refusedSpans()).isEqualTo(10);
