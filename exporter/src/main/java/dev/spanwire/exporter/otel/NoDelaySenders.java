@@ -58,6 +58,8 @@ import okio.Buffer;
 final class NoDelaySenders implements ComponentLoader {
   static final NoDelaySenders LOADER = new NoDelaySenders();
   private static final MediaType GRPC = MediaType.get("application/grpc");
+  /** An export's answer is a few bytes; an endpoint's longer reply is read only this far. */
+  private static final long MAX_REPLY_BYTES = 1 << 20;
 
   private NoDelaySenders() {}
 
@@ -245,7 +247,7 @@ final class NoDelaySenders implements ComponentLoader {
         request.header("grpc-encoding", compressor.getEncoding());
       }
       enqueue(client, request.build(), response -> {
-        byte[] body = response.body().bytes();
+        byte[] body = response.peekBody(MAX_REPLY_BYTES).bytes();
         Headers trailers = response.trailers();
         String status = trailers.get("grpc-status") != null ? trailers.get("grpc-status") : response.header("grpc-status");
         String message = trailers.get("grpc-status") != null ? trailers.get("grpc-message") : response.header("grpc-message");
@@ -256,7 +258,12 @@ final class NoDelaySenders implements ComponentLoader {
             ? URLDecoder.decode(message.replace("+", "%2B"), StandardCharsets.UTF_8)
             : status == null ? "HTTP " + response.code() + " without grpc-status" : "";
         byte[] payload = body.length >= 5 ? java.util.Arrays.copyOfRange(body, 5, body.length) : new byte[0];
-        return new Reply(code, description, payload);
+        if (body.length >= 5 && body[0] == 1 && "gzip".equalsIgnoreCase(response.header("grpc-encoding"))) {
+          payload = gunzip(payload);
+        }
+        String details = trailers.get("grpc-status-details-bin") != null
+            ? trailers.get("grpc-status-details-bin") : response.header("grpc-status-details-bin");
+        return new GrpcReply(code, description, payload, ProtoReader.retryDelay(details));
       }, onResponse, onError);
     }
 
@@ -265,8 +272,40 @@ final class NoDelaySenders implements ComponentLoader {
       return NoDelaySenders.shutdown(client, ownsExecutor);
     }
 
-    private record Reply(GrpcStatusCode getStatusCode, String getStatusDescription, byte[] getResponseMessage)
-        implements GrpcResponse {}
+  }
+
+  private static byte[] gunzip(byte[] compressed) throws IOException {
+    try (java.util.zip.GZIPInputStream in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(compressed))) {
+      return in.readNBytes((int) MAX_REPLY_BYTES);
+    }
+  }
+
+  /** A gRPC answer, with the delay a refusal's RetryInfo asked for (null when it gave none). */
+  record GrpcReply(GrpcStatusCode getStatusCode, String getStatusDescription, byte[] getResponseMessage, Duration retryDelay)
+      implements GrpcResponse {}
+
+  /** An HTTP answer, with the delay its Retry-After asked for (null when it gave none). */
+  record HttpReply(int getStatusCode, String getStatusMessage, byte[] getResponseBody, Duration retryDelay)
+      implements HttpResponse {}
+
+  /** {@code Retry-After}: delay-seconds or an HTTP-date; null when absent or unreadable. */
+  static Duration retryAfter(String value, java.time.Instant now) {
+    if (value == null || value.isBlank()) {
+      return null;
+    }
+    String v = value.trim();
+    try {
+      long seconds = Long.parseLong(v);
+      return seconds < 0 ? null : Duration.ofSeconds(Math.min(seconds, Duration.ofDays(1).toSeconds()));
+    } catch (NumberFormatException notSeconds) {
+      try {
+        java.time.Instant at = java.time.ZonedDateTime.parse(v, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+        Duration d = Duration.between(now, at);
+        return d.isNegative() ? Duration.ZERO : d;
+      } catch (java.time.format.DateTimeParseException notDate) {
+        return null;
+      }
+    }
   }
 
   /** OTLP/HTTP: one POST per export. */
@@ -305,7 +344,9 @@ final class NoDelaySenders implements ComponentLoader {
         request.header("Content-Encoding", compressor.getEncoding());
       }
       enqueue(client, request.build(),
-          response -> new Reply(response.code(), response.message(), response.body().bytes()), onResponse, onError);
+          response -> new HttpReply(response.code(), response.message(), response.peekBody(MAX_REPLY_BYTES).bytes(),
+              retryAfter(response.header("Retry-After"), java.time.Instant.now())),
+          onResponse, onError);
     }
 
     @Override
@@ -313,6 +354,5 @@ final class NoDelaySenders implements ComponentLoader {
       return NoDelaySenders.shutdown(client, ownsExecutor);
     }
 
-    private record Reply(int getStatusCode, String getStatusMessage, byte[] getResponseBody) implements HttpResponse {}
   }
 }

@@ -2,6 +2,8 @@ package dev.spanwire.exporter.otel;
 
 import dev.spanwire.exporter.exchange.Exchange;
 import io.opentelemetry.sdk.common.CompletableResultCode;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,9 +19,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * a buffer it reuses) and sends it when the batch is full or {@code scheduleDelay} has passed.
  *
  * <p>Unlike the SDK's processor it does not give up on a batch the endpoint could take later: it
- * retries the same batch with exponential backoff (1 s doubling to 30 s) until the endpoint
- * answers, so an outage loses only what the queue cannot hold, and export resumes by itself. What
- * the endpoint refuses for good (OTLP's non-retryable codes) is dropped and counted at once, and a
+ * retries the same batch, after the delay the endpoint asked for (RetryInfo, Retry-After) or with
+ * exponential backoff (1 s doubling to 30 s), until the endpoint answers, so an outage loses only
+ * what the queue cannot hold, and export resumes by itself. What the endpoint refuses for good
+ * (OTLP's non-retryable codes, and the spans a partial success rejects) is dropped and counted, and a
  * batch is sent in requests small enough for the endpoint's message limit, split further when it
  * says a request was too large. {@link #shutdown} exports what is queued within its deadline and
  * counts the rest as dropped.
@@ -28,6 +31,8 @@ final class SpanBatcher {
   private static final System.Logger LOG = System.getLogger(SpanBatcher.class.getName());
   static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
   static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+  /** The longest wait an endpoint's RetryInfo or Retry-After is granted. */
+  static final Duration MAX_ASKED_DELAY = Duration.ofMinutes(5);
   /** Requests stay below the 4 MiB a gRPC server (the Collector's default) takes. */
   static final long DEFAULT_MAX_BATCH_BYTES = 3L << 20;
   /** A single span the endpoint calls too large is tried this often more, then dropped. */
@@ -187,11 +192,8 @@ final class SpanBatcher {
   }
 
   /**
-   * OTLP/gRPC: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE and DATA_LOSS are
-   * retryable; RESOURCE_EXHAUSTED is what a server answers a message over its size limit (gRPC's
-   * default is 4 MiB) as well as throttling, so it first splits the batch; everything else is
-   * permanent. OTLP/HTTP: 429, 502, 503 and 504 are retryable, 413 too large, every other status
-   * permanent. No answer at all (refused, reset, timed out) is retryable.
+   * What the endpoint's refusal asked for ({@link SpanSender#grpcFailure}, {@link
+   * SpanSender#httpFailure}); no answer at all (refused, reset, timed out) is retryable.
    */
   static Failure classify(Throwable failure) {
     return failure instanceof SpanSender.Refusal refusal ? refusal.failure() : Failure.RETRYABLE;
@@ -225,10 +227,22 @@ final class SpanBatcher {
     int tooLargeAlone = 0;
     while (true) {
       // the request of these spans is in the buffer: sent again as it is after a failure
-      CompletableResultCode result = sender.send(message);
-      result.join(exportTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
-      if (result.isSuccess()) {
-        exported.addAndGet(spans.size());
+      ProtoReader.PartialSuccess answer = null;
+      Throwable cause;
+      try {
+        answer = sender.send(message).get(exportTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+        cause = null;
+      } catch (ExecutionException e) {
+        cause = e.getCause();
+      } catch (TimeoutException e) {
+        cause = new java.io.IOException("no answer within " + exportTimeout.toMillis() + " ms");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        dropped.addAndGet(spans.size());
+        return;
+      }
+      if (answer != null) {
+        accepted(spans.size(), answer);
         if (endpointDown) {
           endpointDown = false;
           LOG.log(System.Logger.Level.INFO, "OTLP span export to {0} works again", endpoint);
@@ -236,7 +250,6 @@ final class SpanBatcher {
         return;
       }
       failures.incrementAndGet();
-      Throwable cause = result.getFailureThrowable();
       Failure failure = classify(cause);
       if (failure == Failure.TOO_LARGE && spans.size() > 1) {
         int half = spans.size() / 2;
@@ -265,13 +278,37 @@ final class SpanBatcher {
             cause == null ? "" : ": " + cause.getMessage(),
             capacity());
       }
-      long sleepUntil = System.nanoTime() + backoff.toNanos();
+      // the endpoint's own delay (RetryInfo, Retry-After) when it gave one, else the backoff
+      Duration asked = cause instanceof SpanSender.Refusal refusal ? refusal.retryDelay() : null;
+      Duration wait = asked == null ? backoff : asked.compareTo(MAX_ASKED_DELAY) > 0 ? MAX_ASKED_DELAY : asked;
+      long sleepUntil = System.nanoTime() + wait.toNanos();
       if (sleepUntil > shutdownDeadlineNanos) {
         dropped.addAndGet(spans.size());
         return;
       }
       sleepUntil(sleepUntil);
       backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
+    }
+  }
+
+  /**
+   * Counts an accepted request: the spans the endpoint said it rejected in a partial success are
+   * dropped (and counted as rejected), its message logged at most once a minute.
+   */
+  private void accepted(int spans, ProtoReader.PartialSuccess answer) {
+    long refused = Math.min(answer.rejected(), spans);
+    exported.addAndGet(spans - refused);
+    if (answer == ProtoReader.PartialSuccess.NONE) {
+      return;
+    }
+    rejected.addAndGet(refused);
+    dropped.addAndGet(refused);
+    long now = System.nanoTime();
+    if (now >= nextRejectionLogNanos) {
+      nextRejectionLogNanos = now + REJECTION_LOG_INTERVAL_NANOS;
+      LOG.log(System.Logger.Level.WARNING,
+          "OTLP span export to {0} took a request but rejected {1} of its {2} spans: \"{3}\"; dropped (counted)",
+          endpoint, refused, spans, answer.message());
     }
   }
 

@@ -11,6 +11,8 @@ import io.opentelemetry.sdk.common.export.MessageWriter;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.List;
 
 /**
@@ -34,14 +36,21 @@ final class SpanSender {
   /** What the endpoint answered when it did not take a request. */
   static final class Refusal extends IOException {
     private final SpanBatcher.Failure failure;
+    private final Duration retryDelay;
 
-    Refusal(SpanBatcher.Failure failure, String message) {
+    Refusal(SpanBatcher.Failure failure, String message, Duration retryDelay) {
       super(message);
       this.failure = failure;
+      this.retryDelay = retryDelay;
     }
 
     SpanBatcher.Failure failure() {
       return failure;
+    }
+
+    /** The delay the endpoint asked for before a retry (RetryInfo, Retry-After); null when none. */
+    Duration retryDelay() {
+      return retryDelay;
     }
   }
 
@@ -54,9 +63,13 @@ final class SpanSender {
     return new SpanSender(capture.grpc, capture.http, exporter);
   }
 
-  /** Sends {@code message} as it is now (the sender copies it before this returns). */
-  CompletableResultCode send(ProtoWriter message) {
-    CompletableResultCode result = new CompletableResultCode();
+  /**
+   * Sends {@code message} as it is now (the sender copies it before this returns). Completes with
+   * what the endpoint said of an accepted request (its partial success), or exceptionally with a
+   * {@link Refusal} or the I/O failure that left no answer.
+   */
+  CompletableFuture<ProtoReader.PartialSuccess> send(ProtoWriter message) {
+    CompletableFuture<ProtoReader.PartialSuccess> result = new CompletableFuture<>();
     MessageWriter writer = new MessageWriter() {
       @Override
       public void writeMessage(OutputStream out) throws IOException {
@@ -70,38 +83,50 @@ final class SpanSender {
     };
     if (grpc != null) {
       grpc.send(writer, response -> {
+        Duration delay = response instanceof NoDelaySenders.GrpcReply reply ? reply.retryDelay() : null;
         if (response.getStatusCode() == GrpcStatusCode.OK) {
-          result.succeed();
+          result.complete(ProtoReader.partialSuccess(response.getResponseMessage()));
         } else {
-          result.failExceptionally(new Refusal(grpcFailure(response.getStatusCode()),
-              "gRPC status " + response.getStatusCode() + ": " + response.getStatusDescription()));
+          result.completeExceptionally(new Refusal(grpcFailure(response.getStatusCode(), response.getStatusDescription(), delay),
+              "gRPC status " + response.getStatusCode() + ": " + response.getStatusDescription(), delay));
         }
-      }, result::failExceptionally);
+      }, result::completeExceptionally);
     } else {
       http.send(writer, response -> {
         int code = response.getStatusCode();
+        Duration delay = response instanceof NoDelaySenders.HttpReply reply ? reply.retryDelay() : null;
         if (code >= 200 && code < 300) {
-          result.succeed();
+          result.complete(ProtoReader.partialSuccess(response.getResponseBody()));
         } else {
-          result.failExceptionally(new Refusal(httpFailure(code), "HTTP " + code + " " + response.getStatusMessage()));
+          result.completeExceptionally(new Refusal(httpFailure(code), "HTTP " + code + " " + response.getStatusMessage(), delay));
         }
-      }, result::failExceptionally);
+      }, result::completeExceptionally);
     }
     return result;
   }
 
   /**
    * OTLP/gRPC: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE and DATA_LOSS are
-   * retryable; RESOURCE_EXHAUSTED is what a server answers a message over its size limit (gRPC's
-   * default is 4 MiB) as well as throttling, so it first splits the batch; everything else is
-   * permanent.
+   * retryable. RESOURCE_EXHAUSTED is retried too, after the delay of its RetryInfo or with
+   * backoff (a throttling Collector), except when it says the message was over the server's size
+   * limit (gRPC's default is 4 MiB; grpc-java and grpc-go word it "exceeds maximum size" and
+   * "larger than max"), which splits the batch. Everything else is permanent.
    */
-  static SpanBatcher.Failure grpcFailure(GrpcStatusCode code) {
+  static SpanBatcher.Failure grpcFailure(GrpcStatusCode code, String description, Duration retryDelay) {
     return switch (code) {
       case CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS -> SpanBatcher.Failure.RETRYABLE;
-      case RESOURCE_EXHAUSTED -> SpanBatcher.Failure.TOO_LARGE;
+      case RESOURCE_EXHAUSTED -> retryDelay == null && sizeLimit(description)
+          ? SpanBatcher.Failure.TOO_LARGE : SpanBatcher.Failure.RETRYABLE;
       default -> SpanBatcher.Failure.PERMANENT;
     };
+  }
+
+  private static boolean sizeLimit(String description) {
+    if (description == null) {
+      return false;
+    }
+    String d = description.toLowerCase(java.util.Locale.ROOT);
+    return d.contains("exceeds maximum size") || d.contains("larger than max") || d.contains("too large");
   }
 
   /** OTLP/HTTP: 429, 502, 503 and 504 are retryable, 413 too large, every other status permanent. */

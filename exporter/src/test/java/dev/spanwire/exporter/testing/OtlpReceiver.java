@@ -33,10 +33,40 @@ public final class OtlpReceiver implements AutoCloseable {
   private final List<ExportTraceServiceRequest> traces = new CopyOnWriteArrayList<>();
   private final List<ExportMetricsServiceRequest> metrics = new CopyOnWriteArrayList<>();
   private final List<String> authorizations = new CopyOnWriteArrayList<>();
-  private final java.util.Queue<io.grpc.Status> traceFailures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final java.util.Queue<Answer> traceAnswers = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final List<Long> traceArrivalNanos = new CopyOnWriteArrayList<>();
+  private final List<Integer> traceArrivalSpans = new CopyOnWriteArrayList<>();
+  private final List<StreamObserver<ExportTraceServiceResponse>> hanging = new CopyOnWriteArrayList<>();
   private final java.util.concurrent.atomic.AtomicInteger refusedSpans = new java.util.concurrent.atomic.AtomicInteger();
 
+  /**
+   * How the receiver answers one trace request, given on command: a refusal with a status (and
+   * the RetryInfo delay a throttling Collector sends), an acceptance with a partial success, or no
+   * answer at all.
+   */
+  public record Answer(io.grpc.Status status, java.time.Duration retryDelay, long rejectedSpans, String message, boolean hangs) {
+    public static Answer refuse(io.grpc.Status status) {
+      return new Answer(status, null, 0, null, false);
+    }
+
+    public static Answer refuse(io.grpc.Status status, java.time.Duration retryDelay) {
+      return new Answer(status, retryDelay, 0, null, false);
+    }
+
+    public static Answer partialSuccess(long rejectedSpans, String message) {
+      return new Answer(null, null, rejectedSpans, message, false);
+    }
+
+    public static Answer hang() {
+      return new Answer(null, null, 0, null, true);
+    }
+  }
+
   private OtlpReceiver(int port, java.io.File certificate, java.io.File key) {
+    this(port, certificate, key, MAX_MESSAGE_BYTES);
+  }
+
+  private OtlpReceiver(int port, java.io.File certificate, java.io.File key, int maxMessageBytes) {
     io.grpc.ServerInterceptor headers = new io.grpc.ServerInterceptor() {
       @Override
       public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
@@ -51,7 +81,7 @@ public final class OtlpReceiver implements AutoCloseable {
     try {
       // the Collector's default limit, which a real endpoint answers with RESOURCE_EXHAUSTED
       NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
-          .maxInboundMessageSize(MAX_MESSAGE_BYTES);
+          .maxInboundMessageSize(maxMessageBytes);
       if (certificate != null) {
         builder.useTransportSecurity(certificate, key);
       }
@@ -59,15 +89,27 @@ public final class OtlpReceiver implements AutoCloseable {
           .addService(io.grpc.ServerInterceptors.intercept(new TraceServiceGrpc.TraceServiceImplBase() {
             @Override
             public void export(ExportTraceServiceRequest request, StreamObserver<ExportTraceServiceResponse> response) {
-              io.grpc.Status failure = traceFailures.poll();
-              if (failure != null) {
-                refusedSpans.addAndGet(request.getResourceSpansList().stream()
-                    .flatMap(r -> r.getScopeSpansList().stream()).mapToInt(ss -> ss.getSpansCount()).sum());
-                response.onError(failure.asRuntimeException());
+              int spanCount = request.getResourceSpansList().stream()
+                  .flatMap(r -> r.getScopeSpansList().stream()).mapToInt(ss -> ss.getSpansCount()).sum();
+              traceArrivalNanos.add(System.nanoTime());
+              traceArrivalSpans.add(spanCount);
+              Answer answer = traceAnswers.poll();
+              if (answer != null && answer.hangs()) {
+                hanging.add(response);
+                return;
+              }
+              if (answer != null && answer.status() != null) {
+                refusedSpans.addAndGet(spanCount);
+                response.onError(refusal(answer));
                 return;
               }
               traces.add(request);
-              response.onNext(ExportTraceServiceResponse.getDefaultInstance());
+              ExportTraceServiceResponse.Builder reply = ExportTraceServiceResponse.newBuilder();
+              if (answer != null) {
+                reply.setPartialSuccess(io.opentelemetry.proto.collector.trace.v1.ExportTracePartialSuccess.newBuilder()
+                    .setRejectedSpans(answer.rejectedSpans()).setErrorMessage(answer.message()));
+              }
+              response.onNext(reply.build());
               response.onCompleted();
             }
           }, headers))
@@ -91,7 +133,46 @@ public final class OtlpReceiver implements AutoCloseable {
 
   /** The next trace requests are answered with these statuses, in order, and not recorded. */
   public void failTraceRequests(io.grpc.Status... statuses) {
-    traceFailures.addAll(List.of(statuses));
+    for (io.grpc.Status status : statuses) {
+      traceAnswers.add(Answer.refuse(status));
+    }
+  }
+
+  /** The next trace requests are answered so, in order (a refused or unanswered one is not recorded). */
+  public void answerTraceRequests(Answer... answers) {
+    traceAnswers.addAll(List.of(answers));
+  }
+
+  /** A refusal as grpc-java sends it, with a {@code google.rpc.RetryInfo} detail when asked. */
+  private static io.grpc.StatusRuntimeException refusal(Answer answer) {
+    if (answer.retryDelay() == null) {
+      return answer.status().asRuntimeException();
+    }
+    com.google.rpc.RetryInfo retry = com.google.rpc.RetryInfo.newBuilder()
+        .setRetryDelay(com.google.protobuf.Duration.newBuilder()
+            .setSeconds(answer.retryDelay().getSeconds()).setNanos(answer.retryDelay().getNano()))
+        .build();
+    com.google.rpc.Status status = com.google.rpc.Status.newBuilder()
+        .setCode(answer.status().getCode().value())
+        .setMessage(answer.status().getDescription() == null ? "" : answer.status().getDescription())
+        .addDetails(com.google.protobuf.Any.pack(retry))
+        .build();
+    return io.grpc.protobuf.StatusProto.toStatusRuntimeException(status);
+  }
+
+  /** When each trace request arrived (System.nanoTime), refused and unanswered ones too. */
+  public List<Long> traceArrivalNanos() {
+    return List.copyOf(traceArrivalNanos);
+  }
+
+  /** How many spans each trace request carried, in arrival order, refused and unanswered ones too. */
+  public List<Integer> traceArrivalSpans() {
+    return List.copyOf(traceArrivalSpans);
+  }
+
+  /** A receiver on an ephemeral port that takes messages of at most {@code maxMessageBytes}. */
+  public static OtlpReceiver startWithMessageLimit(int maxMessageBytes) {
+    return new OtlpReceiver(0, null, null, maxMessageBytes);
   }
 
   /** Spans in the trace requests refused on command. */
