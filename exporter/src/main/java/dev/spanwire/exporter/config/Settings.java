@@ -67,8 +67,20 @@ public record Settings(
   /** The largest body kept per message: bodies are held in memory until their message ends. */
   public static final long MAX_BODY_SIZE = 1 << 20;
 
-  /** The settings of an effective configuration (see {@link ConfigLayers#load}). */
+  /**
+   * The settings of an effective configuration (see {@link ConfigLayers#load}). Anything wrong
+   * is a {@link BadConfigException} naming the setting, where it was set and what was expected.
+   */
   public static Settings from(Config config) {
+    try {
+      return read(config);
+    } catch (ConfigException e) {
+      // a reader that met a shape it did not expect: still the user's configuration, still said so
+      throw new BadConfigException(ConfigLayers.ROOT, e.getMessage());
+    }
+  }
+
+  private static Settings read(Config config) {
     checkKeys(config);
     Reader r = new Reader(config);
     int maxBody = (int) r.bytes(Keys.MAX_BODY_SIZE, 0, MAX_BODY_SIZE);
@@ -117,7 +129,13 @@ public record Settings(
     NamingScheme scheme = r.parsed(Keys.SEMCONV, NamingScheme::of);
     return new Settings(capture, pipeline, filter, output, List.copyOf(columns), r.export(scheme),
         r.bool(Keys.EVENTS_TRACE_IDS), metrics(r, output),
-        r.string(Keys.HEALTH_FILE).isBlank() ? null : java.nio.file.Path.of(r.string(Keys.HEALTH_FILE)));
+        r.string(Keys.HEALTH_FILE).isBlank() ? null : r.parsed(Keys.HEALTH_FILE, () -> {
+          try {
+            return java.nio.file.Path.of(r.string(Keys.HEALTH_FILE));
+          } catch (java.nio.file.InvalidPathException e) {
+            throw new IllegalArgumentException("expected a file path (" + e.getReason() + ")");
+          }
+        }));
   }
 
   private static MetricSettings metrics(Reader r, Output output) {
@@ -150,7 +168,11 @@ public record Settings(
         throw new BadConfigException(child, "unknown setting " + from(entry.getValue())
             + "; see reference.conf or 'spanwire config' for the settings there are");
       }
-      if (entry.getValue() instanceof ConfigObject nested && !Keys.isFreeForm(child)
+      if (entry.getValue().valueType() == ConfigValueType.NULL && reference.hasPath(child)) {
+        throw new BadConfigException(child, "= null " + from(entry.getValue())
+            + ": expected a value (leave the setting out for its default)");
+      }
+      if (entry.getValue() instanceof ConfigObject nested && !Keys.isFreeForm(child) && reference.hasPath(child)
           && reference.getValue(child).valueType() == ConfigValueType.OBJECT) {
         checkKeys(nested, child, reference);
       }
@@ -184,8 +206,10 @@ public record Settings(
     }
 
     BadConfigException bad(String key, String expected) {
-      ConfigValue value = config.hasPathOrNull(key) ? config.getValue(key) : null;
-      String shown = value == null ? "missing" : "= " + value.render(ConfigRenderOptions.concise()) + " " + from(value);
+      // a key set to null has no value to show (getValue refuses it)
+      ConfigValue value = config.hasPath(key) ? config.getValue(key) : null;
+      String shown = value != null ? "= " + value.render(ConfigRenderOptions.concise()) + " " + from(value)
+          : config.hasPathOrNull(key) ? "= null" : "missing";
       return new BadConfigException(key, shown + ": expected " + expected);
     }
 
@@ -402,7 +426,12 @@ public record Settings(
       if (text.isEmpty()) {
         return null;
       }
-      Path path = Path.of(text);
+      Path path;
+      try {
+        path = Path.of(text);
+      } catch (java.nio.file.InvalidPathException e) {
+        throw bad(key, "a readable PEM file");
+      }
       if (!Files.isReadable(path)) {
         throw bad(key, "a readable PEM file");
       }

@@ -147,6 +147,21 @@ class SettingsTest {
   }
 
   @Test
+  void aNullValueOrAPathWithANulIsRefusedByName() throws IOException {
+    // found by SettingsFuzzTest: these escaped as Typesafe Config's and java.nio's exceptions
+    Path nulls = file("spanwire.capture.ports = null");
+    assertThatThrownBy(() -> settings(nulls, Map.of()))
+        .isInstanceOf(BadConfigException.class)
+        .hasMessageStartingWith("spanwire.capture.ports = null (from ")
+        .hasMessageEndingWith(": expected a value (leave the setting out for its default)");
+    assertThatThrownBy(() -> settings(file("spanwire.capture.backend = null"), Map.of()))
+        .isInstanceOf(BadConfigException.class).hasMessageStartingWith("spanwire.capture.backend = null");
+    assertThatThrownBy(() -> settings(null, Map.of(), flag(Keys.HEALTH_FILE, "/tmp/a\u0000b", "--health-file")))
+        .isInstanceOf(BadConfigException.class)
+        .hasMessageStartingWith("spanwire.health-file = ");
+  }
+
+  @Test
   void eachKindOfBadValueNamesKeyValueOriginAndExpectation() throws IOException {
     assertThatThrownBy(() -> settings(null, Map.of(), flag(Keys.PID, "abc", "--pid")))
         .isInstanceOf(BadConfigException.class)

@@ -64,6 +64,23 @@ class Http2PipelineTest {
   }
 
   @Test
+  void aPrefaceWrittenInPiecesTooShortToDetectIsFollowedThroughHttp1() {
+    // found by PipelineFuzzTest: the first 7 bytes read as an HTTP/1 request line under way; the
+    // HTTP/1 parser takes "PRI * HTTP/2.0" and its empty line, and HTTP/2 gets "SM\r\n\r\n"
+    pipeline.onEvent(s.open(Role.SERVER));
+    byte[] preface = H2Wire.PREFACE;
+    in(java.util.Arrays.copyOfRange(preface, 0, 7));
+    in(java.util.Arrays.copyOfRange(preface, 7, preface.length), H2Wire.settings(), get(1, "/pieces"));
+    out(H2Wire.settings(), status(1, "200", true));
+    assertThat(stats().exchanges()).isEqualTo(1);
+    assertThat(sink.exchanges).singleElement().satisfies(e -> {
+      assertThat(e.request().target()).isEqualTo("/pieces");
+      assertThat(e.response().statusCode()).isEqualTo(200);
+      assertThat(e.version()).isEqualTo("2.0");
+    });
+  }
+
+  @Test
   void interleavedStreamsPairByStreamInTheOrderTheyEnd() {
     start();
     in(get(1, "/a"),

@@ -40,7 +40,7 @@ class RealCapturesTest {
       long requestBody, boolean requestHasBody, long responseDeclared, long responseBody, boolean responseHasBody,
       String host, String userAgent, Headers requestHeaders, Headers responseHeaders, boolean truncated) {}
 
-  private static Summary summary(Exchange e) {
+  static Summary summary(Exchange e) {
     Request q = e.request();
     Response r = e.response();
     return new Summary(q.method(), q.target(), e.version(), r == null ? 0 : r.statusCode(), r == null ? null : r.statusText(),
@@ -49,7 +49,7 @@ class RealCapturesTest {
         q.truncated() || (r != null && r.truncated()));
   }
 
-  private static byte[] resource(String name) throws IOException {
+  static byte[] resource(String name) throws IOException {
     try (InputStream in = RealCapturesTest.class.getResourceAsStream("/captures/" + name)) {
       assertThat(in).as("capture %s", name).isNotNull();
       return in.readAllBytes();

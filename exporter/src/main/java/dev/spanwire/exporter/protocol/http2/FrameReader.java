@@ -34,6 +34,8 @@ final class FrameReader {
   /** Longest non-DATA frame collected (SETTINGS_MAX_FRAME_SIZE can reach 16 MiB; header blocks rarely do). */
   static final int MAX_COLLECTED = 1 << 16;
   static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+  /** Where the preface's "SM" line starts, after what an HTTP/1 parser reads as a request head. */
+  private static final int PREFACE_TAIL_AT = "PRI * HTTP/2.0\r\n\r\n".length();
 
   /** Receives frames in order. */
   interface Listener {
@@ -98,6 +100,12 @@ final class FrameReader {
     while (i < end) {
       switch (state) {
         case PREFACE_OR_HEADER -> {
+          if (prefaceMatched == 0 && data[i] == PREFACE[PREFACE_TAIL_AT]) {
+            // the HTTP/1 parser took "PRI * HTTP/2.0" and its empty line (the preface came in
+            // pieces, so detection saw HTTP/1) and handed the rest over: "SM\r\n\r\n". No frame
+            // can start so (a length of 5 MiB and more, over the 16 KiB a first frame may have).
+            prefaceMatched = PREFACE_TAIL_AT;
+          }
           if (data[i] == PREFACE[prefaceMatched]) {
             prefaceMatched++;
             i++;

@@ -72,6 +72,16 @@ final class HpackDecoder {
     return trusted;
   }
 
+  /** Bytes the dynamic table holds (RFC 7541 4.1: each entry its name and value octets and 32). */
+  int tableSize() {
+    return size;
+  }
+
+  /** Entries in the dynamic table. */
+  int tableEntries() {
+    return count;
+  }
+
   /** Fields given as unknown so far. */
   long unknownFields() {
     return unknownFields;
