@@ -129,6 +129,20 @@ final class Connection implements SessionContext {
     ingress.startAtFirstEvent();
   }
 
+  /** Where each stream stands: the positions its next events should start at (egress, ingress). */
+  long[] positions() {
+    return new long[] {egress.next(), ingress.next(), tls ? 1 : 0};
+  }
+
+  /** Picked up again after the pipeline dropped it: both streams go on where they stood. */
+  void resumeAt(long[] positions) {
+    if (positions[2] == 1 && !tls) {
+      startTls();
+    }
+    egress.startAt(positions[0]);
+    ingress.startAt(positions[1]);
+  }
+
   /** The process ran another program (execve) and kept this socket. */
   void processChanged(ProcessInfo process) {
     info = info.withProcess(process);
@@ -142,6 +156,16 @@ final class Connection implements SessionContext {
     if (event.tls() != tls) {
       return; // ciphertext of a connection whose plaintext is seen
     }
+    StreamAssembler other = event.direction() == Direction.EGRESS ? ingress : egress;
+    if (other.hasPending() && other.firstPendingNanos() <= event.timestampNanos()) {
+      // the other direction holds earlier events behind a hole: lost, since this later one came
+      // through the same ring. They go first, so a session sees both directions in the order
+      // they happened (an answer read before its request would find no request, and the request
+      // would then take the next answer)
+      while (other.hasPending() && other.firstPendingNanos() <= event.timestampNanos()) {
+        other.flushOne();
+      }
+    }
     (event.direction() == Direction.EGRESS ? egress : ingress).accept(event);
   }
 
@@ -149,10 +173,18 @@ final class Connection implements SessionContext {
     return egress.hasPending() || ingress.hasPending();
   }
 
-  /** End of a ring buffer batch: what is still missing is lost. */
+  /**
+   * End of a ring buffer batch: what is still missing is lost. Both directions' held events go
+   * out in the order they were captured, not one direction's and then the other's.
+   */
   void flush() {
-    egress.flush();
-    ingress.flush();
+    while (egress.hasPending() || ingress.hasPending()) {
+      if (!ingress.hasPending() || (egress.hasPending() && egress.firstPendingNanos() <= ingress.firstPendingNanos())) {
+        egress.flushOne();
+      } else {
+        ingress.flushOne();
+      }
+    }
   }
 
   /**

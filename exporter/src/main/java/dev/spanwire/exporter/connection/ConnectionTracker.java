@@ -62,6 +62,11 @@ public final class ConnectionTracker implements SocketEventHandler {
   private final List<Connection> withPending = new ArrayList<>();
   /** Connections left out (command filter, not detected): their events are dropped quietly. */
   private final LinkedHashMap<Long, Boolean> ignored;
+  /**
+   * Where the streams of connections dropped without a close (idle, over the table bound) stood,
+   * as many as the table holds connections: picked up again, they go on from there.
+   */
+  private final LinkedHashMap<Long, long[]> leftAt;
   private final TracedConnections traced;
   private long nextSweepNanos;
   /** When the reader last finished a batch (System.nanoTime; read by other threads). */
@@ -112,6 +117,12 @@ public final class ConnectionTracker implements SocketEventHandler {
     this.ignored = new LinkedHashMap<>(64, 0.75f, false) {
       @Override
       protected boolean removeEldestEntry(java.util.Map.Entry<Long, Boolean> eldest) {
+        return size() > maxIgnored;
+      }
+    };
+    this.leftAt = new LinkedHashMap<>(64, 0.75f, false) {
+      @Override
+      protected boolean removeEldestEntry(java.util.Map.Entry<Long, long[]> eldest) {
         return size() > maxIgnored;
       }
     };
@@ -178,6 +189,7 @@ public final class ConnectionTracker implements SocketEventHandler {
       case ConnectionClosed closed -> {
         Connection connection = remove(closed.connectionId());
         if (connection == null) {
+          leftAt.remove(closed.connectionId());
           if (ignored.remove(closed.connectionId()) == null) {
             stats.unknownConnection.increment();
           }
@@ -234,7 +246,19 @@ public final class ConnectionTracker implements SocketEventHandler {
     }
     Connection connection = new Connection(new ConnectionInfo(k.id(), k.local(), k.remote(), k.role(), process),
         stats, protocolStats, protocolSettings, protocols, identities, sink, true);
-    connection.joinedInTheMiddle();
+    long[] positions = leftAt.remove(k.id());
+    if (positions != null) {
+      // the pipeline dropped it (idle, table bound): its streams go on where they stood
+      connection.resumeAt(positions);
+    } else if (k.joinedMidStream()) {
+      // the kernel itself met it late: where its streams start for us is where we first see them
+      connection.joinedInTheMiddle();
+    }
+    // otherwise its open event was lost, and the kernel counted both streams from the connect or
+    // accept: what lies before this event's position is a gap in its direction, and the other
+    // direction's first event says its own. Starting each direction at its first event instead
+    // made a request seen before the loss and an answer seen after it look adjacent, and paired
+    // them (found with a 4 KiB ring buffer under wrk)
     connection.fd = data.fd();
     connection.ino = k.ino();
     connection.key = data.key();
@@ -253,6 +277,7 @@ public final class ConnectionTracker implements SocketEventHandler {
       Connection evicted = eldest.next();
       eldest.remove();
       unindex(evicted);
+      leftAt.put(evicted.info().id(), evicted.positions());
       evicted.evict();
       stats.evictedConnections.increment();
     }
@@ -409,6 +434,7 @@ public final class ConnectionTracker implements SocketEventHandler {
       }
       it.remove();
       unindex(connection);
+      leftAt.put(connection.info().id(), connection.positions());
       connection.evict();
       stats.evictedConnections.increment();
     }

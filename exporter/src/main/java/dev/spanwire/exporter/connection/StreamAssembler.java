@@ -51,6 +51,12 @@ final class StreamAssembler {
     started = false;
   }
 
+  /** The stream goes on at {@code position}, where it stood when its connection was dropped. */
+  void startAt(long position) {
+    next = position;
+    started = true;
+  }
+
   /**
    * The session skips the bytes before {@code position}: the kernel may send no event for them,
    * so a hole below it is skipped bytes, not a loss.
@@ -110,19 +116,30 @@ final class StreamAssembler {
   /** Declares what held events are still waiting for a gap, and delivers them. */
   void flush() {
     while (!pending.isEmpty()) {
-      DataCaptured first = pending.removeFirst();
-      skipPromised(first.position(), first.timestampNanos());
-      if (first.position() > next) {
-        long missing = first.position() - next;
-        stats.gaps.increment();
-        stats.gapBytes.add(missing);
-        sink.onGap(missing, next, first.timestampNanos());
-        next = first.position();
-      }
-      if (first.position() + first.length() > next) {
-        deliver(first, next - first.position());
-      }
-      drain();
+      flushOne();
+    }
+  }
+
+  /** When the first held event was captured (there must be one). */
+  long firstPendingNanos() {
+    return pending.getFirst().timestampNanos();
+  }
+
+  /** Delivers the first held event, the bytes missing before it declared a gap. */
+  void flushOne() {
+    DataCaptured first = pending.removeFirst();
+    skipPromised(first.position(), first.timestampNanos());
+    if (first.position() > next) {
+      long missing = first.position() - next;
+      stats.gaps.increment();
+      stats.gapBytes.add(missing);
+      sink.onGap(missing, next, first.timestampNanos());
+      next = first.position();
+    }
+    if (first.position() + first.length() > next) {
+      deliver(first, next - first.position());
+    } else {
+      stats.duplicates.increment();
     }
   }
 

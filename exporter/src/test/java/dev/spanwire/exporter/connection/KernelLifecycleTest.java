@@ -47,6 +47,67 @@ class KernelLifecycleTest {
     return new ConnectionTracker(sink, settings, new ProcessRegistry(proc), () -> clock, table);
   }
 
+  private static String answer(String body) {
+    return "HTTP/1.1 200 OK\nContent-Length: " + body.length() + "\n\n" + body;
+  }
+
+  private static String bodyOf(dev.spanwire.exporter.exchange.Exchange e) {
+    return new String(e.response().bodyPrefix(), java.nio.charset.StandardCharsets.US_ASCII);
+  }
+
+  @Test
+  void aConnectionWhoseOpenWasLostStartsBothStreamsWhereTheKernelDid() {
+    // found under a 4 KiB ring buffer: the open event and the first exchange's answer were lost,
+    // and each stream was taken to start at its first event, so a request seen before the loss
+    // and an answer seen after it looked adjacent and were paired
+    ConnectionTracker pipeline = pipeline(PairingSettings.immediate().withBodyCaptureBytes(16));
+    EventScript s = EventScript.server(1);
+    kernel.put(s.connectionId(), s.kernelEntry(Role.SERVER));
+    pipeline.onEvent(s.in("GET /a HTTP/1.1\nHost: h\n\n"));
+    s.lose(Direction.EGRESS, answer("/a").length() + 2);
+    s.lose(Direction.INGRESS, "GET /b HTTP/1.1\r\nHost: h\r\n\r\n".length());
+    pipeline.onEvent(s.out(answer("/b")));
+    pipeline.afterBatch();
+    pipeline.onEvent(s.in("GET /c HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(s.out(answer("/c")));
+    pipeline.afterBatch();
+
+    assertThat(sink.exchanges).singleElement().satisfies(e -> {
+      assertThat(e.request().target()).isEqualTo("/c");
+      assertThat(bodyOf(e)).isEqualTo("/c");
+    });
+    PipelineStats stats = pipeline.stats();
+    assertThat(stats.reestablished()).isEqualTo(1);
+    assertThat(stats.gaps()).as("the answer stream's lost start, /b's request").isEqualTo(2);
+    assertThat(stats.unpaired()).as("/a dropped, /b's answer unpaired").isEqualTo(2);
+  }
+
+  @Test
+  void heldEventsOfBothDirectionsGoToTheSessionInTheOrderTheyHappened() {
+    // found under a 4 KiB ring buffer: both directions held an event behind a hole; the answer
+    // stream was flushed first, its answer met no request and was dropped, and its request then
+    // took the next answer
+    ConnectionTracker pipeline = pipeline(PairingSettings.immediate().withBodyCaptureBytes(16));
+    EventScript s = EventScript.server(1);
+    pipeline.onEvent(s.open(Role.SERVER));
+    pipeline.onEvent(s.in("GET /r1 HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(s.out(answer("/r1")));
+    s.lose(Direction.INGRESS, "GET /r2 HTTP/1.1\r\nHost: h\r\n\r\n".length());
+    s.lose(Direction.EGRESS, answer("/r2").length() + 2);
+    pipeline.onEvent(s.in("GET /r3 HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(s.out(answer("/r3")));
+    pipeline.afterBatch();
+    pipeline.onEvent(s.in("GET /r4 HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(s.out(answer("/r4")));
+    pipeline.afterBatch();
+
+    assertThat(sink.exchanges).allSatisfy(e -> assertThat(bodyOf(e)).isEqualTo(e.request().target()));
+    // /r3 is dropped: the answer stream lost bytes after it was sent, which may have answered it
+    assertThat(sink.exchanges).extracting(e -> e.request().target()).containsExactly("/r1", "/r4");
+    assertThat(pipeline.stats().gaps()).isEqualTo(2);
+    assertThat(pipeline.stats().unpaired()).as("/r3, and /r3's answer").isEqualTo(2);
+  }
+
   @Test
   void aConnectionDroppedByThePipelineIsPickedUpAgainFromTheKernel() {
     ConnectionTracker pipeline = pipeline(PairingSettings.immediate().withIdleTimeout(java.time.Duration.ofSeconds(1)));

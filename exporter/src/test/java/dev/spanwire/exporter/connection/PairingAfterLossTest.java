@@ -87,6 +87,32 @@ class PairingAfterLossTest {
   }
 
   @Test
+  void aClientThatWaitsForEachAnswerIsNotTakenForAPipeliningOneWhenLossTakesBothDirections() {
+    // ring-buffer loss: /1's answer, /2 and its answer lost. When /3 shows the request stream's
+    // gap, /1 still waits: pipelining only if its answer comes after, and here the answer stream
+    // lost bytes too. Taken for pipelining, the connection stopped pairing for good.
+    ConnectionTracker pipeline = pipeline();
+    EventScript s = EventScript.client(1);
+    pipeline.onEvent(s.open(Role.CLIENT));
+    pipeline.onEvent(s.out("GET /1 HTTP/1.1\nHost: h\n\n"));
+    s.lose(Direction.INGRESS, 38);
+    s.lose(Direction.EGRESS, "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n".length());
+    s.lose(Direction.INGRESS, 38);
+    pipeline.onEvent(s.out("GET /3 HTTP/1.1\nHost: h\n\n"));
+    pipeline.afterBatch();
+    pipeline.onEvent(s.in("HTTP/1.1 201 Created\nContent-Length: 0\n\n"));
+    pipeline.afterBatch();
+    pipeline.onEvent(s.out("GET /4 HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(s.in("HTTP/1.1 202 Accepted\nContent-Length: 0\n\n"));
+    pipeline.onEvent(s.out("GET /5 HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(s.in("HTTP/1.1 203 OK\nContent-Length: 0\n\n"));
+    pipeline.afterBatch();
+
+    assertThat(sink.summary()).containsExactly("GET /4 -> 202", "GET /5 -> 203");
+    assertThat(stats(pipeline).unpaired()).as("/1, /3 and the answer after the gap").isEqualTo(3);
+  }
+
+  @Test
   void answerInUncapturedBytesOfAnOrdinaryConnectionResumesAtTheNextRequest() {
     ConnectionTracker pipeline = pipeline();
     EventScript s = EventScript.client(1);

@@ -24,7 +24,10 @@ import java.util.ArrayDeque;
  *       seen after the loss, and only when it began after that request's header block (a client
  *       sends its next request only once it has its answer, so an answer that began earlier is an
  *       answer to something lost). A connection seen pipelining stops pairing at its first loss
- *       instead, since there that reasoning fails.
+ *       instead, since there that reasoning fails. A request still unanswered when later request
+ *       bytes were lost counts as pipelining once its answer arrives after them; if the response
+ *       stream lost bytes too (ring-buffer loss takes both directions) it is dropped instead, and
+ *       the connection is not taken for a pipelining one.
  *   <li>Causality is checked on every pair: a response that began before its request's header
  *       block answers a request never seen (a connection joined mid-stream); it is dropped and
  *       pairing unsynchronises. A response seen before its request (a client whose reader thread
@@ -49,6 +52,8 @@ final class Http1Session implements ProtocolSession {
     HttpMessage message;
     /** Dropped past the pipelining bound (counted): its answer is discarded. */
     boolean dropped;
+    /** Complete and unanswered when later request bytes were lost: answered later, it was pipelined. */
+    boolean waitedThroughLoss;
 
     Pending(String method, int tid, long headNanos) {
       this.method = method;
@@ -203,13 +208,16 @@ final class Http1Session implements ProtocolSession {
     }
     stats.resyncs.increment();
     if (direction == requestDirection) {
-      // request bytes went on while a complete request waited; the last one does not count when
-      // its own end was cut, since the lost bytes may be that end
+      // request bytes went on while a complete request waited (the last one does not count when
+      // its own end was cut, since the lost bytes may be that end): pipelining, if its answer
+      // comes after this. Its answer may also have been lost with them — loss in the ring buffer
+      // takes both directions, and the response stream's gap shows only at its next event, when
+      // it drops the waiting requests — so a client that waits for each answer is not taken for
+      // a pipelining one (which would stop its pairing for good)
       Pending last = requests.peekLast();
       for (Pending pending : requests) {
         if (pending != LOST_REQUESTS && pending.message != null && !(pending == last && pending.message.truncated())) {
-          pipelined = true;
-          break;
+          pending.waitedThroughLoss = true;
         }
       }
       if (last != LOST_REQUESTS) {
@@ -276,6 +284,9 @@ final class Http1Session implements ProtocolSession {
       requests.pollFirst();
       responses.pollFirst();
       synced = true;
+      if (request.waitedThroughLoss) {
+        pipelined = true; // answered after later requests were out
+      }
       if (request.dropped) {
         continue; // counted when it was dropped
       }
