@@ -51,6 +51,11 @@ public final class TlsLibraries implements AutoCloseable {
   private final Map<String, Attached> attached = new HashMap<>();
   private final Set<String> negative = new HashSet<>();
   private boolean closed;
+  private int refusals;
+  private String lastRefusal;
+  private boolean refusedForPrivilege;
+  private static final int EPERM = 1;
+  private static final int EACCES = 13;
 
   TlsLibraries(BpfObject object, Path proc, int agentPid) {
     this.object = object;
@@ -61,6 +66,21 @@ public final class TlsLibraries implements AutoCloseable {
   /** The library files attached now (as opened, e.g. {@code /proc/1/root/usr/lib/.../libssl.so.3}). */
   public synchronized List<String> files() {
     return attached.values().stream().map(Attached::file).sorted().toList();
+  }
+
+  /** TLS library files the kernel refused to hook so far, and why the last one was refused. */
+  public synchronized int refusals() {
+    return refusals;
+  }
+
+  /** The kernel's reason for the last refusal, or null. */
+  public synchronized String lastRefusal() {
+    return lastRefusal;
+  }
+
+  /** Whether the last refusal was the kernel's permission check (EACCES, EPERM). */
+  public synchronized boolean refusedForPrivilege() {
+    return refusedForPrivilege;
   }
 
   /** Uprobe attachments now. */
@@ -202,7 +222,13 @@ public final class TlsLibraries implements AutoCloseable {
       }
     } catch (BpfException e) {
       closeAll(links);
-      LOG.log(System.Logger.Level.WARNING, "TLS library {0} could not be hooked: {1}", file, e.summary());
+      refusals++;
+      lastRefusal = e.summary();
+      boolean denied = e.errno() == EACCES || e.errno() == EPERM;
+      refusedForPrivilege = denied;
+      LOG.log(System.Logger.Level.WARNING, "TLS library {0} could not be hooked: {1}{2}", file, e.summary(),
+          denied && !Capabilities.current().has(Capabilities.CAP_SYS_ADMIN)
+              ? " (this kernel wants CAP_SYS_ADMIN for uprobes: HTTPS through OpenSSL is not seen without it)" : "");
       remember(key);
       return false;
     }

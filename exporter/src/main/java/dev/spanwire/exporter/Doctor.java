@@ -61,7 +61,7 @@ final class Doctor {
     if (libbpf && privileges.canCapture()) {
       ringBuffer();
       if (checks.stream().noneMatch(c -> c.required() && c.status() == Status.MISSING)) {
-        captureLoads();
+        captureLoads(privileges);
       }
     }
     checks.forEach(c -> out.println(c.line()));
@@ -224,14 +224,29 @@ final class Doctor {
   }
 
   /** The real proof: load, attach and detach the capture programs. */
-  private void captureLoads() {
+  private void captureLoads(Capabilities privileges) {
     try (SocketCapture capture = SocketCapture.start(CaptureConfig.defaults(), event -> {})) {
       add("capture programs", true, capture.backend() + " backend: " + capture.attachments().size()
           + " tracepoints attached and detached", "");
+      capture.tls().ifPresent(tls -> tlsHooks(tls, privileges));
     } catch (BpfException e) {
       add("capture programs", false, e.summary(), "report the libbpf and verifier output below");
       loadFailure = e.getMessage();
     }
+  }
+
+  /** Whether the system's libssl took the uprobes (HTTPS through OpenSSL); not needed for plain HTTP. */
+  private void tlsHooks(dev.spanwire.bpf.TlsLibraries tls, Capabilities privileges) {
+    if (tls.refusals() == 0) {
+      checks.add(new Check("tls uprobes", Status.OK, tls.files().isEmpty() ? "no libssl on this system"
+          : "libssl hooked (" + tls.files().size() + " file" + (tls.files().size() == 1 ? "" : "s") + ")", "", false));
+      return;
+    }
+    boolean wantsAdmin = tls.refusedForPrivilege() && !privileges.has(Capabilities.CAP_SYS_ADMIN);
+    checks.add(new Check("tls uprobes", Status.WARN, "libssl refused: " + tls.lastRefusal(),
+        wantsAdmin ? "this kernel wants CAP_SYS_ADMIN for uprobes: grant it for HTTPS through OpenSSL (plain HTTP needs no more)"
+            : "HTTPS through OpenSSL is not seen; plain HTTP is",
+        false));
   }
 
   private static String read(Path path) {

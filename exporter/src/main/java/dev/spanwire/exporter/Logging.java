@@ -15,6 +15,8 @@ final class Logging {
    */
   private static final Logger EXPORTER = Logger.getLogger("io.opentelemetry.exporter");
   private static final Logger SDK = Logger.getLogger("io.opentelemetry.sdk");
+  /** Spanwire's own loggers, libbpf's output included ({@code dev.spanwire.bpf.libbpf}). */
+  private static final Logger SPANWIRE = Logger.getLogger("dev.spanwire");
 
   private Logging() {}
 
@@ -28,7 +30,10 @@ final class Logging {
     handler.setFormatter(new SimpleFormatter());
     Level level = verbose ? Level.FINE : Level.INFO;
     handler.setLevel(level);
-    root.setLevel(level);
+    // -v is Spanwire's and the exporters' detail, not the JDK's (its security debug lists every
+    // trusted certificate when the OTLP client starts)
+    root.setLevel(Level.INFO);
+    SPANWIRE.setLevel(level);
     root.addHandler(handler);
     // the OTLP exporters log every failed export; the span and metric workers say it once instead
     EXPORTER.setLevel(verbose ? Level.FINE : Level.OFF);
