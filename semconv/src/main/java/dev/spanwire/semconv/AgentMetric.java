@@ -34,6 +34,7 @@ public enum AgentMetric {
   // connections and streams
   BYTES_CAPTURED("spanwire.bytes.captured", "By", true, "bytes captured", false, "Payload bytes captured"),
   CONNECTIONS("spanwire.connections", "{connection}", false, null, false, "Connections tracked"),
+  PROCESSES("spanwire.processes", "{process}", false, null, false, "Processes whose details (name, service) are kept"),
   CONNECTIONS_IGNORED("spanwire.connections.ignored", "{connection}", true, "connections ignored", false,
       "Connections the command filter or protocol detection left out"),
   DETECTED("spanwire.connections.detected", "{connection}", true, "detected", false,

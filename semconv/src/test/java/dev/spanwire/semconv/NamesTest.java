@@ -141,6 +141,7 @@ class NamesTest {
         Map.entry("spanwire.events.failed", "{event} counter"),
         Map.entry("spanwire.bytes.captured", "By counter"),
         Map.entry("spanwire.connections", "{connection} gauge"),
+        Map.entry("spanwire.processes", "{process} gauge"),
         Map.entry("spanwire.connections.ignored", "{connection} counter"),
         Map.entry("spanwire.connections.detected", "{connection} counter"),
         Map.entry("spanwire.connections.reestablished", "{connection} counter"),

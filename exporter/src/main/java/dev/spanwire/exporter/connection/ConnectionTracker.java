@@ -79,6 +79,7 @@ public final class ConnectionTracker implements SocketEventHandler {
 
   /** Connections tracked, as of the end of the last batch (read by other threads). */
   private volatile int connectionCount;
+  private volatile int processCount;
   private long nextProcessSweepNanos;
 
   ConnectionTracker(
@@ -108,6 +109,7 @@ public final class ConnectionTracker implements SocketEventHandler {
     this.identities = new SpanIdentities(
         new java.util.SplittableRandom(), counters, settings.traces(), monotonicClock, sink::onExchange);
     counters.register(AgentMetric.CONNECTIONS, () -> connectionCount);
+    counters.register(AgentMetric.PROCESSES, () -> processCount);
     this.sink = sink;
     this.settings = settings;
     this.processes = processes;
@@ -424,6 +426,7 @@ public final class ConnectionTracker implements SocketEventHandler {
       processes.sweep();
     }
     connectionCount = connections.size();
+    processCount = processes.size();
   }
 
   private void evictIdle(long silentSince) {

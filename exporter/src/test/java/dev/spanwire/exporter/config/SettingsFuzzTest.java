@@ -12,14 +12,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
+import dev.spanwire.bpf.testing.Fuzz;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzzes the configuration loader: mutants of the shipped config/application.conf as a --config
@@ -41,7 +37,7 @@ class SettingsFuzzTest {
   private static byte[] applicationConf;
   private static Path dir;
 
-  @BeforeContainer
+  @BeforeAll
   static void keys() throws IOException {
     keys = new ArrayList<>();
     for (Map.Entry<String, ConfigValue> e : ConfigLayers.reference().entrySet()) {
@@ -52,7 +48,7 @@ class SettingsFuzzTest {
     dir = Files.createTempDirectory("settings-fuzz");
   }
 
-  @AfterContainer
+  @AfterAll
   static void cleanUp() throws IOException {
     try (var files = Files.list(dir)) {
       for (Path f : files.toList()) {
@@ -70,26 +66,38 @@ class SettingsFuzzTest {
     }
   }
 
-  @Provide
-  Arbitrary<Attempt> attempts() {
-    Arbitrary<String> mutatedFile = Arbitraries.longs().map(seed ->
-        new String(Mutator.mutate(List.of(applicationConf), applicationConf, new Random(seed)), StandardCharsets.ISO_8859_1));
-    Arbitrary<String> keyFile = Combinators.combine(Arbitraries.of(keys).list().ofMinSize(1).ofMaxSize(3),
-            Arbitraries.of(HOSTILE).list().ofSize(3))
-        .as((ks, vs) -> {
-          StringBuilder b = new StringBuilder();
-          for (int i = 0; i < ks.size(); i++) {
-            b.append(ks.get(i)).append(" = ").append(vs.get(i)).append('\n');
-          }
-          return b.toString();
-        });
-    Arbitrary<List<ConfigLayers.Override>> overrides = Combinators.combine(Arbitraries.of(keys), Arbitraries.of(HOSTILE_TEXT))
-        .as((k, v) -> new ConfigLayers.Override(k, v, "fuzz")).list().ofMaxSize(2);
-    return Combinators.combine(Arbitraries.oneOf(mutatedFile, keyFile), overrides, overrides).as(Attempt::new);
+  private static <T> T pick(List<T> from, Random random) {
+    return from.get(random.nextInt(from.size()));
   }
 
-  @Property
-  void settingsOrABadConfigExceptionNothingElse(@ForAll("attempts") Attempt a) throws IOException {
+  private static Attempt attempt(Random random) {
+    String file;
+    if (random.nextBoolean()) {
+      file = new String(Mutator.mutate(List.of(applicationConf), applicationConf, random), StandardCharsets.ISO_8859_1);
+    } else {
+      StringBuilder b = new StringBuilder();
+      for (int i = 1 + random.nextInt(3); i > 0; i--) {
+        b.append(pick(keys, random)).append(" = ").append(pick(HOSTILE, random)).append('\n');
+      }
+      file = b.toString();
+    }
+    return new Attempt(file, overrides(random), overrides(random));
+  }
+
+  private static List<ConfigLayers.Override> overrides(Random random) {
+    List<ConfigLayers.Override> overrides = new ArrayList<>();
+    for (int i = random.nextInt(3); i > 0; i--) {
+      overrides.add(new ConfigLayers.Override(pick(keys, random), pick(HOSTILE_TEXT, random), "fuzz"));
+    }
+    return overrides;
+  }
+
+  @Test
+  void settingsOrABadConfigExceptionNothingElse() {
+    Fuzz.run("settings", random -> check(attempt(random)));
+  }
+
+  private static void check(Attempt a) throws IOException {
     Path file = dir.resolve("fuzz.conf");
     Files.writeString(file, a.file(), StandardCharsets.ISO_8859_1);
     try {
@@ -97,8 +105,10 @@ class SettingsFuzzTest {
       Settings.from(config);
     } catch (BadConfigException expected) {
       if (expected.getMessage() == null || expected.getMessage().isBlank()) {
-        throw new AssertionError("a refusal without a message", expected);
+        throw new AssertionError("a refusal without a message: " + a, expected);
       }
+    } catch (RuntimeException other) {
+      throw new AssertionError(a.toString(), other);
     }
   }
 }

@@ -4,15 +4,12 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
 
 /**
- * Mutation fuzzing for jqwik: an input is a seed (a corpus entry or a recorded capture) changed by
+ * Mutation fuzzing: an input is a seed (a corpus entry or a recorded capture) changed by
  * a few mutations drawn from a random seed — bit flips, bytes that matter to HTTP (CR, LF, colon,
  * space, digits, 0x00, 0x80, 0xff), inserted and deleted runs, duplicated runs, runs spliced in from
- * another seed, integers at their edges, truncation. The draw is reproducible from jqwik's seed.
+ * another seed, integers at their edges, truncation. The draw is reproducible from its Random.
  */
 public final class Mutator {
   private static final byte[] INTERESTING = " :\r\n\t0123456789;,/?#%\"\u0000".getBytes(StandardCharsets.ISO_8859_1);
@@ -27,15 +24,6 @@ public final class Mutator {
   };
 
   private Mutator() {}
-
-  /** Mutants of {@code seeds} (0 to 8 mutations each, mostly at most 2; 0 keeps the seed as it is). */
-  public static Arbitrary<byte[]> mutants(List<byte[]> seeds) {
-    if (seeds.isEmpty()) {
-      throw new IllegalArgumentException("no seeds");
-    }
-    return Combinators.combine(Arbitraries.integers().between(0, seeds.size() - 1), Arbitraries.longs())
-        .as((index, seed) -> mutate(seeds, seeds.get(index), new Random(seed)));
-  }
 
   public static byte[] mutate(List<byte[]> seeds, byte[] seed, Random random) {
     byte[] b = seed.clone();

@@ -13,14 +13,9 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.Example;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.BeforeContainer;
+import dev.spanwire.bpf.testing.Fuzz;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzzes the HPACK decoder with mutants of every story of hpack-test-case (13 encoders' header
@@ -33,7 +28,7 @@ class HpackFuzzTest {
   private static final List<List<byte[]>> STORIES = new ArrayList<>();
   private static final List<byte[]> BLOCKS = new ArrayList<>();
 
-  @BeforeContainer
+  @BeforeAll
   static void loadStories() throws IOException {
     ObjectMapper json = new ObjectMapper();
     for (Path story : HpackCorpusTest.stories().toList()) {
@@ -54,22 +49,20 @@ class HpackFuzzTest {
     }
   }
 
-  @Provide
-  Arbitrary<Story> stories() {
-    return Combinators.combine(Arbitraries.integers().between(0, STORIES.size() - 1), Arbitraries.longs(),
-            Arbitraries.of(0L, 256L, 4096L, 65536L, 1L << 20, Long.MAX_VALUE))
-        .as((index, seed, allowed) -> {
-          Random random = new Random(seed);
-          List<byte[]> blocks = new ArrayList<>();
-          for (byte[] block : STORIES.get(index)) {
-            blocks.add(random.nextInt(4) == 0 ? Mutator.mutate(BLOCKS, block, random) : block);
-          }
-          return new Story(blocks, allowed);
-        });
+  private static final long[] ALLOWED = {0L, 256L, 4096L, 65536L, 1L << 20, Long.MAX_VALUE};
+
+  @Test
+  void everyBlockDecodesOrIsRefusedWithinBounds() {
+    Fuzz.run("hpack", random -> {
+      List<byte[]> blocks = new ArrayList<>();
+      for (byte[] block : STORIES.get(random.nextInt(STORIES.size()))) {
+        blocks.add(random.nextInt(4) == 0 ? Mutator.mutate(BLOCKS, block, random) : block);
+      }
+      check(new Story(blocks, ALLOWED[random.nextInt(ALLOWED.length)]));
+    });
   }
 
-  @Property
-  void everyBlockDecodesOrIsRefusedWithinBounds(@ForAll("stories") Story story) {
+  private static void check(Story story) {
     HpackDecoder decoder = new HpackDecoder(true);
     decoder.allowTableSize(story.allowed());
     for (byte[] block : story.blocks()) {
@@ -77,13 +70,13 @@ class HpackFuzzTest {
       decoder.decode(block, 0, block.length, (name, value) -> {
         fields[0]++;
         if (name != null) {
-          assertThat(name.length()).isLessThanOrEqualTo(HpackDecoder.MAX_STRING);
-          assertThat(value.length()).isLessThanOrEqualTo(HpackDecoder.MAX_STRING);
+          assertThat(name.length()).as("%s", story).isLessThanOrEqualTo(HpackDecoder.MAX_STRING);
+          assertThat(value.length()).as("%s", story).isLessThanOrEqualTo(HpackDecoder.MAX_STRING);
         }
       });
-      assertThat(fields[0]).isLessThanOrEqualTo(block.length);
-      assertThat(decoder.tableSize()).isBetween(0, HpackDecoder.MAX_TABLE_SIZE);
-      assertThat(decoder.tableEntries() * 32L).isLessThanOrEqualTo(decoder.tableSize());
+      assertThat(fields[0]).as("%s", story).isLessThanOrEqualTo(block.length);
+      assertThat(decoder.tableSize()).as("%s", story).isBetween(0, HpackDecoder.MAX_TABLE_SIZE);
+      assertThat(decoder.tableEntries() * 32L).as("%s", story).isLessThanOrEqualTo(decoder.tableSize());
     }
   }
 
@@ -99,7 +92,7 @@ class HpackFuzzTest {
     return b;
   }
 
-  @Example
+  @Test
   void aTableSizeUpdateBeyondTheBoundIsRefused() {
     // 001xxxxx with a 5-bit prefix: 2^31 - 1 (31 + 0xffffff7f... as RFC 7541 5.1), then 65537
     HpackDecoder decoder = new HpackDecoder(true);
@@ -115,13 +108,13 @@ class HpackFuzzTest {
     assertThat(fine.tableSize()).isZero();
   }
 
-  @Example
+  @Test
   void anIntegerPastTwoToTheThirtyOneIsRefused() {
     HpackDecoder decoder = new HpackDecoder(true);
     assertThat(decoder.decode(bytes(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f), 0, 7, (n, v) -> {})).isFalse();
   }
 
-  @Example
+  @Test
   void aHeaderListBlowUpGivesSharedStringsAndKeepsAtMostTheFieldBound() {
     // one 4,000-byte value in the table, then a 16 KiB block of 16,384 references to it: 64 MB of
     // header list by RFC 7541's count, and no copy made
@@ -152,7 +145,7 @@ class HpackFuzzTest {
     assertThat(kept.headers().size()).isEqualTo(Headers.MAX_FIELDS);
   }
 
-  @Example
+  @Test
   void huffmanPaddingThatIsNotTheEosPrefixOrLongerThanSevenBitsIsRefused() {
     // RFC 7541 5.2: padding longer than 7 bits, or not the most significant bits of EOS, is an error
     HpackDecoder decoder = new HpackDecoder(true);
@@ -168,7 +161,7 @@ class HpackFuzzTest {
     assertThat(fields).containsExactly(":authority: a");
   }
 
-  @Example
+  @Test
   void aStringLongerThanItsBlockIsRefused() {
     HpackDecoder decoder = new HpackDecoder(true);
     assertThat(decoder.decode(bytes(0x01, 0x7f, 0xff, 0x7f, 'a'), 0, 5, (n, v) -> {})).isFalse();
