@@ -120,9 +120,10 @@ curl_loop() { # how many curl processes completed, in $work/curl.$1
 rss() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$agent_pid/status"; }
 heap() { # used heap after a full GC, MiB
   "$java_home/bin/jcmd" "$agent_pid" GC.run >/dev/null 2>&1 || true
-  # the heap's generations (serial: "def new generation", "tenured generation"; G1: one line)
+  # the heap's generations (serial GC: DefNew and Tenured; G1: one line)
   "$java_home/bin/jcmd" "$agent_pid" GC.heap_info 2>/dev/null \
-    | awk '/generation|garbage-first heap/ {for (i = 1; i <= NF; i++) if ($i == "used") {v = $(i + 1); sub(/K.*/, "", v); s += v}}
+    | awk '/^ *(DefNew|Tenured|def new generation|tenured generation|garbage-first heap)/ {
+             for (i = 1; i <= NF; i++) if ($i == "used") {v = $(i + 1); sub(/K.*/, "", v); s += v}}
            END {printf "%.1f", s / 1024}'
 }
 kernel_conns() { bpftool -j map dump name conn_info 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo "?"; }

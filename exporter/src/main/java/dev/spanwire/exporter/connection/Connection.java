@@ -380,11 +380,17 @@ final class Connection implements SessionContext {
 
     @Override
     public void onSkipped(long count, long position, long timestampNanos) {
-      session.onSkipped(direction, count, position, timestampNanos);
+      if (session != null) {
+        session.onSkipped(direction, count, position, timestampNanos);
+      }
     }
 
     @Override
     public void onGap(long count, long position, long timestampNanos) {
+      if (session == null) {
+        // every byte of it was lost (its close's totals tell): counted, and no session to tell
+        return;
+      }
       session.onGap(direction, count, position, timestampNanos);
       // which of the open requests the lost bytes answered is unknown: none may parent a call now
       releaseOpenServer();

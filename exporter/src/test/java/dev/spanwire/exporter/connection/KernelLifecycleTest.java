@@ -109,6 +109,22 @@ class KernelLifecycleTest {
   }
 
   @Test
+  void aConnectionWhoseEveryDataEventWasLostClosesWithItsGapsCounted() {
+    // found by bench/soak.sh under heavy loss: the close's byte totals became gaps for a session
+    // that never existed (no data decided its protocol), and the handler threw
+    ConnectionTracker pipeline = pipeline(PairingSettings.immediate());
+    EventScript s = EventScript.server(1);
+    pipeline.onEvent(s.open(Role.SERVER));
+    pipeline.onEvent(new dev.spanwire.bpf.ConnectionClosed(s.connectionId(), EventScript.PID, EventScript.PID + 1, 5,
+        s.now() + 1000, 120, 80));
+    pipeline.afterBatch();
+    assertThat(sink.exchanges).isEmpty();
+    assertThat(pipeline.stats().gaps()).isEqualTo(2);
+    assertThat(pipeline.stats().gapBytes()).isEqualTo(200);
+    assertThat(pipeline.stats().connections()).isZero();
+  }
+
+  @Test
   void aConnectionDroppedByThePipelineIsPickedUpAgainFromTheKernel() {
     ConnectionTracker pipeline = pipeline(PairingSettings.immediate().withIdleTimeout(java.time.Duration.ofSeconds(1)));
     EventScript s = EventScript.server(1);
