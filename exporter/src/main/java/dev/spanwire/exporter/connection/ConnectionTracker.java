@@ -403,6 +403,11 @@ public final class ConnectionTracker implements SocketEventHandler {
     return true;
   }
 
+  /** The span identities (linking), for tests of their bounds. */
+  SpanIdentities identities() {
+    return identities;
+  }
+
   private void ignore(long connectionId) {
     ignored.put(connectionId, Boolean.TRUE);
     stats.ignoredConnections.increment();

@@ -74,7 +74,7 @@ public final class SpanIdentities {
     }
   }
 
-  private record Written(SpanIds ids, long startNanos) {}
+  private record Written(SpanIds ids, long startNanos, long connectionId) {}
 
   /** A server request decided as a root while the client write that sent it may still come. */
   private static final class Unclaimed {
@@ -164,13 +164,22 @@ public final class SpanIdentities {
   private final Map<Place, Written> clientRequests = new LinkedHashMap<>(256, 0.75f, false) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<Place, Written> eldest) {
-      return size() > MAX_ENTRIES;
+      if (size() <= MAX_ENTRIES) {
+        return false;
+      }
+      forgetPlace(eldest.getKey(), eldest.getValue());
+      return true;
     }
   };
-  /** The places each client connection registered, to forget them when it closes. */
-  private final Map<Long, List<Place>> placesOf = new LinkedHashMap<>(256, 0.75f, false) {
+  /**
+   * The places each client connection has waiting in {@link #clientRequests}, to forget them when
+   * it closes. Only the waiting ones: a place leaves its set when its server side claims it or the
+   * bound evicts it (a keep-alive connection's list of every request it ever sent grew without
+   * bound: 200,000 places a minute under bench/soak.sh, then an OutOfMemoryError).
+   */
+  private final Map<Long, java.util.Set<Place>> placesOf = new LinkedHashMap<>(256, 0.75f, false) {
     @Override
-    protected boolean removeEldestEntry(Map.Entry<Long, List<Place>> eldest) {
+    protected boolean removeEldestEntry(Map.Entry<Long, java.util.Set<Place>> eldest) {
       return size() > MAX_ENTRIES;
     }
   };
@@ -260,8 +269,11 @@ public final class SpanIdentities {
     if (connection.role() == Role.SERVER) {
       SpanIds ids = null;
       if (caller == null && placed && !clientRequests.isEmpty()) {
-        Written written = clientRequests.remove(
-            new Place(connection.remote(), connection.local(), position, request.streamId()));
+        Place place = new Place(connection.remote(), connection.local(), position, request.streamId());
+        Written written = clientRequests.remove(place);
+        if (written != null) {
+          forgetPlace(place, written);
+        }
         // the socket hooks fire once the bytes moved: the reader may take them a little before the
         // writer's event is stamped
         if (written != null && written.startNanos() <= request.endNanos() + ORDER_SLACK_NANOS) {
@@ -307,10 +319,26 @@ public final class SpanIdentities {
       if (!unclaimed.isEmpty() && claim(place, follow(ids), request)) {
         return ids;
       }
-      clientRequests.put(place, new Written(ids, request.startNanos()));
-      placesOf.computeIfAbsent(connection.id(), c -> new ArrayList<>(2)).add(place);
+      clientRequests.put(place, new Written(ids, request.startNanos(), connection.id()));
+      placesOf.computeIfAbsent(connection.id(), c -> new java.util.HashSet<>(4)).add(place);
     }
     return ids;
+  }
+
+  /** Places the client connections keep to forget at close (at most {@link #MAX_ENTRIES} wait). */
+  int placesKept() {
+    return placesOf.values().stream().mapToInt(java.util.Set::size).sum();
+  }
+
+  /** A waiting place is gone from {@link #clientRequests} (claimed or evicted): its connection forgets it. */
+  private void forgetPlace(Place place, Written written) {
+    java.util.Set<Place> places = placesOf.get(written.connectionId());
+    if (places != null) {
+      places.remove(place);
+      if (places.isEmpty()) {
+        placesOf.remove(written.connectionId());
+      }
+    }
   }
 
   /**
@@ -322,7 +350,7 @@ public final class SpanIdentities {
     if (end != null) {
       clientEnds.remove(end, connectionId);
     }
-    List<Place> places = placesOf.remove(connectionId);
+    java.util.Set<Place> places = placesOf.remove(connectionId);
     if (places != null) {
       for (Place place : places) {
         clientRequests.remove(place);

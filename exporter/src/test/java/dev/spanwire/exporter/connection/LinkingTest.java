@@ -41,6 +41,40 @@ class LinkingTest {
   }
 
   @Test
+  void aKeepAliveClientConnectionKeepsOnlyThePlacesStillWaiting() {
+    // found by bench/soak.sh: every request a keep-alive client connection ever sent stayed in a
+    // list kept for its close, 200,000 a minute, until the heap ran out
+    EventScript client = new EventScript(30, 50030, 8080);
+    EventScript server = new EventScript(31, 8080, 50030);
+    pipeline.onEvent(client.open(Role.CLIENT));
+    pipeline.onEvent(server.open(Role.SERVER));
+    for (int i = 0; i < 5_000; i++) {
+      pipeline.onEvent(client.out("GET /claimed HTTP/1.1\nHost: h\n\n"));
+      pipeline.onEvent(server.in("GET /claimed HTTP/1.1\nHost: h\n\n"));
+      pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+      pipeline.onEvent(client.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    }
+    pipeline.afterBatch();
+    assertThat(stats().linksCrossProcess()).isEqualTo(5_000);
+    var identities = pipeline.identities();
+    assertThat(dev.spanwire.exporter.trace.SpanIdentitiesAccess.placesKept(identities)).as("all claimed").isZero();
+
+    // a server this host does not trace: its places wait until the bound evicts the oldest
+    EventScript lonely = new EventScript(32, 50032, 9999);
+    pipeline.onEvent(lonely.open(Role.CLIENT));
+    int max = dev.spanwire.exporter.trace.SpanIdentitiesAccess.maxEntries();
+    for (int i = 0; i < max + 10_000; i++) {
+      pipeline.onEvent(lonely.out("GET /far HTTP/1.1\nHost: h\n\n"));
+      pipeline.onEvent(lonely.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    }
+    pipeline.afterBatch();
+    assertThat(dev.spanwire.exporter.trace.SpanIdentitiesAccess.placesKept(identities)).isEqualTo(max);
+    pipeline.onEvent(lonely.close());
+    pipeline.afterBatch();
+    assertThat(dev.spanwire.exporter.trace.SpanIdentitiesAccess.placesKept(identities)).isZero();
+  }
+
+  @Test
   void theServerSideOfAClientsRequestOnThisHostIsItsChild() {
     EventScript client = new EventScript(10, 50010, 8080);
     EventScript server = new EventScript(11, 8080, 50010);

@@ -7,4 +7,12 @@ public final class SpanIdentitiesAccess {
   public static int maxHeldPerTrace() {
     return SpanIdentities.MAX_HELD_PER_TRACE;
   }
+
+  public static int maxEntries() {
+    return SpanIdentities.MAX_ENTRIES;
+  }
+
+  public static int placesKept(SpanIdentities identities) {
+    return identities.placesKept();
+  }
 }
