@@ -332,12 +332,10 @@ public final class SpanIdentities {
 
   /** A waiting place is gone from {@link #clientRequests} (claimed or evicted): its connection forgets it. */
   private void forgetPlace(Place place, Written written) {
+    // the empty set stays with its connection until it closes: the next request refills it
     java.util.Set<Place> places = placesOf.get(written.connectionId());
     if (places != null) {
       places.remove(place);
-      if (places.isEmpty()) {
-        placesOf.remove(written.connectionId());
-      }
     }
   }
 
