@@ -4,11 +4,12 @@
 # Packages the build needs (clang compiles the kernel programs against libbpf's headers).
 SPANWIRE_BUILD_PACKAGES="clang libbpf-dev libbpf1"
 # Packages the agent needs at run time.
-# The agent's JVM: a heap that starts at 8 MiB and stops at 64, and the serial collector, keep it
-# under 100 MiB of RSS on a busy host
-# and leave the cores to the traced programs (a parallel collector's threads would compete with
-# them). The launcher, the image and the benchmarks use these; set SPANWIRE_JAVA_OPTS to change.
-: "${SPANWIRE_JAVA_OPTS:=-Xms8m -Xmx64m -XX:+UseSerialGC}"
+# The agent's JVM: a heap that starts at 8 MiB and stops at 64, and the serial collector, keep its
+# RSS small and leave the cores to the traced programs (a parallel collector's threads would
+# compete with them); the C heap is trimmed every 30 s (glibc keeps what libbpf freed after loading
+# the programs — the kernel's BTF among it — about 23 MiB of RSS in bench/soak.sh). The launcher,
+# the image and the benchmarks use these; set SPANWIRE_JAVA_OPTS to change.
+: "${SPANWIRE_JAVA_OPTS:=-Xms8m -Xmx64m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=30000}"
 SPANWIRE_RUNTIME_PACKAGES="libbpf1"
 # Real peers the tests drive on 127.0.0.1, plus setpriv (util-linux), ip (iproute2) and openssl (a
 # self-signed certificate for the OTLP-over-TLS test).
