@@ -129,13 +129,8 @@ public record Settings(
     NamingScheme scheme = r.parsed(Keys.SEMCONV, NamingScheme::of);
     return new Settings(capture, pipeline, filter, output, List.copyOf(columns), r.export(scheme),
         r.bool(Keys.EVENTS_TRACE_IDS), metrics(r, output),
-        r.string(Keys.HEALTH_FILE).isBlank() ? null : r.parsed(Keys.HEALTH_FILE, () -> {
-          try {
-            return java.nio.file.Path.of(r.string(Keys.HEALTH_FILE));
-          } catch (java.nio.file.InvalidPathException e) {
-            throw new IllegalArgumentException("expected a file path (" + e.getReason() + ")");
-          }
-        }));
+        // a path the file system refuses (a NUL in it) is an IllegalArgumentException: said by name
+        r.string(Keys.HEALTH_FILE).isBlank() ? null : r.parsed(Keys.HEALTH_FILE, java.nio.file.Path::of));
   }
 
   private static MetricSettings metrics(Reader r, Output output) {

@@ -157,14 +157,12 @@ final class Connection implements SessionContext {
       return; // ciphertext of a connection whose plaintext is seen
     }
     StreamAssembler other = event.direction() == Direction.EGRESS ? ingress : egress;
-    if (other.hasPending() && other.firstPendingNanos() <= event.timestampNanos()) {
-      // the other direction holds earlier events behind a hole: lost, since this later one came
-      // through the same ring. They go first, so a session sees both directions in the order
-      // they happened (an answer read before its request would find no request, and the request
-      // would then take the next answer)
-      while (other.hasPending() && other.firstPendingNanos() <= event.timestampNanos()) {
-        other.flushOne();
-      }
+    // the other direction's events held behind a hole that are older than this one are lost (this
+    // later one came through the same ring): they go first, so a session sees both directions in
+    // the order they happened (an answer read before its request would find no request, and the
+    // request would then take the next answer)
+    while (other.hasPending() && other.firstPendingNanos() <= event.timestampNanos()) {
+      other.flushOne();
     }
     (event.direction() == Direction.EGRESS ? egress : ingress).accept(event);
   }

@@ -2,7 +2,9 @@ package dev.spanwire.exporter.otel;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 
 /**
  * Reads the few protocol-buffers messages an OTLP endpoint answers with: the partial success of an
@@ -14,12 +16,13 @@ final class ProtoReader {
   private static final String RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo";
 
   private final byte[] buf;
-  private int pos;
+  private final int from;
   private final int end;
+  private int pos;
 
   private ProtoReader(byte[] buf, int from, int end) {
     this.buf = buf;
-    this.pos = from;
+    this.from = from;
     this.end = end;
   }
 
@@ -34,27 +37,12 @@ final class ProtoReader {
       return PartialSuccess.NONE;
     }
     try {
-      ProtoReader r = new ProtoReader(response, 0, response.length);
-      long rejected = 0;
-      String message = "";
-      while (r.more()) {
-        int tag = r.tag();
-        if (tag == (1 << 3 | ProtoWriter.LEN)) {
-          ProtoReader p = r.message();
-          while (p.more()) {
-            int inner = p.tag();
-            if (inner == (1 << 3 | ProtoWriter.VARINT)) {
-              rejected = p.varint();
-            } else if (inner == (2 << 3 | ProtoWriter.LEN)) {
-              message = p.string();
-            } else {
-              p.skip(inner);
-            }
-          }
-        } else {
-          r.skip(tag);
-        }
+      List<ProtoReader> partial = new ProtoReader(response, 0, response.length).messages(1);
+      if (partial.isEmpty()) {
+        return PartialSuccess.NONE;
       }
+      long rejected = partial.getLast().varint(1);
+      String message = partial.getLast().string(2);
       return rejected == 0 && message.isEmpty() ? PartialSuccess.NONE : new PartialSuccess(Math.max(0, rejected), message);
     } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
       return PartialSuccess.NONE;
@@ -73,28 +61,16 @@ final class ProtoReader {
     try {
       // gRPC may leave the padding off, which the decoder does not require
       byte[] status = Base64.getDecoder().decode(statusDetailsBase64.trim());
-      ProtoReader r = new ProtoReader(status, 0, status.length);
-      while (r.more()) {
-        int tag = r.tag();
-        if (tag != (3 << 3 | ProtoWriter.LEN)) {
-          r.skip(tag);
-          continue;
-        }
-        ProtoReader any = r.message();
-        String type = null;
-        ProtoReader value = null;
-        while (any.more()) {
-          int inner = any.tag();
-          if (inner == (1 << 3 | ProtoWriter.LEN)) {
-            type = any.string();
-          } else if (inner == (2 << 3 | ProtoWriter.LEN)) {
-            value = any.message();
-          } else {
-            any.skip(inner);
+      for (ProtoReader any : new ProtoReader(status, 0, status.length).messages(3)) {
+        List<ProtoReader> value = any.messages(2);
+        if (RETRY_INFO.equals(any.string(1)) && !value.isEmpty()) {
+          List<ProtoReader> delay = value.getLast().messages(1);
+          long seconds = delay.isEmpty() ? 0 : delay.getLast().varint(1);
+          long nanos = delay.isEmpty() ? 0 : delay.getLast().varint(2);
+          if (seconds < 0 || nanos < 0) {
+            return Duration.ZERO;
           }
-        }
-        if (RETRY_INFO.equals(type) && value != null) {
-          return duration(value);
+          return Duration.ofSeconds(Math.min(seconds, Duration.ofDays(1).toSeconds()), Math.min(nanos, 999_999_999));
         }
       }
       return null;
@@ -103,35 +79,43 @@ final class ProtoReader {
     }
   }
 
-  private static Duration duration(ProtoReader retryInfo) {
-    long seconds = 0;
-    long nanos = 0;
-    while (retryInfo.more()) {
-      int tag = retryInfo.tag();
-      if (tag != (1 << 3 | ProtoWriter.LEN)) {
-        retryInfo.skip(tag);
-        continue;
-      }
-      ProtoReader d = retryInfo.message();
-      while (d.more()) {
-        int inner = d.tag();
-        if (inner == (1 << 3 | ProtoWriter.VARINT)) {
-          seconds = d.varint();
-        } else if (inner == (2 << 3 | ProtoWriter.VARINT)) {
-          nanos = d.varint();
-        } else {
-          d.skip(inner);
-        }
+  /** Every field {@code number} of wire type LEN, in order, each a reader of its bytes. */
+  private List<ProtoReader> messages(int number) {
+    List<ProtoReader> found = new ArrayList<>(1);
+    pos = from;
+    while (pos < end) {
+      int tag = tag();
+      if (tag == (number << 3 | ProtoWriter.LEN)) {
+        int length = length();
+        found.add(new ProtoReader(buf, pos, pos + length));
+        pos += length;
+      } else {
+        skip(tag);
       }
     }
-    if (seconds < 0 || nanos < 0) {
-      return Duration.ZERO;
-    }
-    return Duration.ofSeconds(Math.min(seconds, Duration.ofDays(1).toSeconds()), Math.min(nanos, 999_999_999));
+    return found;
   }
 
-  private boolean more() {
-    return pos < end;
+  /** The last varint field {@code number}, 0 when absent (protobuf's default). */
+  private long varint(int number) {
+    long value = 0;
+    pos = from;
+    while (pos < end) {
+      int tag = tag();
+      if (tag == (number << 3 | ProtoWriter.VARINT)) {
+        value = varint();
+      } else {
+        skip(tag);
+      }
+    }
+    return value;
+  }
+
+  /** The last string field {@code number}, "" when absent. */
+  private String string(int number) {
+    List<ProtoReader> found = messages(number);
+    return found.isEmpty() ? ""
+        : new String(buf, found.getLast().from, found.getLast().end - found.getLast().from, StandardCharsets.UTF_8);
   }
 
   private int tag() {
@@ -163,20 +147,6 @@ final class ProtoReader {
       throw new IndexOutOfBoundsException("length " + length + " past the end");
     }
     return (int) length;
-  }
-
-  private ProtoReader message() {
-    int length = length();
-    ProtoReader inner = new ProtoReader(buf, pos, pos + length);
-    pos += length;
-    return inner;
-  }
-
-  private String string() {
-    int length = length();
-    String s = new String(buf, pos, length, StandardCharsets.UTF_8);
-    pos += length;
-    return s;
   }
 
   private void skip(int tag) {

@@ -177,9 +177,9 @@ public final class SpanIdentities {
    * bound evicts it (a keep-alive connection's list of every request it ever sent grew without
    * bound: 200,000 places a minute under bench/soak.sh, then an OutOfMemoryError).
    */
-  private final Map<Long, java.util.Set<Place>> placesOf = new LinkedHashMap<>(256, 0.75f, false) {
+  private final Map<Long, java.util.ArrayDeque<Place>> placesOf = new LinkedHashMap<>(256, 0.75f, false) {
     @Override
-    protected boolean removeEldestEntry(Map.Entry<Long, java.util.Set<Place>> eldest) {
+    protected boolean removeEldestEntry(Map.Entry<Long, java.util.ArrayDeque<Place>> eldest) {
       return size() > MAX_ENTRIES;
     }
   };
@@ -320,22 +320,24 @@ public final class SpanIdentities {
         return ids;
       }
       clientRequests.put(place, new Written(ids, request.startNanos(), connection.id()));
-      placesOf.computeIfAbsent(connection.id(), c -> new java.util.HashSet<>(4)).add(place);
+      placesOf.computeIfAbsent(connection.id(), c -> new java.util.ArrayDeque<>(4)).addLast(place);
     }
     return ids;
   }
 
   /** Places the client connections keep to forget at close (at most {@link #MAX_ENTRIES} wait). */
   int placesKept() {
-    return placesOf.values().stream().mapToInt(java.util.Set::size).sum();
+    return placesOf.values().stream().mapToInt(java.util.ArrayDeque::size).sum();
   }
 
   /** A waiting place is gone from {@link #clientRequests} (claimed or evicted): its connection forgets it. */
   private void forgetPlace(Place place, Written written) {
-    // the empty set stays with its connection until it closes: the next request refills it
-    java.util.Set<Place> places = placesOf.get(written.connectionId());
+    // a queue in the order they were written: the one claimed or evicted is nearly always its head,
+    // so this costs no search and, unlike a set, no node per request; the empty queue stays with
+    // its connection until it closes
+    java.util.ArrayDeque<Place> places = placesOf.get(written.connectionId());
     if (places != null) {
-      places.remove(place);
+      places.removeFirstOccurrence(place);
     }
   }
 
@@ -348,7 +350,7 @@ public final class SpanIdentities {
     if (end != null) {
       clientEnds.remove(end, connectionId);
     }
-    java.util.Set<Place> places = placesOf.remove(connectionId);
+    java.util.ArrayDeque<Place> places = placesOf.remove(connectionId);
     if (places != null) {
       for (Place place : places) {
         clientRequests.remove(place);
