@@ -23,7 +23,8 @@ class AgentOutputKernelTest {
     Files.writeString(www.resolve("index.html"), "hello\n");
     try (Server nginx = Peers.nginx(www, work, false, "");
         AgentRun agent = AgentRun.start(work.resolve("agent.log"), "--output", "json")) {
-      Completed curl = Peers.run(Duration.ofSeconds(30), "curl", "-s", "-o", "/dev/null", "-A", "json-test", nginx.url("/index.html?q=1")).assertSuccess();
+      Completed curl = Peers.run(Duration.ofSeconds(30), "curl", "-s", "-o", "/dev/null", "-A", "json-test", nginx.url("/index.html?q=1"),
+          "-w", "%{local_port}").assertSuccess();
       Await.until("curl's http-resp event", Duration.ofSeconds(15),
           () -> agent.lines().stream().anyMatch(l -> l.contains("\"http-resp\"") && l.contains("\"pid\":" + curl.pid())));
       Await.until("nginx's http-resp event", Duration.ofSeconds(15),
@@ -54,7 +55,7 @@ class AgentOutputKernelTest {
       assertThat(data.get("net_transport").asText()).isEqualTo("IP.TCP");
       assertThat(data.get("net_peer_ip").asText()).isEqualTo("127.0.0.1");
       assertThat(data.get("net_peer_port").asInt()).isEqualTo(nginx.port());
-      assertThat(data.get("net_host_port").asInt()).isPositive();
+      assertThat(data.get("net_host_port").asInt()).as("curl's own port").isEqualTo(Integer.parseInt(curl.out().strip()));
 
       JsonNode serverResponse = agent.lines().stream().map(AgentRun::parse)
           .filter(e -> e.at("/body/pid").asLong() == nginx.pid() && e.at("/body/source").asText().equals("http-resp"))

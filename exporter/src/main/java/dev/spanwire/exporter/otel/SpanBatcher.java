@@ -62,8 +62,21 @@ final class SpanBatcher {
   private volatile long shutdownDeadlineNanos = Long.MAX_VALUE;
   private volatile boolean flushRequested;
   private boolean endpointDown;
+  private final RetryPause pause;
+
+  /** How the worker waits before retrying a batch; a test records the waits instead. */
+  @FunctionalInterface
+  interface RetryPause {
+    void pause(Duration wait);
+  }
 
   SpanBatcher(SpanSender sender, OtlpSpanEncoder encoder, ExportSettings settings) {
+    this(sender, encoder, settings, null);
+  }
+
+  /** With {@code pause} null the worker sleeps each wait (cut short by shutdown's deadline). */
+  SpanBatcher(SpanSender sender, OtlpSpanEncoder encoder, ExportSettings settings, RetryPause pause) {
+    this.pause = pause == null ? wait -> sleepUntil(System.nanoTime() + wait.toNanos()) : pause;
     this.sender = sender;
     this.encoder = encoder;
     this.maxExportBatchSize = settings.maxExportBatchSize();
@@ -281,12 +294,11 @@ final class SpanBatcher {
       // the endpoint's own delay (RetryInfo, Retry-After) when it gave one, else the backoff
       Duration asked = cause instanceof SpanSender.Refusal refusal ? refusal.retryDelay() : null;
       Duration wait = asked == null ? backoff : asked.compareTo(MAX_ASKED_DELAY) > 0 ? MAX_ASKED_DELAY : asked;
-      long sleepUntil = System.nanoTime() + wait.toNanos();
-      if (sleepUntil > shutdownDeadlineNanos) {
+      if (System.nanoTime() + wait.toNanos() > shutdownDeadlineNanos) {
         dropped.addAndGet(spans.size());
         return;
       }
-      sleepUntil(sleepUntil);
+      pause.pause(wait);
       backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
     }
   }
