@@ -64,10 +64,10 @@ public final class RouteTemplate {
     return query < 0 ? path : path.substring(0, query);
   }
 
-  /** The query of a target without '?', or null. */
+  /** The query of a target without '?', or null; a '?' inside the fragment starts none. */
   public static String queryOf(String target) {
-    int query = target.indexOf('?');
-    if (query < 0) {
+    int query = indexOfAny(target, '?', '#');
+    if (query < 0 || target.charAt(query) == '#') {
       return null;
     }
     int fragment = target.indexOf('#', query);

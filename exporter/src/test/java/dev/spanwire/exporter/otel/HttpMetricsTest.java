@@ -46,6 +46,60 @@ class HttpMetricsTest {
     assertThat(services(metrics.collect(CLOCK.toEpochNanos(later), later))).containsOnly("running");
   }
 
+  /**
+   * The only bound on the series a process keeps is the cardinality limit (100 here): the 101st
+   * label set and every later one share one series marked otel.metric.overflow, so no value is
+   * lost and nothing grows.
+   */
+  @Test
+  void labelSetsPastTheLimitShareOneOverflowSeriesWithTheirCounts() {
+    ProcessInfo nginx = Exchanges.process(21, "nginx", null);
+    alive.add(21);
+    for (int i = 0; i < 150; i++) {
+      // "r" + i is a route of its own: not all digits, too short for {hex} or {token}
+      metrics.record(Exchanges.exchange(nginx, Role.SERVER, 1, "GET /r" + i + " HTTP/1.1\nHost: h\n\n",
+          "HTTP/1.1 200 OK\nContent-Length: 0\n\n", (1_000 + i) * MS, MS));
+    }
+    MetricData requests = metrics.collect(CLOCK.toEpochNanos(2_000 * MS), 2_000 * MS).stream()
+        .filter(m -> m.getName().equals("http.requests")).findFirst().orElseThrow();
+    List<io.opentelemetry.sdk.metrics.data.LongPointData> points = List.copyOf(requests.getLongSumData().getPoints());
+    assertThat(points).hasSize(101);
+    List<io.opentelemetry.sdk.metrics.data.LongPointData> overflow =
+        points.stream().filter(p -> Boolean.TRUE.equals(p.getAttributes().get(HttpMetrics.OVERFLOW))).toList();
+    assertThat(overflow).hasSize(1);
+    assertThat(overflow.getFirst().getValue()).isEqualTo(50);
+    assertThat(overflow.getFirst().getAttributes().size()).isEqualTo(1);
+    assertThat(points).filteredOn(p -> p.getAttributes().get(HttpMetrics.OVERFLOW) == null)
+        .allSatisfy(p -> assertThat(p.getValue()).isEqualTo(1));
+  }
+
+  /**
+   * Bucket edges of the duration histogram (AppScope's, in ms: 0, 5, 10, 25, ... 10000): a value on
+   * a boundary counts in the bucket that boundary closes, a value past the last one in the
+   * overflow bucket; count, sum, min and max over all of them.
+   */
+  @Test
+  void durationsOnABoundaryCountInTheBucketItClosesAndPastTheLastInTheOverflowBucket() {
+    ProcessInfo nginx = Exchanges.process(22, "nginx", null);
+    alive.add(22);
+    long[] nanos = {5 * MS, 5 * MS + 1, 10 * MS, 10_000 * MS, 10_001 * MS, 60_000 * MS};
+    for (int i = 0; i < nanos.length; i++) {
+      metrics.record(Exchanges.exchange(nginx, Role.SERVER, 1, "GET /x HTTP/1.1\nHost: h\n\n",
+          "HTTP/1.1 200 OK\nContent-Length: 0\n\n", (1_000 + 100 * i) * MS, nanos[i]));
+    }
+    MetricData duration = metrics.collect(CLOCK.toEpochNanos(200_000 * MS), 200_000 * MS).stream()
+        .filter(m -> m.getName().equals("http.server.duration")).findFirst().orElseThrow();
+    io.opentelemetry.sdk.metrics.data.HistogramPointData point = duration.getHistogramData().getPoints().iterator().next();
+    assertThat(point.getBoundaries()).containsExactly(0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0,
+        1000.0, 2500.0, 5000.0, 7500.0, 10000.0);
+    //                                   <=0 <=5 <=10 ...                          <=10000 >10000
+    assertThat(point.getCounts()).containsExactly(0L, 1L, 2L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L, 1L, 2L);
+    assertThat(point.getCount()).isEqualTo(6);
+    assertThat(point.getMin()).isEqualTo(5.0);
+    assertThat(point.getMax()).isEqualTo(60_000.0);
+    assertThat(point.getSum()).isCloseTo(5 + 5.000001 + 10 + 10_000 + 10_001 + 60_000, org.assertj.core.data.Offset.offset(1e-6));
+  }
+
   private static Set<String> services(List<MetricData> data) {
     Set<String> names = new HashSet<>();
     data.forEach(m -> names.add(m.getResource().getAttribute(ProcessResources.SERVICE_NAME)));
