@@ -81,8 +81,13 @@ public interface Request {
     return headers().get("x-appscope");
   }
 
+  /**
+   * The traceparent, repeated fields joined by "," as a receiving library does (Trace Context's
+   * test suite sends two): the joined value is invalid, so the span starts a trace of its own
+   * rather than claiming the first of two parents.
+   */
   default String traceparent() {
-    return headers().get("traceparent");
+    return headers().joined("traceparent", ",");
   }
 
   /** The W3C tracestate, repeated fields joined by ",". */

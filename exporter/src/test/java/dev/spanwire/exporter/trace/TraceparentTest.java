@@ -39,8 +39,47 @@ class TraceparentTest {
     "00_0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", // wrong separator
     "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0x", // flags not hex
     "cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01.more", // a later field without its dash
+    "0A-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", // upper-case version
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0A", // upper-case flags
+    "00-0af7651916cd43dd8448eb211c80319c-B7AD6B7169203331-01", // upper-case span id
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1", // one flag digit
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-011", // three flag digits
+    "00-0af7651916cd43dd8448eb211c8031-9cb7ad6b7169203331-01", // separator moved
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01,00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", // two joined
+    "00 0af7651916cd43dd8448eb211c80319c b7ad6b7169203331 01", // spaces for dashes
+    "-0-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", // version not hex
+    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331", // no flags
   })
   void invalidValuesAreIgnored(String value) {
     assertThat(Traceparent.parse(value)).isNull();
+  }
+
+  @Test
+  void flagsOtherThanSampledAreIgnoredAndIdsWithTheHighBitSetStayExact() {
+    SpanIds ids = Traceparent.parse("00-ff00000000000001ff00000000000002-8000000000000001-fe");
+    assertThat(ids.sampled()).as("bit 0 of fe is clear").isFalse();
+    assertThat(ids.traceIdHex()).isEqualTo("ff00000000000001ff00000000000002");
+    assertThat(ids.spanIdHex()).isEqualTo("8000000000000001");
+    assertThat(Traceparent.parse("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-ff").sampled()).isTrue();
+    assertThat(Traceparent.parse("\t00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\t")).isNotNull();
+  }
+
+  /**
+   * A request with two traceparent fields: the receiving library joins them and finds the value
+   * invalid, so its span starts a new trace; the span seen from outside must not claim the first.
+   */
+  @Test
+  void aRequestWithTwoTraceparentFieldsHasNoRemoteParent() {
+    var exchange = dev.spanwire.exporter.testing.Exchanges.exchange(
+        dev.spanwire.exporter.testing.Exchanges.process(1, "server", null), dev.spanwire.bpf.Role.SERVER, 1,
+        "GET / HTTP/1.1\nHost: h\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\n"
+            + "traceparent: 00-11111111111111111111111111111111-2222222222222222-01\n\n",
+        "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1_000_000L, 1_000_000L);
+    assertThat(Traceparent.parse(exchange.request().traceparent())).isNull();
+    var single = dev.spanwire.exporter.testing.Exchanges.exchange(
+        dev.spanwire.exporter.testing.Exchanges.process(1, "server", null), dev.spanwire.bpf.Role.SERVER, 1,
+        "GET / HTTP/1.1\nHost: h\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\n\n",
+        "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1_000_000L, 1_000_000L);
+    assertThat(Traceparent.parse(single.request().traceparent()).spanIdHex()).isEqualTo("b7ad6b7169203331");
   }
 }
