@@ -381,6 +381,31 @@ class ConnectionTrackerTest {
     assertThat(pipeline.stats().evictedConnections()).isEqualTo(3);
   }
 
+  /**
+   * Past the bound the connection silent the longest goes (not the one opened first), and the
+   * requests it still waited on are counted unpaired, never reported as answered nor forgotten.
+   */
+  @Test
+  void theBoundEvictsTheLeastRecentlyActiveConnectionAndCountsWhatItWaitedFor() {
+    ConnectionTracker pipeline = pipeline(PairingSettings.immediate().withMaxConnections(2));
+    EventScript first = EventScript.server(1);
+    EventScript second = EventScript.server(2);
+    pipeline.onEvent(first.open(Role.SERVER));
+    pipeline.onEvent(second.open(Role.SERVER));
+    pipeline.onEvent(second.in("GET /a HTTP/1.1\nHost: h\n\nGET /b HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(first.in("GET /c HTTP/1.1\nHost: h\n\n")); // the first is now the more recent
+    pipeline.onEvent(EventScript.server(3).open(Role.SERVER));
+    pipeline.afterBatch();
+    assertThat(pipeline.stats().evictedConnections()).isEqualTo(1);
+    assertThat(pipeline.stats().unpaired()).isEqualTo(2);
+    assertThat(pipeline.stats().unpairedRequests()).isEqualTo(2);
+    assertThat(pipeline.stats().unanswered()).isZero();
+    // the first one stayed: its answer pairs
+    pipeline.onEvent(first.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    assertThat(sink.summary()).containsExactly("GET /c -> 200");
+    assertThat(pipeline.stats().connections()).isEqualTo(2);
+  }
+
   @Test
   void truncatedHeaderBlockStillReportsTheRequest() {
     ConnectionTracker pipeline = pipeline();

@@ -81,6 +81,23 @@ class Http2PipelineTest {
   }
 
   @Test
+  void anEvictedConnectionCountsItsStreamsUnderWayAsUnpaired() {
+    pipeline = new ConnectionTracker(sink, PairingSettings.immediate().withMaxConnections(1), new ProcessRegistry(proc), () -> 0);
+    start();
+    in(get(1, "/answered"), get(3, "/waits"), get(5, "/waits-too"));
+    out(status(1, "200", true));
+    // a second connection past the bound of one evicts this one, two requests still waiting
+    pipeline.onEvent(EventScript.server(2).open(Role.SERVER));
+    PipelineStats stats = stats();
+    assertThat(stats.evictedConnections()).isEqualTo(1);
+    assertThat(sink.summary()).containsExactly("GET /answered -> 200");
+    assertThat(stats.exchanges()).isEqualTo(1);
+    assertThat(stats.unpaired()).isEqualTo(2);
+    assertThat(stats.unpairedRequests()).isEqualTo(2);
+    assertThat(stats.unanswered()).isZero();
+  }
+
+  @Test
   void interleavedStreamsPairByStreamInTheOrderTheyEnd() {
     start();
     in(get(1, "/a"),

@@ -113,8 +113,22 @@ final class Http2Session implements ProtocolSession {
     endAll(0, true);
   }
 
+  /**
+   * Evicted (idle, or past the connection bound): the streams under way cannot be answered here any
+   * more; each is counted unpaired (and as an unpaired request when its request was seen), as an
+   * evicted HTTP/1 connection counts its waiting requests, never forgotten uncounted.
+   */
   @Override
   public void onEvict() {
+    for (Stream stream : streams.values()) {
+      if (stream.reported || stream.responseUnknown) {
+        continue;
+      }
+      stats.unpaired.increment();
+      if (stream.request != null) {
+        stats.unpairedRequests.increment();
+      }
+    }
     streams.clear();
     closed = true;
   }
