@@ -435,7 +435,8 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 				st->tls_bytes += len;
 			return;
 		}
-		if (kind == HTTP_NONE && !on_capture_port(ci)) {
+		if (kind == HTTP_NONE && !on_capture_port(ci) &&
+		    !http_start_prefix(prefix, len)) {
 			ci->state = CONN_IGNORED;
 			return;
 		}

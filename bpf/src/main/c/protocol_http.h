@@ -80,6 +80,16 @@ static __always_inline enum http_kind http_kind(const __u8 *b)
 	return HTTP_NONE;
 }
 
+/* Whether a first write of n bytes (1..15), too few for http_kind, may begin an HTTP start: it
+ * begins with an upper-case letter, as every method, "HTTP/1." and HTTP/2's "PRI * HTTP/2.0" do.
+ * A client that writes its request a few bytes at a time (one byte per write, at worst) is traced
+ * on it; user space waits for enough bytes to tell, and lets the connection go if they are not
+ * HTTP. One comparison, no loop: the verifier's states stay as they were (see http_kind). */
+static __always_inline bool http_start_prefix(const __u8 *b, long n)
+{
+	return n > 0 && n < HTTP_PREFIX_BYTES && (__u8)(b[0] - 'A') < 26;
+}
+
 /* Whether first bytes of this kind are HTTP/2's: the client's preface, a server's SETTINGS, a
  * HEADERS frame (HTTP/1 starts with a letter, never with a frame's length byte). */
 static __always_inline bool http2_start(enum http_kind kind, const __u8 *b)

@@ -59,6 +59,48 @@ final class Connection implements SessionContext {
   long lastActivityNanos;
   /** Whether the pipeline has decided what this connection speaks (ports or detection). */
   boolean decided;
+  /** Bytes of a start held while too few to tell the protocol; at this many it is decided. */
+  static final int MAX_HELD_START = 1024;
+  /** The first events of one direction, held while their bytes are too few to decide on. */
+  private java.util.List<DataCaptured> heldStart = java.util.List.of();
+  private int heldStartBytes;
+
+  /** The bytes to decide on: those held in the event's direction, then its payload. */
+  byte[] startWith(DataCaptured data) {
+    if (heldStart.isEmpty() || heldStart.getFirst().direction() != data.direction()) {
+      return data.payload();
+    }
+    byte[] start = new byte[heldStartBytes + data.payload().length];
+    int at = 0;
+    for (DataCaptured held : heldStart) {
+      System.arraycopy(held.payload(), 0, start, at, held.payload().length);
+      at += held.payload().length;
+    }
+    System.arraycopy(data.payload(), 0, start, at, data.payload().length);
+    return start;
+  }
+
+  /** Whether this event may wait with those held: they are all of one direction. */
+  boolean mayHold(DataCaptured data) {
+    return heldStart.isEmpty() || heldStart.getFirst().direction() == data.direction();
+  }
+
+  void holdStart(DataCaptured data) {
+    if (heldStart.isEmpty()) {
+      heldStart = new java.util.ArrayList<>(4);
+      heldStartBytes = 0;
+    }
+    heldStart.add(data);
+    heldStartBytes += data.payload().length;
+  }
+
+  /** The held events, in the order they came, now to be delivered; none are held after. */
+  java.util.List<DataCaptured> takeHeldStart() {
+    java.util.List<DataCaptured> held = heldStart;
+    heldStart = java.util.List.of();
+    heldStartBytes = 0;
+    return held;
+  }
   /** The traced process's fd, the socket's inode number (0 when unknown), and its kernel key. */
   int fd = -1;
   long ino;

@@ -4,6 +4,7 @@ import dev.spanwire.bpf.ConnectionClosed;
 import dev.spanwire.bpf.ConnectionOpened;
 import dev.spanwire.bpf.ConnectionTable;
 import dev.spanwire.bpf.DataCaptured;
+import dev.spanwire.bpf.Direction;
 import dev.spanwire.bpf.KernelConnection;
 import dev.spanwire.bpf.ProcessExecuted;
 import dev.spanwire.bpf.ProcessExited;
@@ -179,8 +180,18 @@ public final class ConnectionTracker implements SocketEventHandler {
         if (data.tls() && !connection.tls()) {
           connection.startTls();
         }
-        if (!connection.decided && !decide(connection, data)) {
-          return;
+        if (!connection.decided) {
+          byte[] start = connection.startWith(data);
+          if (connection.mayHold(data) && waitsForMore(start, data.direction())) {
+            connection.holdStart(data); // a start written a few bytes at a time: wait for enough to tell
+            return;
+          }
+          if (!decide(connection, data, start)) {
+            return;
+          }
+          for (DataCaptured held : connection.takeHeldStart()) {
+            connection.onData(held);
+          }
         }
         connection.onData(data);
         if (connection.hasPending()) {
@@ -368,12 +379,13 @@ public final class ConnectionTracker implements SocketEventHandler {
    * protocol detection); then the first registered protocol that recognises the bytes takes it
    * (the last one takes a listed port's connection nothing recognises). A payload without bytes
    * (sendfile) cannot tell: it goes through, keeping the stream whole, and the next payload with
-   * bytes decides.
+   * bytes decides. {@code start} is the payload, after the bytes of its direction held while too
+   * few to tell.
    */
-  private boolean decide(Connection connection, DataCaptured data) {
+  private boolean decide(Connection connection, DataCaptured data, byte[] start) {
     ConnectionInfo info = connection.info();
     boolean listed = traced.onListedPort(info.local().getPort(), info.remote().getPort());
-    if (data.payload().length == 0) {
+    if (start.length == 0) {
       connection.decided = listed;
       if (!connection.speaks()) {
         connection.speak(protocols.fallback());
@@ -382,9 +394,9 @@ public final class ConnectionTracker implements SocketEventHandler {
     }
     // AppScope's regex finds text; a binary protocol's start (an HTTP/2 server's SETTINGS, a HEADERS
     // frame of a connection met late) is known to the registered protocol that parses it
-    Protocol detected = protocols.detect(data.payload(), data.direction());
+    Protocol detected = protocols.detect(start, data.direction());
     boolean matches = (!listed || traced.detectEvents())
-        && (traced.detects(data.payload()) || (detected != null && detected != protocols.fallback()));
+        && (traced.detects(start) || (detected != null && detected != protocols.fallback()));
     if (!listed && !matches) {
       remove(info.id());
       ignore(info.id());
@@ -401,6 +413,24 @@ public final class ConnectionTracker implements SocketEventHandler {
       }
     }
     return true;
+  }
+
+  /**
+   * Whether a connection's first bytes are too few to decide on yet: a protocol may still begin
+   * with them, or HTTP/1's start line is under way without the version AppScope's regex looks for.
+   * Decided at the first line's end or {@link Connection#MAX_HELD_START} bytes whatever they say.
+   */
+  private boolean waitsForMore(byte[] start, Direction direction) {
+    if (start.length == 0 || start.length >= Connection.MAX_HELD_START || traced.detects(start)) {
+      return false;
+    }
+    for (byte b : start) {
+      if (b == '\n') {
+        return false;
+      }
+    }
+    Protocol detected = protocols.detect(start, direction);
+    return detected == null ? protocols.waitsForMore(start, direction) : detected == protocols.fallback();
   }
 
   /** The span identities (linking), for tests of their bounds. */

@@ -18,6 +18,14 @@ public interface Protocol {
   /** Whether a connection whose first captured bytes (in {@code direction}) are these speaks it. */
   boolean detects(byte[] firstPayload, Direction direction);
 
+  /**
+   * Whether these first bytes, too few for {@link #detects}, may still begin this protocol (a
+   * client that writes its start a few bytes at a time): the pipeline then waits for more.
+   */
+  default boolean mayStart(byte[] firstBytes, Direction direction) {
+    return false;
+  }
+
   /** A session for one connection. */
   ProtocolSession open(SessionContext context);
 }

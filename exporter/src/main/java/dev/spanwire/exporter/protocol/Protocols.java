@@ -37,6 +37,23 @@ public final class Protocols {
     return null;
   }
 
+  /**
+   * Whether to wait for more bytes before detecting: a protocol may still begin with these, too
+   * few for it to tell, and no protocol tried before it detects them ("PRI " waits for HTTP/2's
+   * preface although HTTP/1 would take it; "GET" waits for its space).
+   */
+  public boolean waitsForMore(byte[] firstBytes, Direction direction) {
+    for (Protocol protocol : protocols) {
+      if (protocol.detects(firstBytes, direction)) {
+        return false;
+      }
+      if (protocol.mayStart(firstBytes, direction)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The protocol for connections traced by port whose first bytes nothing detects. */
   public Protocol fallback() {
     return protocols.getLast();

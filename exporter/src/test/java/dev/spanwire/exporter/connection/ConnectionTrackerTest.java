@@ -410,6 +410,45 @@ class ConnectionTrackerTest {
     assertThat(pipeline.stats().connections()).isEqualTo(2);
   }
 
+  /**
+   * A client that writes its request a byte at a time (a slow client; what a server's reads see
+   * of it): off the port list the first byte cannot tell, so the pipeline waits for enough bytes
+   * to detect HTTP rather than ignoring the connection, and the exchange starts at its first byte.
+   */
+  @Test
+  void aRequestWrittenAByteAtATimeOffThePortListIsDetectedOnceItsBytesTell() {
+    ConnectionTracker pipeline = pipeline();
+    EventScript s = new EventScript(1, 9931, 50001);
+    pipeline.onEvent(s.open(Role.SERVER));
+    long first = s.now() + 1_000;
+    for (char c : "GET /slow HTTP/1.1\nHost: h\n\n".toCharArray()) {
+      pipeline.onEvent(s.in(String.valueOf(c)));
+    }
+    pipeline.onEvent(s.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.afterBatch();
+    assertThat(sink.summary()).containsExactly("GET /slow -> 200");
+    assertThat(sink.exchanges.getFirst().request().authority()).isEqualTo("h");
+    assertThat(sink.exchanges.getFirst().startNanos()).as("the request's first byte").isEqualTo(first);
+    assertThat(pipeline.stats().detected()).isEqualTo(1);
+    assertThat(pipeline.stats().ignoredConnections()).isZero();
+  }
+
+  /** Bytes a few at a time that turn out not to be HTTP are ignored as a whole start would be. */
+  @Test
+  void aStartWrittenAByteAtATimeThatIsNotHttpIsIgnored() {
+    ConnectionTracker pipeline = pipeline();
+    EventScript s = new EventScript(1, 9931, 50001);
+    pipeline.onEvent(s.open(Role.SERVER));
+    for (char c : "EHLO mail.example\n".toCharArray()) {
+      pipeline.onEvent(s.in(String.valueOf(c)));
+    }
+    pipeline.onEvent(s.out("250 ok\n"));
+    pipeline.afterBatch();
+    assertThat(sink.exchanges).isEmpty();
+    assertThat(pipeline.stats().ignoredConnections()).isEqualTo(1);
+    assertThat(pipeline.stats().parseErrors()).isZero();
+  }
+
   @Test
   void truncatedHeaderBlockStillReportsTheRequest() {
     ConnectionTracker pipeline = pipeline();

@@ -246,6 +246,41 @@ class HttpCaptureKernelTest {
     assertThat(client.endNanos() - client.startNanos()).isGreaterThan(client.durationNanos());
   }
 
+  /**
+   * A slow client writing its request one byte per write (no Nagle, 5 ms apart), as the soak's
+   * slow clients do: nginx reads the first byte alone, too little to tell HTTP, and the connection
+   * off the port list was ignored for good (the soak's slow clients were never seen). Both sides
+   * now wait for enough bytes and report the exchange from its first byte.
+   */
+  @Test
+  void aRequestWrittenOneByteAtATimeIsSeenOnBothSides() {
+    String client = """
+        import socket, time
+        s = socket.create_connection(("127.0.0.1", %d))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for b in b"GET /echo?slow=1 HTTP/1.1\\r\\nHost: slow.test\\r\\n\\r\\n":
+            s.sendall(bytes([b])); time.sleep(0.005)
+        answer = b""
+        while not answer.endswith(b"ok\\n"):
+            answer += s.recv(4096)
+        print(answer.split(b" ")[1].decode())
+        """.formatted(nginx.port());
+    Completed python = Peers.run(TIMEOUT, Peers.python(), "-c", client).assertSuccess();
+    assertThat(python.out().strip()).isEqualTo("200");
+    Exchange exchange = awaitExchanges(python.pid(), 1).getFirst();
+    assertThat(exchange.request().method()).isEqualTo("GET");
+    assertThat(exchange.request().target()).isEqualTo("/echo?slow=1");
+    assertThat(exchange.request().authority()).isEqualTo("slow.test");
+    assertThat(exchange.response().statusCode()).isEqualTo(200);
+    assertThat(exchange.role()).isEqualTo(Role.CLIENT);
+    Exchange server = serverSide(exchange, 1).getFirst();
+    assertThat(server.request().target()).isEqualTo("/echo?slow=1");
+    assertThat(server.request().authority()).isEqualTo("slow.test");
+    assertThat(server.response().statusCode()).isEqualTo(200);
+    // the request took about 40 writes 5 ms apart: its start is its first byte, not the detection
+    assertThat(server.request().headNanos() - server.request().startNanos()).isGreaterThan(100_000_000L);
+  }
+
   @Test
   void wrkBurstIsCountedExactly() {
     Completed wrk = Peers.run(TIMEOUT, "wrk", "-t", "2", "-c", "8", "-d", "2s", nginx.url("/a.txt")).assertSuccess();

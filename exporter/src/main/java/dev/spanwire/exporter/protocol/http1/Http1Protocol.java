@@ -23,6 +23,11 @@ public final class Http1Protocol implements Protocol {
   }
 
   @Override
+  public boolean mayStart(byte[] firstBytes, Direction direction) {
+    return Http1Parser.mayStartMessage(firstBytes, 0, firstBytes.length);
+  }
+
+  @Override
   public ProtocolSession open(SessionContext context) {
     return new Http1Session(context, context.joinedMidStream());
   }

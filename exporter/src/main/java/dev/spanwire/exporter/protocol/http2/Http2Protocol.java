@@ -48,6 +48,20 @@ public final class Http2Protocol implements Protocol {
         && bytes[5] == 0 && stream != 0 && length > 0 && length <= Http2Frames.DEFAULT_MAX_FRAME_SIZE;
   }
 
+  /** The beginning of the client's preface, too short yet to detect (fewer than 16 bytes). */
+  @Override
+  public boolean mayStart(byte[] firstBytes, Direction direction) {
+    if (firstBytes.length == 0 || firstBytes.length >= 16) {
+      return false;
+    }
+    for (int i = 0; i < firstBytes.length; i++) {
+      if (firstBytes[i] != FrameReader.PREFACE[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   static boolean startsWithPreface(byte[] bytes) {
     int n = Math.min(bytes.length, FrameReader.PREFACE.length);
     if (n < 16) {
