@@ -35,6 +35,9 @@ static __always_inline struct capture_stats *stats(void)
 	return bpf_map_lookup_elem(&capture_stats, &zero);
 }
 
+/* What a data event copies while the ring buffer is more than half full (see emit_data). */
+#define PRESSURE_CAPTURE_BYTES 512
+
 /* Wake the reader only when enough is waiting; it polls on a short timer otherwise, which
  * saves a wakeup per event under load. */
 static __always_inline __u64 wakeup_flags(void)
@@ -273,6 +276,17 @@ static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, __u64 key, const
 	/* HTTP/2 header blocks cannot be read in part (HPACK's table would be lost): frames up to
 	 * the default maximum frame size are copied whole on HTTP/2 connections */
 	__u32 limit = ci->flags & CONN_FLAG_HTTP2 ? MAX_CAPTURE_BYTES : config.capture_bytes;
+	/* a ring buffer more than half full (user space behind: a burst, a body the parser has not
+	 * told the kernel to skip yet) gets each event's first bytes only; the stream's positions go
+	 * on and a message's head is read as far as they hold it, where a full ring would lose whole
+	 * events and start a spiral (a lost head sends no skip hint, so its body is copied too) */
+	if (!(ci->flags & CONN_FLAG_HTTP2) && limit > PRESSURE_CAPTURE_BYTES && len > PRESSURE_CAPTURE_BYTES &&
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) * 2 > bpf_ringbuf_query(&events, BPF_RB_RING_SIZE)) {
+		limit = PRESSURE_CAPTURE_BYTES;
+		struct capture_stats *st = stats();
+		if (st)
+			st->pressure_cut++;
+	}
 	if (args->source != SOURCE_SENDFILE)
 		want = len < limit ? len : limit;
 	__u32 captured = copy_payload(e->data, args, want);

@@ -159,4 +159,6 @@ struct capture_stats {
 				* length only */
 	__u64 tls_unattributed; /* TLS library calls whose socket was not found (counted, dropped) */
 	__u64 tls_calls;        /* TLS library read and write calls that moved plaintext */
+	__u64 pressure_cut;     /* data events copied short (PRESSURE_CAPTURE_BYTES) while the ring
+				 * buffer was more than half full: positions kept, the rest not copied */
 };

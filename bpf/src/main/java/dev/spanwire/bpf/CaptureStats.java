@@ -20,6 +20,8 @@ package dev.spanwire.bpf;
  * @param tlsUnattributed TLS library calls whose connection was not found (their plaintext dropped)
  * @param skippedBytes bytes the parser said it would skip (a body it frames by length), sent as
  *     their length only
+ * @param pressureCut data events the kernel copied short (their first 512 bytes) while the ring
+ *     buffer was more than half full: positions kept, the rest counted as not copied
  */
 public record CaptureStats(
     long records,
@@ -34,4 +36,5 @@ public record CaptureStats(
     long sizeOnly,
     long skippedBytes,
     long tlsUnattributed,
-    long tlsCalls) {}
+    long tlsCalls,
+    long pressureCut) {}

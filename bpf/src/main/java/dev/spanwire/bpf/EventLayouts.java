@@ -146,7 +146,8 @@ final class EventLayouts {
           JAVA_LONG.withName("size_only"),
           JAVA_LONG.withName("skipped_bytes"),
           JAVA_LONG.withName("tls_unattributed"),
-          JAVA_LONG.withName("tls_calls"));
+          JAVA_LONG.withName("tls_calls"),
+          JAVA_LONG.withName("pressure_cut"));
 
   /** struct skip_key and struct skip_hint of maps.h. */
   static final StructLayout SKIP_KEY =

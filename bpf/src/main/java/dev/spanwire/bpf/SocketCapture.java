@@ -418,6 +418,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     long skippedBytes = 0;
     long tlsUnattributed = 0;
     long tlsCalls = 0;
+    long pressureCut = 0;
     long stride = (EventLayouts.CAPTURE_STATS.byteSize() + 7) & ~7L;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment key = arena.allocate(JAVA_INT);
@@ -436,12 +437,14 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
           skippedBytes += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "skipped_bytes"));
           tlsUnattributed += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "tls_unattributed"));
           tlsCalls += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "tls_calls"));
+          pressureCut += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "pressure_cut"));
         }
       }
     }
     return new CaptureStats(
         reader == null ? 0 : reader.records(), lost, bytesLost, untracked, malformed.get(),
-        reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly, skippedBytes, tlsUnattributed, tlsCalls);
+        reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly, skippedBytes, tlsUnattributed, tlsCalls,
+        pressureCut);
   }
 
   /** Ring buffer records that wrapped past the end of its data area; for tests. */

@@ -213,6 +213,7 @@ final class Agent implements AutoCloseable {
         Map.entry(AgentMetric.STALE_CONNECTIONS, CaptureStats::staleConnections),
         Map.entry(AgentMetric.STASH_FULL, CaptureStats::stashFull),
         Map.entry(AgentMetric.SIZE_ONLY, CaptureStats::sizeOnly),
+        Map.entry(AgentMetric.PRESSURE_CUT, CaptureStats::pressureCut),
         Map.entry(AgentMetric.BYTES_NOT_COPIED, CaptureStats::skippedBytes),
         Map.entry(AgentMetric.TLS_BYTES, CaptureStats::tlsBytes),
         Map.entry(AgentMetric.TLS_UNATTRIBUTED, CaptureStats::tlsUnattributed),

@@ -20,6 +20,8 @@ public enum AgentMetric {
       "Syscalls whose arguments found no room in the kernel (their bytes unseen, the stream resynchronised)"),
   SIZE_ONLY("spanwire.events.size_only", "{event}", true, "length-only events", false,
       "Socket capture: data moved by calls with no one buffer to read (sendfile, splice, several messages per call, io_uring, kernel threads), sent as its length"),
+  PRESSURE_CUT("spanwire.events.pressure_cut", "{event}", true, "events cut under pressure", true,
+      "Data events the kernel copied short (their first 512 bytes) while the ring buffer was more than half full"),
   BYTES_NOT_COPIED("spanwire.bytes.not_copied", "By", true, "bytes not copied", false,
       "Body bytes the parser skips by length, which the kernel sent as their length only"),
   TLS_CALLS("spanwire.tls.calls", "{call}", true, "TLS calls", false,
