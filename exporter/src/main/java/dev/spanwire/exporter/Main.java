@@ -7,6 +7,7 @@ import com.typesafe.config.Config;
 import dev.spanwire.exporter.config.BadConfigException;
 import dev.spanwire.exporter.config.Settings;
 import dev.spanwire.exporter.output.Output;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +40,13 @@ public final class Main implements Callable<Integer> {
   @Option(names = {"-v", "--verbose"}, order = 20, description = "Log debug detail, libbpf's included.")
   boolean verbose;
 
+  /** The environment the configuration reads (SPANWIRE_*, OTEL_*): the process's, or a test's. */
+  private final Map<String, String> environment;
+
+  Main(Map<String, String> environment) {
+    this.environment = environment;
+  }
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
@@ -49,7 +57,18 @@ public final class Main implements Callable<Integer> {
 
   /** The command with its subcommands, defaults from reference.conf and error handling. */
   static CommandLine commandLine() {
-    CommandLine commandLine = new CommandLine(new Main());
+    return commandLine(System.getenv());
+  }
+
+  /** The same reading its configuration from {@code environment} instead of the process's. */
+  static CommandLine commandLine(Map<String, String> environment) {
+    CommandLine.IFactory factory = new CommandLine.IFactory() {
+      @Override
+      public <K> K create(Class<K> type) throws Exception {
+        return type == ConfigCommand.class ? type.cast(new ConfigCommand(environment)) : CommandLine.defaultFactory().create(type);
+      }
+    };
+    CommandLine commandLine = new CommandLine(new Main(environment), factory);
     commandLine.setDefaultValueProvider(new ConfigOptions.ReferenceDefaults());
     commandLine.setExecutionExceptionHandler(
         (e, cl, parseResult) -> {
@@ -84,7 +103,7 @@ public final class Main implements Callable<Integer> {
       System.err.println("spanwire: " + libbpfMissing.get());
       return ExitCode.NO_CAPABILITY;
     }
-    Settings settings = Settings.from(options.load(System.getenv()));
+    Settings settings = Settings.from(options.load(environment));
     Output output = settings.output() == null ? Output.forStdout() : settings.output();
     if (settings.metrics().output() == dev.spanwire.exporter.output.MetricSettings.Output.JSON
         && (output == Output.TABLE || output == Output.RAW)) {
@@ -146,11 +165,17 @@ public final class Main implements Callable<Integer> {
   static final class ConfigCommand implements Callable<Integer> {
     @Mixin ConfigOptions options;
 
+    private final Map<String, String> environment;
+
+    ConfigCommand(Map<String, String> environment) {
+      this.environment = environment;
+    }
+
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
-      Config config = options.load(System.getenv());
+      Config config = options.load(environment);
       EffectiveConfig.print(config, spec.commandLine().getOut());
       Settings.from(config);
       return ExitCode.OK;

@@ -96,10 +96,10 @@ class AgentHttp2KernelTest {
     Peers.require("nghttp");
     Files.writeString(www.resolve("a.txt"), "alpha\n");
     Files.writeString(www.resolve("b.txt"), "bravo bravo\n");
-    int port = Peers.freePort();
-    Process nghttpd = Peers.startServer(List.of("nghttpd", "--no-tls", "-d", www.toString(), Integer.toString(port)));
+    Server server = Peers.startListening(p -> List.of("nghttpd", "--no-tls", "-d", www.toString(), Integer.toString(p)));
+    int port = server.port();
+    Process nghttpd = server.process();
     try (AgentRun agent = AgentRun.start(work.resolve("agent.log"), "--output", "json", "--otlp-endpoint", "none")) {
-      Peers.awaitListening("127.0.0.1", port);
       String base = "http://127.0.0.1:" + port;
       Completed curl = Peers.run(TIMEOUT, "curl", "-sS", "--http2-prior-knowledge", base + "/a.txt").assertSuccess();
       assertThat(curl.out()).isEqualTo("alpha\n");

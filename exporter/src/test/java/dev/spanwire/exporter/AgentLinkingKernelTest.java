@@ -283,12 +283,11 @@ class AgentLinkingKernelTest {
     for (int i = 0; i < REQUESTS; i++) {
       Files.writeString(www.resolve("r" + i), "stream " + i + "\n");
     }
-    int port = Peers.freePort();
-    Process nghttpd = Peers.startServer(List.of("nghttpd", "--no-tls", "-d", www.toString(), Integer.toString(port)));
+    Server server = Peers.startListening(p -> List.of("nghttpd", "--no-tls", "-d", www.toString(), Integer.toString(p)));
+    int port = server.port();
+    Process nghttpd = server.process();
     try (OtlpReceiver receiver = OtlpReceiver.start();
         AgentRun agent = agent(work, receiver, Map.of())) {
-      Peers.awaitListening("127.0.0.1", port);
-      Server server = new Server(nghttpd, "127.0.0.1", port);
       // every stream at once on one connection, interleaved as the server answers them
       List<String> command = new ArrayList<>(List.of("nghttp", "-n"));
       command.addAll(urls(server, i -> "/r" + i));

@@ -10,13 +10,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** The command line without capture: help, the config command, refusals. */
+/**
+ * The command line without capture: help, the config command, refusals. Each run reads an
+ * environment of the test's own (empty unless a test sets it), never the process's: a runner's
+ * SPANWIRE_* or OTEL_* variables cannot change what these expect.
+ */
 class MainTest {
   private final StringWriter out = new StringWriter();
   private final StringWriter err = new StringWriter();
+  private java.util.Map<String, String> environment = java.util.Map.of();
 
   private int run(String... args) {
-    CommandLine commandLine = Main.commandLine();
+    CommandLine commandLine = Main.commandLine(environment);
     commandLine.setOut(new PrintWriter(out, true));
     commandLine.setErr(new PrintWriter(err, true));
     for (CommandLine sub : commandLine.getSubcommands().values()) {
@@ -49,6 +54,16 @@ class MainTest {
         .containsPattern("spanwire\\.capture\\.comm += \"\\^nginx\\$\" +# " + java.util.regex.Pattern.quote(file + ":1"))
         .containsPattern("spanwire\\.semconv += \"appscope\" +# reference\\.conf:\\d+")
         .containsPattern("spanwire\\.otlp\\.headers += \\{\\} +# reference\\.conf:\\d+");
+  }
+
+  @Test
+  void environmentVariablesOverrideTheFileAndFlagsOverrideThem(@TempDir Path dir) throws Exception {
+    Path file = Files.writeString(dir.resolve("a.conf"), "spanwire.otlp.endpoint = \"http://file:4317\"\n");
+    environment = java.util.Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317", "SPANWIRE_PORTS", "81,82");
+    assertThat(run("config", "--config", file.toString(), "--ports", "83")).isZero();
+    assertThat(out.toString())
+        .containsPattern("spanwire\\.otlp\\.endpoint += \"http://collector:4317\" +# environment variable OTEL_EXPORTER_OTLP_ENDPOINT")
+        .containsPattern("spanwire\\.capture\\.ports +=\\s+\\[\"83\"\\] +# command line --ports");
   }
 
   @Test

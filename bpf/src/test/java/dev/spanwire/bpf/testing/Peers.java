@@ -182,7 +182,12 @@ public final class Peers {
   public static Server nginx(
       Path root, Path workDir, boolean sendfile, String serverExtra, Path certificates, boolean http2, String httpExtra) {
     require("nginx");
-    int port = freePort();
+    return startListening(port -> nginxCommand(root, workDir, sendfile, serverExtra, certificates, http2, httpExtra, port));
+  }
+
+  private static List<String> nginxCommand(
+      Path root, Path workDir, boolean sendfile, String serverExtra, Path certificates, boolean http2, String httpExtra,
+      int port) {
     String tls = (http2 ? " http2" : "") + (certificates == null ? "" : " ssl;\n    ssl_certificate " + certificates.resolve("cert.pem")
         + ";\n    ssl_certificate_key " + certificates.resolve("key.pem"));
     String conf =
@@ -217,10 +222,35 @@ public final class Peers {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    Process process =
-        startServer(List.of(nginxBinary(), "-p", workDir.toString(), "-c", workDir.resolve("nginx.conf").toString()));
-    awaitListening("127.0.0.1", port);
-    return new Server(process, "127.0.0.1", port);
+    return List.of(nginxBinary(), "-p", workDir.toString(), "-c", workDir.resolve("nginx.conf").toString());
+  }
+
+  /**
+   * Starts a server (the command for a port) on a port found free, and again on another one when
+   * it exits before it listens: another process took the port between the check and the bind. A
+   * server that accepts while its own process is alive is ours (these servers exit when a bind
+   * fails).
+   */
+  public static Server startListening(java.util.function.IntFunction<List<String>> command) {
+    for (int attempt = 1; ; attempt++) {
+      int port = freePort();
+      Process process = startServer(command.apply(port));
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (process.isAlive() && System.nanoTime() < deadline) {
+        try (Socket socket = new Socket()) {
+          socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
+          if (process.isAlive()) {
+            return new Server(process, "127.0.0.1", port);
+          }
+        } catch (IOException e) {
+          Thread.onSpinWait();
+        }
+      }
+      process.destroyForcibly();
+      if (attempt == 5) {
+        throw new AssertionError("no listener after 5 ports: " + command.apply(port));
+      }
+    }
   }
 
   private static String nginxBinary() {
