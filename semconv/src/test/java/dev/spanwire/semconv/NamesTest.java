@@ -133,6 +133,7 @@ class NamesTest {
         Map.entry("spanwire.connections.stale", "{connection} counter"),
         Map.entry("spanwire.syscalls.unseen", "{syscall} counter"),
         Map.entry("spanwire.events.size_only", "{event} counter"),
+        Map.entry("spanwire.events.pressure_cut", "{event} counter"),
         Map.entry("spanwire.bytes.not_copied", "By counter"),
         Map.entry("spanwire.tls.calls", "{call} counter"),
         Map.entry("spanwire.tls.unattributed", "{call} counter"),

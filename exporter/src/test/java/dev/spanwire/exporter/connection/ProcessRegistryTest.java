@@ -72,6 +72,67 @@ class ProcessRegistryTest {
     assertThat(info.comm()).isEqualTo("python3");
   }
 
+  /** A process whose /proc/PID/stat gives {@code startTime} as field 22, under {@code comm} as the kernel writes it. */
+  private Path process(int pid, String comm, String environ, String statComm, long startTime) throws IOException {
+    Path dir = process(pid, comm, environ);
+    Files.writeString(dir.resolve("stat"),
+        pid + " (" + statComm + ") S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 " + startTime + " 20 21\n");
+    return dir;
+  }
+
+  /**
+   * A pid reused by another program: within the revalidation period the cached process stands
+   * (no /proc read per exchange); past it the start time differs and the new one is read. The same
+   * start time keeps the cache, whatever else changed. A command name with spaces and parentheses
+   * does not move the start time's field.
+   */
+  @Test
+  void aReusedPidIsReadAnewOnceItsStartTimeDiffers() throws IOException {
+    Path first = process(800, "nginx", "OTEL_SERVICE_NAME=web\0", "nginx: (worker) x", 1000);
+    ProcessRegistry registry = new ProcessRegistry(proc);
+    assertThat(registry.get(800, "nginx", "", 0, 0, 0).serviceName()).isEqualTo("web");
+
+    Files.writeString(first.resolve("environ"), "OTEL_SERVICE_NAME=changed\0");
+    long later = ProcessRegistry.REVALIDATE_NANOS;
+    assertThat(registry.get(800, "nginx", "", 0, 0, later).serviceName()).as("same start time: cached").isEqualTo("web");
+
+    delete(first);
+    process(800, "python3", "OTEL_SERVICE_NAME=batch\0", "python3", 2000);
+    assertThat(registry.get(800, "python3", "", 0, 0, later + 1).serviceName()).as("within the period").isEqualTo("web");
+    ProcessInfo reused = registry.get(800, "python3", "", 0, 0, 2 * later);
+    assertThat(reused.serviceName()).isEqualTo("batch");
+    assertThat(reused.comm()).isEqualTo("python3");
+    assertThat(reused.executable()).isEqualTo("python3");
+    assertThat(registry.size()).isEqualTo(1);
+  }
+
+  @Test
+  void theSweepForgetsExactlyTheProcessesThatExitedAndTheBoundDropsTheLeastRecentlyUsed() throws IOException {
+    ProcessRegistry registry = new ProcessRegistry(proc);
+    for (int pid = 1; pid <= 5; pid++) {
+      process(pid, "p" + pid, "");
+      registry.get(pid, "p" + pid, "", 0, 0, 0);
+    }
+    delete(proc.resolve("2"));
+    delete(proc.resolve("4"));
+    assertThat(registry.sweep()).isEqualTo(2);
+    assertThat(registry.size()).isEqualTo(3);
+    assertThat(registry.sweep()).isZero();
+
+    // the bound: processes that /proc no longer has are still cached until the sweep; past
+    // MAX_PROCESSES the least recently used goes
+    ProcessRegistry bounded = new ProcessRegistry(proc);
+    for (int pid = 10_000; pid < 10_000 + ProcessRegistry.MAX_PROCESSES; pid++) {
+      bounded.get(pid, "gone", "gone\0", 0, 0, 0);
+    }
+    bounded.get(10_000, "gone", "gone\0", 0, 0, 1); // used again: now the most recent
+    bounded.get(99_999, "new", "new\0", 0, 0, 2);
+    assertThat(bounded.size()).isEqualTo(ProcessRegistry.MAX_PROCESSES);
+    // 10,001 was the least recently used: it is read anew (its kernel name stands in again)
+    assertThat(bounded.get(10_001, "again", "again\0", 0, 0, 3).comm()).isEqualTo("again");
+    assertThat(bounded.get(10_000, "other", "other\0", 0, 0, 4).comm()).as("still cached").isEqualTo("gone");
+  }
+
   /** Real /proc/PID/cgroup shapes: cgroup v2 under containerd, CRI-O and Docker, v1 under Docker, and a host process. */
   @Test
   void theContainerIdComesFromTheCgroupPathOfEachRuntime() throws IOException {
