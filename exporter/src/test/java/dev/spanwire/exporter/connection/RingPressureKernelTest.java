@@ -103,8 +103,9 @@ class RingPressureKernelTest {
       CaptureStats stats = capture.stats();
       assertThat(stats.eventsLost()).as("events lost").isZero();
       assertThat(whileHeld.pressureCut()).as("events copied short while the reader was held").isPositive();
-      // none once the reader runs; each cut event moved more than 512 of the last two bodies' bytes
-      assertThat(stats.pressureCut()).isEqualTo(whileHeld.pressureCut()).isLessThan(2L * MIB / 512);
+      // nginx answers before it has read (and discarded) a whole body, so its last reads may still
+      // be cut after the client is done; each cut event moved more than 512 of the bodies' bytes
+      assertThat(stats.pressureCut()).isGreaterThanOrEqualTo(whileHeld.pressureCut()).isLessThan(4L * MIB / 512);
       for (long pid : List.of(python.pid(), nginx.pid())) {
         List<Exchange> exchanges = recorder.of(pid);
         assertThat(exchanges).extracting(e -> e.request().method() + " " + e.request().target() + " -> " + e.statusCode())

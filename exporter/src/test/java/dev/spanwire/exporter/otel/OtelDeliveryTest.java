@@ -245,6 +245,48 @@ class OtelDeliveryTest {
     }
   }
 
+  /**
+   * Mutual TLS, as OTEL_EXPORTER_OTLP_CLIENT_KEY and OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE set it: a
+   * receiver that requires a client certificate takes the agent's spans when it presents one it
+   * trusts, and refuses an agent without one (counted as an export failure, nothing delivered).
+   */
+  @Test
+  void grpcOverMutualTlsPresentsTheConfiguredClientCertificate(@TempDir Path dir) throws Exception {
+    Path serverCertificate = dir.resolve("server.pem");
+    Path serverKey = dir.resolve("server.key");
+    Path clientCertificate = dir.resolve("client.pem");
+    Path clientKey = dir.resolve("client.key");
+    Peers.run(Duration.ofSeconds(30), "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-subj", "/CN=spanwire-test", "-addext", "subjectAltName=IP:127.0.0.1",
+        "-keyout", serverKey.toString(), "-out", serverCertificate.toString()).assertSuccess();
+    Peers.run(Duration.ofSeconds(30), "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-subj", "/CN=spanwire-agent", "-keyout", clientKey.toString(), "-out", clientCertificate.toString()).assertSuccess();
+    try (OtlpReceiver receiver = OtlpReceiver.startMutualTls(serverCertificate, serverKey, clientCertificate)) {
+      String endpoint = "https://127.0.0.1:" + receiver.port();
+      OtelSink withClientCertificate = start(grpc(receiver.port(), 64, 16, Duration.ofMillis(50))
+          .withEndpoint(ExportSettings.Protocol.GRPC, endpoint)
+          .withTls(serverCertificate, clientKey, clientCertificate));
+      try {
+        withClientCertificate.spans().onExchange(exchange(1));
+        Await.until("the span over mutual TLS", Duration.ofSeconds(10), () -> receiver.spans().size() == 1);
+        assertThat(withClientCertificate.exportFailures()).isZero();
+      } finally {
+        withClientCertificate.shutdown();
+      }
+      OtelSink without = start(grpc(receiver.port(), 64, 16, Duration.ofMillis(50))
+          .withEndpoint(ExportSettings.Protocol.GRPC, endpoint)
+          .withTls(serverCertificate, null, null));
+      try {
+        without.spans().onExchange(exchange(2));
+        Await.until("the refused export", Duration.ofSeconds(10), () -> without.exportFailures() > 0);
+        assertThat(without.spansExported()).isZero();
+        assertThat(receiver.spans()).hasSize(1);
+      } finally {
+        without.shutdown();
+      }
+    }
+  }
+
   @Test
   void grpcOverTlsTrustsTheConfiguredCertificate(@TempDir Path dir) throws Exception {
     Path certificate = dir.resolve("server.pem");

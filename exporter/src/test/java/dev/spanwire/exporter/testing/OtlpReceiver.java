@@ -63,10 +63,15 @@ public final class OtlpReceiver implements AutoCloseable {
   }
 
   private OtlpReceiver(int port, java.io.File certificate, java.io.File key) {
-    this(port, certificate, key, MAX_MESSAGE_BYTES);
+    this(port, certificate, key, MAX_MESSAGE_BYTES, null);
   }
 
   private OtlpReceiver(int port, java.io.File certificate, java.io.File key, int maxMessageBytes) {
+    this(port, certificate, key, maxMessageBytes, null);
+  }
+
+  /** With {@code trustedClients}, a TLS receiver that requires a client certificate they sign (mutual TLS). */
+  private OtlpReceiver(int port, java.io.File certificate, java.io.File key, int maxMessageBytes, java.io.File trustedClients) {
     io.grpc.ServerInterceptor headers = new io.grpc.ServerInterceptor() {
       @Override
       public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
@@ -80,9 +85,15 @@ public final class OtlpReceiver implements AutoCloseable {
     };
     try {
       // the Collector's default limit, which a real endpoint answers with RESOURCE_EXHAUSTED
-      NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
-          .maxInboundMessageSize(maxMessageBytes);
-      if (certificate != null) {
+      NettyServerBuilder builder = trustedClients == null
+          ? NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+          : NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port), io.grpc.TlsServerCredentials.newBuilder()
+              .keyManager(certificate, key)
+              .trustManager(trustedClients)
+              .clientAuth(io.grpc.TlsServerCredentials.ClientAuth.REQUIRE)
+              .build());
+      builder.maxInboundMessageSize(maxMessageBytes);
+      if (certificate != null && trustedClients == null) {
         builder.useTransportSecurity(certificate, key);
       }
       server = builder
@@ -193,6 +204,11 @@ public final class OtlpReceiver implements AutoCloseable {
   /** A receiver on an ephemeral port speaking TLS with this PEM certificate chain and PKCS#8 key. */
   public static OtlpReceiver startTls(java.nio.file.Path certificate, java.nio.file.Path key) {
     return new OtlpReceiver(0, certificate.toFile(), key.toFile());
+  }
+
+  /** A TLS receiver that takes only clients presenting a certificate {@code trustedClients} signs. */
+  public static OtlpReceiver startMutualTls(java.nio.file.Path certificate, java.nio.file.Path key, java.nio.file.Path trustedClients) {
+    return new OtlpReceiver(0, certificate.toFile(), key.toFile(), MAX_MESSAGE_BYTES, trustedClients.toFile());
   }
 
   public int port() {
