@@ -421,13 +421,16 @@ public final class ConnectionTracker implements SocketEventHandler {
    * Decided at the first line's end or {@link Connection#MAX_HELD_START} bytes whatever they say.
    */
   private boolean waitsForMore(byte[] start, Direction direction) {
-    if (start.length == 0 || start.length >= Connection.MAX_HELD_START || traced.detects(start)) {
+    if (start.length == 0 || start.length >= Connection.MAX_HELD_START) {
       return false;
     }
     for (byte b : start) {
       if (b == '\n') {
-        return false;
+        return false; // a whole first line: decide() judges it (the usual first payload, one regex run)
       }
+    }
+    if (traced.detects(start)) {
+      return false;
     }
     Protocol detected = protocols.detect(start, direction);
     return detected == null ? protocols.waitsForMore(start, direction) : detected == protocols.fallback();

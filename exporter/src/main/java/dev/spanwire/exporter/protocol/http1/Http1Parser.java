@@ -585,25 +585,6 @@ public final class Http1Parser {
     return false;
   }
 
-  /**
-   * Whether {@code length} first bytes (1 to 15), too few for {@link #startsMessage}, may still
-   * begin a message: a method token so far, or the beginning of "HTTP/".
-   */
-  static boolean mayStartMessage(byte[] data, int offset, int length) {
-    if (length < 1 || length >= 16) {
-      return false;
-    }
-    byte[] http = {'H', 'T', 'T', 'P', '/'};
-    boolean response = true;
-    boolean token = true;
-    for (int i = 0; i < length; i++) {
-      int c = data[offset + i];
-      response &= i < http.length && c == http[i];
-      token &= (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
-    }
-    return token || response;
-  }
-
   /** One byte of a start line, header block, chunk framing or trailer; false stops the chunk. */
   private boolean step(int c, long position, long timestampNanos) {
     if (inHead() && ++headBytes > maxHeadBytes) {

@@ -22,9 +22,25 @@ public final class Http1Protocol implements Protocol {
     return Http1Parser.startsMessage(firstPayload, 0, firstPayload.length, Http1Parser.Mode.EITHER);
   }
 
+  private static final byte[] RESPONSE_START = {'H', 'T', 'T', 'P', '/'};
+
+  /**
+   * Whether first bytes (1 to 15), too few for {@link #detects}, may still begin a message: a
+   * method token so far, or the beginning of "HTTP/".
+   */
   @Override
   public boolean mayStart(byte[] firstBytes, Direction direction) {
-    return Http1Parser.mayStartMessage(firstBytes, 0, firstBytes.length);
+    if (firstBytes.length < 1 || firstBytes.length >= 16) {
+      return false;
+    }
+    boolean response = true;
+    boolean token = true;
+    for (int i = 0; i < firstBytes.length; i++) {
+      int c = firstBytes[i];
+      response &= i < RESPONSE_START.length && c == RESPONSE_START[i];
+      token &= (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+    }
+    return token || response;
   }
 
   @Override
