@@ -40,9 +40,12 @@ public record WatchRule(Pattern name, Pattern field, Pattern value, List<Pattern
     if (!filtersFields()) {
       return fields;
     }
+    // .* is found in any text: not run (a Matcher per field and exchange adds up)
+    boolean anyName = field.pattern().equals(MATCH_ALL);
+    boolean anyValue = value.pattern().equals(MATCH_ALL);
     List<Field> kept = new ArrayList<>(fields.size());
     for (Field f : fields) {
-      if (field.matcher(f.name()).find() && value.matcher(String.valueOf(f.value())).find()) {
+      if ((anyName || field.matcher(f.name()).find()) && (anyValue || value.matcher(String.valueOf(f.value())).find())) {
         kept.add(f);
       }
     }

@@ -33,6 +33,17 @@ final class ProtoWriter {
     pos = 0;
   }
 
+  /**
+   * Empty, and back to {@code capacity} when the array grew past it: a batch of spans with
+   * captured bodies does not keep megabytes after it was sent.
+   */
+  void release(int capacity) {
+    pos = 0;
+    if (buf.length > capacity) {
+      buf = new byte[capacity];
+    }
+  }
+
   /** Back to an earlier size: what was written since is gone (a message that failed half-way). */
   void truncate(int size) {
     pos = size;

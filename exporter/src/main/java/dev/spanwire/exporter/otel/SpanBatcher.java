@@ -1,20 +1,21 @@
 package dev.spanwire.exporter.otel;
 
 import dev.spanwire.exporter.exchange.Exchange;
+import dev.spanwire.exporter.exchange.HandOffQueue;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Exports spans in batches, shaped like the SDK's BatchSpanProcessor: exchanges wait in a bounded
- * queue (more are dropped and counted, the pipeline never waits), a daemon worker encodes up to
+ * Exports spans in batches, shaped like the SDK's BatchSpanProcessor: exchanges wait in a queue
+ * bounded by count ({@code maxQueueSize}) and by the heap they hold ({@link #MAX_QUEUE_BYTES}:
+ * captured bodies make an exchange megabytes); more are dropped and counted, the pipeline never
+ * waits, and an endpoint that is down cannot fill the heap; a daemon worker encodes up to
  * {@code maxExportBatchSize} of them straight into one OTLP request ({@link OtlpSpanEncoder}, into
  * a buffer it reuses) and sends it when the batch is full or {@code scheduleDelay} has passed.
  *
@@ -35,6 +36,15 @@ final class SpanBatcher {
   static final Duration MAX_ASKED_DELAY = Duration.ofMinutes(5);
   /** Requests stay below the 4 MiB a gRPC server (the Collector's default) takes. */
   static final long DEFAULT_MAX_BATCH_BYTES = 3L << 20;
+  /**
+   * The heap queued exchanges may hold (estimated by {@link HandOffQueue#heldBytes(Exchange)}): an
+   * eighth of the JVM's; with the launcher's 32 MiB, 4 MiB: 2,048 exchanges of 2 KiB, or one with
+   * 2 MiB of captured bodies. The batch being sent holds about {@link #DEFAULT_MAX_BATCH_BYTES} at
+   * most (one exchange more), and so does the request it is encoded into.
+   */
+  static final long MAX_QUEUE_BYTES = Runtime.getRuntime().maxMemory() / 8;
+  /** The request buffer's size between batches (it grows for a batch that needs more). */
+  private static final int MESSAGE_CAPACITY = 1 << 16;
   /** A single span the endpoint calls too large is tried this often more, then dropped. */
   private static final int MAX_TOO_LARGE_RETRIES = 3;
   private static final long REJECTION_LOG_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
@@ -44,11 +54,11 @@ final class SpanBatcher {
   private final SpanSender sender;
   private final OtlpSpanEncoder encoder;
   /** The request being sent, reused from batch to batch. */
-  private final ProtoWriter message = new ProtoWriter(1 << 16);
+  private final ProtoWriter message = new ProtoWriter(MESSAGE_CAPACITY);
   private final int maxExportBatchSize;
   private final long scheduleDelayNanos;
   private final Duration exportTimeout;
-  private final BlockingQueue<Exchange> queue;
+  private final HandOffQueue<Exchange> queue;
   private final Thread worker;
   private final AtomicLong exported = new AtomicLong();
   private final AtomicLong dropped = new AtomicLong();
@@ -62,6 +72,10 @@ final class SpanBatcher {
   private volatile long shutdownDeadlineNanos = Long.MAX_VALUE;
   private volatile boolean flushRequested;
   private boolean endpointDown;
+  /** The heap the batch being filled holds, as {@link HandOffQueue#heldBytes(Exchange)} estimates. */
+  private long batchBytes;
+  /** Taken from the queue when the batch it came for was full by bytes: the next batch's first. */
+  private Exchange carried;
   private final RetryPause pause;
 
   /** How the worker waits before retrying a batch; a test records the waits instead. */
@@ -76,6 +90,10 @@ final class SpanBatcher {
 
   /** With {@code pause} null the worker sleeps each wait (cut short by shutdown's deadline). */
   SpanBatcher(SpanSender sender, OtlpSpanEncoder encoder, ExportSettings settings, RetryPause pause) {
+    this(sender, encoder, settings, pause, MAX_QUEUE_BYTES);
+  }
+
+  SpanBatcher(SpanSender sender, OtlpSpanEncoder encoder, ExportSettings settings, RetryPause pause, long maxQueueBytes) {
     this.pause = pause == null ? wait -> sleepUntil(System.nanoTime() + wait.toNanos()) : pause;
     this.sender = sender;
     this.encoder = encoder;
@@ -84,7 +102,7 @@ final class SpanBatcher {
     this.scheduleDelayNanos = settings.scheduleDelay().toNanos();
     this.exportTimeout = settings.timeout();
     this.endpoint = settings.tracesEndpoint();
-    this.queue = new ArrayBlockingQueue<>(settings.maxQueueSize());
+    this.queue = new HandOffQueue<>(settings.maxQueueSize(), maxQueueBytes, HandOffQueue::heldBytes);
     this.worker = Thread.ofPlatform().name("spanwire-span-export").daemon().start(this::run);
   }
 
@@ -120,7 +138,7 @@ final class SpanBatcher {
   }
 
   int capacity() {
-    return queue.size() + queue.remainingCapacity();
+    return queue.capacity();
   }
 
   /** Asks the worker to export what is queued now rather than at the next delay. */
@@ -132,16 +150,22 @@ final class SpanBatcher {
     List<Exchange> batch = new ArrayList<>(maxExportBatchSize);
     while (true) {
       long batchDeadline = System.nanoTime() + scheduleDelayNanos;
+      batchBytes = 0;
+      if (carried != null) {
+        Exchange first = carried;
+        carried = null;
+        take(batch, first);
+      }
       try {
-        while (batch.size() < maxExportBatchSize && !shuttingDown && !flushRequested) {
+        while (!batchFull(batch) && !shuttingDown && !flushRequested) {
           long wait = batchDeadline - System.nanoTime();
           if (wait <= 0) {
             break;
           }
           Exchange next = queue.poll(Math.min(wait, SLICE_NANOS), TimeUnit.NANOSECONDS);
           if (next != null) {
-            batch.add(next);
-            queue.drainTo(batch, maxExportBatchSize - batch.size());
+            take(batch, next);
+            fill(batch);
           }
         }
       } catch (InterruptedException e) {
@@ -149,26 +173,59 @@ final class SpanBatcher {
         return;
       }
       flushRequested = false;
-      queue.drainTo(batch, maxExportBatchSize - batch.size());
+      fill(batch);
       if (!batch.isEmpty()) {
-        // encoded once here; only a request over the size bound is encoded again, in halves
-        List<Exchange> spans = withoutFailures(batch);
-        if (!spans.isEmpty()) {
-          if (message.size() > maxBatchBytes && spans.size() > 1) {
-            int half = spans.size() / 2;
-            exportBySize(spans.subList(0, half));
-            exportBySize(spans.subList(half, spans.size()));
-          } else {
-            exportWithRetry(spans);
-          }
-        }
+        exportBatch(batch);
         batch.clear();
+        message.release(MESSAGE_CAPACITY);
       }
-      if (shuttingDown && (queue.isEmpty() || System.nanoTime() > shutdownDeadlineNanos)) {
-        dropped.addAndGet(queue.size());
-        queue.clear();
+      if (shuttingDown && ((queue.isEmpty() && carried == null) || System.nanoTime() > shutdownDeadlineNanos)) {
+        dropped.addAndGet(queue.clear() + (carried == null ? 0 : 1));
+        carried = null;
         return;
       }
+    }
+  }
+
+  /**
+   * Full by count, or by the heap its exchanges hold (captured bodies): the next would pass the
+   * request bound. So the request encoded of it is about that bound, not megabytes per span times
+   * 512, and what is taken from the queue while the endpoint is down stays bounded.
+   */
+  private boolean batchFull(List<Exchange> batch) {
+    return batch.size() >= maxExportBatchSize || carried != null;
+  }
+
+  /** Into the batch, or, when it would pass the request bound, kept to start the next one. */
+  private void take(List<Exchange> batch, Exchange exchange) {
+    long held = HandOffQueue.heldBytes(exchange);
+    if (!batch.isEmpty() && batchBytes + held > maxBatchBytes) {
+      carried = exchange;
+      return;
+    }
+    batch.add(exchange);
+    batchBytes += held;
+  }
+
+  private void fill(List<Exchange> batch) {
+    Exchange next;
+    while (!batchFull(batch) && (next = queue.poll()) != null) {
+      take(batch, next);
+    }
+  }
+
+  /** Encoded once; only a request over the size bound is encoded again, in halves. */
+  private void exportBatch(List<Exchange> batch) {
+    List<Exchange> spans = withoutFailures(batch);
+    if (spans.isEmpty()) {
+      return;
+    }
+    if (message.size() > maxBatchBytes && spans.size() > 1) {
+      int half = spans.size() / 2;
+      exportBySize(spans.subList(0, half));
+      exportBySize(spans.subList(half, spans.size()));
+    } else {
+      exportWithRetry(spans);
     }
   }
 

@@ -3,21 +3,26 @@ package dev.spanwire.exporter.output;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.Exchange;
+import dev.spanwire.exporter.exchange.HandOffQueue;
 import dev.spanwire.exporter.exchange.Request;
 import java.time.Duration;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Hands what the pipeline reports to a slower sink (a terminal, a pipe) on a daemon thread of
- * its own, through a bounded queue: when the queue is full the item is dropped and counted, so
- * the pipeline never waits. {@link #close} delivers what is queued (within a deadline), then closes
+ * its own, through a queue bounded by items and by the heap they hold: when the queue is full the
+ * item is dropped and counted, so the pipeline never waits and captured bodies cannot fill the heap. {@link #close} delivers what is queued (within a deadline), then closes
  * the delegate.
  */
 public final class AsyncSink implements ExchangeSink {
   public static final int DEFAULT_CAPACITY = 8192;
+
+  /**
+   * The heap queued items may hold (estimated): an eighth of the JVM's; with the launcher's 32 MiB,
+   * 4 MiB: 4,096 exchanges of 1 KiB, or one with 2 MiB of captured bodies.
+   */
+  public static final long DEFAULT_MAX_BYTES = Runtime.getRuntime().maxMemory() / 8;
 
   private record RequestSeen(ConnectionInfo connection, String version, Request request) {}
 
@@ -27,7 +32,7 @@ public final class AsyncSink implements ExchangeSink {
   public static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
   private final ExchangeSink delegate;
-  private final BlockingQueue<Object> queue;
+  private final HandOffQueue<Object> queue;
   private final Thread worker;
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
@@ -36,14 +41,19 @@ public final class AsyncSink implements ExchangeSink {
   private volatile boolean closed;
 
   public AsyncSink(String name, ExchangeSink delegate, int capacity) {
-    this(name, delegate, capacity, CLOSE_TIMEOUT);
+    this(name, delegate, capacity, DEFAULT_MAX_BYTES, CLOSE_TIMEOUT);
   }
 
-  AsyncSink(String name, ExchangeSink delegate, int capacity, Duration closeTimeout) {
+  /**
+   * @param capacity the most items queued
+   * @param maxBytes the most heap queued items hold, as {@link HandOffQueue#heldBytes(Object)}
+   *     estimates it
+   */
+  AsyncSink(String name, ExchangeSink delegate, int capacity, long maxBytes, Duration closeTimeout) {
     this.name = name;
     this.delegate = delegate;
     this.closeTimeout = closeTimeout;
-    this.queue = new ArrayBlockingQueue<>(capacity);
+    this.queue = new HandOffQueue<>(capacity, maxBytes, HandOffQueue::heldBytes);
     this.worker = Thread.ofPlatform().name("spanwire-" + name).daemon().start(this::run);
   }
 
@@ -141,8 +151,7 @@ public final class AsyncSink implements ExchangeSink {
       Thread.currentThread().interrupt();
     }
     if (worker.isAlive()) {
-      dropped.addAndGet(queue.size());
-      queue.clear();
+      dropped.addAndGet(queue.clear());
       System.getLogger(AsyncSink.class.getName())
           .log(System.Logger.Level.WARNING, "{0} output did not drain within {1}; the rest was dropped (counted)", name, closeTimeout);
       return;

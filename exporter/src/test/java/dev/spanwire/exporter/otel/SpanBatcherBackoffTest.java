@@ -30,13 +30,21 @@ class SpanBatcherBackoffTest {
   private static final ProcessInfo NGINX = Exchanges.process(101, "nginx", null);
 
   private static SpanBatcher batcher(int port, SpanBatcher.RetryPause pause) {
+    return batcher(port, pause, SpanBatcher.MAX_QUEUE_BYTES);
+  }
+
+  private static SpanBatcher batcher(int port, SpanBatcher.RetryPause pause, long maxQueueBytes) {
+    return batcher(port, pause, maxQueueBytes, 10);
+  }
+
+  private static SpanBatcher batcher(int port, SpanBatcher.RetryPause pause, long maxQueueBytes, int batchSize) {
     ExportSettings settings = ExportSettings.defaults()
         .withEndpoint(ExportSettings.Protocol.GRPC, "http://127.0.0.1:" + port)
-        .withBatching(100, 10, Duration.ofHours(1))
+        .withBatching(100, batchSize, Duration.ofHours(1))
         .withHeaders(Map.of(), "gzip", Duration.ofSeconds(2));
     OtlpSpanEncoder encoder = new OtlpSpanEncoder(CLOCK, new ExchangeFields(settings.scheme(), List.of()), f -> f,
         new ProcessResources("testhost"), InstrumentationScopeInfo.builder("spanwire").setVersion("test").build());
-    return new SpanBatcher(SpanSender.of(settings), encoder, settings, pause);
+    return new SpanBatcher(SpanSender.of(settings), encoder, settings, pause, maxQueueBytes);
   }
 
   private static void offerBatch(SpanBatcher batcher) {
@@ -108,6 +116,77 @@ class SpanBatcherBackoffTest {
       assertThat(batcher.exported()).isZero();
       assertThat(waits).allSatisfy(w -> assertThat(w).isLessThanOrEqualTo(Duration.ofSeconds(30)));
       assertThat(waits).startsWith(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(4));
+    }
+  }
+
+  @Test
+  void whileTheEndpointIsDownExchangesWithBodiesAreDroppedAtTheQueuesByteBoundNotKeptByCount() throws Exception {
+    java.util.concurrent.CountDownLatch endpointBack = new java.util.concurrent.CountDownLatch(1);
+    try (OtlpReceiver receiver = OtlpReceiver.start()) {
+      receiver.answerTraceRequests(Answer.refuse(Status.UNAVAILABLE.withDescription("down")));
+      SpanBatcher batcher = batcher(receiver.port(), wait -> {
+        try {
+          endpointBack.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }, 12L << 20);
+      try {
+        offerBatch(batcher); // ten without bodies: the batch refused once, its retry now waiting
+        Await.until("the first refusal", Duration.ofSeconds(20), () -> batcher.failures() == 1);
+        // thirty exchanges whose 1 MiB response body was captured, against a queue of 100 and 12 MiB:
+        // eleven fit (11 MiB and their heads), the twelfth would pass 12 MiB
+        byte[] body = new byte[1 << 20];
+        java.util.Arrays.fill(body, (byte) 'x');
+        int accepted = 0;
+        for (int i = 0; i < 30; i++) {
+          var e = Exchanges.exchange(NGINX, Role.SERVER, 1, "GET /big/" + i + " HTTP/1.1\nHost: h\n\n",
+              "HTTP/1.1 200 OK\nContent-Length: 1048576\n\n", (2_000 + i) * 1_000_000L, 1_000_000L);
+          if (batcher.offer(e.withMessages(e.request(), e.response().with(e.response().headers(), body)))) {
+            accepted++;
+          }
+        }
+        assertThat(accepted).isEqualTo(11);
+        assertThat(batcher.dropped()).isEqualTo(19);
+        assertThat(batcher.queued()).isEqualTo(11);
+        endpointBack.countDown();
+        batcher.shutdown(Duration.ofSeconds(20)); // exports what is queued: the batch size is 10, the delay an hour
+        assertThat(batcher.exported()).isEqualTo(21);
+        assertThat(batcher.dropped()).isEqualTo(19);
+        assertThat(batcher.queued()).isZero();
+      } finally {
+        endpointBack.countDown();
+        batcher.shutdown(Duration.ofSeconds(5));
+      }
+      List<String> bigTargets = receiver.spans().stream()
+          .map(span -> String.valueOf(OtlpReceiver.attributes(span.getAttributesList()).get("http_target")))
+          .filter(t -> t.startsWith("/big/")).distinct().sorted().toList();
+      assertThat(bigTargets).containsExactly("/big/0", "/big/1", "/big/10", "/big/2", "/big/3", "/big/4", "/big/5",
+          "/big/6", "/big/7", "/big/8", "/big/9");
+    }
+  }
+
+  @Test
+  void aBatchIsFullByTheHeapItsExchangesHoldAsWellAsByCount() {
+    try (OtlpReceiver receiver = OtlpReceiver.start()) {
+      // a batch of 100 and a delay of an hour: only the bytes can make these batches full
+      SpanBatcher batcher = batcher(receiver.port(), wait -> {}, 64L << 20, 100);
+      try {
+        byte[] body = new byte[1 << 20];
+        java.util.Arrays.fill(body, (byte) 'x');
+        for (int i = 0; i < 9; i++) {
+          var e = Exchanges.exchange(NGINX, Role.SERVER, 1, "GET /big/" + i + " HTTP/1.1\nHost: h\n\n",
+              "HTTP/1.1 200 OK\nContent-Length: 1048576\n\n", (2_000 + i) * 1_000_000L, 1_000_000L);
+          assertThat(batcher.offer(e.withMessages(e.request(), e.response().with(e.response().headers(), body)))).isTrue();
+        }
+        // 3 MiB a request: a third exchange of a 1 MiB body and its head would pass it
+        Await.until("four requests", Duration.ofSeconds(20), () -> batcher.exported() == 8);
+        assertThat(receiver.traceArrivalSpans()).containsExactly(2, 2, 2, 2);
+      } finally {
+        batcher.shutdown(Duration.ofSeconds(5));
+      }
+      assertThat(batcher.exported()).as("the ninth, sent at shutdown").isEqualTo(9);
+      assertThat(receiver.traceArrivalSpans()).containsExactly(2, 2, 2, 2, 1);
     }
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.spanwire.bpf.Role;
+import dev.spanwire.bpf.testing.Await;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.testing.Exchanges;
@@ -46,7 +47,7 @@ class AsyncSinkTest {
         }
       }
     };
-    AsyncSink sink = new AsyncSink("test", stdoutNobodyReads, 4, Duration.ofMillis(200));
+    AsyncSink sink = new AsyncSink("test", stdoutNobodyReads, 4, AsyncSink.DEFAULT_MAX_BYTES, Duration.ofMillis(200));
     sink.onExchange(exchange(0));
     entered.await(); // the worker holds item 0
     for (int i = 1; i <= 10; i++) {
@@ -58,5 +59,42 @@ class AsyncSinkTest {
     sink.onExchange(exchange(11));
     assertThat(sink.dropped()).as("after close").isEqualTo(11);
     stuck.countDown();
+  }
+
+  @Test
+  void exchangesHoldingCapturedBodiesAreBoundedByTheHeapTheyHoldAndCountedWhenDropped() throws InterruptedException {
+    CountDownLatch stuck = new CountDownLatch(1);
+    CountDownLatch entered = new CountDownLatch(1);
+    List<Exchange> delivered = new CopyOnWriteArrayList<>();
+    ExchangeSink slowReader = exchange -> {
+      entered.countDown();
+      try {
+        stuck.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      delivered.add(exchange);
+    };
+    AsyncSink sink = new AsyncSink("test", slowReader, 8192, 8L << 20, Duration.ofSeconds(10));
+    byte[] body = new byte[1 << 20];
+    sink.onExchange(withBody(exchange(0), body));
+    entered.await(); // the reader holds the first, off the queue
+    for (int i = 1; i <= 20; i++) {
+      sink.onExchange(withBody(exchange(i), body));
+    }
+    // 8 MiB queued at most: seven 1 MiB bodies and their heads fit, an eighth would not
+    assertThat(sink.dropped()).isEqualTo(13);
+    stuck.countDown();
+    Await.until("the queue drained", Duration.ofSeconds(10), () -> delivered.size() == 8);
+    sink.onExchange(withBody(exchange(21), body)); // fits again only if the drained bytes were given back
+    sink.close();
+    assertThat(delivered).extracting(e -> e.request().target())
+        .containsExactly("/0", "/1", "/2", "/3", "/4", "/5", "/6", "/7", "/21");
+    assertThat(delivered.get(7).response().bodyPrefix()).hasSize(1 << 20);
+    assertThat(sink.dropped()).isEqualTo(13);
+  }
+
+  private static Exchange withBody(Exchange e, byte[] body) {
+    return e.withMessages(e.request(), e.response().with(e.response().headers(), body));
   }
 }

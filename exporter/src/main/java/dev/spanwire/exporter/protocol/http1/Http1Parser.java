@@ -87,6 +87,8 @@ public final class Http1Parser {
   public static final int DEFAULT_MAX_HEAD_BYTES = 64 * 1024;
   /** Bound on a kept value (target, Host, User-Agent, ...); longer ones are cut. */
   static final int MAX_VALUE_BYTES = 8 * 1024;
+  /** The token buffer's first size: a request line's target or a header value rarely needs more. */
+  private static final int INITIAL_TOKEN_BYTES = 256;
   private static final int MAX_NAME_BYTES = 256;
 
   // framing header ids (kept fields have ids from KeptHeaders.FIRST_KEPT on, from the selection)
@@ -111,7 +113,8 @@ public final class Http1Parser {
   private long startNanos;
   private long headNanos;
   private int headBytes;
-  private final byte[] token = new byte[MAX_VALUE_BYTES];
+  /** Grows to {@link #MAX_VALUE_BYTES} as long values come: most connections never need it. */
+  private byte[] token = new byte[INITIAL_TOKEN_BYTES];
   private int tokenLength;
   private boolean tokenOverflow;
   private final byte[] name = new byte[MAX_NAME_BYTES];
@@ -545,8 +548,15 @@ public final class Http1Parser {
     return true;
   }
 
+  private void growToken(int needed) {
+    token = java.util.Arrays.copyOf(token, Math.min(MAX_VALUE_BYTES, Math.max(needed, token.length * 2)));
+  }
+
   private void appendBulk(byte[] data, int from, int length) {
     int n = Math.min(length, MAX_VALUE_BYTES - tokenLength);
+    if (tokenLength + n > token.length) {
+      growToken(tokenLength + n);
+    }
     System.arraycopy(data, from, token, tokenLength, n);
     tokenLength += n;
     if (n < length) {
@@ -1073,7 +1083,10 @@ public final class Http1Parser {
   }
 
   private boolean append(int c) {
-    if (tokenLength < MAX_VALUE_BYTES) {
+    if (tokenLength < token.length) {
+      token[tokenLength++] = (byte) c;
+    } else if (tokenLength < MAX_VALUE_BYTES) {
+      growToken(tokenLength + 1);
       token[tokenLength++] = (byte) c;
     } else {
       tokenOverflow = true;
