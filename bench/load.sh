@@ -198,7 +198,7 @@ startup_ms=$(median <"$work/startup")
 cpu_per_k=$(awk -v hz="$ticks" '{print 1000 * ($1 / hz) * 1000 / $2}' "$work/seen" | median)
 backend=$(sed 's/backend //' "$work/backend")
 stats=$(tail -n1 "$work/stats")
-lost=$(grep -o 'lost in kernel [0-9]*' "$work/stats" | awk '{s += $4} END {print s + 0}')
+lost=$(grep -o 'records [0-9]*, lost in kernel [0-9]*' "$work/stats" | awk '{s += $6} END {print s + 0}')
 read -r made server client tlscalls < <(awk '{m += $1; s += $2; c += $3; t += $4} END {print m, s, c, t}' "$work/coverage")
 received="export off"
 if [ -n "$receiver_pid" ]; then
