@@ -22,5 +22,5 @@ ENV OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317
 # The JVM flags of scripts/lib.sh (SPANWIRE_JAVA_OPTS): a small heap, the serial collector, the C
 # heap trimmed every 10 s in two malloc arenas.
 ENV MALLOC_ARENA_MAX=2
-ENTRYPOINT ["java", "-Xms8m", "-Xmx32m", "-Xmn8m", "-XX:+UseSerialGC", "-XX:TrimNativeHeapInterval=10000", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/spanwire/spanwire.jar", \
+ENTRYPOINT ["java", "-Xms16m", "-Xmx32m", "-Xmn8m", "-XX:+UseSerialGC", "-XX:TrimNativeHeapInterval=10000", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/spanwire/spanwire.jar", \
             "--config", "/etc/spanwire/application.conf"]

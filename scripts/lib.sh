@@ -4,7 +4,7 @@
 # Packages the build needs (clang compiles the kernel programs against libbpf's headers).
 SPANWIRE_BUILD_PACKAGES="clang libbpf-dev libbpf1"
 # Packages the agent needs at run time.
-# The agent's JVM: a heap that starts at 8 MiB and stops at 32 with a young generation of 8, and
+# The agent's JVM: a heap that starts at 16 MiB and stops at 32 with a young generation of 8, and
 # the serial collector, keep its RSS small and leave the cores to the traced programs (a parallel
 # collector's threads would compete with them). The serial collector grows its old generation to
 # the maximum before it collects it, so the maximum is what a busy agent keeps resident: 64 MiB
@@ -12,7 +12,7 @@ SPANWIRE_BUILD_PACKAGES="clang libbpf-dev libbpf1"
 # (bench/load.sh). The C heap is trimmed every 10 s and glibc keeps two malloc arenas: what the C2
 # compiler's arenas (25 MiB at peak) and libbpf's loading freed goes back. The launcher, the image
 # and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change.
-: "${SPANWIRE_JAVA_OPTS:=-Xms8m -Xmx32m -Xmn8m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000}"
+: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn8m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 SPANWIRE_RUNTIME_PACKAGES="libbpf1"
 # Real peers the tests drive on 127.0.0.1, plus setpriv (util-linux), ip (iproute2) and openssl (a
