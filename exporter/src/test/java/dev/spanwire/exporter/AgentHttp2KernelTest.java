@@ -207,6 +207,31 @@ class AgentHttp2KernelTest {
   }
 
   /**
+   * Body capture at 1 MiB and a hundred streams of 1 MiB answers at once on each of two
+   * connections: the bodies under capture would need far more than the agent's heap (the launcher's
+   * 32 MiB), and the agent died of OutOfMemoryError. They now share a budget; the agent stays up,
+   * stops cleanly, and reports exchanges.
+   */
+  @Test
+  void aHundredConcurrentStreamsOfOneMebibyteBodiesUnderBodyCaptureDoNotExhaustTheHeap(@TempDir Path www, @TempDir Path work)
+      throws Exception {
+    Peers.require("h2load");
+    Files.writeString(www.resolve("big.txt"), "0123456789abcdef".repeat(1 << 16)); // 1 MiB of text
+    try (Server nginx = Peers.nginx(www, work, false, "", null, true);
+        AgentRun agent = AgentRun.start(work.resolve("agent.log"), "--output", "none", "--otlp-endpoint", "none",
+            "--max-body-size", "1048576", "--comm", "^(h2load|nginx)$")) {
+      Completed load = Peers.run(Duration.ofSeconds(120), "h2load", "-n", "2000", "-c", "2", "-m", "100",
+          nginx.url("/big.txt")).assertSuccess();
+      assertThat(load.out()).contains("2000 succeeded");
+      int exit = agent.stop();
+      String log = agent.logText();
+      assertThat(log).doesNotContain("OutOfMemoryError").doesNotContain("capture stopped");
+      assertThat(exit).as("SIGTERM's exit; the log: %s", log).isEqualTo(143);
+      assertThat(counter(log, "exchanges")).isPositive();
+    }
+  }
+
+  /**
    * The agent starts while an HTTP/2 connection is open: header fields the encoder had put into
    * its table before are references the agent cannot follow. It counts them and never reports a
    * wrong value; fields sent in full are still read.

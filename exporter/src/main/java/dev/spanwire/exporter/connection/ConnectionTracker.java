@@ -14,6 +14,7 @@ import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.ProcessInfo;
 import dev.spanwire.exporter.counters.Counters;
+import dev.spanwire.exporter.protocol.BodyBudget;
 import dev.spanwire.exporter.protocol.Protocol;
 import dev.spanwire.exporter.protocol.ProtocolSettings;
 import dev.spanwire.exporter.protocol.ProtocolStats;
@@ -101,9 +102,16 @@ public final class ConnectionTracker implements SocketEventHandler {
   ConnectionTracker(
       ExchangeSink sink, PipelineSettings settings, ProcessRegistry processes, LongSupplier monotonicClock,
       ConnectionTable kernelTable, Counters counters, Protocols protocols) {
+    this(sink, settings, processes, monotonicClock, kernelTable, counters, protocols, BodyBudget.ofHeap());
+  }
+
+  /** @param bodies the heap the body prefixes under capture may hold together */
+  ConnectionTracker(
+      ExchangeSink sink, PipelineSettings settings, ProcessRegistry processes, LongSupplier monotonicClock,
+      ConnectionTable kernelTable, Counters counters, Protocols protocols, BodyBudget bodies) {
     this.kernelTable = kernelTable;
     this.protocols = protocols;
-    this.protocolSettings = settings.protocol();
+    this.protocolSettings = settings.protocol(bodies);
     this.stats = new ConnectionStats(counters);
     this.protocolStats = new ProtocolStats(counters);
     this.view = new PipelineStats(counters);

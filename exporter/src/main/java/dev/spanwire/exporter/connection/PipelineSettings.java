@@ -1,6 +1,7 @@
 package dev.spanwire.exporter.connection;
 
 import dev.spanwire.exporter.filter.Redaction;
+import dev.spanwire.exporter.protocol.BodyBudget;
 import dev.spanwire.exporter.protocol.HeaderSelection;
 import dev.spanwire.exporter.protocol.ProtocolSettings;
 import dev.spanwire.exporter.protocol.http1.Http1Parser;
@@ -41,9 +42,14 @@ public record PipelineSettings(
     }
   }
 
-  /** What every protocol session follows, from these settings. */
+  /** What every protocol session of one pipeline follows, from these settings (a body budget of its own). */
   public ProtocolSettings protocol() {
-    return new ProtocolSettings(HeaderSelection.product(keepHeaderLines), bodyCaptureBytes, maxHeadBytes, maxPipelined);
+    return protocol(BodyBudget.ofHeap());
+  }
+
+  /** The same with the pipeline's body budget. */
+  public ProtocolSettings protocol(BodyBudget bodies) {
+    return new ProtocolSettings(HeaderSelection.product(keepHeaderLines), bodyCaptureBytes, maxHeadBytes, maxPipelined, bodies);
   }
 
   public static PipelineSettings defaults() {

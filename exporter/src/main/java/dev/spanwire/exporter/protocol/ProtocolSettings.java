@@ -7,8 +7,10 @@ package dev.spanwire.exporter.protocol;
  * @param bodyCaptureBytes body bytes kept per message (0: none)
  * @param maxHeadBytes bound on a header block
  * @param maxPipelined requests waiting for answers, kept in full, per connection
+ * @param bodies the heap the bodies under capture may hold together (one per pipeline)
  */
-public record ProtocolSettings(HeaderSelection headers, int bodyCaptureBytes, int maxHeadBytes, int maxPipelined) {
+public record ProtocolSettings(
+    HeaderSelection headers, int bodyCaptureBytes, int maxHeadBytes, int maxPipelined, BodyBudget bodies) {
   public static final int DEFAULT_MAX_HEAD_BYTES = 64 * 1024;
   public static final int DEFAULT_MAX_PIPELINED = 64;
 
@@ -19,6 +21,6 @@ public record ProtocolSettings(HeaderSelection headers, int bodyCaptureBytes, in
   }
 
   public static ProtocolSettings defaults() {
-    return new ProtocolSettings(HeaderSelection.product(), 0, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_PIPELINED);
+    return new ProtocolSettings(HeaderSelection.product(), 0, DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_PIPELINED, BodyBudget.ofHeap());
   }
 }

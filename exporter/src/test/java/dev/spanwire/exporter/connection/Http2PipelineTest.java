@@ -275,4 +275,33 @@ class Http2PipelineTest {
     assertThat(stats.hpackDesync()).isGreaterThan(0);
     assertThat(stats.http2UnknownMessages()).isGreaterThanOrEqualTo(1);
   }
+
+  @Test
+  void streamBodiesUnderCaptureShareThePipelinesBudgetAndGiveItBack() {
+    var budget = new dev.spanwire.exporter.protocol.BodyBudget(1000);
+    pipeline = new ConnectionTracker(sink, PairingSettings.immediate().withBodyCaptureBytes(4096), new ProcessRegistry(proc),
+        () -> 0, dev.spanwire.bpf.ConnectionTable.NONE, new dev.spanwire.exporter.counters.Counters(),
+        dev.spanwire.exporter.protocol.Protocols.registered(), budget);
+    start();
+    in(get(1, "/one"), get(3, "/three"));
+    out(status(1, "200", false), data(1, false, "a".repeat(800))); // stream 1 holds 800
+    out(status(3, "200", false), data(3, true, "b".repeat(500))); // 200 were left
+    out(data(1, true, "c".repeat(100))); // stream 3 gave its 200 back
+    in(get(5, "/five"));
+    out(status(5, "200", false), data(5, true, "d".repeat(1000)));
+    assertThat(sink.exchanges).extracting(e -> e.request().target()).containsExactly("/three", "/one", "/five");
+    assertThat(new String(sink.exchanges.get(0).response().bodyPrefix(), StandardCharsets.US_ASCII)).isEqualTo("b".repeat(200));
+    assertThat(sink.exchanges.get(0).response().bodyPrefixCut()).isTrue();
+    assertThat(new String(sink.exchanges.get(1).response().bodyPrefix(), StandardCharsets.US_ASCII))
+        .isEqualTo("a".repeat(800) + "c".repeat(100));
+    assertThat(sink.exchanges.get(1).response().bodyPrefixCut()).isFalse();
+    assertThat(new String(sink.exchanges.get(2).response().bodyPrefix(), StandardCharsets.US_ASCII)).isEqualTo("d".repeat(1000));
+    assertThat(budget.held()).isZero();
+    // a stream under way when the connection is dropped gives its share back too
+    in(get(7, "/seven"));
+    out(status(7, "200", false), data(7, false, "e".repeat(600)));
+    assertThat(budget.held()).isEqualTo(600);
+    pipeline.onEvent(s.close());
+    assertThat(budget.held()).isZero();
+  }
 }

@@ -3,6 +3,7 @@ package dev.spanwire.exporter.protocol.http1;
 import static dev.spanwire.exporter.protocol.http1.Http1State.*;
 import static dev.spanwire.exporter.protocol.http1.Http1Syntax.*;
 
+import dev.spanwire.exporter.protocol.BodyBudget;
 import dev.spanwire.exporter.protocol.HeaderSelection;
 import dev.spanwire.exporter.protocol.http1.HttpMessage.Framing;
 import java.nio.charset.StandardCharsets;
@@ -102,6 +103,11 @@ public final class Http1Parser {
   private final Listener listener;
   private final KeptHeaders kept;
   private final int bodyCaptureBytes;
+  private final BodyBudget bodies;
+  /** Bytes of {@link #bodies} the body buffer holds. */
+  private int budgeted;
+  /** The budget refused the body more room: its prefix is as full as it gets. */
+  private boolean bodyRefused;
   private final int maxHeadBytes;
 
   private Http1State state = START;
@@ -165,12 +171,19 @@ public final class Http1Parser {
    */
   public Http1Parser(
       Mode mode, Listener listener, HeaderSelection headers, int bodyCaptureBytes, int maxHeadBytes) {
+    this(mode, listener, headers, bodyCaptureBytes, maxHeadBytes, new BodyBudget(Long.MAX_VALUE));
+  }
+
+  /** @param bodies the heap body prefixes under capture may hold, shared with the pipeline's other parsers */
+  public Http1Parser(
+      Mode mode, Listener listener, HeaderSelection headers, int bodyCaptureBytes, int maxHeadBytes, BodyBudget bodies) {
     this.mode = mode;
     this.listener = listener;
     this.kept = new KeptHeaders(headers);
     this.bodyCaptureBytes = bodyCaptureBytes;
     this.maxHeadBytes = maxHeadBytes;
     this.parsingRequest = mode == Mode.REQUESTS;
+    this.bodies = bodies;
   }
 
   public Http1Parser(Mode mode, Listener listener) {
@@ -1073,13 +1086,24 @@ public final class Http1Parser {
     framing = Framing.NONE;
     bodyRemaining = 0;
     bodyBytes = 0;
-    body = null;
+    releaseBody();
     bodyLength = 0;
     bodyTruncated = false;
     truncated = false;
     upgradeAfterMessage = false;
     // decided by the first token in EITHER mode
     parsingRequest = mode == Mode.REQUESTS;
+  }
+
+  /**
+   * Gives the body buffer's bytes back to the budget (a complete message's prefix now belongs to
+   * it). Also for the session when its connection ends.
+   */
+  public void releaseBody() {
+    body = null;
+    bodies.give(budgeted);
+    budgeted = 0;
+    bodyRefused = false;
   }
 
   private boolean append(int c) {
@@ -1258,7 +1282,7 @@ public final class Http1Parser {
    * they are many and the body prefix is full, the capture may skip copying them. Once per end.
    */
   private void bodyAhead(long left, long end) {
-    if (left >= SKIP_HINT_MIN_BYTES && bodyLength >= bodyCaptureBytes && end != hintedEnd) {
+    if (left >= SKIP_HINT_MIN_BYTES && (bodyLength >= bodyCaptureBytes || bodyRefused) && end != hintedEnd) {
       hintedEnd = end;
       listener.onBodyAhead(end);
     }
@@ -1272,13 +1296,24 @@ public final class Http1Parser {
     int room = bodyCaptureBytes - bodyLength;
     int n = Math.min(room, length);
     if (n > 0) {
-      if (body == null) {
-        body = new byte[Math.min(bodyCaptureBytes, Math.max(n, 256))];
-      } else if (body.length < bodyLength + n) {
-        body = Arrays.copyOf(body, Math.min(bodyCaptureBytes, Math.max(bodyLength + n, body.length * 2)));
+      int capacity = body == null ? 0 : body.length;
+      if (capacity < bodyLength + n) {
+        int wanted = Math.min(bodyCaptureBytes, Math.max(bodyLength + n, Math.max(256, capacity * 2)));
+        int granted = bodies.take(wanted - capacity);
+        if (granted > 0) {
+          budgeted += granted;
+          body = body == null ? new byte[granted] : Arrays.copyOf(body, capacity + granted);
+          capacity += granted;
+        }
+        if (capacity < bodyLength + n) {
+          bodyRefused = true;
+          n = capacity - bodyLength;
+        }
       }
-      System.arraycopy(data, offset, body, bodyLength, n);
-      bodyLength += n;
+      if (n > 0) {
+        System.arraycopy(data, offset, body, bodyLength, n);
+        bodyLength += n;
+      }
     }
     if (n < length) {
       bodyTruncated = true;

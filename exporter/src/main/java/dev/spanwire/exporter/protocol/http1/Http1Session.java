@@ -105,7 +105,7 @@ final class Http1Session implements ProtocolSession {
     var settings = context.settings();
     return new Http1Parser(
         Http1Parser.Mode.EITHER, new DirectionListener(direction), settings.headers(), settings.bodyCaptureBytes(),
-        settings.maxHeadBytes());
+        settings.maxHeadBytes(), settings.bodies());
   }
 
   private Http1Parser parser(Direction direction, boolean unused) {
@@ -132,6 +132,7 @@ final class Http1Session implements ProtocolSession {
     egressParser.close(timestampNanos);
     ingressParser.close(timestampNanos);
     reportWaiting();
+    releaseBodies();
   }
 
   @Override
@@ -139,11 +140,18 @@ final class Http1Session implements ProtocolSession {
     requestParser().cut();
     responseParser().cut();
     reportWaiting();
+    releaseBodies();
   }
 
   @Override
   public void onEvict() {
     dropWaiting();
+    releaseBodies();
+  }
+
+  private void releaseBodies() {
+    egressParser.releaseBody();
+    ingressParser.releaseBody();
   }
 
   private void reportWaiting() {

@@ -6,6 +6,7 @@ import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.Headers;
 import dev.spanwire.exporter.exchange.Request;
 import dev.spanwire.exporter.exchange.Response;
+import dev.spanwire.exporter.protocol.BodyBudget;
 import dev.spanwire.exporter.protocol.HeaderSelection;
 import dev.spanwire.exporter.protocol.ProtocolSession;
 import dev.spanwire.exporter.protocol.ProtocolStats;
@@ -30,6 +31,9 @@ final class Http2Session implements ProtocolSession {
   /** Header names kept of every message, or null for all of them. */
   private final java.util.Set<String> keptNames;
   private final int bodyCaptureBytes;
+  private final BodyBudget bodies;
+  /** Bytes of {@link #bodies} this session's streams hold. */
+  private long bodyBytesHeld;
   private final DirectionState egress;
   private final DirectionState ingress;
   private final StreamTable<Stream> streams = new StreamTable<>();
@@ -51,6 +55,7 @@ final class Http2Session implements ProtocolSession {
       this.keptNames = names;
     }
     this.bodyCaptureBytes = context.settings().bodyCaptureBytes();
+    this.bodies = context.settings().bodies();
     boolean synced = !context.joinedMidStream();
     this.egress = new DirectionState(Direction.EGRESS, synced);
     this.ingress = new DirectionState(Direction.INGRESS, synced);
@@ -130,6 +135,7 @@ final class Http2Session implements ProtocolSession {
       }
     }
     streams.clear();
+    releaseAllBodies();
     closed = true;
   }
 
@@ -146,6 +152,7 @@ final class Http2Session implements ProtocolSession {
       }
     }
     streams.clear();
+    releaseAllBodies();
   }
 
   /** What one direction's frames mean. */
@@ -341,7 +348,7 @@ final class Http2Session implements ProtocolSession {
         body.padding = 0;
       }
       if (bodyCaptureBytes > 0 && captured > skip) {
-        body.keep(bytes, offset + skip, captured - skip, bodyCaptureBytes);
+        bodyBytesHeld += body.keep(bytes, offset + skip, captured - skip, bodyCaptureBytes, bodies);
       } else if (bodyCaptureBytes > 0 && count > 0 && captured == 0) {
         body.cut = true;
       }
@@ -396,7 +403,9 @@ final class Http2Session implements ProtocolSession {
     }
     stats.requests.increment();
     if (streams.size() > MAX_STREAMS) {
-      streams.remove(streams.least(s -> s.order).id);
+      Stream expired = streams.least(s -> s.order);
+      streams.remove(expired.id);
+      releaseBodies(expired);
       stats.http2Expired.increment();
     }
     if (ended) {
@@ -451,6 +460,27 @@ final class Http2Session implements ProtocolSession {
     if (streams.get(stream.id) == stream) {
       streams.remove(stream.id);
     }
+    try {
+      report(stream, timestampNanos, connectionEnd);
+    } finally {
+      releaseBodies(stream);
+    }
+  }
+
+  /** Its body prefixes, copied into what was reported, go back to the pipeline's budget. */
+  private void releaseBodies(Stream stream) {
+    long released = stream.requestBody.release() + stream.responseBody.release();
+    bodyBytesHeld -= released;
+    bodies.give(released);
+  }
+
+  /** What is left of the session's share of the body budget (streams forgotten without report). */
+  private void releaseAllBodies() {
+    bodies.give(bodyBytesHeld);
+    bodyBytesHeld = 0;
+  }
+
+  private void report(Stream stream, long timestampNanos, boolean connectionEnd) {
     if (stream.reported) {
       return;
     }
@@ -564,23 +594,45 @@ final class Http2Session implements ProtocolSession {
     boolean cut;
     boolean tooLong;
 
-    void keep(byte[] data, int offset, int count, int limit) {
+    /** Bytes of the pipeline's body budget {@link #prefix} holds. */
+    int budgeted;
+
+    /** Keeps what the limit and the budget leave room for; returns the budget bytes it took. */
+    int keep(byte[] data, int offset, int count, int limit, BodyBudget budget) {
       int room = limit - prefixLength;
       if (room <= 0) {
         tooLong = true;
-        return;
+        return 0;
       }
       int n = Math.min(room, count);
-      if (prefix == null) {
-        prefix = new byte[Math.min(limit, Math.max(n, 256))];
-      } else if (prefix.length < prefixLength + n) {
-        prefix = Arrays.copyOf(prefix, Math.min(limit, Math.max(prefixLength + n, prefix.length * 2)));
+      int capacity = prefix == null ? 0 : prefix.length;
+      int granted = 0;
+      if (capacity < prefixLength + n) {
+        int wanted = Math.min(limit, Math.max(prefixLength + n, Math.max(256, capacity * 2)));
+        granted = budget.take(wanted - capacity);
+        if (granted > 0) {
+          budgeted += granted;
+          prefix = prefix == null ? new byte[granted] : Arrays.copyOf(prefix, capacity + granted);
+          capacity += granted;
+        }
+        n = Math.min(n, capacity - prefixLength);
       }
-      System.arraycopy(data, offset, prefix, prefixLength, n);
-      prefixLength += n;
+      if (n > 0) {
+        System.arraycopy(data, offset, prefix, prefixLength, n);
+        prefixLength += n;
+      }
       if (n < count) {
         tooLong = true;
       }
+      return granted;
+    }
+
+    /** Drops the prefix; the budget bytes it held. */
+    int release() {
+      prefix = null;
+      int released = budgeted;
+      budgeted = 0;
+      return released;
     }
 
     byte[] prefix() {

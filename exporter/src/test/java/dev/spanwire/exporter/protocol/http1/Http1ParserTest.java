@@ -194,4 +194,37 @@ class Http1ParserTest {
     assertThat(ends).containsExactly(at + chunked.length() + 0x30000);
     assertThat(messages).hasSize(1);
   }
+
+  @Test
+  void bodiesUnderCaptureShareTheBudgetAndGiveItBackWhenComplete() {
+    var budget = new dev.spanwire.exporter.protocol.BodyBudget(1000);
+    Http1Parser.Listener listener = new Http1Parser.Listener() {
+      @Override
+      public void onMessage(HttpMessage message) {
+        messages.add(message);
+      }
+
+      @Override
+      public void onError(Http1Error error) {
+        errors.add(error);
+      }
+    };
+    var selection = dev.spanwire.exporter.protocol.HeaderSelection.product(false);
+    Http1Parser a = new Http1Parser(Http1Parser.Mode.RESPONSES, listener, selection, 4096, 65536, budget);
+    Http1Parser b = new Http1Parser(Http1Parser.Mode.RESPONSES, listener, selection, 4096, 65536, budget);
+    feed(a, "HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n" + "a".repeat(800)); // holds 800, not complete
+    feed(b, "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + "b".repeat(500)); // 200 left for it
+    feed(a, "c".repeat(100)); // b gave its 200 back: room for a's last 100
+    feed(b, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + "d".repeat(1000)); // the whole budget again
+    assertThat(messages).hasSize(3);
+    assertThat(new String(messages.get(0).bodyPrefix(), StandardCharsets.US_ASCII)).isEqualTo("b".repeat(200));
+    assertThat(messages.get(0).bodyPrefixCut()).isTrue();
+    assertThat(messages.get(0).bodyBytes()).isEqualTo(500);
+    assertThat(new String(messages.get(1).bodyPrefix(), StandardCharsets.US_ASCII)).isEqualTo("a".repeat(800) + "c".repeat(100));
+    assertThat(messages.get(1).bodyPrefixCut()).isFalse();
+    assertThat(new String(messages.get(2).bodyPrefix(), StandardCharsets.US_ASCII)).isEqualTo("d".repeat(1000));
+    assertThat(messages.get(2).bodyPrefixCut()).isFalse();
+    assertThat(budget.held()).isZero();
+    assertThat(errors).isEmpty();
+  }
 }
