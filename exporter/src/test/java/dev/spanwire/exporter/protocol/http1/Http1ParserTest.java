@@ -15,7 +15,12 @@ class Http1ParserTest {
   private final List<Http1Error> errors = new ArrayList<>();
 
   private Http1Parser parser(Http1Parser.Mode mode, boolean headerLines, int body, int maxHead) {
-    return new Http1Parser(mode, new Http1Parser.Listener() {
+    return new Http1Parser(mode, recorder(), dev.spanwire.exporter.protocol.HeaderSelection.product(headerLines), body, maxHead);
+  }
+
+  /** Collects into {@link #messages} and {@link #errors}. */
+  private Http1Parser.Listener recorder() {
+    return new Http1Parser.Listener() {
       @Override
       public void onMessage(HttpMessage message) {
         messages.add(message);
@@ -25,7 +30,7 @@ class Http1ParserTest {
       public void onError(Http1Error error) {
         errors.add(error);
       }
-    }, dev.spanwire.exporter.protocol.HeaderSelection.product(headerLines), body, maxHead);
+    };
   }
 
   private static byte[] bytes(String s) {
@@ -198,17 +203,7 @@ class Http1ParserTest {
   @Test
   void bodiesUnderCaptureShareTheBudgetAndGiveItBackWhenComplete() {
     var budget = new dev.spanwire.exporter.protocol.BodyBudget(1000);
-    Http1Parser.Listener listener = new Http1Parser.Listener() {
-      @Override
-      public void onMessage(HttpMessage message) {
-        messages.add(message);
-      }
-
-      @Override
-      public void onError(Http1Error error) {
-        errors.add(error);
-      }
-    };
+    Http1Parser.Listener listener = recorder();
     var selection = dev.spanwire.exporter.protocol.HeaderSelection.product(false);
     Http1Parser a = new Http1Parser(Http1Parser.Mode.RESPONSES, listener, selection, 4096, 65536, budget);
     Http1Parser b = new Http1Parser(Http1Parser.Mode.RESPONSES, listener, selection, 4096, 65536, budget);
