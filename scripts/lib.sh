@@ -8,9 +8,10 @@ SPANWIRE_BUILD_PACKAGES="clang libbpf-dev libbpf1"
 # the serial collector, keep its RSS small and leave the cores to the traced programs (a parallel
 # collector's threads would compete with them). The serial collector grows its old generation to
 # the maximum before it collects it, so the maximum is what a busy agent keeps resident: 64 MiB
-# measured 146-164 MiB of RSS in bench/soak.sh, these 113-130, at the same CPU per exchange
-# (bench/load.sh). The C heap is trimmed every 10 s and glibc keeps two malloc arenas: what the C2
-# compiler's arenas (25 MiB at peak) and libbpf's loading freed goes back. The launcher, the image
+# measured 146-164 MiB of RSS in bench/soak.sh, these 111 once warm (120-132 in its first
+# minutes), at the same CPU per exchange (bench/load.sh). The C heap is trimmed every 10 s and
+# glibc keeps two malloc arenas: what the C2 compiler's arenas (25 MiB at peak) and libbpf's
+# loading freed goes back. The launcher, the image
 # and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change.
 : "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn8m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
