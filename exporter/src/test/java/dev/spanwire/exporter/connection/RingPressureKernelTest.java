@@ -108,8 +108,10 @@ class RingPressureKernelTest {
       assertThat(stats.pressureCut()).isGreaterThanOrEqualTo(whileHeld.pressureCut()).isLessThan(4L * MIB / 512);
       for (long pid : List.of(python.pid(), nginx.pid())) {
         List<Exchange> exchanges = recorder.of(pid);
+        // one connection after the other, but nginx may still be discarding a body when the next
+        // upload's exchange completes: the order across connections is the order they completed in
         assertThat(exchanges).extracting(e -> e.request().method() + " " + e.request().target() + " -> " + e.statusCode())
-            .containsExactly("POST /up/0 -> 200", "POST /up/1 -> 200", "POST /up/2 -> 200", "POST /up/3 -> 200");
+            .containsExactlyInAnyOrder("POST /up/0 -> 200", "POST /up/1 -> 200", "POST /up/2 -> 200", "POST /up/3 -> 200");
         assertThat(exchanges).allSatisfy(e -> {
           assertThat(e.request().declaredLength()).isEqualTo(MIB);
           assertThat(e.request().bodyBytes()).isEqualTo(MIB);
