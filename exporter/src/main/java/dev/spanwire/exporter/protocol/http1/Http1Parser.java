@@ -4,6 +4,7 @@ import static dev.spanwire.exporter.protocol.http1.Http1State.*;
 import static dev.spanwire.exporter.protocol.http1.Http1Syntax.*;
 
 import dev.spanwire.exporter.protocol.BodyBudget;
+import dev.spanwire.exporter.protocol.BodyPrefix;
 import dev.spanwire.exporter.protocol.HeaderSelection;
 import dev.spanwire.exporter.protocol.http1.HttpMessage.Framing;
 import java.nio.charset.StandardCharsets;
@@ -103,11 +104,6 @@ public final class Http1Parser {
   private final Listener listener;
   private final KeptHeaders kept;
   private final int bodyCaptureBytes;
-  private final BodyBudget bodies;
-  /** Bytes of {@link #bodies} the body buffer holds. */
-  private int budgeted;
-  /** The budget refused the body more room: its prefix is as full as it gets. */
-  private boolean bodyRefused;
   private final int maxHeadBytes;
 
   private Http1State state = START;
@@ -153,8 +149,8 @@ public final class Http1Parser {
   private Framing framing;
   private long bodyRemaining;
   private long bodyBytes;
-  private byte[] body;
-  private int bodyLength;
+  /** The body's first bytes, when body capture is on. */
+  private final BodyPrefix body;
   private boolean bodyTruncated;
   private boolean truncated;
   private boolean upgradeAfterMessage;
@@ -183,7 +179,7 @@ public final class Http1Parser {
     this.bodyCaptureBytes = bodyCaptureBytes;
     this.maxHeadBytes = maxHeadBytes;
     this.parsingRequest = mode == Mode.REQUESTS;
-    this.bodies = bodies;
+    this.body = new BodyPrefix(bodies);
   }
 
   public Http1Parser(Mode mode, Listener listener) {
@@ -308,7 +304,7 @@ public final class Http1Parser {
     lastNanos = timestampNanos;
     switch (state) {
       case BODY_LENGTH -> {
-        bodyTruncated |= bodyLength < bodyCaptureBytes;
+        bodyTruncated |= body.length() < bodyCaptureBytes;
         if (count < bodyRemaining) {
           bodyAhead(bodyRemaining - count, position + bodyRemaining);
           bodyBytes += count;
@@ -325,7 +321,7 @@ public final class Http1Parser {
         }
       }
       case CHUNK_DATA -> {
-        bodyTruncated |= bodyLength < bodyCaptureBytes;
+        bodyTruncated |= body.length() < bodyCaptureBytes;
         if (count <= bodyRemaining) {
           bodyAhead(bodyRemaining - count, position + bodyRemaining);
           bodyBytes += count;
@@ -340,7 +336,7 @@ public final class Http1Parser {
       }
       case CHUNK_DATA_CR, CHUNK_DATA_LF, CHUNK_SIZE_START -> endsWithLastChunk(count, timestampNanos);
       case BODY_UNTIL_CLOSE -> {
-        bodyTruncated |= bodyLength < bodyCaptureBytes;
+        bodyTruncated |= body.length() < bodyCaptureBytes;
         bodyBytes += count;
       }
       case START, CLOSED, UPGRADED, UPGRADE_PENDING, RESYNC -> {
@@ -562,7 +558,7 @@ public final class Http1Parser {
   }
 
   private void growToken(int needed) {
-    token = java.util.Arrays.copyOf(token, Math.min(MAX_VALUE_BYTES, Math.max(needed, token.length * 2)));
+    token = Arrays.copyOf(token, Math.min(MAX_VALUE_BYTES, Math.max(needed, token.length * 2)));
   }
 
   private void appendBulk(byte[] data, int from, int length) {
@@ -1086,8 +1082,7 @@ public final class Http1Parser {
     framing = Framing.NONE;
     bodyRemaining = 0;
     bodyBytes = 0;
-    releaseBody();
-    bodyLength = 0;
+    body.release();
     bodyTruncated = false;
     truncated = false;
     upgradeAfterMessage = false;
@@ -1100,10 +1095,7 @@ public final class Http1Parser {
    * it). Also for the session when its connection ends.
    */
   public void releaseBody() {
-    body = null;
-    bodies.give(budgeted);
-    budgeted = 0;
-    bodyRefused = false;
+    body.release();
   }
 
   private boolean append(int c) {
@@ -1282,7 +1274,7 @@ public final class Http1Parser {
    * they are many and the body prefix is full, the capture may skip copying them. Once per end.
    */
   private void bodyAhead(long left, long end) {
-    if (left >= SKIP_HINT_MIN_BYTES && (bodyLength >= bodyCaptureBytes || bodyRefused) && end != hintedEnd) {
+    if (left >= SKIP_HINT_MIN_BYTES && (body.length() >= bodyCaptureBytes || body.refused()) && end != hintedEnd) {
       hintedEnd = end;
       listener.onBodyAhead(end);
     }
@@ -1293,28 +1285,7 @@ public final class Http1Parser {
     if (bodyCaptureBytes == 0 || length == 0) {
       return;
     }
-    int room = bodyCaptureBytes - bodyLength;
-    int n = Math.min(room, length);
-    if (n > 0) {
-      int capacity = body == null ? 0 : body.length;
-      if (capacity < bodyLength + n) {
-        int wanted = Math.min(bodyCaptureBytes, Math.max(bodyLength + n, Math.max(256, capacity * 2)));
-        int granted = bodies.take(wanted - capacity);
-        if (granted > 0) {
-          budgeted += granted;
-          body = body == null ? new byte[granted] : Arrays.copyOf(body, capacity + granted);
-          capacity += granted;
-        }
-        if (capacity < bodyLength + n) {
-          bodyRefused = true;
-          n = capacity - bodyLength;
-        }
-      }
-      if (n > 0) {
-        System.arraycopy(data, offset, body, bodyLength, n);
-        bodyLength += n;
-      }
-    }
+    int n = body.keep(data, offset, length, bodyCaptureBytes);
     if (n < length) {
       bodyTruncated = true;
     }
@@ -1375,7 +1346,7 @@ public final class Http1Parser {
             kept.host(),
             kept.userAgent(),
             kept.build(),
-            body == null ? null : (body.length == bodyLength ? body : Arrays.copyOf(body, bodyLength)),
+            body.bytes(),
             bodyTruncated,
             !keepAlive,
             truncated,

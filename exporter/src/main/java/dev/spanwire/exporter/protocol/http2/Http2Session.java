@@ -7,6 +7,7 @@ import dev.spanwire.exporter.exchange.Headers;
 import dev.spanwire.exporter.exchange.Request;
 import dev.spanwire.exporter.exchange.Response;
 import dev.spanwire.exporter.protocol.BodyBudget;
+import dev.spanwire.exporter.protocol.BodyPrefix;
 import dev.spanwire.exporter.protocol.HeaderSelection;
 import dev.spanwire.exporter.protocol.ProtocolSession;
 import dev.spanwire.exporter.protocol.ProtocolStats;
@@ -68,7 +69,7 @@ final class Http2Session implements ProtocolSession {
     Request upgrade = context.handedOver();
     if (upgrade != null && requestDirection != null) {
       // HTTP/1's Upgrade: h2c request is stream 1's, half-closed by the client (RFC 7540 3.2)
-      Stream stream = new Stream(1, requestDirection);
+      Stream stream = new Stream(1, requestDirection, bodies);
       stream.order = opened++;
       stream.builtRequest = new StreamRequest(1, new Request.Simple(upgrade.method(), upgrade.target(), upgrade.authority(),
           upgrade.userAgent(), upgrade.headers(), upgrade.declaredLength(), upgrade.bodyBytes(), upgrade.hasBody(),
@@ -348,7 +349,7 @@ final class Http2Session implements ProtocolSession {
         body.padding = 0;
       }
       if (bodyCaptureBytes > 0 && captured > skip) {
-        bodyBytesHeld += body.keep(bytes, offset + skip, captured - skip, bodyCaptureBytes, bodies);
+        bodyBytesHeld += body.keep(bytes, offset + skip, captured - skip, bodyCaptureBytes);
       } else if (bodyCaptureBytes > 0 && count > 0 && captured == 0) {
         body.cut = true;
       }
@@ -390,7 +391,7 @@ final class Http2Session implements ProtocolSession {
       requestDirection = direction;
       context.learnRole(direction == Direction.EGRESS ? Role.CLIENT : Role.SERVER);
     }
-    Stream stream = new Stream(streamId, direction);
+    Stream stream = new Stream(streamId, direction, bodies);
     stream.order = opened++;
     stream.request = fields;
     stream.requestStartNanos = startNanos;
@@ -520,7 +521,7 @@ final class Http2Session implements ProtocolSession {
     Body body = stream.requestBody;
     long end = stream.requestEnded ? stream.requestEndNanos : stream.lastNanos;
     stream.builtRequest = new StreamRequest(stream.id, new Request.Simple(f.method, f.path, f.authority, f.userAgent,
-        f.headers(), f.contentLength, Math.max(0, body.bytes), body.bytes > 0, body.prefix(), body.cut || body.tooLong,
+        f.headers(), f.contentLength, Math.max(0, body.bytes), body.bytes > 0, body.prefix.bytes(), body.cut || body.tooLong,
         stream.requestStartNanos, stream.requestHeadNanos, Math.max(end, stream.requestHeadNanos),
         !stream.requestEnded), -1);
     return stream.builtRequest;
@@ -531,7 +532,7 @@ final class Http2Session implements ProtocolSession {
     Body body = stream.responseBody;
     Headers headers = f.headers();
     return new Response.Simple(stream.statusCode, "", "2.0", headers, f.contentLength, Math.max(0, body.bytes),
-        body.bytes > 0, body.prefix(), body.cut || body.tooLong, stream.responseStartNanos, stream.responseHeadNanos,
+        body.bytes > 0, body.prefix.bytes(), body.cut || body.tooLong, stream.responseStartNanos, stream.responseHeadNanos,
         Math.max(stream.responseEndNanos, stream.responseHeadNanos), cut && !stream.responseEnded);
   }
 
@@ -559,8 +560,8 @@ final class Http2Session implements ProtocolSession {
     Fields response;
     boolean requestTrailers;
     int statusCode;
-    final Body requestBody = new Body();
-    final Body responseBody = new Body();
+    final Body requestBody;
+    final Body responseBody;
     long requestStartNanos;
     long requestHeadNanos;
     long requestEndNanos;
@@ -579,9 +580,11 @@ final class Http2Session implements ProtocolSession {
     /** When it opened among the connection's streams. */
     long order;
 
-    Stream(int id, Direction requestDirection) {
+    Stream(int id, Direction requestDirection, BodyBudget bodies) {
       this.id = id;
       this.requestDirection = requestDirection;
+      this.requestBody = new Body(bodies);
+      this.responseBody = new Body(bodies);
     }
   }
 
@@ -589,54 +592,28 @@ final class Http2Session implements ProtocolSession {
   private static final class Body {
     long bytes;
     int padding;
-    byte[] prefix;
-    int prefixLength;
+    final BodyPrefix prefix;
     boolean cut;
     boolean tooLong;
 
-    /** Bytes of the pipeline's body budget {@link #prefix} holds. */
-    int budgeted;
+    Body(BodyBudget budget) {
+      prefix = new BodyPrefix(budget);
+    }
 
     /** Keeps what the limit and the budget leave room for; returns the budget bytes it took. */
-    int keep(byte[] data, int offset, int count, int limit, BodyBudget budget) {
-      int room = limit - prefixLength;
-      if (room <= 0) {
-        tooLong = true;
-        return 0;
-      }
-      int n = Math.min(room, count);
-      int capacity = prefix == null ? 0 : prefix.length;
-      int granted = 0;
-      if (capacity < prefixLength + n) {
-        int wanted = Math.min(limit, Math.max(prefixLength + n, Math.max(256, capacity * 2)));
-        granted = budget.take(wanted - capacity);
-        if (granted > 0) {
-          budgeted += granted;
-          prefix = prefix == null ? new byte[granted] : Arrays.copyOf(prefix, capacity + granted);
-          capacity += granted;
-        }
-        n = Math.min(n, capacity - prefixLength);
-      }
-      if (n > 0) {
-        System.arraycopy(data, offset, prefix, prefixLength, n);
-        prefixLength += n;
-      }
-      if (n < count) {
+    int keep(byte[] data, int offset, int count, int limit) {
+      int before = prefix.budgeted();
+      if (prefix.keep(data, offset, count, limit) < count) {
         tooLong = true;
       }
-      return granted;
+      return prefix.budgeted() - before;
     }
 
     /** Drops the prefix; the budget bytes it held. */
     int release() {
-      prefix = null;
-      int released = budgeted;
-      budgeted = 0;
+      int released = prefix.budgeted();
+      prefix.release();
       return released;
-    }
-
-    byte[] prefix() {
-      return prefix == null ? null : Arrays.copyOf(prefix, prefixLength);
     }
   }
 
