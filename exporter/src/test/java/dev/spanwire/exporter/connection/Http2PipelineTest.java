@@ -285,7 +285,9 @@ class Http2PipelineTest {
     start();
     in(get(1, "/one"), get(3, "/three"));
     out(status(1, "200", false), data(1, false, "a".repeat(800))); // stream 1 holds 800
+    assertThat(budget.held()).isEqualTo(800);
     out(status(3, "200", false), data(3, true, "b".repeat(500))); // 200 were left
+    assertThat(budget.held()).as("stream 3 complete: its 200 given back once, stream 1's 800 still held").isEqualTo(800);
     out(data(1, true, "c".repeat(100))); // stream 3 gave its 200 back
     in(get(5, "/five"));
     out(status(5, "200", false), data(5, true, "d".repeat(1000)));

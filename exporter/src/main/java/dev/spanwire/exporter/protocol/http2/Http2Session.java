@@ -33,8 +33,6 @@ final class Http2Session implements ProtocolSession {
   private final java.util.Set<String> keptNames;
   private final int bodyCaptureBytes;
   private final BodyBudget bodies;
-  /** Bytes of {@link #bodies} this session's streams hold. */
-  private long bodyBytesHeld;
   private final DirectionState egress;
   private final DirectionState ingress;
   private final StreamTable<Stream> streams = new StreamTable<>();
@@ -135,7 +133,6 @@ final class Http2Session implements ProtocolSession {
         stats.unpairedRequests.increment();
       }
     }
-    streams.clear();
     releaseAllBodies();
     closed = true;
   }
@@ -152,7 +149,6 @@ final class Http2Session implements ProtocolSession {
         finish(stream, timestampNanos > 0 ? timestampNanos : stream.lastNanos, true);
       }
     }
-    streams.clear();
     releaseAllBodies();
   }
 
@@ -349,7 +345,7 @@ final class Http2Session implements ProtocolSession {
         body.padding = 0;
       }
       if (bodyCaptureBytes > 0 && captured > skip) {
-        bodyBytesHeld += body.keep(bytes, offset + skip, captured - skip, bodyCaptureBytes);
+        body.keep(bytes, offset + skip, captured - skip, bodyCaptureBytes);
       } else if (bodyCaptureBytes > 0 && count > 0 && captured == 0) {
         body.cut = true;
       }
@@ -469,16 +465,17 @@ final class Http2Session implements ProtocolSession {
   }
 
   /** Its body prefixes, copied into what was reported, go back to the pipeline's budget. */
-  private void releaseBodies(Stream stream) {
-    long released = stream.requestBody.release() + stream.responseBody.release();
-    bodyBytesHeld -= released;
-    bodies.give(released);
+  private static void releaseBodies(Stream stream) {
+    stream.requestBody.prefix.release();
+    stream.responseBody.prefix.release();
   }
 
-  /** What is left of the session's share of the body budget (streams forgotten without report). */
+  /** The streams left (reported or forgotten without report) are dropped, their body prefixes given back. */
   private void releaseAllBodies() {
-    bodies.give(bodyBytesHeld);
-    bodyBytesHeld = 0;
+    for (Stream stream : streams.values()) {
+      releaseBodies(stream);
+    }
+    streams.clear();
   }
 
   private void report(Stream stream, long timestampNanos, boolean connectionEnd) {
@@ -600,20 +597,11 @@ final class Http2Session implements ProtocolSession {
       prefix = new BodyPrefix(budget);
     }
 
-    /** Keeps what the limit and the budget leave room for; returns the budget bytes it took. */
-    int keep(byte[] data, int offset, int count, int limit) {
-      int before = prefix.budgeted();
+    /** Keeps what the limit and the budget leave room for (the prefix takes its room from the budget). */
+    void keep(byte[] data, int offset, int count, int limit) {
       if (prefix.keep(data, offset, count, limit) < count) {
         tooLong = true;
       }
-      return prefix.budgeted() - before;
-    }
-
-    /** Drops the prefix; the budget bytes it held. */
-    int release() {
-      int released = prefix.budgeted();
-      prefix.release();
-      return released;
     }
   }
 

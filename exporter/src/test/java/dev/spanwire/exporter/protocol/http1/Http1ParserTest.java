@@ -209,6 +209,7 @@ class Http1ParserTest {
     Http1Parser b = new Http1Parser(Http1Parser.Mode.RESPONSES, listener, selection, 4096, 65536, budget);
     feed(a, "HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n" + "a".repeat(800)); // holds 800, not complete
     feed(b, "HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n" + "b".repeat(500)); // 200 left for it
+    assertThat(budget.held()).as("b complete: its 200 given back once, a's 800 still held").isEqualTo(800);
     feed(a, "c".repeat(100)); // b gave its 200 back: room for a's last 100
     feed(b, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + "d".repeat(1000)); // the whole budget again
     assertThat(messages).hasSize(3);
