@@ -5,6 +5,7 @@ import dev.spanwire.exporter.counters.Counter;
 import dev.spanwire.exporter.counters.Counters;
 import dev.spanwire.exporter.exchange.ConnectionInfo;
 import dev.spanwire.exporter.exchange.Exchange;
+import dev.spanwire.exporter.exchange.HandOffQueue;
 import dev.spanwire.exporter.exchange.Request;
 import dev.spanwire.exporter.exchange.SpanIds;
 import dev.spanwire.semconv.AgentMetric;
@@ -51,7 +52,8 @@ import java.util.function.LongSupplier;
  * linked span follows its parent, so a kept trace is whole.
  *
  * A missing parent is acceptable, a wrong one is not: nothing is linked on a guess. Bounded
- * (the oldest entries go first). Used on the pipeline thread.
+ * (the oldest entries go first); the held exchanges by count per trace and by heap together
+ * ({@link TraceSettings#maxHeldBytes}), past which the oldest waiting traces leave as they are. Used on the pipeline thread.
  */
 public final class SpanIdentities {
   /** Client requests remembered for their server side, and threads with open server exchanges. */
@@ -86,6 +88,8 @@ public final class SpanIdentities {
     final boolean peerKnown;
     /** The exchanges of its provisional trace that ended while it waited. */
     List<Exchange> held;
+    /** What {@link #held} holds of the heap, as {@link HandOffQueue#heldBytes} estimates. */
+    long heldBytes;
     /** Linked, released or forgotten: its place in the queue is void. */
     boolean done;
 
@@ -127,6 +131,9 @@ public final class SpanIdentities {
   private final SplittableRandom random;
   private final Sampler sampler;
   private final long windowNanos;
+  private final long maxHeldBytes;
+  /** What every waiter's held exchanges hold together. */
+  private long heldBytes;
   private final LongSupplier clock;
   private final Consumer<Exchange> release;
   private final Counter crossProcess;
@@ -224,6 +231,7 @@ public final class SpanIdentities {
     this.random = random;
     this.sampler = settings.sampler();
     this.windowNanos = settings.linkingWindow().toNanos();
+    this.maxHeldBytes = settings.maxHeldBytes();
     this.clock = clock;
     this.release = release;
     this.crossProcess = counters.counter(AgentMetric.LINKS_CROSS_PROCESS);
@@ -405,8 +413,8 @@ public final class SpanIdentities {
 
   /**
    * Whether an ended exchange waits in the linking window (its trace is provisional: the server
-   * request that started it may still meet its client); if so it leaves later, through the release
-   * this was made with.
+   * request that started it may still meet its client); if so it leaves through the release this
+   * was made with, later (or at once, when holding it passed a bound).
    */
   public boolean hold(Exchange exchange) {
     if (waitingTraces.isEmpty() || exchange.ids() == null) {
@@ -419,9 +427,15 @@ public final class SpanIdentities {
     if (waiter.held == null) {
       waiter.held = new ArrayList<>(2);
     }
+    long bytes = HandOffQueue.heldBytes(exchange);
     waiter.held.add(exchange);
+    waiter.heldBytes += bytes;
+    heldBytes += bytes;
     if (waiter.held.size() >= MAX_HELD_PER_TRACE) {
       giveUp(waiter); // a busy trace: what it holds leaves as it is
+    }
+    while (heldBytes > maxHeldBytes && !waiting.isEmpty()) {
+      giveUp(waiting.pollFirst()); // too much heap waits: the oldest traces leave as they are
     }
     return true;
   }
@@ -528,6 +542,8 @@ public final class SpanIdentities {
     if (waiter.held != null) {
       List<Exchange> held = waiter.held;
       waiter.held = null;
+      heldBytes -= waiter.heldBytes;
+      waiter.heldBytes = 0;
       for (Exchange exchange : held) {
         Exchange now = exchange.withIds(follow(exchange.ids()));
         if (!hold(now)) {

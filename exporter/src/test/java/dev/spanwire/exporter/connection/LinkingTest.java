@@ -425,4 +425,56 @@ class LinkingTest {
     assertThat(reported("/busy", Role.SERVER)).isTrue();
     assertThat(stats().linksWindowExpired()).isEqualTo(calls);
   }
+
+  @Test
+  void heldExchangesWithCapturedBodiesPastTheHeapBoundMakeTheOldestTraceGiveUpFirst() {
+    // each backend answer carries a 10,000-byte body, captured whole; the held exchanges may hold
+    // 25,000 bytes: two such exchanges fit, a third does not
+    pipeline = new ConnectionTracker(sink, PipelineSettings.defaults().withBodyCaptureBytes(16_384)
+        .withTraces(dev.spanwire.exporter.trace.TraceSettings.defaults().withMaxHeldBytes(25_000)),
+        new ProcessRegistry(proc), () -> now);
+    String answer = "HTTP/1.1 200 OK\nContent-Length: 10000\n\n" + "x".repeat(10_000);
+    EventScript clientA = new EventScript(170, 50170, 8080, 5151);
+    EventScript serverA = new EventScript(171, 8080, 50170);
+    EventScript backA = new EventScript(172, 50172, 9090);
+    EventScript clientB = new EventScript(173, 50173, 8080, 5252);
+    EventScript serverB = new EventScript(174, 8080, 50173, 6262);
+    EventScript backB = new EventScript(175, 50175, 9090, 6262);
+    for (EventScript client : new EventScript[] {clientA, clientB}) {
+      pipeline.onEvent(client.open(Role.CLIENT));
+    }
+    for (EventScript server : new EventScript[] {serverA, serverB}) {
+      pipeline.onEvent(server.open(Role.SERVER));
+    }
+    pipeline.onEvent(backA.open(Role.CLIENT));
+    pipeline.onEvent(backB.open(Role.CLIENT));
+    // A's server request comes first, then B's: each waits for its client's write
+    pipeline.onEvent(serverA.in("GET /a HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(backA.out("GET /a-call HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(backA.in(answer));
+    pipeline.onEvent(serverB.in("GET /b HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(backB.out("GET /b-call-1 HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(backB.in(answer));
+    assertThat(sink.exchanges).as("two bodies held, within the bound").isEmpty();
+    pipeline.onEvent(backB.out("GET /b-call-2 HTTP/1.1\nHost: b\n\n"));
+    pipeline.onEvent(backB.in(answer));
+    assertThat(sink.summary()).as("past the bound: the oldest trace (A's) left, B's two still fit").containsExactly(
+        "GET /a-call -> 200");
+    assertThat(sink.exchanges.get(0).response().bodyPrefix()).hasSize(10_000);
+    assertThat(stats().linksWindowExpired()).isEqualTo(1);
+    // B's client write comes: what B held joins its trace
+    pipeline.onEvent(clientB.out("GET /b HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(serverB.out("HTTP/1.1 204 No Content\n\n"));
+    pipeline.onEvent(clientB.in("HTTP/1.1 204 No Content\n\n"));
+    pipeline.afterBatch();
+    Exchange client = exchange("/b", Role.CLIENT);
+    Exchange server = exchange("/b", Role.SERVER);
+    assertThat(server.ids().parentSpanId()).isEqualTo(client.ids().spanId());
+    for (String call : new String[] {"/b-call-1", "/b-call-2"}) {
+      assertThat(exchange(call, Role.CLIENT).ids().traceIdLow()).as(call).isEqualTo(client.ids().traceIdLow());
+      assertThat(exchange(call, Role.CLIENT).ids().parentSpanId()).as(call).isEqualTo(server.ids().spanId());
+    }
+    assertThat(stats().linksWindowExpired()).isEqualTo(1);
+    assertThat(stats().linksCrossProcess()).isEqualTo(1);
+  }
 }
