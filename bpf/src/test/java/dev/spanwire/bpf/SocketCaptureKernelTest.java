@@ -142,6 +142,68 @@ class SocketCaptureKernelTest {
     }
   }
 
+  /** A server that reads with recvmsg into four buffers (one empty) and answers with sendmsg of five (one empty). */
+  private static final String VECTORED_SERVER = """
+      import socket
+      s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+      print("port %d" % s.getsockname()[1], flush=True)
+      while True:
+          c, _ = s.accept()
+          got = b""
+          while b"\\r\\n\\r\\n" not in got:
+              bufs = [bytearray(16), bytearray(0), bytearray(5), bytearray(4096)]
+              n = c.recvmsg_into(bufs)[0]
+              if n == 0:
+                  break
+              got += b"".join(bytes(b) for b in bufs)[:n]
+          if got:
+              c.sendmsg([b"HTTP/1.1 200 OK\\r\\n", b"", b"Content-Length: 5\\r\\n\\r\\n", b"he", b"llo"])
+          c.close()
+      """;
+
+  /** A client that sends its request with sendmsg of twelve buffers (two empty) and reads with readv into three. */
+  private static final String VECTORED_CLIENT = """
+      import os, socket, sys
+      c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+      c.sendmsg([b"GET /vectored HTTP/1.1\\r\\n", b"", b"Host: vec", b"tor\\r\\n", b"X-A: 1\\r\\n", b"X-B: 2\\r\\n",
+                 b"", b"X-C: ", b"3", b"\\r\\n", b"X-D: 4\\r\\n", b"\\r\\n"])
+      got = b""
+      while not got.endswith(b"hello"):
+          bufs = [bytearray(10), bytearray(0), bytearray(200)]
+          n = os.readv(c.fileno(), bufs)
+          if n == 0:
+              break
+          got += b"".join(bytes(b) for b in bufs)[:n]
+      sys.stdout.buffer.write(got)
+      """;
+
+  /**
+   * Bytes spread over many buffers (twelve, the most the kernel copies from; empty ones and short
+   * ones among them) arrive whole and in order, from sendmsg, recvmsg and readv alike.
+   */
+  @Test
+  void vectoredCallsOfManySmallAndEmptyBuffersAreCopiedWhole() {
+    try (Server server = Peers.server(List.of(Peers.python(), "-c", VECTORED_SERVER), java.util.Map.of())) {
+      Completed client = Peers.run(CLIENT_TIMEOUT, Peers.python(), "-c", VECTORED_CLIENT, String.valueOf(server.port()))
+          .assertSuccess();
+      String response = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+      assertThat(client.out()).isEqualTo(response);
+      assertExchange(client, server, response.getBytes(StandardCharsets.ISO_8859_1), "GET /vectored HTTP/1.1");
+      ConnectionOpened clientSide = onlyConnection(client.pid());
+      ConnectionOpened serverSide = peerOf(clientSide, server.pid());
+      assertThat(new String(recorder.stream(clientSide.connectionId(), Direction.EGRESS), StandardCharsets.ISO_8859_1))
+          .isEqualTo("GET /vectored HTTP/1.1\r\nHost: vector\r\nX-A: 1\r\nX-B: 2\r\nX-C: 3\r\nX-D: 4\r\n\r\n");
+      assertThat(recorder.data(clientSide.connectionId(), Direction.EGRESS)).extracting(DataCaptured::source)
+          .containsOnly(Source.SENDMSG);
+      assertThat(recorder.data(clientSide.connectionId(), Direction.INGRESS)).extracting(DataCaptured::source)
+          .containsOnly(Source.READV);
+      assertThat(recorder.data(serverSide.connectionId(), Direction.INGRESS)).extracting(DataCaptured::source)
+          .containsOnly(Source.RECVMSG);
+      assertThat(recorder.data(serverSide.connectionId(), Direction.EGRESS)).extracting(DataCaptured::source)
+          .containsOnly(Source.SENDMSG);
+    }
+  }
+
   @Test
   void sendfileBodyCountsInPositionsWithoutBytes(@TempDir Path nginxWork) {
     try (Server server = Peers.nginx(files, nginxWork, true, "")) {
