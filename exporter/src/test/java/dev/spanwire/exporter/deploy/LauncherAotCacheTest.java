@@ -1,0 +1,168 @@
+package dev.spanwire.exporter.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spanwire.exporter.testing.Corpora;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.spi.ToolProvider;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The launcher's ahead-of-time cache ({@code aot_options} in scripts/lib.sh), run as the launcher
+ * runs it: the first run of a jar records the cache and writes it when it exits, with nothing on
+ * stdout but the program's own output (the agent's stdout is its JSON or table); the next run maps
+ * it; a new jar starts over; the subcommands that do not capture, {@code SPANWIRE_AOT=0} and JDKs
+ * before 25 get no options. A small program stands in for the agent: the cache holds whatever jar
+ * is run, and the test JVM's own classpath has directories, which a cache cannot hold.
+ */
+class LauncherAotCacheTest {
+  private static final Path ROOT = Corpora.projectDir();
+  private static final String JAVA_HOME = System.getProperty("java.home");
+
+  private record Run(int exit, String out, String err) {}
+
+  private static Run bash(Map<String, String> env, String script, String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of("bash", "-c", ". \"$0\"/scripts/lib.sh; " + script, ROOT.toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command);
+    builder.environment().putAll(env);
+    Path err = Files.createTempFile("launcher", ".err");
+    try {
+      Process process = builder.redirectError(err.toFile()).start();
+      process.getOutputStream().close();
+      byte[] out = process.getInputStream().readAllBytes();
+      assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
+      return new Run(process.exitValue(), new String(out, StandardCharsets.UTF_8), Files.readString(err));
+    } finally {
+      Files.delete(err);
+    }
+  }
+
+
+  /** A jar whose main prints one JSON line per argument and loads a few classes on the way. */
+  private static Path jar(Path dir, String name) throws IOException {
+    Path src = dir.resolve("src");
+    Files.createDirectories(src.resolve("demo"));
+    Files.writeString(src.resolve("demo/Main.java"), """
+        package demo;
+        public class Main {
+          public static void main(String[] args) {
+            java.util.Map<String, Integer> seen = new java.util.TreeMap<>();
+            for (String a : args) {
+              seen.merge(a, 1, Integer::sum);
+              System.out.println("{\\"arg\\":\\"" + a + "\\"}");
+            }
+          }
+        }
+        """);
+    Path classes = dir.resolve("classes");
+    run("javac", "-d", classes.toString(), src.resolve("demo/Main.java").toString());
+    Path jar = dir.resolve(name);
+    run("jar", "--create", "--file", jar.toString(), "--main-class", "demo.Main", "-C", classes.toString(), ".");
+    return jar;
+  }
+
+  private static void run(String tool, String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+    int exit = ToolProvider.findFirst(tool).orElseThrow().run(print, print, args);
+    assertThat(exit).as("%s: %s", tool, out).isZero();
+  }
+
+  /** The launcher's command line for {@code jar}: its JVM options, the AOT options, the jar. */
+  private static Run launch(Path cache, Path jar, String... args) throws IOException, InterruptedException {
+    return bash(Map.of("SPANWIRE_CACHE_DIR", cache.toString()),
+        "jar=$1; shift; exec \"" + JAVA_HOME + "/bin/java\" $SPANWIRE_JAVA_OPTS $(aot_options \"" + JAVA_HOME
+            + "\" \"$jar\" \"$@\") -jar \"$jar\" \"$@\"",
+        prepend(jar.toString(), args));
+  }
+
+  private static String[] prepend(String first, String... rest) {
+    String[] all = new String[rest.length + 1];
+    all[0] = first;
+    System.arraycopy(rest, 0, all, 1, rest.length);
+    return all;
+  }
+
+  private static List<Path> caches(Path dir) throws IOException {
+    try (var files = Files.list(dir)) {
+      return files.filter(f -> f.getFileName().toString().endsWith(".aot")).toList();
+    }
+  }
+
+  @Test
+  void theFirstRunRecordsTheCacheWithACleanStdoutAndTheNextRunsMapIt(@TempDir Path dir) throws Exception {
+    Runtime.Version version = Runtime.version();
+    if (version.feature() < 25) {
+      System.out.println("LauncherAotCacheTest: JDK " + version + " has no -XX:AOTCacheOutput; the launcher adds nothing");
+      return;
+    }
+    Path cache = dir.resolve("cache");
+    Path jar = jar(dir, "demo.jar");
+
+    Run first = launch(cache, jar, "a", "b");
+    assertThat(first.exit()).as(first.err()).isZero();
+    assertThat(first.out()).as("stdout is the program's alone").isEqualTo("{\"arg\":\"a\"}\n{\"arg\":\"b\"}\n");
+    assertThat(first.err()).contains("AOTCache creation is complete");
+    List<Path> recorded = caches(cache);
+    assertThat(recorded).hasSize(1);
+    assertThat(Files.size(recorded.getFirst())).isPositive();
+
+    // the next run maps the cache: with AOTMode=on a cache that cannot be used is fatal
+    Run options = bash(Map.of("SPANWIRE_CACHE_DIR", cache.toString()), "aot_options \"$1\" \"$2\"", JAVA_HOME, jar.toString());
+    assertThat(options.out()).contains("-XX:AOTCache=" + recorded.getFirst()).doesNotContain("AOTCacheOutput");
+    Run second = bash(Map.of(), "exec \"" + JAVA_HOME + "/bin/java\" $SPANWIRE_JAVA_OPTS -XX:AOTMode=on -XX:AOTCache=\"$1\" -jar \"$2\" c",
+        recorded.getFirst().toString(), jar.toString());
+    assertThat(second.exit()).as(second.err()).isZero();
+    assertThat(second.out()).isEqualTo("{\"arg\":\"c\"}\n");
+    Run mapped = launch(cache, jar, "d");
+    assertThat(mapped.out()).isEqualTo("{\"arg\":\"d\"}\n");
+    assertThat(mapped.err()).doesNotContain("AOTCache creation");
+    assertThat(caches(cache)).containsExactlyElementsOf(recorded);
+
+    // another jar (a rebuild): recorded anew, the old cache removed
+    Path rebuilt = jar(dir.resolve("rebuilt"), "demo.jar");
+    Run again = launch(cache, rebuilt, "e");
+    assertThat(again.out()).isEqualTo("{\"arg\":\"e\"}\n");
+    assertThat(again.err()).contains("AOTCache creation is complete");
+    assertThat(caches(cache)).hasSize(1).doesNotContainAnyElementsOf(recorded);
+  }
+
+  @Test
+  void noOptionsForSubcommandsThatDoNotCaptureWhenTurnedOffOrBeforeJdk25(@TempDir Path dir) throws Exception {
+    Path cache = dir.resolve("cache");
+    Path jar = Files.writeString(dir.resolve("any.jar"), "x");
+    for (String subcommand : List.of("doctor", "config", "--help", "-h", "--version", "-V")) {
+      Run run = bash(Map.of("SPANWIRE_CACHE_DIR", cache.toString()), "aot_options \"$1\" \"$2\" \"$3\"", JAVA_HOME, jar.toString(), subcommand);
+      assertThat(run.out()).as(subcommand).isEmpty();
+    }
+    Run off = bash(Map.of("SPANWIRE_CACHE_DIR", cache.toString(), "SPANWIRE_AOT", "0"), "aot_options \"$1\" \"$2\"", JAVA_HOME, jar.toString());
+    assertThat(off.out()).isEmpty();
+    // a JDK 24 (its release file; bin/java and bin/javac present)
+    Path jdk24 = dir.resolve("jdk24");
+    Files.createDirectories(jdk24.resolve("bin"));
+    for (String tool : List.of("java", "javac")) {
+      Path exe = Files.writeString(jdk24.resolve("bin").resolve(tool), "#!/bin/sh\nexit 1\n");
+      assertThat(exe.toFile().setExecutable(true)).isTrue();
+    }
+    Files.writeString(jdk24.resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"24.0.2\"\n");
+    Run old = bash(Map.of("SPANWIRE_CACHE_DIR", cache.toString()), "jdk_feature \"$1\"; aot_options \"$1\" \"$2\"", jdk24.toString(), jar.toString());
+    assertThat(old.out()).isEqualTo("24\n");
+    // an agent run on a JDK 25+ gets them
+    if (Runtime.version().feature() < 25) {
+      return;
+    }
+    Run agent = bash(Map.of("SPANWIRE_CACHE_DIR", cache.toString()), "aot_options \"$1\" \"$2\" --output json", JAVA_HOME, jar.toString());
+    assertThat(agent.out()).contains("-XX:AOTCacheOutput=" + cache.resolve("spanwire-")).contains("-XX:+DisplayVMOutputToStderr");
+  }
+}
