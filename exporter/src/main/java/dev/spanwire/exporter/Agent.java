@@ -87,25 +87,60 @@ final class Agent implements AutoCloseable {
     // the first real events must not wait for class loading and compilation (see Warmup): the
     // pipeline warms up on another core while the kernel verifies the programs
     Thread warmup = Thread.ofPlatform().name("spanwire-warmup").daemon().start(Agent::warmUp);
+    // so are the OTLP exporters made (the SDK's classes are half a second of a start)
+    ExportSettings export = output == Output.RAW ? null : settings.export();
+    java.util.concurrent.FutureTask<OtelSink.Exporters> exporters =
+        export == null ? null : new java.util.concurrent.FutureTask<>(() -> OtelSink.Exporters.of(export));
+    if (exporters != null) {
+      Thread.ofPlatform().name("spanwire-otlp-setup").daemon().start(exporters);
+    }
     Counters counters = new Counters();
-    KernelClock clock = KernelClock.calibrate();
-    SocketCapture capture = SocketCapture.load(settings.capture());
+    SocketCapture capture = null;
     try {
+      KernelClock clock = KernelClock.calibrate();
+      capture = SocketCapture.load(settings.capture());
       registerCapture(counters, capture);
       warmup.join();
-      return wire(settings, output, version, counters, clock, capture);
+      return wire(settings, output, version, counters, clock, capture, exporters == null ? null : made(exporters));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      capture.close();
+      close(capture, exporters);
       throw new IllegalStateException("interrupted while starting", e);
     } catch (RuntimeException | Error e) {
-      capture.close();
+      close(capture, exporters);
       throw e;
     }
   }
 
-  private static Agent wire(
-      Settings settings, Output output, String version, Counters counters, KernelClock clock, SocketCapture capture) {
+  /** The exporters made on their thread; what failed there fails here, as it would have inline. */
+  private static OtelSink.Exporters made(java.util.concurrent.FutureTask<OtelSink.Exporters> exporters)
+      throws InterruptedException {
+    try {
+      return exporters.get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      switch (e.getCause()) {
+        case RuntimeException r -> throw r;
+        case Error r -> throw r;
+        default -> throw new IllegalStateException(e.getCause());
+      }
+    }
+  }
+
+  /** A start that failed gives back the capture and the exporters made for it (once made). */
+  private static void close(SocketCapture capture, java.util.concurrent.FutureTask<OtelSink.Exporters> exporters) {
+    if (capture != null) {
+      capture.close();
+    }
+    if (exporters != null) {
+      exporters.cancel(false);
+      if (exporters.state() == java.util.concurrent.Future.State.SUCCESS) {
+        exporters.resultNow().shutdown();
+      }
+    }
+  }
+
+  private static Agent wire(Settings settings, Output output, String version, Counters counters, KernelClock clock,
+      SocketCapture capture, OtelSink.Exporters exporters) {
     Writer stdout =
         new BufferedWriter(new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16);
     if (output == Output.RAW) {
@@ -115,7 +150,7 @@ final class Agent implements AutoCloseable {
     FilterSettings filters = settings.filter();
     WatchRule watch = filters.watch();
     ExportSettings export = settings.export();
-    OtelSink otel = export == null ? null : OtelSink.start(export, clock, hostname(), version, counters, watch);
+    OtelSink otel = exporters == null ? null : OtelSink.start(export, exporters, clock, hostname(), version, counters, watch);
     List<AsyncSink> outputs = outputs(output, settings, clock, stdout);
     ExchangeSink metricsOut = metricsOutput(settings.metrics(), clock, stdout, counters);
     counters.register(AgentMetric.OUTPUT_DROPPED, () -> outputs.stream().mapToLong(AsyncSink::dropped).sum());

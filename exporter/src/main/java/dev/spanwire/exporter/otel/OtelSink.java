@@ -10,6 +10,7 @@ import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.common.AttributesBuilder;
 import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
 import io.opentelemetry.sdk.metrics.data.MetricData;
+import io.opentelemetry.sdk.metrics.export.MetricExporter;
 import io.opentelemetry.sdk.resources.Resource;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,11 +59,46 @@ public final class OtelSink {
    */
   public static OtelSink start(
       ExportSettings settings, KernelClock clock, String hostName, String version, Counters counters, WatchRule watch) {
+    return start(settings, Exporters.of(settings), clock, hostName, version, counters, watch);
+  }
+
+  /**
+   * The OTLP exporters the settings ask for, made and not yet used: making them loads and
+   * initialises most of the SDK and its HTTP/2 client (half a second of a start), which the agent
+   * does on another thread while the kernel verifies its programs. Touches no counters.
+   */
+  public record Exporters(SpanSender spans, MetricExporter metrics) {
+    public static Exporters of(ExportSettings settings) {
+      SpanSender spans = settings.traces() ? SpanSender.of(settings) : null;
+      try {
+        return new Exporters(spans, settings.metrics() ? OtlpExporters.metrics(settings) : null);
+      } catch (RuntimeException | Error e) {
+        if (spans != null) {
+          spans.shutdown();
+        }
+        throw e;
+      }
+    }
+
+    /** Gives back what they hold, when no sink is made of them. */
+    public void shutdown() {
+      if (spans != null) {
+        spans.shutdown();
+      }
+      if (metrics != null) {
+        metrics.shutdown();
+      }
+    }
+  }
+
+  /** {@link #start(ExportSettings, KernelClock, String, String, Counters, WatchRule)} with exporters made before. */
+  public static OtelSink start(ExportSettings settings, Exporters exporters, KernelClock clock, String hostName,
+      String version, Counters counters, WatchRule watch) {
     InstrumentationScopeInfo scope = InstrumentationScopeInfo.builder("spanwire").setVersion(version).build();
     ProcessResources resources = new ProcessResources(hostName);
     ExchangeFields fields = new ExchangeFields(settings.scheme(), watch == null ? List.of() : watch.headers());
-    SpanBatcher batcher = settings.traces()
-        ? new SpanBatcher(SpanSender.of(settings),
+    SpanBatcher batcher = exporters.spans() != null
+        ? new SpanBatcher(exporters.spans(),
             new OtlpSpanEncoder(clock, fields, watch == null ? f -> f : watch::keep, resources, scope), settings)
         : null;
     HttpMetrics httpMetrics = settings.metrics()
@@ -79,8 +115,8 @@ public final class OtelSink {
     }
     SelfMetrics self = new SelfMetrics(agentResource(settings, hostName, version), scope,
         clock.toEpochNanos(KernelClock.monotonicNanos()), counters);
-    MetricsWorker worker = settings.metrics()
-        ? new MetricsWorker(OtlpExporters.metrics(settings), () -> collect(httpMetrics, self, clock), settings)
+    MetricsWorker worker = exporters.metrics() != null
+        ? new MetricsWorker(exporters.metrics(), () -> collect(httpMetrics, self, clock), settings)
         : null;
     return new OtelSink(settings, batcher, httpMetrics, self, worker, clock, counters.counter(AgentMetric.SPANS_SAMPLED_OUT));
   }
