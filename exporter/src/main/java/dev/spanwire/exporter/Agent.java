@@ -38,7 +38,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToLongFunction;
@@ -89,8 +92,8 @@ final class Agent implements AutoCloseable {
     Thread warmup = Thread.ofPlatform().name("spanwire-warmup").daemon().start(Agent::warmUp);
     // so are the OTLP exporters made (the SDK's classes are half a second of a start)
     ExportSettings export = output == Output.RAW ? null : settings.export();
-    java.util.concurrent.FutureTask<OtelSink.Exporters> exporters =
-        export == null ? null : new java.util.concurrent.FutureTask<>(() -> OtelSink.Exporters.of(export));
+    FutureTask<OtelSink.Exporters> exporters =
+        export == null ? null : new FutureTask<>(() -> OtelSink.Exporters.of(export));
     if (exporters != null) {
       Thread.ofPlatform().name("spanwire-otlp-setup").daemon().start(exporters);
     }
@@ -113,11 +116,11 @@ final class Agent implements AutoCloseable {
   }
 
   /** The exporters made on their thread; what failed there fails here, as it would have inline. */
-  private static OtelSink.Exporters made(java.util.concurrent.FutureTask<OtelSink.Exporters> exporters)
+  private static OtelSink.Exporters made(FutureTask<OtelSink.Exporters> exporters)
       throws InterruptedException {
     try {
       return exporters.get();
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       switch (e.getCause()) {
         case RuntimeException r -> throw r;
         case Error r -> throw r;
@@ -127,13 +130,13 @@ final class Agent implements AutoCloseable {
   }
 
   /** A start that failed gives back the capture and the exporters made for it (once made). */
-  private static void close(SocketCapture capture, java.util.concurrent.FutureTask<OtelSink.Exporters> exporters) {
+  private static void close(SocketCapture capture, FutureTask<OtelSink.Exporters> exporters) {
     if (capture != null) {
       capture.close();
     }
     if (exporters != null) {
       exporters.cancel(false);
-      if (exporters.state() == java.util.concurrent.Future.State.SUCCESS) {
+      if (exporters.state() == Future.State.SUCCESS) {
         exporters.resultNow().shutdown();
       }
     }
