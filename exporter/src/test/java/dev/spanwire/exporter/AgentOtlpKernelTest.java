@@ -104,6 +104,23 @@ class AgentOtlpKernelTest {
     }
   }
 
+  /**
+   * TLS material that is no certificate: the exporters are made on their own thread while the
+   * kernel verifies the programs, and what fails there still stops the start with the SDK's reason
+   * (no capture left running, no hang).
+   */
+  @Test
+  void aCertificateThatIsNoneStopsTheStartWithItsReason(@TempDir Path work) throws Exception {
+    Path pem = Files.writeString(work.resolve("not-a-certificate.pem"), "not a certificate\n");
+    Path log = work.resolve("agent.log");
+    ProcessBuilder builder = AgentProcess.builder(List.of(), "--output", "none", "--otlp-endpoint", "https://127.0.0.1:1");
+    builder.environment().put("OTEL_EXPORTER_OTLP_CERTIFICATE", pem.toString());
+    Process bad = AgentProcess.start(builder.redirectOutput(ProcessBuilder.Redirect.DISCARD), log);
+    assertThat(bad.waitFor(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)).as(read(log)).isTrue();
+    assertThat(bad.exitValue()).as(read(log)).isEqualTo(1);
+    assertThat(read(log)).contains("spanwire: Error creating X509TrustManager").doesNotContain("capturing on");
+  }
+
   @Test
   void spansMadeJustBeforeSigtermArrive(@TempDir Path www, @TempDir Path work) throws Exception {
     Files.writeString(www.resolve("index.html"), "hello\n");
