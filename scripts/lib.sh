@@ -79,14 +79,14 @@ jdk_feature() {
 
 # The JVM's ahead-of-time cache for the agent (JDK 25+: JEP 483, 514, 515): the classes it loads
 # and links at start, and their profiles, recorded by the first run of a jar on a JDK (written when
-# that run exits) and mapped by the runs after it. Measured (README): start to "capturing" 1.3-1.5 s
-# -> 1.0-1.2 s, idle RSS 87 -> 83 MiB. A cache that does not match (another jar, JDK or flags) is
+# that run exits) and mapped by the runs after it. Measured (README): start to "capturing" 1.7-1.8 s
+# -> 1.3-1.4 s, peak RSS under wrk 102-110 -> 101 MiB. A cache that does not match (another jar, JDK or flags) is
 # ignored by the JVM with a warning on stderr. Prints the JVM options for "$1" (JAVA_HOME) running
 # "$2" (the jar) with the agent's arguments "${@:3}"; none for the subcommands that do not capture,
 # with SPANWIRE_AOT=0, or where the cache directory (SPANWIRE_CACHE_DIR, by default
 # $XDG_CACHE_HOME/spanwire or ~/.cache/spanwire) cannot be made.
 aot_options() {
-  local java_home=$1 jar=$2 feature dir key cache old
+  local java_home=$1 jar=$2 feature dir key cache file pid
   shift 2
   [ "${SPANWIRE_AOT:-1}" != 0 ] || return 0
   feature=$(jdk_feature "$java_home")
@@ -98,15 +98,31 @@ aot_options() {
   key=$({ echo "$jar"; stat -c '%s %Y' "$jar"; cksum <"$jar"; cat "$java_home/release"; echo "$SPANWIRE_JAVA_OPTS"; } \
     | cksum | cut -d' ' -f1)
   cache=$dir/spanwire-$key.aot
+  # A run records into a file of its own (spanwire-KEY.PID.recording; the launcher execs, so PID
+  # is the JVM's), never into the cache another run may be mapping. Once that JVM is gone, a
+  # recording it finished (its .config, which the JVM removes when the cache is complete, gone)
+  # becomes the cache by a rename; an unfinished one (a run killed while writing) is dropped.
+  for file in "$dir"/spanwire-*.recording; do
+    [ -e "$file" ] || continue
+    pid=${file%.recording}
+    pid=${pid##*.}
+    kill -0 "$pid" 2>/dev/null && continue
+    if [ "$file" != "${file#"$dir/spanwire-$key."}" ] && [ -s "$file" ] && [ ! -e "$file.config" ] && [ ! -s "$cache" ]; then
+      mv -f "$file" "$cache"
+    else
+      rm -f "$file" "$file.config"
+    fi
+  done
+  # caches of other jars, JDKs or flags go
+  for file in "$dir"/spanwire-*.aot; do
+    [ -e "$file" ] && [ "$file" != "$cache" ] && rm -f "$file"
+  done
   # what the JVM says about the cache goes to stderr, its errors only (a skipped class is no news)
   echo "-XX:+DisplayVMOutputToStderr -Xlog:aot*=error:stderr"
   if [ -s "$cache" ]; then
     echo "-XX:AOTCache=$cache"
   else
-    for old in "$dir"/spanwire-*.aot; do
-      [ -e "$old" ] && rm -f "$old"
-    done
-    echo "-XX:AOTCacheOutput=$cache"
+    echo "-XX:AOTCacheOutput=$dir/spanwire-$key.$$.recording"
   fi
 }
 

@@ -95,8 +95,12 @@ class LauncherAotCacheTest {
   }
 
   private static List<Path> caches(Path dir) throws IOException {
+    return files(dir, ".aot");
+  }
+
+  private static List<Path> files(Path dir, String suffix) throws IOException {
     try (var files = Files.list(dir)) {
-      return files.filter(f -> f.getFileName().toString().endsWith(".aot")).toList();
+      return files.filter(f -> f.getFileName().toString().endsWith(suffix)).toList();
     }
   }
 
@@ -114,13 +118,16 @@ class LauncherAotCacheTest {
     assertThat(first.exit()).as(first.err()).isZero();
     assertThat(first.out()).as("stdout is the program's alone").isEqualTo("{\"arg\":\"a\"}\n{\"arg\":\"b\"}\n");
     assertThat(first.err()).contains("AOTCache creation is complete");
+    // recorded into a file of the run's own, made the cache by the next launch
+    assertThat(caches(cache)).isEmpty();
+    assertThat(files(cache, ".recording")).hasSize(1);
+    Run options = bash(Map.of("SPANWIRE_CACHE_DIR", cache.toString()), "aot_options \"$1\" \"$2\"", JAVA_HOME, jar.toString());
     List<Path> recorded = caches(cache);
     assertThat(recorded).hasSize(1);
-    assertThat(Files.size(recorded.getFirst())).isPositive();
-
-    // the next run maps the cache: with AOTMode=on a cache that cannot be used is fatal
-    Run options = bash(Map.of("SPANWIRE_CACHE_DIR", cache.toString()), "aot_options \"$1\" \"$2\"", JAVA_HOME, jar.toString());
+    assertThat(files(cache, ".recording")).isEmpty();
     assertThat(options.out()).contains("-XX:AOTCache=" + recorded.getFirst()).doesNotContain("AOTCacheOutput");
+
+    // it maps: with AOTMode=on a cache that cannot be used is fatal
     Run second = bash(Map.of(), "exec \"" + JAVA_HOME + "/bin/java\" $SPANWIRE_JAVA_OPTS -XX:AOTMode=on -XX:AOTCache=\"$1\" -jar \"$2\" c",
         recorded.getFirst().toString(), jar.toString());
     assertThat(second.exit()).as(second.err()).isZero();
@@ -135,7 +142,32 @@ class LauncherAotCacheTest {
     Run again = launch(cache, rebuilt, "e");
     assertThat(again.out()).isEqualTo("{\"arg\":\"e\"}\n");
     assertThat(again.err()).contains("AOTCache creation is complete");
-    assertThat(caches(cache)).hasSize(1).doesNotContainAnyElementsOf(recorded);
+    assertThat(caches(cache)).isEmpty();
+    assertThat(files(cache, ".recording")).hasSize(1);
+  }
+
+  @Test
+  void aRecordingLeftUnfinishedOrStillRunningNeverBecomesTheCache(@TempDir Path dir) throws Exception {
+    Path cache = Files.createDirectories(dir.resolve("cache"));
+    Path jar = Files.writeString(dir.resolve("any.jar"), "x");
+    Run options = bash(Map.of("SPANWIRE_CACHE_DIR", cache.toString()), "aot_options \"$1\" \"$2\"", JAVA_HOME, jar.toString());
+    if (Runtime.version().feature() < 25) {
+      assertThat(options.out()).isEmpty();
+      return;
+    }
+    String output = options.out().lines().filter(l -> l.startsWith("-XX:AOTCacheOutput=")).findFirst().orElseThrow()
+        .substring("-XX:AOTCacheOutput=".length());
+    String key = Path.of(output).getFileName().toString().split("\\.")[0];
+    // a run still going (this test's JVM: alive), and a run killed while the JVM wrote (its .config left)
+    Path running = Files.writeString(cache.resolve(key + "." + ProcessHandle.current().pid() + ".recording"), "cache");
+    Path killed = Files.writeString(cache.resolve(key + ".999999999.recording"), "half a cache");
+    Files.writeString(cache.resolve(key + ".999999999.recording.config"), "config");
+    Run next = bash(Map.of("SPANWIRE_CACHE_DIR", cache.toString()), "aot_options \"$1\" \"$2\"", JAVA_HOME, jar.toString());
+    assertThat(next.out()).contains("-XX:AOTCacheOutput=").doesNotContain("-XX:AOTCache=");
+    assertThat(running).exists();
+    assertThat(killed).doesNotExist();
+    assertThat(cache.resolve(key + ".999999999.recording.config")).doesNotExist();
+    assertThat(caches(cache)).isEmpty();
   }
 
   @Test
@@ -163,6 +195,7 @@ class LauncherAotCacheTest {
       return;
     }
     Run agent = bash(Map.of("SPANWIRE_CACHE_DIR", cache.toString()), "aot_options \"$1\" \"$2\" --output json", JAVA_HOME, jar.toString());
-    assertThat(agent.out()).contains("-XX:AOTCacheOutput=" + cache.resolve("spanwire-")).contains("-XX:+DisplayVMOutputToStderr");
+    assertThat(agent.out()).contains("-XX:AOTCacheOutput=" + cache.resolve("spanwire-")).contains(".recording")
+        .contains("-XX:+DisplayVMOutputToStderr");
   }
 }
