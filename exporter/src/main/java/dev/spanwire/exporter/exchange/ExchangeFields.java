@@ -5,7 +5,6 @@ import dev.spanwire.semconv.HttpField;
 import dev.spanwire.semconv.RpcField;
 import dev.spanwire.semconv.NamingScheme;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,9 +39,14 @@ public final class ExchangeFields {
     return scheme;
   }
 
+  /** Whether header lines are watched: then a field's name may be asked of the sink ({@link FieldSink#has}). */
+  public boolean watchesHeaders() {
+    return !watchedHeaders.isEmpty();
+  }
+
   /** The fields of AppScope's {@code http-req} event; {@code version} as {@code http_flavor}. */
   public List<Field> request(ConnectionInfo connection, String version, Request request) {
-    List<Field> fields = new ArrayList<>(16);
+    FieldSink.Collected fields = new FieldSink.Collected(16);
     requestLine(fields, connection, request);
     add(fields, HttpField.FLAVOR, HttpField.version(scheme, version));
     if (request.streamId() >= 0) {
@@ -59,15 +63,21 @@ public final class ExchangeFields {
     }
     headers(fields, true, request.headers());
     body(fields, true, request.bodyPrefix(), request.bodyPrefixCut());
-    return fields;
+    return fields.fields();
   }
 
   /** The fields of AppScope's {@code http-resp} event; also a span's attributes. */
   public List<Field> exchange(Exchange exchange) {
+    FieldSink.Collected fields = new FieldSink.Collected(24);
+    exchange(exchange, fields);
+    return fields.fields();
+  }
+
+  /** {@link #exchange(Exchange)}'s fields, in its order, into {@code fields}. */
+  public void exchange(Exchange exchange, FieldSink fields) {
     ConnectionInfo connection = exchange.connection();
     Request request = exchange.request();
     Response response = exchange.response();
-    List<Field> fields = new ArrayList<>(24);
     requestLine(fields, connection, request);
     add(fields, HttpField.SCHEME, connection.scheme());
     add(fields, HttpField.FLAVOR, HttpField.version(scheme, exchange.version()));
@@ -109,11 +119,10 @@ public final class ExchangeFields {
       headers(fields, false, response.headers());
       body(fields, false, response.bodyPrefix(), response.bodyPrefixCut());
     }
-    return fields;
   }
 
   /** The declared length, else the bytes that moved when there were any. */
-  private void contentLength(List<Field> fields, HttpField field, long declared, long bytes) {
+  private void contentLength(FieldSink fields, HttpField field, long declared, long bytes) {
     if (declared >= 0) {
       add(fields, field, declared);
     } else if (bytes > 0) {
@@ -122,7 +131,7 @@ public final class ExchangeFields {
   }
 
   /** The watched header lines of a message, one field per header name (repeats joined by ", "). */
-  private void headers(List<Field> fields, boolean request, Headers headers) {
+  private void headers(FieldSink fields, boolean request, Headers headers) {
     if (watchedHeaders.isEmpty() || headers.isEmpty()) {
       return;
     }
@@ -133,22 +142,13 @@ public final class ExchangeFields {
         continue;
       }
       String name = HttpField.headerName(scheme, request, line.substring(0, colon).strip());
-      if (present(fields, name)) {
+      if (fields.has(name)) {
         continue; // a standard field of the same name (x-appscope in the dotted schemes) is there
       }
       String value = line.substring(colon + 1).strip();
       values.merge(name, value, (a, b) -> a + ", " + b);
     }
-    values.forEach((name, value) -> fields.add(new Field(name, value)));
-  }
-
-  private static boolean present(List<Field> fields, String name) {
-    for (Field field : fields) {
-      if (field.name().equals(name)) {
-        return true;
-      }
-    }
-    return false;
+    values.forEach(fields::add);
   }
 
   private boolean watched(String line) {
@@ -161,7 +161,7 @@ public final class ExchangeFields {
   }
 
   /** The captured body: UTF-8 text as it is, anything else base64; marked when cut. */
-  private void body(List<Field> fields, boolean request, byte[] prefix, boolean cut) {
+  private void body(FieldSink fields, boolean request, byte[] prefix, boolean cut) {
     if (prefix == null) {
       return;
     }
@@ -178,7 +178,7 @@ public final class ExchangeFields {
     }
   }
 
-  private void requestLine(List<Field> fields, ConnectionInfo connection, Request request) {
+  private void requestLine(FieldSink fields, ConnectionInfo connection, Request request) {
     add(fields, HttpField.METHOD, request.method());
     if (scheme == NamingScheme.OTEL_STABLE) {
       add(fields, HttpField.PATH, RouteTemplate.pathOf(request.target()));
@@ -188,7 +188,7 @@ public final class ExchangeFields {
     }
   }
 
-  private void host(List<Field> fields, ConnectionInfo connection, Request request) {
+  private void host(FieldSink fields, ConnectionInfo connection, Request request) {
     if (scheme != NamingScheme.OTEL_STABLE) {
       add(fields, HttpField.HOST, request.authority());
       return;
@@ -225,7 +225,7 @@ public final class ExchangeFields {
     }
   }
 
-  private void clientAddress(List<Field> fields, ConnectionInfo connection, Request request) {
+  private void clientAddress(FieldSink fields, ConnectionInfo connection, Request request) {
     String forwarded = request.xForwardedFor();
     if (forwarded != null) {
       int comma = forwarded.indexOf(',');
@@ -235,7 +235,7 @@ public final class ExchangeFields {
     }
   }
 
-  private void network(List<Field> fields, ConnectionInfo connection) {
+  private void network(FieldSink fields, ConnectionInfo connection) {
     add(fields, HttpField.TRANSPORT, HttpField.tcpTransport(scheme));
     add(fields, HttpField.PEER_IP, Addresses.text(connection.remote().getAddress()));
     add(fields, HttpField.PEER_PORT, (long) connection.remote().getPort());
@@ -243,16 +243,34 @@ public final class ExchangeFields {
     add(fields, HttpField.HOST_PORT, (long) connection.local().getPort());
   }
 
-  private void add(List<Field> fields, RpcField field, Object value) {
+  private void add(FieldSink fields, RpcField field, Object value) {
     if (value != null) {
-      fields.add(new Field(field.name(scheme), value));
+      fields.add(field.name(scheme), value);
     }
   }
 
-  private void add(List<Field> fields, HttpField field, Object value) {
+  private void add(FieldSink fields, RpcField field, long value) {
+    fields.add(field.name(scheme), value);
+  }
+
+  private void add(FieldSink fields, HttpField field, Object value) {
     String name = field.name(scheme);
     if (name != null && value != null) {
-      fields.add(new Field(name, value));
+      fields.add(name, value);
+    }
+  }
+
+  private void add(FieldSink fields, HttpField field, long value) {
+    String name = field.name(scheme);
+    if (name != null) {
+      fields.add(name, value);
+    }
+  }
+
+  private void add(FieldSink fields, HttpField field, double value) {
+    String name = field.name(scheme);
+    if (name != null) {
+      fields.add(name, value);
     }
   }
 }

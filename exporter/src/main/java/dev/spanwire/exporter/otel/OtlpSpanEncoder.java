@@ -4,6 +4,7 @@ import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ExchangeFields;
+import dev.spanwire.exporter.exchange.FieldSink;
 import dev.spanwire.exporter.exchange.Field;
 import dev.spanwire.exporter.exchange.GrpcCall;
 import dev.spanwire.exporter.exchange.ProcessInfo;
@@ -77,13 +78,18 @@ final class OtlpSpanEncoder {
   private final Map<ProcessInfo, String> resourceSchemas = new WeakHashMap<>();
   static final int MAX_CACHED_KEYS = 1024;
   private final Map<String, byte[]> keyFields = new java.util.HashMap<>();
+  /** Every field is kept and no name is asked back: fields go straight into the span (no list, no boxes). */
+  private final boolean direct;
+  private final Attributes attributes = new Attributes();
 
+  /** @param keep which fields become attributes; null for all of them */
   OtlpSpanEncoder(
       KernelClock clock, ExchangeFields fields, UnaryOperator<List<Field>> keep, ProcessResources resources,
       InstrumentationScopeInfo scope) {
     this.clock = clock;
     this.fields = fields;
     this.keep = keep;
+    this.direct = keep == null && !fields.watchesHeaders();
     this.resources = resources;
     this.scope = scope;
     this.routeAttribute = HttpField.ROUTE.name(fields.scheme());
@@ -177,8 +183,13 @@ final class OtlpSpanEncoder {
     out.fixed64(clock.toEpochNanos(exchange.startNanos()));
     out.tag(SPAN_END, ProtoWriter.FIXED64);
     out.fixed64(clock.toEpochNanos(exchange.endNanos()));
-    for (Field field : keep.apply(fields.exchange(exchange))) {
-      fieldValue(out, field.name(), field.value());
+    if (direct) {
+      attributes.out = out;
+      fields.exchange(exchange, attributes);
+    } else {
+      for (Field field : keep.apply(fields.exchange(exchange))) {
+        fieldValue(out, field.name(), field.value());
+      }
     }
     fieldValue(out, routeAttribute, route);
     StatusData status = call != null ? ExchangeSpans.status(exchange, call) : ExchangeSpans.status(exchange);
@@ -221,6 +232,43 @@ final class OtlpSpanEncoder {
       }
     }
     return field;
+  }
+
+  /** The fields of the span being written, each an attribute as it comes. */
+  private final class Attributes implements FieldSink {
+    ProtoWriter out;
+
+    @Override
+    public void add(String name, Object value) {
+      fieldValue(out, name, value);
+    }
+
+    @Override
+    public void add(String name, long value) {
+      int kv = out.begin(SPAN_ATTRIBUTES);
+      out.raw(keyField(name));
+      int any = out.begin(KEY_VALUE_VALUE);
+      out.tag(ANY_INT, ProtoWriter.VARINT);
+      out.varint(value);
+      out.end(any);
+      out.end(kv);
+    }
+
+    @Override
+    public void add(String name, double value) {
+      int kv = out.begin(SPAN_ATTRIBUTES);
+      out.raw(keyField(name));
+      int any = out.begin(KEY_VALUE_VALUE);
+      out.tag(ANY_DOUBLE, ProtoWriter.FIXED64);
+      out.fixed64(Double.doubleToRawLongBits(value));
+      out.end(any);
+      out.end(kv);
+    }
+
+    @Override
+    public boolean has(String name) {
+      throw new IllegalStateException("no header lines are watched: no field name is asked back");
+    }
   }
 
   /** A span attribute from a field: String, Long, Double, Boolean, or anything else as its string. */

@@ -136,14 +136,18 @@ class OtlpSpanEncoderTest {
         ByteArrayOutputStream sdk = new ByteArrayOutputStream();
         TraceRequestMarshaler.create(spans).writeBinaryTo(sdk);
 
-        ProtoWriter ours = new ProtoWriter(64); // small: every growth path runs
-        int written = new OtlpSpanEncoder(CLOCK, fields, keep, resources, SCOPE)
-            .encode(exchanges, ours, (e, failure) -> { throw failure; });
-        assertThat(written).isEqualTo(exchanges.size());
         ExportTraceServiceRequest expected = normalized(ExportTraceServiceRequest.parseFrom(sdk.toByteArray()));
-        ExportTraceServiceRequest actual = normalized(ExportTraceServiceRequest.parseFrom(ours.toByteArray()));
-        assertThat(actual).as("%s, watched %s", scheme, watched).isEqualTo(expected);
-        assertThat(actual.getResourceSpansCount()).isEqualTo(3);
+        // with every field kept the encoder writes them straight into the span (a null filter);
+        // through a filter, from the list of fields
+        for (UnaryOperator<List<Field>> filter : watched ? List.of(keep) : java.util.Arrays.asList(keep, null)) {
+          ProtoWriter ours = new ProtoWriter(64); // small: every growth path runs
+          int written = new OtlpSpanEncoder(CLOCK, fields, filter, resources, SCOPE)
+              .encode(exchanges, ours, (e, failure) -> { throw failure; });
+          assertThat(written).isEqualTo(exchanges.size());
+          ExportTraceServiceRequest actual = normalized(ExportTraceServiceRequest.parseFrom(ours.toByteArray()));
+          assertThat(actual).as("%s, watched %s, filter %s", scheme, watched, filter).isEqualTo(expected);
+          assertThat(actual.getResourceSpansCount()).isEqualTo(3);
+        }
       }
     }
   }
