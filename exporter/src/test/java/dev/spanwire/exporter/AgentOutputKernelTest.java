@@ -114,4 +114,84 @@ class AgentOutputKernelTest {
       return -1; // replaced just now
     }
   }
+
+  /** Reads each upload whole, says so on stdout, and answers it {@code argv[1]} seconds later. */
+  private static final String SLOW_SERVER = """
+      import http.server, socketserver, sys, time
+      class H(http.server.BaseHTTPRequestHandler):
+          protocol_version = "HTTP/1.1"
+          def do_POST(self):
+              left = int(self.headers.get("Content-Length", "0"))
+              while left > 0:
+                  b = self.rfile.read(min(left, 65536))
+                  if not b:
+                      break
+                  left -= len(b)
+              print("read " + self.path, flush=True)
+              time.sleep(float(sys.argv[1]))
+              self.send_response(200)
+              self.send_header("Content-Length", "3")
+              self.end_headers()
+              self.wfile.write(b"ok\\n")
+          def log_message(self, *a):
+              pass
+      class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+          daemon_threads = True
+          request_queue_size = 128
+      s = S(("127.0.0.1", 0), H)
+      print("port %d" % s.server_address[1], flush=True)
+      s.serve_forever()
+      """;
+
+  /**
+   * Forty 1 MiB uploads under body capture, each read whole by the server before the next starts,
+   * all answered only 8 s later: every request waits with its captured body, on both sides. When a
+   * complete request gave its body's bytes back to the budget, the waiting bodies (80 MiB) outgrew
+   * the launcher's 32 MiB heap and the agent died of OutOfMemoryError; now they stay counted, the
+   * later ones are cut, and every exchange is reported.
+   */
+  @Test
+  void uploadsWaitingForASlowAnswerUnderBodyCaptureDoNotExhaustTheHeap(@TempDir Path work) throws Exception {
+    Path upload = Files.writeString(work.resolve("upload.txt"), "0123456789abcdef".repeat(1 << 16)); // 1 MiB
+    Path script = Files.writeString(work.resolve("slow.py"), SLOW_SERVER);
+    Process server = new ProcessBuilder(Peers.python(), "-u", script.toString(), "8").redirectErrorStream(true).start();
+    java.util.concurrent.BlockingQueue<String> said = new java.util.concurrent.LinkedBlockingQueue<>();
+    Thread.ofPlatform().daemon().start(() -> {
+      try (var reader = server.inputReader()) {
+        reader.lines().forEach(said::add);
+      } catch (java.io.IOException ignored) {
+        // the server ended
+      }
+    });
+    List<Process> clients = new java.util.ArrayList<>();
+    try (AgentRun agent = AgentRun.start(work.resolve("agent.log"), "--output", "table", "--otlp-endpoint", "none",
+        "--max-body-size", "1048576", "--comm", "^(curl|python3)$")) {
+      String first = said.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(first).as("the server's port").startsWith("port ");
+      int port = Integer.parseInt(first.substring(5).strip());
+      for (int i = 0; i < 40; i++) {
+        clients.add(Peers.start(List.of("curl", "-s", "-o", "/dev/null", "-X", "POST", "--data-binary", "@" + upload,
+            "-H", "Content-Type: text/plain", "http://127.0.0.1:" + port + "/up/" + i)));
+        assertThat(said.poll(10, java.util.concurrent.TimeUnit.SECONDS)).as("upload %d read", i).isEqualTo("read /up/" + i);
+        // the load's shape, not a wait for anything: a pause lets the agent's reader empty the ring,
+        // so each body is captured whole (back to back, the ring's pressure cut would keep them small)
+        java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
+      }
+      for (Process client : clients) {
+        assertThat(client.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(client.exitValue()).isZero();
+      }
+      // one table row per side of each exchange
+      Await.until("80 rows", Duration.ofSeconds(20), () -> agent.lines().stream().filter(l -> l.contains(" /up/")).count() == 80,
+          agent::logText);
+      int exit = agent.stop();
+      String log = agent.logText();
+      assertThat(log).doesNotContain("OutOfMemoryError").doesNotContain("capture stopped");
+      assertThat(exit).as(log).isEqualTo(143);
+      assertThat(log).contains("exchanges 80, server 40, client 40, unanswered 0");
+    } finally {
+      clients.forEach(Process::destroyForcibly);
+      server.destroyForcibly();
+    }
+  }
 }

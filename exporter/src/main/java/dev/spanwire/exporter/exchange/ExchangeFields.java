@@ -160,9 +160,17 @@ public final class ExchangeFields {
     return false;
   }
 
-  /** The captured body: UTF-8 text as it is, anything else base64; marked when cut. */
+  /**
+   * The captured body: UTF-8 text as it is, anything else base64; marked when cut. A body that
+   * kept nothing because the pipeline's body budget was spent is an empty one marked cut (none
+   * at all is what capture off looks like).
+   */
   private void body(FieldSink fields, boolean request, byte[] prefix, boolean cut) {
     if (prefix == null) {
+      if (cut) {
+        add(fields, request ? HttpField.REQUEST_BODY : HttpField.RESPONSE_BODY, "");
+        add(fields, request ? HttpField.REQUEST_BODY_TRUNCATED : HttpField.RESPONSE_BODY_TRUNCATED, Boolean.TRUE);
+      }
       return;
     }
     String text = BodyText.utf8(prefix, cut);

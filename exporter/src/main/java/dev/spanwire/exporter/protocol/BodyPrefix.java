@@ -65,6 +65,19 @@ public final class BodyPrefix {
     return bytes == null ? null : bytes.length == length ? bytes : Arrays.copyOf(bytes, length);
   }
 
+  /**
+   * Empty again, its budget bytes kept taken: the bytes now belong to a message that is held on
+   * (a request waiting for its answer), whose holder gives the returned count back when it lets go.
+   */
+  public int detach() {
+    int held = budgeted;
+    bytes = null;
+    length = 0;
+    budgeted = 0;
+    refused = false;
+    return held;
+  }
+
   /** Empty again, its budget bytes given back. */
   public void release() {
     bytes = null;

@@ -537,4 +537,49 @@ class ConnectionTrackerTest {
     assertThat(pipeline.stats().gaps()).isEqualTo(1);
     assertThat(pipeline.stats().gapBytes()).isEqualTo(500);
   }
+
+  /**
+   * A complete request's captured body waits with it for the answer: it stays in the pipeline's
+   * body budget until the exchange leaves (answered, or its connection gone), so uploads waiting
+   * on a slow server cannot outgrow the heap — 50 staggered 1 MiB uploads to a server answering
+   * after 12 s killed the agent (OutOfMemoryError) when a request gave its bytes back on completion.
+   */
+  @Test
+  void requestBodiesWaitingForTheirAnswersStayInTheBudget() {
+    var budget = new dev.spanwire.exporter.protocol.BodyBudget(1000);
+    ConnectionTracker pipeline = new ConnectionTracker(sink, PairingSettings.immediate().withBodyCaptureBytes(4096),
+        new ProcessRegistry(proc), () -> clock, dev.spanwire.bpf.ConnectionTable.NONE,
+        new dev.spanwire.exporter.counters.Counters(), dev.spanwire.exporter.protocol.Protocols.registered(), budget);
+    EventScript a = EventScript.server(1);
+    EventScript b = EventScript.server(2);
+    pipeline.onEvent(a.open(Role.SERVER));
+    pipeline.onEvent(b.open(Role.SERVER));
+    pipeline.onEvent(a.in("POST /a HTTP/1.1\nHost: h\nContent-Length: 800\n\n" + "a".repeat(800)));
+    assertThat(budget.held()).as("/a complete, waiting for its answer").isEqualTo(800);
+    pipeline.onEvent(b.in("POST /b HTTP/1.1\nHost: h\nContent-Length: 500\n\n" + "b".repeat(500)));
+    assertThat(budget.held()).as("/b kept the 200 left").isEqualTo(1000);
+    pipeline.onEvent(a.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    assertThat(budget.held()).as("/a answered: its 800 back").isEqualTo(200);
+    pipeline.onEvent(b.out("HTTP/1.1 201 Created\nContent-Length: 0\n\n"));
+    assertThat(budget.held()).isZero();
+    assertThat(sink.exchanges).extracting(e -> e.request().target()).containsExactly("/a", "/b");
+    assertThat(sink.exchanges.get(0).request().bodyPrefix()).hasSize(800);
+    assertThat(sink.exchanges.get(0).request().bodyPrefixCut()).isFalse();
+    assertThat(new String(sink.exchanges.get(1).request().bodyPrefix(), java.nio.charset.StandardCharsets.US_ASCII))
+        .isEqualTo("b".repeat(200));
+    assertThat(sink.exchanges.get(1).request().bodyPrefixCut()).isTrue();
+
+    // a request still waiting when its connection closes gives its share back (reported unanswered)
+    pipeline.onEvent(a.in("POST /c HTTP/1.1\nHost: h\nContent-Length: 300\n\n" + "c".repeat(300)));
+    assertThat(budget.held()).isEqualTo(300);
+    pipeline.onEvent(a.close());
+    assertThat(budget.held()).isZero();
+    assertThat(sink.exchanges).extracting(e -> e.request().target()).containsExactly("/a", "/b", "/c");
+    // and so does one answered just before an upgrade (the session is left behind)
+    pipeline.onEvent(b.in("POST /d HTTP/1.1\nHost: h\nContent-Length: 400\n\n" + "d".repeat(400)));
+    pipeline.onEvent(b.in("GET /ws HTTP/1.1\nHost: h\nConnection: Upgrade\nUpgrade: websocket\n\n"));
+    assertThat(budget.held()).isEqualTo(400);
+    pipeline.onEvent(b.out("HTTP/1.1 200 OK\nContent-Length: 0\n\nHTTP/1.1 101 Switching Protocols\nConnection: Upgrade\nUpgrade: websocket\n\n"));
+    assertThat(budget.held()).isZero();
+  }
 }

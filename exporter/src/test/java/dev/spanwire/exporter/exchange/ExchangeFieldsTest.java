@@ -71,6 +71,12 @@ class ExchangeFieldsTest {
     assertThat(requestFields(body(java.util.Arrays.copyOf(cut, cut.length - 1), true)))
         .containsEntry("http_request_body", "Zo")
         .containsEntry("http_request_body_truncated", true);
+    // nothing kept, the body budget being spent: an empty body, cut
+    Request starved = new Request.Simple("POST", "/b", "h", null, Headers.NONE, 1000, 1000, true, null, true, 1000, 1000, 1000, false);
+    assertThat(requestFields(starved)).containsEntry("http_request_body", "").containsEntry("http_request_body_truncated", true);
+    // body capture off: no body fields
+    Request off = new Request.Simple("POST", "/b", "h", null, Headers.NONE, 1000, 1000, true, null, false, 1000, 1000, 1000, false);
+    assertThat(requestFields(off)).doesNotContainKeys("http_request_body", "http_request_body_truncated");
   }
 
   @Test

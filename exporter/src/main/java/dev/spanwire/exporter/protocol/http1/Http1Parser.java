@@ -150,6 +150,12 @@ public final class Http1Parser {
   private long bodyRemaining;
   private long bodyBytes;
   /** The body's first bytes, when body capture is on. */
+  private final BodyBudget bodies;
+  /**
+   * Budget bytes the body prefixes of complete requests still hold (see {@link
+   * #takeRequestBodyBudget}); given back here only if nobody took them when the connection ends.
+   */
+  private int heldRequestBudget;
   private final BodyPrefix body;
   private boolean bodyTruncated;
   private boolean truncated;
@@ -180,6 +186,7 @@ public final class Http1Parser {
     this.maxHeadBytes = maxHeadBytes;
     this.parsingRequest = mode == Mode.REQUESTS;
     this.body = new BodyPrefix(bodies);
+    this.bodies = bodies;
   }
 
   public Http1Parser(Mode mode, Listener listener) {
@@ -1096,6 +1103,20 @@ public final class Http1Parser {
    */
   public void releaseBody() {
     body.release();
+    bodies.give(heldRequestBudget);
+    heldRequestBudget = 0;
+  }
+
+  /**
+   * The budget bytes of the request just reported ({@link Listener#onMessage}): its body prefix
+   * still counts in the pipeline's budget, and whoever holds the request gives them back when it
+   * lets go (it is answered, dropped or forgotten). A request's bytes, unlike a response's, wait
+   * for the answer: the budget must still see them, or waiting uploads outgrow the heap.
+   */
+  public int takeRequestBodyBudget() {
+    int held = heldRequestBudget;
+    heldRequestBudget = 0;
+    return held;
   }
 
   private boolean append(int c) {
@@ -1360,6 +1381,10 @@ public final class Http1Parser {
       state = UPGRADED;
       listener.onUpgrade();
       return;
+    }
+    if (request) {
+      // a request's prefix stays in the budget while it waits for its answer
+      heldRequestBudget += body.detach();
     }
     boolean upgrade = upgradeAfterMessage;
     lastUpgradeH2c = upgradeH2c;

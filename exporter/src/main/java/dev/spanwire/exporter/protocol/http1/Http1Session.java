@@ -3,6 +3,7 @@ package dev.spanwire.exporter.protocol.http1;
 import dev.spanwire.bpf.Direction;
 import dev.spanwire.bpf.Role;
 import dev.spanwire.exporter.exchange.Exchange;
+import dev.spanwire.exporter.protocol.BodyBudget;
 import dev.spanwire.exporter.protocol.ProtocolSession;
 import dev.spanwire.exporter.protocol.ProtocolStats;
 import dev.spanwire.exporter.protocol.SessionContext;
@@ -54,6 +55,8 @@ final class Http1Session implements ProtocolSession {
     boolean dropped;
     /** Complete and unanswered when later request bytes were lost: answered later, it was pipelined. */
     boolean waitedThroughLoss;
+    /** Budget bytes its body prefix holds while it waits (given back when it leaves the queue). */
+    int bodyBudget;
 
     Pending(String method, int tid, long headNanos) {
       this.method = method;
@@ -74,6 +77,7 @@ final class Http1Session implements ProtocolSession {
   private final Http1Parser egressParser;
   private final Http1Parser ingressParser;
   private final ArrayDeque<Pending> requests = new ArrayDeque<>(2);
+  private final BodyBudget bodies;
   private final ArrayDeque<Answer> responses = new ArrayDeque<>(2);
   private Direction requestDirection;
   /** Whether the next response answers the first waiting request (see the class comment). */
@@ -95,6 +99,7 @@ final class Http1Session implements ProtocolSession {
     this.context = context;
     this.stats = context.stats();
     this.maxPipelined = context.settings().maxPipelined();
+    this.bodies = context.settings().bodies();
     this.synced = !joinedMidStream;
     // the first message decides the direction; the kernel's role only names the connection until then
     this.egressParser = parser(Direction.EGRESS);
@@ -158,6 +163,7 @@ final class Http1Session implements ProtocolSession {
     stats.unpaired.add(responses.size());
     responses.clear();
     for (Pending pending : requests) {
+      letGo(pending);
       if (pending == LOST_REQUESTS || pending.dropped) {
         continue;
       }
@@ -200,6 +206,7 @@ final class Http1Session implements ProtocolSession {
   /** Counts and forgets every waiting request and response. */
   private void dropWaiting() {
     for (Pending pending : requests) {
+      letGo(pending);
       if (pending != LOST_REQUESTS && !pending.dropped) {
         unpairedRequest();
       }
@@ -207,6 +214,12 @@ final class Http1Session implements ProtocolSession {
     stats.unpaired.add(responses.size());
     requests.clear();
     responses.clear();
+  }
+
+  /** A request leaves the queue: its body prefix's budget bytes go back. */
+  private void letGo(Pending pending) {
+    bodies.give(pending.bodyBudget);
+    pending.bodyBudget = 0;
   }
 
   /** A direction lost its place: see the class comment. */
@@ -291,6 +304,7 @@ final class Http1Session implements ProtocolSession {
       }
       requests.pollFirst();
       responses.pollFirst();
+      letGo(request);
       synced = true;
       if (request.waitedThroughLoss) {
         pipelined = true; // answered after later requests were out
@@ -414,17 +428,26 @@ final class Http1Session implements ProtocolSession {
     @Override
     public void onMessage(HttpMessage message) {
       if (message.request()) {
+        int budget = parser(direction, true).takeRequestBodyBudget();
         if (direction != requestDirection || pairingStopped) {
+          bodies.give(budget);
           return; // counted at its head, or when pairing stopped
         }
+        Pending waiting = null;
         for (Pending pending : requests) {
           if (pending != LOST_REQUESTS && pending.message == null) {
-            pending.message = message;
-            stats.requests.increment();
-            if (!pending.dropped) {
-              context.request(message.flavor(), message);
-            }
+            waiting = pending;
             break;
+          }
+        }
+        if (waiting == null) {
+          bodies.give(budget);
+        } else {
+          waiting.message = message;
+          waiting.bodyBudget = budget;
+          stats.requests.increment();
+          if (!waiting.dropped) {
+            context.request(message.flavor(), message);
           }
         }
         pair();
@@ -483,6 +506,11 @@ final class Http1Session implements ProtocolSession {
       // both directions leave HTTP/1 together
       egressParser.upgrade();
       ingressParser.upgrade();
+      // this session is left behind: what it holds of the body budget goes back now
+      for (Pending pending : requests) {
+        letGo(pending);
+      }
+      releaseBodies();
       context.switchProtocol(next, handedOver);
     }
   }
