@@ -245,22 +245,26 @@ final class OtlpSpanEncoder {
 
     @Override
     public void add(String name, long value) {
-      int kv = out.begin(SPAN_ATTRIBUTES);
-      out.raw(keyField(name));
-      int any = out.begin(KEY_VALUE_VALUE);
-      out.tag(ANY_INT, ProtoWriter.VARINT);
-      out.varint(value);
-      out.end(any);
-      out.end(kv);
+      number(name, false, value);
     }
 
     @Override
     public void add(String name, double value) {
+      number(name, true, Double.doubleToRawLongBits(value));
+    }
+
+    /** An int attribute, or a double one whose bits are {@code value}. */
+    private void number(String name, boolean decimal, long value) {
       int kv = out.begin(SPAN_ATTRIBUTES);
       out.raw(keyField(name));
       int any = out.begin(KEY_VALUE_VALUE);
-      out.tag(ANY_DOUBLE, ProtoWriter.FIXED64);
-      out.fixed64(Double.doubleToRawLongBits(value));
+      if (decimal) {
+        out.tag(ANY_DOUBLE, ProtoWriter.FIXED64);
+        out.fixed64(value);
+      } else {
+        out.tag(ANY_INT, ProtoWriter.VARINT);
+        out.varint(value);
+      }
       out.end(any);
       out.end(kv);
     }
