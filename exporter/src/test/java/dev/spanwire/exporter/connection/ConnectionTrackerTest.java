@@ -582,4 +582,24 @@ class ConnectionTrackerTest {
     pipeline.onEvent(b.out("HTTP/1.1 200 OK\nContent-Length: 0\n\nHTTP/1.1 101 Switching Protocols\nConnection: Upgrade\nUpgrade: websocket\n\n"));
     assertThat(budget.held()).isZero();
   }
+
+  /** Another way a waiting request leaves: its connection evicted for idleness. */
+  @Test
+  void aRequestBodyWaitingOnAnEvictedConnectionGivesItsBudgetBack() {
+    var budget = new dev.spanwire.exporter.protocol.BodyBudget(1000);
+    ConnectionTracker pipeline = new ConnectionTracker(sink,
+        PairingSettings.immediate().withBodyCaptureBytes(4096).withIdleTimeout(Duration.ofSeconds(1)),
+        new ProcessRegistry(proc), () -> clock, dev.spanwire.bpf.ConnectionTable.NONE,
+        new dev.spanwire.exporter.counters.Counters(), dev.spanwire.exporter.protocol.Protocols.registered(), budget);
+    EventScript idle = EventScript.server(1);
+    pipeline.onEvent(idle.open(Role.SERVER));
+    pipeline.onEvent(idle.in("POST /idle HTTP/1.1\nHost: h\nContent-Length: 300\n\n" + "i".repeat(300)));
+    pipeline.afterBatch();
+    assertThat(budget.held()).isEqualTo(300);
+    clock = 60_000_000_000L; // a minute later: evicted, the request counted unpaired
+    pipeline.afterBatch();
+    assertThat(pipeline.stats().evictedConnections()).isEqualTo(1);
+    assertThat(pipeline.stats().unpairedRequests()).isEqualTo(1);
+    assertThat(budget.held()).isZero();
+  }
 }
