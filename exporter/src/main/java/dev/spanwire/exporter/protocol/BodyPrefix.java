@@ -9,9 +9,9 @@ import java.util.Arrays;
  */
 public final class BodyPrefix {
   private final BodyBudget budget;
+  /** Its whole length is taken from the budget. */
   private byte[] bytes;
   private int length;
-  private int budgeted;
   private boolean refused;
 
   public BodyPrefix(BodyBudget budget) {
@@ -29,7 +29,6 @@ public final class BodyPrefix {
       int wanted = Math.min(limit, Math.max(length + n, Math.max(256, capacity * 2)));
       int granted = budget.take(wanted - capacity);
       if (granted > 0) {
-        budgeted += granted;
         bytes = bytes == null ? new byte[granted] : Arrays.copyOf(bytes, capacity + granted);
         capacity += granted;
       }
@@ -55,11 +54,6 @@ public final class BodyPrefix {
     return refused;
   }
 
-  /** Budget bytes the buffer holds. */
-  public int budgeted() {
-    return budgeted;
-  }
-
   /** The bytes kept (the buffer itself when exactly full: not written after), or null for none. */
   public byte[] bytes() {
     return bytes == null ? null : bytes.length == length ? bytes : Arrays.copyOf(bytes, length);
@@ -70,20 +64,15 @@ public final class BodyPrefix {
    * (a request waiting for its answer), whose holder gives the returned count back when it lets go.
    */
   public int detach() {
-    int held = budgeted;
+    int held = bytes == null ? 0 : bytes.length;
     bytes = null;
     length = 0;
-    budgeted = 0;
     refused = false;
     return held;
   }
 
   /** Empty again, its budget bytes given back. */
   public void release() {
-    bytes = null;
-    length = 0;
-    budget.give(budgeted);
-    budgeted = 0;
-    refused = false;
+    budget.give(detach());
   }
 }
