@@ -41,7 +41,10 @@ public final class ExportBenchmark {
     ExportSettings settings = ExportSettings.defaults()
         .withEndpoint(ExportSettings.Protocol.GRPC, endpoint)
         .withHeaders(Map.of(), compression, Duration.ofSeconds(10))
-        .withSignals(true, false);
+        .withSignals(true, false)
+        .withBatching(Integer.getInteger("spanwire.bench.queue", ExportSettings.DEFAULT_MAX_QUEUE_SIZE),
+            Integer.getInteger("spanwire.bench.batch", ExportSettings.DEFAULT_MAX_EXPORT_BATCH_SIZE),
+            ExportSettings.DEFAULT_SCHEDULE_DELAY);
     OtelSink sink = OtelSink.start(settings, KernelClock.calibrate(), "bench", "bench");
     try {
       run(sink, exchanges, total / 5); // warm-up

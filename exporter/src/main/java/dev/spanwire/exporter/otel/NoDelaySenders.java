@@ -4,8 +4,6 @@ import io.opentelemetry.common.ComponentLoader;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.common.export.Compressor;
 import io.opentelemetry.sdk.common.export.GrpcResponse;
-import io.opentelemetry.sdk.common.export.GrpcSender;
-import io.opentelemetry.sdk.common.export.GrpcSenderConfig;
 import io.opentelemetry.sdk.common.export.GrpcSenderProvider;
 import io.opentelemetry.sdk.common.export.GrpcStatusCode;
 import io.opentelemetry.sdk.common.export.HttpResponse;
@@ -18,8 +16,6 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.net.URI;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -43,8 +39,9 @@ import okhttp3.Response;
 import okio.Buffer;
 
 /**
- * OTLP senders on OkHttp whose sockets set {@code TCP_NODELAY}, handed to the SDK's exporters
- * through their component loader.
+ * The OTLP senders handed to the SDK's exporters through their component loader: OTLP/gRPC on a
+ * connection of its own ({@link GrpcOverHttp2}), OTLP/HTTP on OkHttp whose sockets set
+ * {@code TCP_NODELAY}.
  *
  * <p>The SDK's own OkHttp senders leave Nagle's algorithm on. An export request ends in a short
  * segment; Nagle holds it until the collector acknowledges the previous one, and the collector's
@@ -58,7 +55,6 @@ import okio.Buffer;
  */
 final class NoDelaySenders implements ComponentLoader {
   static final NoDelaySenders LOADER = new NoDelaySenders();
-  private static final MediaType GRPC = MediaType.get("application/grpc");
   /** An export's answer is a few bytes; an endpoint's longer reply is read only this far. */
   private static final long MAX_REPLY_BYTES = 1 << 20;
 
@@ -67,7 +63,7 @@ final class NoDelaySenders implements ComponentLoader {
   @Override
   public <T> Iterable<T> load(Class<T> spi) {
     if (spi == GrpcSenderProvider.class) {
-      return List.of(spi.cast((GrpcSenderProvider) GrpcOverOkHttp::new));
+      return List.of(spi.cast((GrpcSenderProvider) GrpcOverHttp2::new));
     }
     if (spi == HttpSenderProvider.class) {
       return List.of(spi.cast((HttpSenderProvider) HttpOverOkHttp::new));
@@ -209,77 +205,6 @@ final class NoDelaySenders implements ComponentLoader {
     }
     client.connectionPool().evictAll();
     return CompletableResultCode.ofSuccess();
-  }
-
-  /** OTLP/gRPC: one unary call per export, HTTP/2 with prior knowledge on plain connections. */
-  static final class GrpcOverOkHttp implements GrpcSender {
-    private final OkHttpClient client;
-    private final boolean ownsExecutor;
-    /** Parsed once: a request's URL parsed per export was 4 % of the export thread. */
-    private final HttpUrl url;
-    private final Compressor compressor;
-    private final Supplier<Map<String, List<String>>> headers;
-
-    GrpcOverOkHttp(GrpcSenderConfig config) {
-      this.client = client(config.getExecutorService(), config.getTimeout(), config.getConnectTimeout(),
-          config.getSslContext(), config.getTrustManager(), config.getEndpoint(),
-          List.of(Protocol.H2_PRIOR_KNOWLEDGE));
-      this.ownsExecutor = config.getExecutorService() == null;
-      URI endpoint = config.getEndpoint();
-      String base = endpoint.toString();
-      this.url = HttpUrl.get((base.endsWith("/") ? base : base + "/") + config.getFullMethodName());
-      this.compressor = config.getCompressor();
-      this.headers = config.getHeadersSupplier();
-    }
-
-    @Override
-    public void send(MessageWriter writer, Consumer<GrpcResponse> onResponse, Consumer<Throwable> onError) {
-      Buffer framed = new Buffer();
-      try {
-        Buffer message = encode(writer, compressor);
-        framed.writeByte(compressor == null ? 0 : 1).writeInt((int) message.size()).writeAll(message);
-      } catch (IOException e) {
-        onError.accept(e);
-        return;
-      }
-      Request.Builder request = new Request.Builder().url(url).headers(headers(headers))
-          .header("te", "trailers")
-          .post(RequestBody.create(framed.readByteString(), GRPC));
-      if (compressor != null) {
-        request.header("grpc-encoding", compressor.getEncoding());
-      }
-      enqueue(client, request.build(), response -> {
-        byte[] body = response.peekBody(MAX_REPLY_BYTES).bytes();
-        Headers trailers = response.trailers();
-        String status = trailers.get("grpc-status") != null ? trailers.get("grpc-status") : response.header("grpc-status");
-        String message = trailers.get("grpc-status") != null ? trailers.get("grpc-message") : response.header("grpc-message");
-        GrpcStatusCode code = status == null
-            ? (response.isSuccessful() ? GrpcStatusCode.UNKNOWN : GrpcStatusCode.UNAVAILABLE)
-            : GrpcStatusCode.fromValue(Integer.parseInt(status.trim()));
-        String description = message != null
-            ? URLDecoder.decode(message.replace("+", "%2B"), StandardCharsets.UTF_8)
-            : status == null ? "HTTP " + response.code() + " without grpc-status" : "";
-        byte[] payload = body.length >= 5 ? java.util.Arrays.copyOfRange(body, 5, body.length) : new byte[0];
-        if (body.length >= 5 && body[0] == 1 && "gzip".equalsIgnoreCase(response.header("grpc-encoding"))) {
-          payload = gunzip(payload);
-        }
-        String details = trailers.get("grpc-status-details-bin") != null
-            ? trailers.get("grpc-status-details-bin") : response.header("grpc-status-details-bin");
-        return new GrpcReply(code, description, payload, ProtoReader.retryDelay(details));
-      }, onResponse, onError);
-    }
-
-    @Override
-    public CompletableResultCode shutdown() {
-      return NoDelaySenders.shutdown(client, ownsExecutor);
-    }
-
-  }
-
-  private static byte[] gunzip(byte[] compressed) throws IOException {
-    try (java.util.zip.GZIPInputStream in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(compressed))) {
-      return in.readNBytes((int) MAX_REPLY_BYTES);
-    }
   }
 
   /** A gRPC answer, with the delay a refusal's RetryInfo asked for (null when it gave none). */

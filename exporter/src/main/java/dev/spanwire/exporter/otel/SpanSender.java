@@ -150,7 +150,7 @@ final class SpanSender {
     @Override
     public <T> Iterable<T> load(Class<T> spi) {
       if (spi == GrpcSenderProvider.class) {
-        return List.of(spi.cast((GrpcSenderProvider) config -> grpc = new NoDelaySenders.GrpcOverOkHttp(config)));
+        return List.of(spi.cast((GrpcSenderProvider) config -> grpc = new GrpcOverHttp2(config)));
       }
       if (spi == HttpSenderProvider.class) {
         return List.of(spi.cast((HttpSenderProvider) config -> http = new NoDelaySenders.HttpOverOkHttp(config)));

@@ -14,9 +14,9 @@ import java.nio.charset.StandardCharsets;
  * a wrong value. Static-table and literal fields still decode. A size update to 0 empties the
  * table, which makes it known again.
  */
-final class HpackDecoder {
+public final class HpackDecoder {
   /** Receives a block's fields in order; {@code null} name and value for one that cannot be known. */
-  interface FieldSink {
+  public interface FieldSink {
     void field(String name, String value);
   }
 
@@ -58,7 +58,7 @@ final class HpackDecoder {
   private final byte[] scratch = new byte[MAX_STRING];
 
   /** @param trusted false for a connection met in its middle: its table is unknown */
-  HpackDecoder(boolean trusted) {
+  public HpackDecoder(boolean trusted) {
     this.trusted = trusted;
   }
 
@@ -93,7 +93,7 @@ final class HpackDecoder {
   }
 
   /** Decodes one complete header block; false when it breaks the format (the table is then unknown). */
-  boolean decode(byte[] block, int offset, int length, FieldSink sink) {
+  public boolean decode(byte[] block, int offset, int length, FieldSink sink) {
     position = offset;
     int end = offset + length;
     boolean fieldSeen = false;

@@ -1,0 +1,315 @@
+package dev.spanwire.exporter.otel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
+import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
+import io.opentelemetry.proto.common.v1.AnyValue;
+import io.opentelemetry.proto.common.v1.KeyValue;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
+import io.opentelemetry.sdk.common.export.Compressor;
+import io.opentelemetry.sdk.common.export.GrpcResponse;
+import io.opentelemetry.sdk.common.export.GrpcSenderConfig;
+import io.opentelemetry.sdk.common.export.GrpcStatusCode;
+import io.opentelemetry.sdk.common.export.MessageWriter;
+import io.opentelemetry.sdk.common.export.RetryPolicy;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import java.util.zip.GZIPOutputStream;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.X509TrustManager;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The OTLP/gRPC sender's HTTP/2 against grpc-java's Netty server (what the exporter talks to in
+ * the delivery tests, here with its windows made small) and against raw sockets that misbehave:
+ * the request must arrive byte for byte whatever the windows, a connection the endpoint dropped
+ * between calls must not cost a call, and an endpoint that stops reading must not hold the caller
+ * past its timeout.
+ */
+class GrpcOverHttp2Test {
+  private static final String METHOD = "opentelemetry.proto.collector.trace.v1.TraceService/Export";
+  private final List<ExportTraceServiceRequest> received = new CopyOnWriteArrayList<>();
+  private final List<String> userAgents = new CopyOnWriteArrayList<>();
+  private Server server;
+  private GrpcOverHttp2 sender;
+
+  @AfterEach
+  void stop() {
+    if (sender != null) {
+      sender.shutdown();
+    }
+    if (server != null) {
+      server.shutdownNow();
+    }
+  }
+
+  @Test
+  void aRequestManyTimesTheEndpointsWindowsArrivesWholeAsTheyOpen() throws Exception {
+    // grpc-java's smallest windows: 16 KiB for the connection and each stream, so a 1.5 MB
+    // request is sent in about a hundred window's worths, each waiting for the server's update
+    int port = startServer(16 * 1024, 0);
+    sender = new GrpcOverHttp2(config(port, null, Duration.ofSeconds(10)));
+    ExportTraceServiceRequest request = request(3_000, 400);
+    assertTrue(request.getSerializedSize() > 1_000_000, "size " + request.getSerializedSize());
+
+    GrpcResponse answer = send(request);
+
+    assertEquals(GrpcStatusCode.OK, answer.getStatusCode());
+    assertEquals(1, received.size());
+    assertEquals(request, received.get(0));
+    assertEquals("spanwire-test/1.0", userAgents.get(0).split(" ")[0]);
+  }
+
+  @Test
+  void gzipMessagesArriveAsTheyWereAndTheConnectionCarriesCallAfterCall() throws Exception {
+    int port = startServer(0, 0);
+    sender = new GrpcOverHttp2(config(port, gzip(), Duration.ofSeconds(10)));
+    for (int i = 0; i < 5; i++) {
+      ExportTraceServiceRequest request = request(500 + i, 100);
+      assertEquals(GrpcStatusCode.OK, send(request).getStatusCode());
+      assertEquals(request, received.get(i));
+    }
+    assertEquals(5, received.size());
+  }
+
+  @Test
+  void aConnectionTheEndpointDroppedBetweenCallsCostsNoCall() throws Exception {
+    int port = startServer(0, 0);
+    sender = new GrpcOverHttp2(config(port, gzip(), Duration.ofSeconds(10)));
+    assertEquals(GrpcStatusCode.OK, send(request(10, 10)).getStatusCode());
+    server.shutdownNow().awaitTermination();
+    startServer(0, port); // the endpoint restarted: the sender's connection is gone
+
+    GrpcResponse answer = send(request(20, 10));
+
+    assertEquals(GrpcStatusCode.OK, answer.getStatusCode());
+    assertEquals(2, received.size());
+    assertEquals(20, received.get(1).getResourceSpans(0).getScopeSpans(0).getSpansCount());
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void anEndpointThatStopsReadingIsCutAtTheTimeout() throws Exception {
+    // a peer that opens every window wide, then reads nothing: the request's writes fill both
+    // sockets' buffers and block, and only closing the socket can end them
+    try (ServerSocket listener = new ServerSocket()) {
+      listener.bind(new InetSocketAddress("127.0.0.1", 0));
+      AtomicReference<Socket> accepted = new AtomicReference<>();
+      Thread acceptor = Thread.ofPlatform().daemon().start(() -> {
+        try {
+          Socket s = listener.accept();
+          accepted.set(s);
+          OutputStream out = s.getOutputStream();
+          // SETTINGS: INITIAL_WINDOW_SIZE 2^31-1; WINDOW_UPDATE on the connection to 2^31-1
+          out.write(new byte[] {0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff});
+          int increment = Integer.MAX_VALUE - 65_535;
+          out.write(new byte[] {0, 0, 4, 8, 0, 0, 0, 0, 0,
+              (byte) (increment >>> 24), (byte) (increment >>> 16), (byte) (increment >>> 8), (byte) increment});
+          out.flush();
+        } catch (IOException e) {
+          // the test fails on the sender's side
+        }
+      });
+      sender = new GrpcOverHttp2(config(listener.getLocalPort(), null, Duration.ofMillis(1500)));
+      byte[] message = new byte[32 << 20]; // far more than loopback's socket buffers
+      AtomicReference<Throwable> error = new AtomicReference<>();
+      AtomicReference<GrpcResponse> answer = new AtomicReference<>();
+      long start = System.nanoTime();
+      sender.send(writer(message), answer::set, error::set);
+      long millis = (System.nanoTime() - start) / 1_000_000;
+
+      assertNull(answer.get());
+      assertInstanceOf(SocketTimeoutException.class, error.get(), String.valueOf(error.get()));
+      assertEquals("no answer within 1500 ms", error.get().getMessage());
+      assertTrue(millis >= 1500 && millis < 1500 + 3_000, millis + " ms");
+      acceptor.join(5_000);
+      assertNotNull(accepted.get());
+      accepted.get().close();
+    }
+  }
+
+  @Test
+  void anEndpointThatAnswersBeforeTheRequestIsSentEndsTheCallWithItsAnswer() throws Exception {
+    // grpc-java refuses a message over its limit as soon as the length prefix says so, while
+    // the rest is still coming; the sender stops sending and reports the refusal
+    int port = startServer(16 * 1024, 0, 100_000);
+    sender = new GrpcOverHttp2(config(port, null, Duration.ofSeconds(10)));
+
+    GrpcResponse answer = send(request(3_000, 400));
+
+    assertEquals(GrpcStatusCode.RESOURCE_EXHAUSTED, answer.getStatusCode());
+    assertTrue(answer.getStatusDescription().contains("100000"), answer.getStatusDescription());
+    assertEquals(0, received.size());
+    // and the connection goes on
+    ExportTraceServiceRequest small = request(10, 10);
+    assertEquals(GrpcStatusCode.OK, send(small).getStatusCode());
+    assertEquals(small, received.get(0));
+  }
+
+  private GrpcResponse send(ExportTraceServiceRequest request) {
+    AtomicReference<GrpcResponse> answer = new AtomicReference<>();
+    AtomicReference<Throwable> error = new AtomicReference<>();
+    sender.send(writer(request.toByteArray()), answer::set, error::set);
+    if (error.get() != null) {
+      throw new AssertionError("the call failed", error.get());
+    }
+    assertNotNull(answer.get(), "the sender answers on the caller's thread before send returns");
+    return answer.get();
+  }
+
+  private int startServer(int window, int port) throws IOException {
+    return startServer(window, port, 64 << 20);
+  }
+
+  private int startServer(int window, int port, int maxMessage) throws IOException {
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+        .maxInboundMessageSize(maxMessage);
+    if (window > 0) {
+      builder.flowControlWindow(window);
+    }
+    io.grpc.ServerInterceptor agent = new io.grpc.ServerInterceptor() {
+      @Override
+      public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
+          io.grpc.ServerCall<Q, R> call, io.grpc.Metadata metadata, io.grpc.ServerCallHandler<Q, R> next) {
+        userAgents.add(metadata.get(io.grpc.Metadata.Key.of("user-agent", io.grpc.Metadata.ASCII_STRING_MARSHALLER)));
+        return next.startCall(call, metadata);
+      }
+    };
+    server = builder.addService(io.grpc.ServerInterceptors.intercept(new TraceServiceGrpc.TraceServiceImplBase() {
+      @Override
+      public void export(ExportTraceServiceRequest request, StreamObserver<ExportTraceServiceResponse> response) {
+        received.add(request);
+        response.onNext(ExportTraceServiceResponse.getDefaultInstance());
+        response.onCompleted();
+      }
+    }, agent)).build().start();
+    return server.getPort();
+  }
+
+  /** {@code spans} spans of {@code attributeBytes} of attribute value each, all different. */
+  private static ExportTraceServiceRequest request(int spans, int attributeBytes) {
+    ScopeSpans.Builder scope = ScopeSpans.newBuilder();
+    for (int i = 0; i < spans; i++) {
+      StringBuilder value = new StringBuilder();
+      while (value.length() < attributeBytes) {
+        value.append(Integer.toHexString(i * 7919 + value.length()));
+      }
+      scope.addSpans(Span.newBuilder()
+          .setName("GET /items/" + i)
+          .setTraceId(com.google.protobuf.ByteString.copyFrom(new byte[16]))
+          .setSpanId(com.google.protobuf.ByteString.copyFrom(new byte[] {1, 2, 3, 4, 5, 6, 7, (byte) i}))
+          .setStartTimeUnixNano(1_000_000_000L * i)
+          .setEndTimeUnixNano(1_000_000_000L * i + 12_345)
+          .addAttributes(KeyValue.newBuilder().setKey("http_target")
+              .setValue(AnyValue.newBuilder().setStringValue(value.toString()))));
+    }
+    return ExportTraceServiceRequest.newBuilder()
+        .addResourceSpans(ResourceSpans.newBuilder().addScopeSpans(scope)).build();
+  }
+
+  private static MessageWriter writer(byte[] message) {
+    return new MessageWriter() {
+      @Override
+      public void writeMessage(OutputStream out) throws IOException {
+        out.write(message);
+      }
+
+      @Override
+      public int getContentLength() {
+        return message.length;
+      }
+    };
+  }
+
+  private static Compressor gzip() {
+    return new Compressor() {
+      @Override
+      public String getEncoding() {
+        return "gzip";
+      }
+
+      @Override
+      public OutputStream compress(OutputStream out) throws IOException {
+        return new GZIPOutputStream(out);
+      }
+    };
+  }
+
+  private static GrpcSenderConfig config(int port, Compressor compressor, Duration timeout) {
+    return new GrpcSenderConfig() {
+      @Override
+      public URI getEndpoint() {
+        return URI.create("http://127.0.0.1:" + port);
+      }
+
+      @Override
+      public String getFullMethodName() {
+        return METHOD;
+      }
+
+      @Override
+      public Compressor getCompressor() {
+        return compressor;
+      }
+
+      @Override
+      public Duration getTimeout() {
+        return timeout;
+      }
+
+      @Override
+      public Duration getConnectTimeout() {
+        return Duration.ofSeconds(5);
+      }
+
+      @Override
+      public Supplier<Map<String, List<String>>> getHeadersSupplier() {
+        return () -> Map.of("User-Agent", List.of("spanwire-test/1.0"));
+      }
+
+      @Override
+      public RetryPolicy getRetryPolicy() {
+        return null;
+      }
+
+      @Override
+      public SSLContext getSslContext() {
+        return null;
+      }
+
+      @Override
+      public X509TrustManager getTrustManager() {
+        return null;
+      }
+
+      @Override
+      public ExecutorService getExecutorService() {
+        return null;
+      }
+    };
+  }
+}
