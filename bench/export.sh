@@ -9,7 +9,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 spans=${1:-1000000}
 [ "$(nproc)" -ge 2 ] || die "needs two cores: one for the exporter, one for the receiver"
-ensure_packages $SPANWIRE_BUILD_PACKAGES
+ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_RUNTIME_PACKAGES
 java_home=$(find_jdk)
 (cd "$root" && JAVA_HOME="$java_home" ./mvnw -B -q -Pbench -DskipTests install >&2)
 jar=$root/bench/jmh/target/benchmarks.jar

@@ -11,7 +11,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 requests=${1:-200}
 concurrency=${2:-16}
 [ "$(id -u)" -eq 0 ] || die "needs root (the agent loads eBPF programs)"
-ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_TEST_PACKAGES
+ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_RUNTIME_PACKAGES $SPANWIRE_TEST_PACKAGES
 java_home=$(find_jdk)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ "$(id -u)" -eq 0 ] || die "the harness loads BPF programs: run it as root"
-ensure_packages $SPANWIRE_BUILD_PACKAGES nginx-light wrk nghttp2-client
+ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_RUNTIME_PACKAGES nginx-light wrk nghttp2-client
 java_home=$(find_jdk)
 [ -n "${AGENT_JAR:-}" ] || ! agent_stale "$root" || build_agent "$root" "$java_home"
 

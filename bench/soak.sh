@@ -22,7 +22,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 minutes=${1:-10}
 [ "$(id -u)" -eq 0 ] || die "the soak loads BPF programs: run it as root"
-ensure_packages $SPANWIRE_BUILD_PACKAGES nginx-light wrk nghttp2-client curl python3 bpftool
+ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_RUNTIME_PACKAGES nginx-light wrk nghttp2-client curl python3 bpftool
 java_home=$(find_jdk)
 agent_stale "$root" && build_agent "$root" "$java_home"
 jar=${AGENT_JAR:-$root/exporter/target/spanwire.jar}

@@ -7,7 +7,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
-ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_TEST_PACKAGES
+ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_RUNTIME_PACKAGES $SPANWIRE_TEST_PACKAGES
 ensure_available_packages $SPANWIRE_OPTIONAL_TEST_PACKAGES
 java_home=$(find_jdk)
 cd "$root"

@@ -1,0 +1,79 @@
+package dev.spanwire.exporter.otel;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.Random;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Whole-message gzip, by libdeflate and by the JDK's zlib: what either writes is what the JDK's
+ * own gzip reader (and so a collector's) reads back, from any offset of either array, for empty,
+ * tiny, compressible and incompressible messages.
+ */
+class GzipTest {
+  @Test
+  void libdeflateIsThereWhereTheSetUpInstalledIt() {
+    // scripts/lib.sh installs libdeflate0 with the runtime packages; CI must use it
+    if ("true".equals(System.getenv("CI"))) {
+      assertNull(Gzip.libdeflateUnavailable());
+      try (Gzip gzip = new Gzip()) {
+        assertTrue(gzip.usesLibdeflate());
+      }
+    }
+  }
+
+  @Test
+  void whatEitherCompressesTheJdksGzipReadsBack() throws IOException {
+    Random random = new Random(7);
+    byte[] noise = new byte[300_000];
+    random.nextBytes(noise);
+    StringBuilder spans = new StringBuilder();
+    for (int i = 0; spans.length() < 1_000_000; i++) {
+      spans.append("http_method GET http_target /api/items/").append(i).append(" net_peer_ip 127.0.0.").append(i % 250);
+    }
+    byte[] text = spans.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    for (Gzip gzip : new Gzip[] {new Gzip(), jdk()}) {
+      try (gzip) {
+        for (byte[] message : new byte[][] {new byte[0], {42}, text, noise}) {
+          for (int offset : new int[] {0, 3}) {
+            int length = Math.max(0, message.length - offset - 1);
+            byte[] out = new byte[7 + gzip.bound(length)];
+            int written = gzip.compress(message, Math.min(offset, message.length), length, out, 7);
+            byte[] back;
+            try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(out, 7, written))) {
+              back = in.readAllBytes();
+            }
+            byte[] expected = java.util.Arrays.copyOfRange(message, Math.min(offset, message.length),
+                Math.min(offset, message.length) + length);
+            assertArrayEquals(expected, back, (gzip.usesLibdeflate() ? "libdeflate" : "zlib") + ", " + length + " bytes");
+            if (message == text && length > 0) {
+              assertTrue(written < length / 5, "compressible text to " + written + " of " + length);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void tooLittleRoomIsRefusedNotOverrun() {
+    try (Gzip gzip = new Gzip()) {
+      byte[] out = new byte[10];
+      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> gzip.compress(new byte[100], 0, 100, out, 5));
+      assertTrue(e.getMessage().startsWith("room for 5 bytes"), e.getMessage());
+      assertEquals(0, out[9]);
+    }
+  }
+
+  /** A Gzip on the JDK's zlib, whatever the system has. */
+  private static Gzip jdk() {
+    return Gzip.jdkOnly();
+  }
+}
