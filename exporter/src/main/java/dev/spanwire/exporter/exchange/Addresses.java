@@ -20,6 +20,24 @@ public final class Addresses {
    * and 5). Java's {@code getHostAddress} writes every group ({@code 0:0:0:0:0:0:0:1}).
    */
   public static String text(InetAddress address) {
+    // a connection's addresses are the same objects exchange after exchange: a slot by identity
+    // finds them without hashing the address (an immutable pair, so a racing reader sees it whole)
+    int slot = System.identityHashCode(address) & (RECENT - 1);
+    Recent recent = RECENT_TEXTS[slot];
+    if (recent != null && recent.address == address) {
+      return recent.text;
+    }
+    String text = lookUp(address);
+    RECENT_TEXTS[slot] = new Recent(address, text);
+    return text;
+  }
+
+  private record Recent(InetAddress address, String text) {}
+
+  private static final int RECENT = 256;
+  private static final Recent[] RECENT_TEXTS = new Recent[RECENT];
+
+  private static String lookUp(InetAddress address) {
     String text = TEXTS.get(address);
     if (text == null) {
       text = format(address);

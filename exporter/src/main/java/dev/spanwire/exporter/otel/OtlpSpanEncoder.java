@@ -78,6 +78,9 @@ final class OtlpSpanEncoder {
   private final Map<ProcessInfo, String> resourceSchemas = new WeakHashMap<>();
   static final int MAX_CACHED_KEYS = 1024;
   private final Map<String, byte[]> keyFields = new java.util.HashMap<>();
+  private static final int RECENT_KEYS = 64;
+  private final String[] recentNames = new String[RECENT_KEYS];
+  private final byte[][] recentFields = new byte[RECENT_KEYS][];
   /** Every field is kept and no name is asked back: fields go straight into the span (no list, no boxes). */
   private final boolean direct;
   private final Attributes attributes = new Attributes();
@@ -222,6 +225,12 @@ final class OtlpSpanEncoder {
    * they are encoded each time.
    */
   private byte[] keyField(String name) {
+    // the scheme's names are the same String objects span after span: a slot by the name's
+    // (cached) hash, checked by identity, finds them without the map's walk and equals
+    int slot = name.hashCode() & (RECENT_KEYS - 1);
+    if (recentNames[slot] == name) {
+      return recentFields[slot];
+    }
     byte[] field = keyFields.get(name);
     if (field == null) {
       ProtoWriter w = new ProtoWriter(name.length() + 8);
@@ -231,6 +240,8 @@ final class OtlpSpanEncoder {
         keyFields.put(name, field);
       }
     }
+    recentNames[slot] = name;
+    recentFields[slot] = field;
     return field;
   }
 

@@ -34,12 +34,12 @@ final class ProtoWriter {
   }
 
   /**
-   * Empty, and back to {@code capacity} when the array grew past it: a batch of spans with
-   * captured bodies does not keep megabytes after it was sent.
+   * Empty, and back to {@code capacity} when the array grew past {@code kept}: a batch of spans
+   * with captured bodies does not keep megabytes after it was sent.
    */
-  void release(int capacity) {
+  void release(int kept, int capacity) {
     pos = 0;
-    if (buf.length > capacity) {
+    if (buf.length > kept) {
       buf = new byte[capacity];
     }
   }

@@ -43,8 +43,14 @@ final class SpanBatcher {
    * most (one exchange more), and so does the request it is encoded into.
    */
   static final long MAX_QUEUE_BYTES = Runtime.getRuntime().maxMemory() / 8;
-  /** The request buffer's size between batches (it grows for a batch that needs more). */
+  /** The request buffer's size at first (it grows for a batch that needs more). */
   private static final int MESSAGE_CAPACITY = 1 << 16;
+  /**
+   * The most a request buffer keeps between batches: a batch of 512 ordinary spans (about 280 KB)
+   * keeps its buffer, which growing again for every batch cost a tenth of the export thread; one
+   * that captured bodies made megabytes goes back to {@link #MESSAGE_CAPACITY}.
+   */
+  private static final int KEPT_MESSAGE_CAPACITY = 1 << 19;
   /** A single span the endpoint calls too large is tried this often more, then dropped. */
   private static final int MAX_TOO_LARGE_RETRIES = 3;
   private static final long REJECTION_LOG_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
@@ -177,7 +183,7 @@ final class SpanBatcher {
       if (!batch.isEmpty()) {
         exportBatch(batch);
         batch.clear();
-        message.release(MESSAGE_CAPACITY);
+        message.release(KEPT_MESSAGE_CAPACITY, MESSAGE_CAPACITY);
       }
       if (shuttingDown && ((queue.isEmpty() && carried == null) || System.nanoTime() > shutdownDeadlineNanos)) {
         dropped.addAndGet(queue.clear() + (carried == null ? 0 : 1));
