@@ -2,7 +2,9 @@ package dev.spanwire.exporter.exchange;
 
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.ToLongFunction;
 
 /**
@@ -17,6 +19,12 @@ public final class HandOffQueue<T> {
   private final long maxBytes;
   private final ToLongFunction<? super T> sizer;
   private final AtomicLong bytes = new AtomicLong();
+  /** Items queued (the queue's own count is behind its lock). */
+  private final AtomicInteger count = new AtomicInteger();
+  /** The consumer parked in {@link #awaitAtLeast}, and what it waits for. */
+  private volatile Thread waiter;
+  private volatile int wantedItems = Integer.MAX_VALUE;
+  private volatile long wantedBytes = Long.MAX_VALUE;
 
   /**
    * @param capacity the most items held
@@ -37,13 +45,50 @@ public final class HandOffQueue<T> {
     long size = sizer.applyAsLong(item);
     if (bytes.addAndGet(size) > maxBytes) {
       bytes.addAndGet(-size);
+      wake(); // full: what waits for more should take what there is
       return false;
     }
     if (!items.offer(item)) {
       bytes.addAndGet(-size);
+      wake();
       return false;
     }
+    int queued = count.incrementAndGet();
+    Thread w = waiter;
+    if (w != null && (queued >= wantedItems || bytes.get() >= wantedBytes)) {
+      LockSupport.unpark(w);
+    }
     return true;
+  }
+
+  private void wake() {
+    Thread w = waiter;
+    if (w != null) {
+      LockSupport.unpark(w);
+    }
+  }
+
+  /**
+   * Waits (the one consumer) until at least {@code atLeast} items are queued or they hold at least
+   * {@code orBytes}, an item was refused because the queue is full, or {@code timeoutNanos} passed
+   * — whichever comes first; takes nothing. A consumer that gathers batches so wakes once a batch
+   * rather than once an item, as {@link #poll(long, TimeUnit)} would: each wake-up a thread switch
+   * on the pipeline's core.
+   */
+  public void awaitAtLeast(int atLeast, long orBytes, long timeoutNanos) {
+    wantedItems = atLeast;
+    wantedBytes = orBytes;
+    waiter = Thread.currentThread();
+    try {
+      // after publishing the wait: an offer either sees the waiter or is seen here
+      if (count.get() < atLeast && bytes.get() < orBytes) {
+        LockSupport.parkNanos(this, timeoutNanos);
+      }
+    } finally {
+      waiter = null;
+      wantedItems = Integer.MAX_VALUE;
+      wantedBytes = Long.MAX_VALUE;
+    }
   }
 
   /** The next item, or null when none is queued. */
@@ -80,6 +125,7 @@ public final class HandOffQueue<T> {
 
   private T released(T item) {
     if (item != null) {
+      count.decrementAndGet();
       bytes.addAndGet(-sizer.applyAsLong(item));
     }
     return item;

@@ -162,21 +162,18 @@ final class SpanBatcher {
         carried = null;
         take(batch, first);
       }
-      try {
-        while (!batchFull(batch) && !shuttingDown && !flushRequested) {
-          long wait = batchDeadline - System.nanoTime();
-          if (wait <= 0) {
-            break;
-          }
-          Exchange next = queue.poll(Math.min(wait, SLICE_NANOS), TimeUnit.NANOSECONDS);
-          if (next != null) {
-            take(batch, next);
-            fill(batch);
-          }
+      // woken when a batch's worth is queued (by count or by bytes), not by every exchange
+      while (!batchFull(batch) && !shuttingDown && !flushRequested) {
+        fill(batch);
+        long wait = batchDeadline - System.nanoTime();
+        if (batchFull(batch) || wait <= 0) {
+          break;
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
+        queue.awaitAtLeast(maxExportBatchSize - batch.size(), Math.max(1, maxBatchBytes - batchBytes),
+            Math.min(wait, SLICE_NANOS));
+        if (Thread.interrupted()) {
+          return;
+        }
       }
       flushRequested = false;
       fill(batch);

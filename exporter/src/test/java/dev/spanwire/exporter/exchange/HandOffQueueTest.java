@@ -27,6 +27,64 @@ class HandOffQueueTest {
   }
 
   @Test
+  void aWaitingConsumerWakesWhenTheCountIsReachedNotAtEachItem() throws InterruptedException {
+    HandOffQueue<Integer> batch = new HandOffQueue<>(10, 1_000, Integer::longValue);
+    Thread consumer = waiting(() -> batch.awaitAtLeast(3, 1_000, TimeUnit.MINUTES.toNanos(1)));
+    assertThat(batch.offer(1)).isTrue();
+    assertThat(batch.offer(1)).isTrue();
+    assertStillWaiting(consumer);
+    assertThat(batch.offer(1)).isTrue();
+    consumer.join(10_000);
+    assertThat(consumer.isAlive()).as("woken by the third item").isFalse();
+    assertThat(batch.size()).as("nothing taken").isEqualTo(3);
+  }
+
+  @Test
+  void aWaitingConsumerWakesWhenTheItemsHoldTheBytesOrOneIsRefused() throws InterruptedException {
+    HandOffQueue<Integer> batch = new HandOffQueue<>(2, 1_000, Integer::longValue);
+    Thread byBytes = waiting(() -> batch.awaitAtLeast(100, 500, TimeUnit.MINUTES.toNanos(1)));
+    assertThat(batch.offer(300)).isTrue();
+    assertStillWaiting(byBytes);
+    assertThat(batch.offer(300)).isTrue();
+    byBytes.join(10_000);
+    assertThat(byBytes.isAlive()).as("woken by 600 bytes").isFalse();
+
+    Thread byRefusal = waiting(() -> batch.awaitAtLeast(100, 10_000, TimeUnit.MINUTES.toNanos(1)));
+    assertThat(batch.offer(1)).as("a third item past the count bound").isFalse();
+    byRefusal.join(10_000);
+    assertThat(byRefusal.isAlive()).as("woken by the refusal: the queue is full").isFalse();
+  }
+
+  @Test
+  void aWaitAlreadySatisfiedDoesNotParkAndOneNeverSatisfiedEndsAtItsTimeout() {
+    HandOffQueue<Integer> batch = new HandOffQueue<>(10, 1_000, Integer::longValue);
+    assertThat(batch.offer(5)).isTrue();
+    long start = System.nanoTime();
+    batch.awaitAtLeast(1, 1_000, TimeUnit.MINUTES.toNanos(1));
+    assertThat(System.nanoTime() - start).as("returned at once").isLessThan(TimeUnit.SECONDS.toNanos(10));
+    start = System.nanoTime();
+    batch.awaitAtLeast(2, 1_000, TimeUnit.MILLISECONDS.toNanos(200));
+    assertThat(System.nanoTime() - start).as("waited its 200 ms").isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(200));
+  }
+
+  private static Thread waiting(Runnable wait) throws InterruptedException {
+    Thread consumer = Thread.ofPlatform().daemon().start(wait);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (consumer.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+    assertThat(consumer.getState()).as("parked").isEqualTo(Thread.State.TIMED_WAITING);
+    return consumer;
+  }
+
+  /** Still parked, after a moment in which a wake-up would have ended it. */
+  private static void assertStillWaiting(Thread consumer) throws InterruptedException {
+    consumer.join(200);
+    assertThat(consumer.isAlive()).as("still waiting").isTrue();
+    assertThat(consumer.getState()).isEqualTo(Thread.State.TIMED_WAITING);
+  }
+
+  @Test
   void anItemLargerThanTheByteBoundIsRefusedEvenWhenEmpty() {
     assertThat(queue.offer(101)).isFalse();
     assertThat(queue.isEmpty()).isTrue();
