@@ -27,6 +27,9 @@ import java.util.concurrent.locks.LockSupport;
  * a receiver in this process, whose CPU then counts too.
  *
  * <pre>java -cp bench/jmh/target/benchmarks.jar dev.spanwire.bench.ExportBenchmark [spans] [gzip|none] [endpoint]</pre>
+ *
+ * <p>{@code -Dspanwire.bench.batch=N} and {@code -Dspanwire.bench.queue=N} change the batch and
+ * queue sizes from the defaults (512, 2,048) to see what a request's own cost is.
  */
 public final class ExportBenchmark {
   private ExportBenchmark() {}
