@@ -4,7 +4,7 @@
 # their ratio, the agent's CPU seconds and peak RSS during the loaded run, the events it lost, and
 # the exchanges it reported against the requests wrk completed while it ran.
 #
-#   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-x] [--pid]
+#   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-w SECONDS] [-x] [--pid]
 #                 [--download BYTES] [--upload BYTES] [--tls] [--h2 [-m STREAMS]]
 #
 # --download N serves a file of N bytes instead of the 17-byte page; --upload N POSTs N bytes per
@@ -22,17 +22,21 @@
 # receiver in its own process and reports the spans it received; without it export is off.
 #
 # Rounds alternate (without, with, without, with, ...; default 3 each) and the medians are
-# compared, since single runs on a 2-core machine vary by several percent.
+# compared, since single runs on a 2-core machine vary by several percent. Each round starts a
+# new agent and loads it for -w SECONDS (default 2) before the timed run: the JIT's C2 compiler
+# is still at work for 10-20 s of load, a third of the agent's CPU in a short timed run, which a
+# long-running agent has behind it; -w 20 measures that warm agent.
 # Bounded: each wrk run lasts SECONDS (default 10); everything talks to 127.0.0.1 only.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
-duration=10 connections=16 threads=2 rounds=3 export="" one_pid="" download="" upload="" tls="" h2="" streams=10
-usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-x] [--pid] [--download bytes] [--upload bytes] [--tls] [--h2 [-m streams]]" >&2; exit 2; }
+duration=10 connections=16 threads=2 rounds=3 warmup=2 export="" one_pid="" download="" upload="" tls="" h2="" streams=10
+usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-w seconds] [-x] [--pid] [--download bytes] [--upload bytes] [--tls] [--h2 [-m streams]]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift ;; -c) connections=$2; shift ;; -t) threads=$2; shift ;; -r) rounds=$2; shift ;;
+    -w) warmup=$2; shift ;;
     -x) export=1 ;; --pid|-p) one_pid=1 ;;
     --download) download=$2; shift ;; --upload) upload=$2; shift ;; --tls) tls=1 ;;
     --h2) h2=1 ;; -m) streams=$2; shift ;; *) usage ;;
@@ -150,7 +154,7 @@ start_agent() {
   grep -o 'backend [a-z]*' "$work/agent.log" | head -n1 >"$work/backend" || true
   sleep 1   # idle: started, no traffic yet
   awk '/VmRSS/ {print $2}' "/proc/$agent_pid/status" >>"$work/idle"
-  load 2   # warm the agent's JIT up
+  load "$warmup"   # warm the agent's JIT up
   completed >>"$work/completed"
 }
 stop_agent() {
