@@ -655,13 +655,8 @@ final class GrpcOverHttp2 implements GrpcSender {
     }
 
     private void data(int id, int flags, int length) throws IOException {
-      int start = 0;
-      int end = length;
-      if ((flags & PADDED) != 0) {
-        int pad = padding(length);
-        start = 1;
-        end = length - pad;
-      }
+      int start = (flags & PADDED) != 0 ? 1 : 0;
+      int end = unpadded(flags, length);
       unacknowledged += length;
       if (id == stream && !answered) {
         if (!headersSeen) {
@@ -690,13 +685,8 @@ final class GrpcOverHttp2 implements GrpcSender {
     }
 
     private void headers(int id, int flags, int length) throws IOException {
-      int start = 0;
-      int end = length;
-      if ((flags & PADDED) != 0) {
-        int pad = padding(length);
-        start = 1;
-        end = length - pad;
-      }
+      int start = (flags & PADDED) != 0 ? 1 : 0;
+      int end = unpadded(flags, length);
       if ((flags & PRIORITY_FLAG) != 0) {
         start += 5;
       }
@@ -791,11 +781,15 @@ final class GrpcOverHttp2 implements GrpcSender {
       out.flush();
     }
 
-    private int padding(int length) throws IOException {
+    /** Where a DATA or HEADERS frame's content ends: before its padding when it is PADDED. */
+    private int unpadded(int flags, int length) throws IOException {
+      if ((flags & PADDED) == 0) {
+        return length;
+      }
       if (length < 1 || (payload[0] & 0xff) >= length) {
         throw protocolError("padding longer than its frame");
       }
-      return payload[0] & 0xff;
+      return length - (payload[0] & 0xff);
     }
 
     private GrpcResponse answer() throws IOException {

@@ -170,6 +170,96 @@ class GrpcOverHttp2Test {
     assertEquals(small, received.get(0));
   }
 
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void paddedFramesContinuedHeadersAndAPingOnTheWayAreReadAsTheRfcHasThem() throws Exception {
+    // a raw endpoint: it answers the request only after the sender has acknowledged its PING, with
+    // a padded HEADERS continued by CONTINUATION, a padded DATA and trailers (RFC 9113 6.1, 6.2,
+    // 6.7, 6.10), as servers other than grpc-java may
+    try (ServerSocket listener = new ServerSocket()) {
+      listener.bind(new InetSocketAddress("127.0.0.1", 0));
+      AtomicReference<Throwable> serverError = new AtomicReference<>();
+      AtomicReference<byte[]> pingAck = new AtomicReference<>();
+      Thread endpoint = Thread.ofPlatform().daemon().start(() -> {
+        try (Socket s = listener.accept()) {
+          java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+          OutputStream out = s.getOutputStream();
+          in.readFully(new byte[24]); // the preface
+          frame(out, 4, 0, 0, new byte[0]); // our SETTINGS
+          while (true) { // the request, to its last DATA
+            byte[][] f = readFrame(in);
+            if (f[0][3] == 0 && (f[0][4] & 1) != 0) {
+              break;
+            }
+          }
+          byte[] opaque = {1, 2, 3, 4, 5, 6, 7, 8};
+          frame(out, 6, 0, 0, opaque); // PING
+          while (pingAck.get() == null) {
+            byte[][] f = readFrame(in);
+            if (f[0][3] == 6 && (f[0][4] & 1) != 0) {
+              pingAck.set(f[1]);
+            }
+          }
+          byte[] status = {(byte) 0x88}; // :status 200 (static 8)
+          byte[] type = literal("content-type", "application/grpc");
+          frame(out, 1, 0x8, 1, padded(status, 3)); // HEADERS, PADDED, no END_HEADERS
+          frame(out, 9, 0x4, 1, type); // CONTINUATION, END_HEADERS
+          frame(out, 0, 0x8, 1, padded(new byte[] {0, 0, 0, 0, 0}, 10)); // DATA, PADDED: an empty message
+          byte[] trailers = literal("grpc-status", "0");
+          frame(out, 1, 0x1 | 0x4 | 0x8, 1, padded(trailers, 2)); // trailers, PADDED, END_STREAM
+          out.flush();
+          in.read(); // until the sender goes
+        } catch (IOException e) {
+          serverError.set(e);
+        }
+      });
+      sender = new GrpcOverHttp2(config(listener.getLocalPort(), null, Duration.ofSeconds(10)));
+
+      GrpcResponse answer = send(request(3, 10));
+
+      assertEquals(GrpcStatusCode.OK, answer.getStatusCode());
+      assertEquals(0, answer.getResponseMessage().length);
+      org.junit.jupiter.api.Assertions.assertArrayEquals(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}, pingAck.get());
+      sender.shutdown();
+      endpoint.join(10_000);
+      assertNull(serverError.get());
+    }
+  }
+
+  private static void frame(OutputStream out, int type, int flags, int stream, byte[] payload) throws IOException {
+    out.write(new byte[] {(byte) (payload.length >>> 16), (byte) (payload.length >>> 8), (byte) payload.length,
+        (byte) type, (byte) flags, (byte) (stream >>> 24), (byte) (stream >>> 16), (byte) (stream >>> 8), (byte) stream});
+    out.write(payload);
+  }
+
+  /** {header, payload} of the next frame. */
+  private static byte[][] readFrame(java.io.DataInputStream in) throws IOException {
+    byte[] header = new byte[9];
+    in.readFully(header);
+    byte[] payload = new byte[(header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | header[2] & 0xff];
+    in.readFully(payload);
+    return new byte[][] {header, payload};
+  }
+
+  /** Pad length, content, that many zero octets. */
+  private static byte[] padded(byte[] content, int pad) {
+    byte[] out = new byte[1 + content.length + pad];
+    out[0] = (byte) pad;
+    System.arraycopy(content, 0, out, 1, content.length);
+    return out;
+  }
+
+  /** An HPACK literal without indexing, new name, no Huffman (RFC 7541 6.2.2); short strings only. */
+  private static byte[] literal(String name, String value) {
+    java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+    b.write(0);
+    b.write(name.length());
+    b.writeBytes(name.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    b.write(value.length());
+    b.writeBytes(value.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    return b.toByteArray();
+  }
+
   private GrpcResponse send(ExportTraceServiceRequest request) {
     AtomicReference<GrpcResponse> answer = new AtomicReference<>();
     AtomicReference<Throwable> error = new AtomicReference<>();
