@@ -24,6 +24,7 @@ import io.opentelemetry.sdk.common.export.GrpcStatusCode;
 import io.opentelemetry.sdk.common.export.MessageWriter;
 import io.opentelemetry.sdk.common.export.RetryPolicy;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -223,6 +224,103 @@ class GrpcOverHttp2Test {
       sender.shutdown();
       endpoint.join(10_000);
       assertNull(serverError.get());
+    }
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void aTlsEndpointThatDoesNotAgreeToHttp2ByAlpnIsAClearError(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    // the JDK's TLS server offers no application protocol: the handshake succeeds, ALPN gives none
+    java.nio.file.Path store = dir.resolve("endpoint.p12");
+    Process keytool = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+        "-genkeypair", "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass", "secret", "-alias", "endpoint",
+        "-keyalg", "EC", "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1", "-validity", "2")
+        .redirectErrorStream(true).start();
+    String keytoolSaid = new String(keytool.getInputStream().readAllBytes());
+    assertEquals(0, keytool.waitFor(), keytoolSaid);
+    java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
+    try (InputStream in = java.nio.file.Files.newInputStream(store)) {
+      keys.load(in, "secret".toCharArray());
+    }
+    javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance("PKIX");
+    kmf.init(keys, "secret".toCharArray());
+    SSLContext server = SSLContext.getInstance("TLS");
+    server.init(kmf.getKeyManagers(), null, null);
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+    tmf.init(keys);
+    SSLContext client = SSLContext.getInstance("TLS");
+    client.init(null, tmf.getTrustManagers(), null);
+    try (javax.net.ssl.SSLServerSocket listener = (javax.net.ssl.SSLServerSocket) server.getServerSocketFactory()
+        .createServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      Thread.ofPlatform().daemon().start(() -> {
+        try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) listener.accept()) {
+          s.startHandshake();
+          s.getInputStream().read();
+        } catch (IOException e) {
+          // the sender closes it
+        }
+      });
+      GrpcSenderConfig plain = config(listener.getLocalPort(), null, Duration.ofSeconds(10));
+      sender = new GrpcOverHttp2(new GrpcSenderConfig() {
+        @Override
+        public URI getEndpoint() {
+          return URI.create("https://127.0.0.1:" + listener.getLocalPort());
+        }
+
+        @Override
+        public String getFullMethodName() {
+          return plain.getFullMethodName();
+        }
+
+        @Override
+        public Compressor getCompressor() {
+          return null;
+        }
+
+        @Override
+        public Duration getTimeout() {
+          return plain.getTimeout();
+        }
+
+        @Override
+        public Duration getConnectTimeout() {
+          return plain.getConnectTimeout();
+        }
+
+        @Override
+        public Supplier<Map<String, List<String>>> getHeadersSupplier() {
+          return plain.getHeadersSupplier();
+        }
+
+        @Override
+        public RetryPolicy getRetryPolicy() {
+          return null;
+        }
+
+        @Override
+        public SSLContext getSslContext() {
+          return client;
+        }
+
+        @Override
+        public X509TrustManager getTrustManager() {
+          return null;
+        }
+
+        @Override
+        public ExecutorService getExecutorService() {
+          return null;
+        }
+      });
+      AtomicReference<Throwable> error = new AtomicReference<>();
+      AtomicReference<GrpcResponse> answer = new AtomicReference<>();
+      sender.send(writer(request(1, 1).toByteArray()), answer::set, error::set);
+
+      assertNull(answer.get());
+      assertNotNull(error.get());
+      assertEquals("the endpoint 127.0.0.1:" + listener.getLocalPort()
+          + " did not agree to HTTP/2 over TLS (ALPN gave \"\"); OTLP/gRPC needs it", error.get().getMessage());
     }
   }
 
