@@ -111,9 +111,10 @@ final class GrpcOverHttp2 implements GrpcSender {
   GrpcOverHttp2(GrpcSenderConfig config) {
     URI endpoint = config.getEndpoint();
     this.tls = "https".equalsIgnoreCase(endpoint.getScheme());
-    this.host = endpoint.getHost();
+    String uriHost = endpoint.getHost(); // an IPv6 literal comes in brackets
+    this.host = uriHost.startsWith("[") && uriHost.endsWith("]") ? uriHost.substring(1, uriHost.length() - 1) : uriHost;
     this.port = endpoint.getPort() >= 0 ? endpoint.getPort() : tls ? 443 : 80;
-    String rawHost = host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host;
+    String rawHost = host.contains(":") ? "[" + host + "]" : host;
     this.authority = endpoint.getPort() >= 0 ? rawHost + ":" + endpoint.getPort() : rawHost;
     String base = endpoint.getRawPath() == null ? "" : endpoint.getRawPath();
     this.path = (base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/" + config.getFullMethodName();

@@ -55,6 +55,7 @@ class GrpcOverHttp2Test {
   private static final String METHOD = "opentelemetry.proto.collector.trace.v1.TraceService/Export";
   private final List<ExportTraceServiceRequest> received = new CopyOnWriteArrayList<>();
   private final List<String> userAgents = new CopyOnWriteArrayList<>();
+  private final List<String> authorities = new CopyOnWriteArrayList<>();
   private Server server;
   private GrpcOverHttp2 sender;
 
@@ -110,6 +111,18 @@ class GrpcOverHttp2Test {
     assertEquals(GrpcStatusCode.OK, answer.getStatusCode());
     assertEquals(2, received.size());
     assertEquals(20, received.get(1).getResourceSpans(0).getScopeSpans(0).getSpansCount());
+  }
+
+  @Test
+  void anIpv6LiteralEndpointIsReachedAndNamedInBrackets() throws Exception {
+    assumeIpv6Loopback();
+    int port = startServer("::1", 0, 0, 64 << 20);
+    sender = new GrpcOverHttp2(config(URI.create("http://[::1]:" + port), gzip(), Duration.ofSeconds(10), null));
+
+    ExportTraceServiceRequest request = request(7, 20);
+    assertEquals(GrpcStatusCode.OK, send(request).getStatusCode());
+    assertEquals(request, received.get(0));
+    assertEquals(List.of("[::1]:" + port), authorities);
   }
 
   @Test
@@ -231,11 +244,25 @@ class GrpcOverHttp2Test {
   @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
   void aTlsEndpointThatDoesNotAgreeToHttp2ByAlpnIsAClearError(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
       throws Exception {
+    alpnRefused("127.0.0.1", dir);
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void anIpv6LiteralTlsEndpointIsVerifiedByItsAddress(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    // host name verification against the certificate's IPv6 address passes: the handshake gets as
+    // far as ALPN
+    assumeIpv6Loopback();
+    alpnRefused("::1", dir);
+  }
+
+  private void alpnRefused(String address, java.nio.file.Path dir) throws Exception {
     // the JDK's TLS server offers no application protocol: the handshake succeeds, ALPN gives none
     java.nio.file.Path store = dir.resolve("endpoint.p12");
     Process keytool = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
         "-genkeypair", "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass", "secret", "-alias", "endpoint",
-        "-keyalg", "EC", "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1", "-validity", "2")
+        "-keyalg", "EC", "-dname", "CN=spanwire test", "-ext", "SAN=ip:" + address, "-validity", "2")
         .redirectErrorStream(true).start();
     String keytoolSaid = new String(keytool.getInputStream().readAllBytes());
     assertEquals(0, keytool.waitFor(), keytoolSaid);
@@ -252,7 +279,7 @@ class GrpcOverHttp2Test {
     SSLContext client = SSLContext.getInstance("TLS");
     client.init(null, tmf.getTrustManagers(), null);
     try (javax.net.ssl.SSLServerSocket listener = (javax.net.ssl.SSLServerSocket) server.getServerSocketFactory()
-        .createServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+        .createServerSocket(0, 1, java.net.InetAddress.getByName(address))) {
       Thread.ofPlatform().daemon().start(() -> {
         try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) listener.accept()) {
           s.startHandshake();
@@ -261,66 +288,24 @@ class GrpcOverHttp2Test {
           // the sender closes it
         }
       });
-      GrpcSenderConfig plain = config(listener.getLocalPort(), null, Duration.ofSeconds(10));
-      sender = new GrpcOverHttp2(new GrpcSenderConfig() {
-        @Override
-        public URI getEndpoint() {
-          return URI.create("https://127.0.0.1:" + listener.getLocalPort());
-        }
-
-        @Override
-        public String getFullMethodName() {
-          return plain.getFullMethodName();
-        }
-
-        @Override
-        public Compressor getCompressor() {
-          return null;
-        }
-
-        @Override
-        public Duration getTimeout() {
-          return plain.getTimeout();
-        }
-
-        @Override
-        public Duration getConnectTimeout() {
-          return plain.getConnectTimeout();
-        }
-
-        @Override
-        public Supplier<Map<String, List<String>>> getHeadersSupplier() {
-          return plain.getHeadersSupplier();
-        }
-
-        @Override
-        public RetryPolicy getRetryPolicy() {
-          return null;
-        }
-
-        @Override
-        public SSLContext getSslContext() {
-          return client;
-        }
-
-        @Override
-        public X509TrustManager getTrustManager() {
-          return null;
-        }
-
-        @Override
-        public ExecutorService getExecutorService() {
-          return null;
-        }
-      });
+      String authority = (address.contains(":") ? "[" + address + "]" : address) + ":" + listener.getLocalPort();
+      sender = new GrpcOverHttp2(config(URI.create("https://" + authority), null, Duration.ofSeconds(10), client));
       AtomicReference<Throwable> error = new AtomicReference<>();
       AtomicReference<GrpcResponse> answer = new AtomicReference<>();
       sender.send(writer(request(1, 1).toByteArray()), answer::set, error::set);
 
       assertNull(answer.get());
       assertNotNull(error.get());
-      assertEquals("the endpoint 127.0.0.1:" + listener.getLocalPort()
+      assertEquals("the endpoint " + authority
           + " did not agree to HTTP/2 over TLS (ALPN gave \"\"); OTLP/gRPC needs it", error.get().getMessage());
+    }
+  }
+
+  private static void assumeIpv6Loopback() {
+    try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getByName("::1"))) {
+      // this host has IPv6 loopback
+    } catch (IOException e) {
+      org.junit.jupiter.api.Assumptions.abort("no IPv6 loopback here: " + e.getMessage());
     }
   }
 
@@ -374,7 +359,11 @@ class GrpcOverHttp2Test {
   }
 
   private int startServer(int window, int port, int maxMessage) throws IOException {
-    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+    return startServer("127.0.0.1", window, port, maxMessage);
+  }
+
+  private int startServer(String address, int window, int port, int maxMessage) throws IOException {
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address, port))
         .maxInboundMessageSize(maxMessage);
     if (window > 0) {
       builder.flowControlWindow(window);
@@ -384,6 +373,7 @@ class GrpcOverHttp2Test {
       public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
           io.grpc.ServerCall<Q, R> call, io.grpc.Metadata metadata, io.grpc.ServerCallHandler<Q, R> next) {
         userAgents.add(metadata.get(io.grpc.Metadata.Key.of("user-agent", io.grpc.Metadata.ASCII_STRING_MARSHALLER)));
+        authorities.add(call.getAuthority());
         return next.startCall(call, metadata);
       }
     };
@@ -448,10 +438,14 @@ class GrpcOverHttp2Test {
   }
 
   private static GrpcSenderConfig config(int port, Compressor compressor, Duration timeout) {
+    return config(URI.create("http://127.0.0.1:" + port), compressor, timeout, null);
+  }
+
+  private static GrpcSenderConfig config(URI endpoint, Compressor compressor, Duration timeout, SSLContext tls) {
     return new GrpcSenderConfig() {
       @Override
       public URI getEndpoint() {
-        return URI.create("http://127.0.0.1:" + port);
+        return endpoint;
       }
 
       @Override
@@ -486,7 +480,7 @@ class GrpcOverHttp2Test {
 
       @Override
       public SSLContext getSslContext() {
-        return null;
+        return tls;
       }
 
       @Override
