@@ -20,7 +20,7 @@ export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 SPANWIRE_RUNTIME_PACKAGES="libbpf1 libdeflate0"
 # Real peers the tests drive on 127.0.0.1, plus setpriv (util-linux), ip (iproute2) and openssl (a
 # self-signed certificate for the OTLP-over-TLS test).
-SPANWIRE_TEST_PACKAGES="nginx-light curl wrk socat python3 nodejs nghttp2-client nghttp2-server iproute2 util-linux openssl"
+SPANWIRE_TEST_PACKAGES="nginx-light binutils curl wrk socat python3 nodejs nghttp2-client nghttp2-server iproute2 util-linux openssl"
 # A newer clang than the build's, whose programs must pass the verifier too (the Docker image
 # builds with Ubuntu's newer clang); installed where the distribution has it.
 SPANWIRE_OPTIONAL_TEST_PACKAGES="clang-19"

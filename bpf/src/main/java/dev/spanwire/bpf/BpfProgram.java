@@ -56,20 +56,20 @@ public final class BpfProgram {
   }
 
   /**
-   * Attaches this uprobe (or uretprobe) program to {@code function} in the ELF file at {@code
-   * binary}, for every process that maps it ({@code pid} -1) or one. libbpf finds the function's
-   * offset in the file's symbols.
+   * Attaches this uprobe (or uretprobe) program at file offset {@code offset} of the ELF file at
+   * {@code binary} (where {@code function} starts), for every process that maps it ({@code pid} -1)
+   * or one. The caller found the offset: libbpf given only the name would parse the file's symbol
+   * tables again for every probe.
    */
-  public BpfLink attachUprobe(int pid, String binary, String function, boolean retprobe) {
-    String target = (retprobe ? "uretprobe:" : "uprobe:") + function + "@" + binary;
+  public BpfLink attachUprobe(int pid, String binary, String function, long offset, boolean retprobe) {
+    String target = (retprobe ? "uretprobe:" : "uprobe:") + function + "@" + binary + "+0x" + Long.toHexString(offset);
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment opts = arena.allocate(Libbpf.UPROBE_OPTS_BYTES, 8);
       opts.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, Libbpf.UPROBE_OPTS_BYTES);
       opts.set(java.lang.foreign.ValueLayout.JAVA_BOOLEAN, 24, retprobe);
-      opts.set(java.lang.foreign.ValueLayout.ADDRESS, 32, arena.allocateFrom(function));
       MemorySegment callState = Libbpf.callState(arena);
       MemorySegment link = (MemorySegment) Libbpf.BPF_PROGRAM__ATTACH_UPROBE_OPTS.invokeExact(
-          callState, program, pid, arena.allocateFrom(binary), 0L, opts);
+          callState, program, pid, arena.allocateFrom(binary), offset, opts);
       return new BpfLink(target, Libbpf.checkPointer("attach " + target, link, callState));
     } catch (Throwable t) {
       throw Ffm.rethrow(t);

@@ -201,23 +201,24 @@ public final class TlsLibraries implements AutoCloseable {
 
   /** Attaches the probes of {@code file} if it defines SSL_read and SSL_write; false otherwise. */
   private boolean tryAttach(String key, String file, boolean pinned) {
-    Set<String> defined;
+    Map<String, Long> defined;
     try {
-      defined = ElfSymbols.defined(Path.of(file), PROBES.keySet());
+      defined = ElfSymbols.functionOffsets(Path.of(file), PROBES.keySet());
     } catch (IOException | RuntimeException e) {
       remember(key);
       return false;
     }
-    if (!defined.contains("SSL_read") || !defined.contains("SSL_write")) {
+    if (!defined.containsKey("SSL_read") || !defined.containsKey("SSL_write")) {
       remember(key);
       return false;
     }
     List<BpfLink> links = new ArrayList<>();
     try {
       for (var probe : PROBES.entrySet()) {
-        if (defined.contains(probe.getKey())) {
-          links.add(object.program(probe.getValue()[0]).attachUprobe(-1, file, probe.getKey(), false));
-          links.add(object.program(probe.getValue()[1]).attachUprobe(-1, file, probe.getKey(), true));
+        Long offset = defined.get(probe.getKey());
+        if (offset != null) {
+          links.add(object.program(probe.getValue()[0]).attachUprobe(-1, file, probe.getKey(), offset, false));
+          links.add(object.program(probe.getValue()[1]).attachUprobe(-1, file, probe.getKey(), offset, true));
         }
       }
     } catch (BpfException e) {
