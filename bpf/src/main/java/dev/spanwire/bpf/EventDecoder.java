@@ -180,12 +180,35 @@ public final class EventDecoder {
         };
     byte[] bytes = new byte[length];
     MemorySegment.copy(record, JAVA_BYTE, addr, bytes, 0, length);
-    try {
-      return new InetSocketAddress(
-          InetAddress.getByAddress(bytes), Short.toUnsignedInt(record.get(JAVA_SHORT, port)));
-    } catch (UnknownHostException e) {
-      throw new MalformedEventException("bad address of length " + length);
+    return new InetSocketAddress(interned(bytes), Short.toUnsignedInt(record.get(JAVA_SHORT, port)));
+  }
+
+  /** An address and its bytes, immutable: a racing reader of the slot sees both or neither. */
+  private record Interned(byte[] bytes, InetAddress address) {}
+
+  private static final int INTERNED_SLOTS = 256;
+  private static final Interned[] INTERNED = new Interned[INTERNED_SLOTS];
+
+  /**
+   * The same InetAddress object for the same bytes, as long as its slot keeps it: a host's
+   * connections come from a few peers, and what turns an address into text (every span and event
+   * writes two) finds it by identity then, without hashing or formatting it again.
+   */
+  static InetAddress interned(byte[] bytes) {
+    int hash = java.util.Arrays.hashCode(bytes);
+    int slot = (hash ^ (hash >>> 16)) & (INTERNED_SLOTS - 1);
+    Interned known = INTERNED[slot];
+    if (known != null && java.util.Arrays.equals(known.bytes, bytes)) {
+      return known.address;
     }
+    InetAddress address;
+    try {
+      address = InetAddress.getByAddress(bytes);
+    } catch (UnknownHostException e) {
+      throw new MalformedEventException("bad address of length " + bytes.length);
+    }
+    INTERNED[slot] = new Interned(bytes, address);
+    return address;
   }
 
   private static String cString(MemorySegment record, long offset, int max) {

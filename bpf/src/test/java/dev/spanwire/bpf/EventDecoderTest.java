@@ -118,6 +118,28 @@ class EventDecoderTest {
     assertThat(event.gid()).isEqualTo(44);
   }
 
+  /** Connections from one peer share its address object (what turns it into text finds it by identity). */
+  @Test
+  void theSameAddressBytesGiveTheSameObjectAndOthersTheirOwn() throws Exception {
+    InetAddress first = EventDecoder.interned(new byte[] {10, 1, 2, 3});
+    assertThat(EventDecoder.interned(new byte[] {10, 1, 2, 3})).isSameAs(first).isEqualTo(InetAddress.getByName("10.1.2.3"));
+    // thousands of other peers push it out of its slot: still the right address, then shared again
+    for (int i = 0; i < 5000; i++) {
+      byte[] other = {10, 9, (byte) (i >> 8), (byte) i};
+      assertThat(EventDecoder.interned(other)).isEqualTo(InetAddress.getByAddress(other));
+    }
+    InetAddress again = EventDecoder.interned(new byte[] {10, 1, 2, 3});
+    assertThat(again).isEqualTo(first);
+    assertThat(EventDecoder.interned(new byte[] {10, 1, 2, 3})).isSameAs(again);
+    byte[] mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, 10, 1, 2, 3};
+    assertThat(EventDecoder.interned(mapped)).isInstanceOf(Inet4Address.class).isEqualTo(first);
+    byte[] six = new byte[16];
+    six[0] = 0x20;
+    six[1] = 0x01;
+    six[15] = 3;
+    assertThat(EventDecoder.interned(six)).isEqualTo(InetAddress.getByName("2001::3"));
+  }
+
   @Test
   void openEventTurnsV4MappedIpv6IntoIpv4() {
     MemorySegment record = header(CONN_OPEN_EVENT.byteSize(), EventLayouts.EVENT_CONN_OPEN);

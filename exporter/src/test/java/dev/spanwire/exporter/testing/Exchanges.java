@@ -47,14 +47,17 @@ public final class Exchanges {
     return out.getFirst();
   }
 
+  private static final java.net.InetAddress LOOPBACK = java.net.InetAddress.ofLiteral("127.0.0.1");
+
   /**
    * An exchange of {@code process} in {@code role} on a loopback connection to port 8080; the
    * request at {@code startNanos}, the response {@code durationNanos} later.
    */
   public static Exchange exchange(ProcessInfo process, Role role, long connectionId, String request, String response,
       long startNanos, long durationNanos) {
-    InetSocketAddress server = new InetSocketAddress("127.0.0.1", 8080);
-    InetSocketAddress client = new InetSocketAddress("127.0.0.1", 40000 + (int) connectionId);
+    // one address object for all, as the capture hands out one per peer
+    InetSocketAddress server = new InetSocketAddress(LOOPBACK, 8080);
+    InetSocketAddress client = new InetSocketAddress(LOOPBACK, 40000 + (int) connectionId);
     ConnectionInfo connection = role == Role.SERVER
         ? new ConnectionInfo(connectionId, server, client, role, process)
         : new ConnectionInfo(connectionId, client, server, role, process);
