@@ -16,7 +16,8 @@
 # --pid traces nginx's process only (the agent's --pid), so the cost of tracing one service is
 # measured; wrk's side is then not traced. The capture backend and other agent flags come from
 # AGENT_ARGS, e.g. AGENT_ARGS="--capture-backend syscall"; the JVM's from SPANWIRE_JAVA_OPTS (the
-# same default as ./spanwire).
+# same default as ./spanwire), and the agent maps ./spanwire's ahead-of-time cache as users' runs
+# do (an untimed first run records it; SPANWIRE_AOT=0 measures without one).
 #
 # -x exports spans and metrics over OTLP/gRPC (the defaults: gzip, batches of 512) to a counting
 # receiver in its own process and reports the spans it received; without it export is off.
@@ -145,8 +146,13 @@ only=()
 start_agent() {
   local launched
   launched=$(date +%s%N)
-  # shellcheck disable=SC2086 # the options are words
-  "$java_home/bin/java" $SPANWIRE_JAVA_OPTS --enable-native-access=ALL-UNNAMED -jar "$jar" \
+  rm -f "$work/agent.log" # a new file: nothing an earlier JVM (or its cache-writing child) wrote is read as this one's
+  # as ./spanwire runs it: its JVM options and ahead-of-time cache (SPANWIRE_AOT=0: without one),
+  # from a shell that execs the JVM, so the cache's recording is named by the JVM's pid
+  # shellcheck disable=SC2016,SC2086 # expanded by that shell; the options are words
+  SPANWIRE_JAVA_OPTS=$SPANWIRE_JAVA_OPTS bash -c '. "$1"; java_home=$2 jar=$3; shift 3
+    exec "$java_home/bin/java" $SPANWIRE_JAVA_OPTS $(aot_options "$java_home" "$jar" "$@") \
+      --enable-native-access=ALL-UNNAMED -jar "$jar" "$@"' spanwire "$root/scripts/lib.sh" "$java_home" "$jar" \
     --output none "${otlp[@]}" "${only[@]}" ${AGENT_ARGS:-} 2>"$work/agent.log" >"$work/agent.out" & agent_pid=$!
   for _ in $(seq 1000); do grep -q capturing "$work/agent.log" && break; sleep 0.01; done
   grep -q capturing "$work/agent.log" || { cat "$work/agent.log" >&2; die "agent did not start"; }
@@ -161,6 +167,14 @@ stop_agent() {
   kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
   grep -o 'stopped: .*' "$work/agent.log" >>"$work/stats" || echo "stopped: (no summary)" >>"$work/stats"
 }
+# the ahead-of-time cache is recorded by a first run of this jar (written as it exits): one
+# untimed run makes it, so every timed round maps it, as every ./spanwire after the first does
+recording() { [[ $(aot_options "$java_home" "$jar") == *AOTCacheOutput* ]]; }
+if recording; then
+  start_agent; stop_agent
+  # the JVM assembles the cache in a child process as it exits; the timed runs start once it is there
+  for _ in $(seq 600); do recording || break; sleep 0.1; done
+fi
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
 ticks=$(getconf CLK_TCK)
