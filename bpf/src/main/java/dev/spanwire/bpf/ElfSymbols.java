@@ -73,6 +73,9 @@ final class ElfSymbols {
           return found;
         }
       }
+    } catch (InternalError e) {
+      // the JVM's word for a fault in mapped memory: the file was cut short while mapped
+      throw new IOException(file + " changed while it was read", e);
     }
     return found;
   }
