@@ -79,8 +79,6 @@ final class GrpcOverHttp2 implements GrpcSender {
   private static final int MAX_HEADER_BLOCK = 1 << 16;
   /** An export's answer is a few bytes; an endpoint's longer reply is kept only this far. */
   static final int MAX_REPLY_BYTES = 1 << 20;
-  /** The largest stream id; past it the connection is replaced. */
-  private static final int MAX_STREAM_ID = Integer.MAX_VALUE;
   /** The request buffer's size between calls (it grows for a request that needs more). */
   private static final int BUFFER_CAPACITY = 1 << 16;
 
@@ -502,7 +500,7 @@ final class GrpcOverHttp2 implements GrpcSender {
     }
 
     boolean usable() {
-      return !socket.isClosed() && nextStream > 0 && nextStream <= MAX_STREAM_ID && lastStreamProcessed == Integer.MAX_VALUE;
+      return !socket.isClosed() && nextStream > 0 && lastStreamProcessed == Integer.MAX_VALUE;
     }
 
     GrpcResponse exchange(byte[] block, byte[] message, int length, long deadline) throws IOException {
@@ -589,7 +587,7 @@ final class GrpcOverHttp2 implements GrpcSender {
       int type = header[3] & 0xff;
       int flags = header[4] & 0xff;
       int id = streamId(header, 5);
-      readPayload(length);
+      readFully(payload, length);
       switch (type) {
         case DATA -> data(id, flags, length);
         case HEADERS -> headers(id, flags, length);
@@ -651,10 +649,6 @@ final class GrpcOverHttp2 implements GrpcSender {
       return length;
     }
 
-    private void readPayload(int length) throws IOException {
-      readFully(payload, length);
-    }
-
     private void data(int id, int flags, int length) throws IOException {
       int start = (flags & PADDED) != 0 ? 1 : 0;
       int end = unpadded(flags, length);
@@ -703,7 +697,7 @@ final class GrpcOverHttp2 implements GrpcSender {
           throw protocolError("a header block not continued by its CONTINUATION");
         }
         at = header[4] & 0xff;
-        readPayload(n);
+        readFully(payload, n);
         if (blockLength + n > MAX_HEADER_BLOCK) {
           throw protocolError("a header block over " + MAX_HEADER_BLOCK + " bytes");
         }
