@@ -41,7 +41,25 @@ final class ElfSymbols {
    * on it is attached at); empty when it is no ELF file or defines none of them.
    */
   static Map<String, Long> functionOffsets(Path file, Set<String> wanted) throws IOException {
-    Map<String, Long> found = new HashMap<>();
+    Map<String, Long> offsets = new HashMap<>();
+    functions(file, wanted).forEach((name, function) -> offsets.put(name, function.offset()));
+    return offsets;
+  }
+
+  /**
+   * A function in the file: where it starts, its size as its symbol gives it (0 when unknown), and
+   * the file range of the section that holds it (where a call from it may lead).
+   */
+  record Function(long offset, long size, long sectionOffset, long sectionSize) {
+    /** Whether {@code offset} lies in this function's section. */
+    boolean sectionHolds(long offset) {
+      return offset >= sectionOffset && offset < sectionOffset + sectionSize;
+    }
+  }
+
+  /** Each function of {@code wanted} that {@code file} defines; empty when it is no ELF file or defines none. */
+  static Map<String, Function> functions(Path file, Set<String> wanted) throws IOException {
+    Map<String, Function> found = new HashMap<>();
     byte[][] names = wanted.stream().map(n -> n.getBytes(StandardCharsets.ISO_8859_1)).toArray(byte[][]::new);
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
         Arena arena = Arena.ofConfined()) {
@@ -98,7 +116,7 @@ final class ElfSymbols {
      * Looks the names up in a GNU hash table ({@code .gnu.hash}, as the dynamic loader does): a
      * few probes each instead of a pass over every symbol. False when the table is unusable.
      */
-    boolean lookUp(int hashSection, byte[][] names, Map<String, Long> found) {
+    boolean lookUp(int hashSection, byte[][] names, Map<String, Function> found) {
       int symbolSection = sections.get(INT, header(hashSection, 0x28));
       MemorySegment hash = section(hashSection);
       if (hash == null || hash.byteSize() < 16 || symbolSection <= 0 || symbolSection >= count
@@ -140,7 +158,7 @@ final class ElfSymbols {
     }
 
     /** A pass over every dynamic symbol: files without a GNU hash table. */
-    void scan(int symbolSection, byte[][] names, Map<String, Long> found) {
+    void scan(int symbolSection, byte[][] names, Map<String, Function> found) {
       MemorySegment symbols = section(symbolSection);
       MemorySegment strings = section(sections.get(INT, header(symbolSection, 0x28)));
       if (symbols == null || strings == null) {
@@ -152,7 +170,7 @@ final class ElfSymbols {
     }
 
     /** Records the symbol at {@code s} if it is a defined function named as one of {@code names}. */
-    private void define(MemorySegment symbols, MemorySegment strings, long s, byte[][] names, Map<String, Long> found) {
+    private void define(MemorySegment symbols, MemorySegment strings, long s, byte[][] names, Map<String, Function> found) {
       int type = symbols.get(ValueLayout.JAVA_BYTE, s + 4) & 0xf;
       int sectionIndex = Short.toUnsignedInt(symbols.get(SHORT, s + 6));
       if (type != STT_FUNC || sectionIndex == 0 || sectionIndex >= SHN_LORESERVE || sectionIndex >= count) {
@@ -163,10 +181,13 @@ final class ElfSymbols {
         return;
       }
       // as the kernel wants it: the symbol's address in its section, plus where that section lies in the file
-      long offset = symbols.get(LONG, s + 8) - sections.get(LONG, header(sectionIndex, 0x10))
-          + sections.get(LONG, header(sectionIndex, 0x18));
+      long sectionOffset = sections.get(LONG, header(sectionIndex, 0x18));
+      long sectionSize = sections.get(LONG, header(sectionIndex, 0x20));
+      long offset = symbols.get(LONG, s + 8) - sections.get(LONG, header(sectionIndex, 0x10)) + sectionOffset;
       if (offset >= 0 && offset < file.byteSize()) {
-        found.putIfAbsent(new String(name, StandardCharsets.ISO_8859_1), offset);
+        long size = Math.max(0, symbols.get(LONG, s + 16));
+        found.putIfAbsent(new String(name, StandardCharsets.ISO_8859_1),
+            new Function(offset, size, sectionOffset, sectionSize >= 0 && sectionOffset >= 0 && sectionSize <= file.byteSize() - sectionOffset ? sectionSize : 0));
       }
     }
   }

@@ -1,13 +1,15 @@
 package dev.spanwire.bpf;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,16 +27,6 @@ import java.util.Set;
  */
 public final class TlsLibraries implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(TlsLibraries.class.getName());
-  /** Function, then its entry and return programs. */
-  private static final Map<String, String[]> PROBES = new LinkedHashMap<>();
-
-  static {
-    PROBES.put("SSL_write", new String[] {"handle_ssl_write", "handle_ssl_write_ret"});
-    PROBES.put("SSL_read", new String[] {"handle_ssl_read", "handle_ssl_read_ret"});
-    PROBES.put("SSL_write_ex", new String[] {"handle_ssl_write_ex", "handle_ssl_write_ex_ret"});
-    PROBES.put("SSL_read_ex", new String[] {"handle_ssl_read_ex", "handle_ssl_read_ex_ret"});
-  }
-
   /** Executables and libraries found not to be TLS libraries, remembered up to this many. */
   private static final int MAX_NEGATIVE = 8192;
 
@@ -201,25 +193,23 @@ public final class TlsLibraries implements AutoCloseable {
 
   /** Attaches the probes of {@code file} if it defines SSL_read and SSL_write; false otherwise. */
   private boolean tryAttach(String key, String file, boolean pinned) {
-    Map<String, Long> defined;
-    try {
-      defined = ElfSymbols.functionOffsets(Path.of(file), PROBES.keySet());
+    List<TlsProbeSites.Site> sites;
+    try (FileChannel channel = FileChannel.open(Path.of(file), StandardOpenOption.READ)) {
+      Map<String, ElfSymbols.Function> defined = ElfSymbols.functions(Path.of(file), TlsProbeSites.FUNCTIONS);
+      if (!defined.containsKey("SSL_read") || !defined.containsKey("SSL_write")) {
+        remember(key);
+        return false;
+      }
+      sites = TlsProbeSites.choose(defined, (offset, length) -> read(channel, offset, length));
     } catch (IOException | RuntimeException e) {
-      remember(key);
-      return false;
-    }
-    if (!defined.containsKey("SSL_read") || !defined.containsKey("SSL_write")) {
       remember(key);
       return false;
     }
     List<BpfLink> links = new ArrayList<>();
     try {
-      for (var probe : PROBES.entrySet()) {
-        Long offset = defined.get(probe.getKey());
-        if (offset != null) {
-          links.add(object.program(probe.getValue()[0]).attachUprobe(-1, file, probe.getKey(), offset, false));
-          links.add(object.program(probe.getValue()[1]).attachUprobe(-1, file, probe.getKey(), offset, true));
-        }
+      for (TlsProbeSites.Site site : sites) {
+        links.add(object.program(site.entryProgram()).attachUprobe(-1, file, site.function(), site.offset(), false));
+        links.add(object.program(site.returnProgram()).attachUprobe(-1, file, site.function(), site.offset(), true));
       }
     } catch (BpfException e) {
       closeAll(links);
@@ -234,8 +224,17 @@ public final class TlsLibraries implements AutoCloseable {
       return false;
     }
     attached.put(key, new Attached(file, links, pinned));
-    LOG.log(System.Logger.Level.DEBUG, "TLS library {0}: {1} probes", file, links.size());
+    LOG.log(System.Logger.Level.DEBUG, "TLS library {0}: {1} probes at {2}", file, links.size(), sites);
     return true;
+  }
+
+  /** Up to {@code length} bytes of the file at {@code offset}; fewer at its end. */
+  private static byte[] read(FileChannel channel, long offset, int length) throws IOException {
+    ByteBuffer bytes = ByteBuffer.allocate(length);
+    while (bytes.hasRemaining() && channel.read(bytes, offset + bytes.position()) > 0) {
+      // until the end of the file
+    }
+    return java.util.Arrays.copyOf(bytes.array(), bytes.position());
   }
 
   private void remember(String key) {
