@@ -317,9 +317,13 @@ static __always_inline bool tls_handshake(const __u8 prefix[HTTP_PREFIX_BYTES])
 	return prefix[0] == 0x16 && prefix[1] == 0x03 && prefix[2] <= 0x04;
 }
 
-/* This thread moved ciphertext on this TLS connection. */
+/* This thread moved ciphertext on this TLS connection. Usually it is the one noted already: an
+ * LRU update allocates an element and frees the old one, a lookup does not. */
 static __always_inline void note_tls_socket(__u64 pid_tgid, __u64 key, struct sock *sock, __s32 fd)
 {
+	struct ssl_conn *noted = bpf_map_lookup_elem(&thread_tls_sock, &pid_tgid);
+	if (noted && noted->conn_key == key && noted->sock == (__u64)sock && noted->fd == fd)
+		return;
 	struct ssl_conn last = {.conn_key = key, .sock = (__u64)sock, .fd = fd};
 	bpf_map_update_elem(&thread_tls_sock, &pid_tgid, &last, BPF_ANY);
 }
@@ -373,7 +377,7 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 		/* inside a TLS library call: this socket is the call's connection (the syscall
 		 * capture sees every fd: an eventfd or pipe written in the call is not it) */
 		struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &pid_tgid);
-		if (call && !call->conn_key) {
+		if (call && call->active && !call->conn_key) {
 			__u64 ino = 0;
 			if (sock || (ci ? fd_ino(fd) == ci->ino : inet_stream_sock(fd, &ino) != NULL)) {
 				call->conn_key = key;

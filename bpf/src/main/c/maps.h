@@ -109,7 +109,8 @@ struct {
 
 /* Records for user space; user space may resize it before load (power of two, page multiple). */
 /* A TLS library call in flight on a thread (pid_tgid): the SSL object and the caller's buffer at
- * entry, and the socket the call read or wrote on, when it did. */
+ * entry, and the socket the call read or wrote on, when it did. A thread's entry is reused by its
+ * next call (written in place, no map update per call) and removed when the thread exits. */
 struct ssl_call {
 	__u64 ssl;
 	__u64 buf;
@@ -118,7 +119,7 @@ struct ssl_call {
 	__u64 sock;      /* its struct sock (socket capture), or 0 */
 	__u64 start_ns;
 	__s32 fd;
-	__u32 pad;
+	__u32 active; /* 1 from the call's entry to its return: the entry stays, reused, for the thread's life */
 };
 
 struct {

@@ -467,8 +467,14 @@ static __always_inline int ssl_enter(void *ssl, const void *buf, __u64 count_ptr
 		.buf = (__u64)buf,
 		.count_ptr = count_ptr,
 		.start_ns = bpf_ktime_get_ns(),
+		.active = 1,
 	};
-	bpf_map_update_elem(&ssl_calls, &pid_tgid, &call, BPF_ANY);
+	/* the thread's entry from its last call is overwritten in place: no map update per call */
+	struct ssl_call *reused = bpf_map_lookup_elem(&ssl_calls, &pid_tgid);
+	if (reused)
+		*reused = call;
+	else
+		bpf_map_update_elem(&ssl_calls, &pid_tgid, &call, BPF_ANY);
 	return 0;
 }
 
@@ -476,10 +482,10 @@ static __always_inline int ssl_exit(long ret, enum direction dir)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct ssl_call *in_flight = bpf_map_lookup_elem(&ssl_calls, &pid_tgid);
-	if (!in_flight)
+	if (!in_flight || !in_flight->active)
 		return 0;
 	struct ssl_call call = *in_flight;
-	bpf_map_delete_elem(&ssl_calls, &pid_tgid);
+	in_flight->active = 0;
 
 	long len = ret;
 	if (call.count_ptr) {
@@ -505,7 +511,11 @@ static __always_inline int ssl_exit(long ret, enum direction dir)
 		conn.conn_key = call.conn_key;
 		conn.sock = call.sock;
 		conn.fd = call.fd;
-		bpf_map_update_elem(&ssl_conns, &sk, &conn, BPF_ANY);
+		/* remembered for reads served from OpenSSL's buffer; usually remembered already, and
+		 * a lookup costs less than an LRU update (a new element, the old one freed) */
+		struct ssl_conn *known = bpf_map_lookup_elem(&ssl_conns, &sk);
+		if (!known || known->conn_key != conn.conn_key || known->sock != conn.sock || known->fd != conn.fd)
+			bpf_map_update_elem(&ssl_conns, &sk, &conn, BPF_ANY);
 	} else {
 		struct ssl_conn *known = bpf_map_lookup_elem(&ssl_conns, &sk);
 		if (known) {
@@ -596,6 +606,7 @@ int handle_sched_process_exit(void *ctx)
 	bpf_map_delete_elem(&active_reads, &pid_tgid);
 	bpf_map_delete_elem(&active_writes, &pid_tgid);
 	bpf_map_delete_elem(&active_connects, &pid_tgid);
+	bpf_map_delete_elem(&ssl_calls, &pid_tgid);
 
 	/* the process ends with its last thread (signal->live already counts this one out) */
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
