@@ -317,15 +317,17 @@ static __always_inline bool tls_handshake(const __u8 prefix[HTTP_PREFIX_BYTES])
 	return prefix[0] == 0x16 && prefix[1] == 0x03 && prefix[2] <= 0x04;
 }
 
-/* This thread moved ciphertext on this TLS connection. Usually it is the one noted already: an
- * LRU update allocates an element and frees the old one, a lookup does not. */
+/* This thread moved ciphertext on this TLS connection. A thread's entry is overwritten in place
+ * (only this thread reads it): an LRU update allocates an element and frees the old one, and an
+ * event-loop thread changes connection at nearly every call. */
 static __always_inline void note_tls_socket(__u64 pid_tgid, __u64 key, struct sock *sock, __s32 fd)
 {
-	struct ssl_conn *noted = bpf_map_lookup_elem(&thread_tls_sock, &pid_tgid);
-	if (noted && noted->conn_key == key && noted->sock == (__u64)sock && noted->fd == fd)
-		return;
 	struct ssl_conn last = {.conn_key = key, .sock = (__u64)sock, .fd = fd};
-	bpf_map_update_elem(&thread_tls_sock, &pid_tgid, &last, BPF_ANY);
+	struct ssl_conn *noted = bpf_map_lookup_elem(&thread_tls_sock, &pid_tgid);
+	if (noted)
+		*noted = last;
+	else
+		bpf_map_update_elem(&thread_tls_sock, &pid_tgid, &last, BPF_ANY);
 }
 
 /* Bytes this small are copied even when user space does not need them: a lookup would cost more. */

@@ -511,10 +511,13 @@ static __always_inline int ssl_exit(long ret, enum direction dir)
 		conn.conn_key = call.conn_key;
 		conn.sock = call.sock;
 		conn.fd = call.fd;
-		/* remembered for reads served from OpenSSL's buffer; usually remembered already, and
-		 * a lookup costs less than an LRU update (a new element, the old one freed) */
+		/* remembered for reads served from OpenSSL's buffer: in place when the SSL object has
+		 * an entry (the thread using the object is the one that reads it), as an LRU update
+		 * allocates an element and frees the old one */
 		struct ssl_conn *known = bpf_map_lookup_elem(&ssl_conns, &sk);
-		if (!known || known->conn_key != conn.conn_key || known->sock != conn.sock || known->fd != conn.fd)
+		if (known)
+			*known = conn;
+		else
 			bpf_map_update_elem(&ssl_conns, &sk, &conn, BPF_ANY);
 	} else {
 		struct ssl_conn *known = bpf_map_lookup_elem(&ssl_conns, &sk);
