@@ -107,7 +107,6 @@ struct {
 	__type(value, struct data_buffer);
 } data_buffers SEC(".maps");
 
-/* Records for user space; user space may resize it before load (power of two, page multiple). */
 /* A TLS library call in flight on a thread (pid_tgid): the SSL object and the caller's buffer at
  * entry, and the socket the call read or wrote on, when it did. A thread's entry is reused by its
  * next call (written in place, no map update per call) and removed when the thread exits. */
@@ -182,6 +181,7 @@ struct {
 	__type(value, struct skip_hint);
 } skip_hints SEC(".maps");
 
+/* Records for user space; user space may resize it before load (power of two, page multiple). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024);

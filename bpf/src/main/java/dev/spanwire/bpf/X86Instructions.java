@@ -45,45 +45,31 @@ final class X86Instructions {
       return UNKNOWN;
     }
     int op = code[i++] & 0xff;
-    int immediate;
-    boolean modrm;
+    int shape;
     if (op == 0x0f) {
       if (i >= code.length) {
         return UNKNOWN;
       }
       int op2 = code[i++] & 0xff;
-      if (op2 == 0x38) {
+      if (op2 == 0x38 || op2 == 0x3a) {
         if (i >= code.length) {
           return UNKNOWN;
         }
-        i++;
-        modrm = true;
-        immediate = 0;
-      } else if (op2 == 0x3a) {
-        if (i >= code.length) {
-          return UNKNOWN;
-        }
-        i++;
-        modrm = true;
-        immediate = 1;
+        i++; // the third opcode byte; 0F3A's all take an imm8
+        shape = op2 == 0x38 ? M : M | I8;
       } else {
-        int shape = TWO_BYTE[op2];
-        if (shape == X) {
-          return UNKNOWN;
-        }
-        modrm = (shape & M) != 0;
-        immediate = immediate(shape, operand16, rexW);
+        shape = TWO_BYTE[op2];
       }
     } else {
-      int shape = ONE_BYTE[op];
-      if (shape == X) {
-        return UNKNOWN;
-      }
-      modrm = (shape & M) != 0;
-      immediate = immediate(shape, operand16, rexW);
-      if (op == 0xa0 || op == 0xa1 || op == 0xa2 || op == 0xa3) {
-        immediate = address32 ? 4 : 8; // a moffs address
-      }
+      shape = ONE_BYTE[op];
+    }
+    if (shape == X) {
+      return UNKNOWN;
+    }
+    boolean modrm = (shape & M) != 0;
+    int immediate = immediate(shape, operand16, rexW);
+    if (op >= 0xa0 && op <= 0xa3) {
+      immediate = address32 ? 4 : 8; // a moffs address
     }
     if (modrm) {
       if (i >= code.length) {
