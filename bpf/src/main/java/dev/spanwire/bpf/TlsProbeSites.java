@@ -36,17 +36,14 @@ final class TlsProbeSites {
     }
   }
 
-  /** One direction's functions and programs. */
-  private record Calls(String plain, String ex, String plainEntry, String plainReturn, String exEntry, String exReturn) {}
+  /** One direction's plain and {@code _ex} functions; each one's programs are named after it. */
+  private record Calls(String plain, String ex) {}
 
-  private static final List<Calls> CALLS = List.of(
-      new Calls("SSL_write", "SSL_write_ex", "handle_ssl_write", "handle_ssl_write_ret", "handle_ssl_write_ex",
-          "handle_ssl_write_ex_ret"),
-      new Calls("SSL_read", "SSL_read_ex", "handle_ssl_read", "handle_ssl_read_ret", "handle_ssl_read_ex",
-          "handle_ssl_read_ex_ret"));
+  private static final List<Calls> CALLS = List.of(new Calls("SSL_write", "SSL_write_ex"), new Calls("SSL_read", "SSL_read_ex"));
 
   /** The functions looked up in a file. */
-  static final java.util.Set<String> FUNCTIONS = java.util.Set.of("SSL_write", "SSL_write_ex", "SSL_read", "SSL_read_ex");
+  static final java.util.Set<String> FUNCTIONS =
+      CALLS.stream().flatMap(c -> java.util.stream.Stream.of(c.plain(), c.ex())).collect(java.util.stream.Collectors.toUnmodifiableSet());
 
   /** How far into a wrapper its call may lie, and how much of a function is decoded. */
   private static final int WRAPPER_BYTES = 64;
@@ -63,17 +60,23 @@ final class TlsProbeSites {
       Function ex = defined.get(calls.ex());
       Long shared = plain == null || ex == null ? null : sharedCallee(plain, ex, code);
       if (shared != null) {
-        sites.add(new Site(calls.ex() + "'s callee", shared, calls.exEntry(), calls.exReturn()));
+        sites.add(site(calls.ex() + "'s callee", shared, calls.ex()));
         continue;
       }
       if (plain != null) {
-        sites.add(new Site(calls.plain(), plain.offset(), calls.plainEntry(), calls.plainReturn()));
+        sites.add(site(calls.plain(), plain.offset(), calls.plain()));
       }
       if (ex != null) {
-        sites.add(new Site(calls.ex(), ex.offset(), calls.exEntry(), calls.exReturn()));
+        sites.add(site(calls.ex(), ex.offset(), calls.ex()));
       }
     }
     return sites;
+  }
+
+  /** A site running the programs of {@code function} ({@code handle_ssl_read} and {@code handle_ssl_read_ret} for SSL_read). */
+  private static Site site(String label, long offset, String function) {
+    String entry = "handle_" + function.toLowerCase(java.util.Locale.ROOT);
+    return new Site(label, offset, entry, entry + "_ret");
   }
 
   /**
