@@ -45,7 +45,10 @@ final class AgentProcess {
       if (!m.find()) {
         throw new IllegalStateException("no SPANWIRE_JAVA_OPTS default in scripts/lib.sh");
       }
-      return List.of(m.group(1).trim().split("\\s+"));
+      // the compile commands file is named beside lib.sh
+      String scripts = dev.spanwire.exporter.testing.Corpora.projectDir().resolve("scripts").toString();
+      return java.util.Arrays.stream(m.group(1).trim().split("\\s+"))
+          .map(o -> o.replace("$spanwire_scripts", scripts)).toList();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
