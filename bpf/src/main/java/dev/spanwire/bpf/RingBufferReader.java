@@ -191,7 +191,7 @@ public final class RingBufferReader implements AutoCloseable {
         }
         afterBatch();
       }
-      drain();
+      drain(); // what is there at the close
       afterBatch();
     } catch (BpfException e) {
       failure = e;
@@ -202,32 +202,32 @@ public final class RingBufferReader implements AutoCloseable {
     }
   }
 
-  /** Hands every complete record to the handler, freeing each one's space; returns how many. */
+  /**
+   * Hands the complete records there now to the handler, freeing each one's space; returns how
+   * many it freed (discarded ones too). A batch ends at the producer position read at its start: while the kernel never stops
+   * producing (an overloaded agent), the handler's {@code afterBatch} (flushes, expiry, sweeps)
+   * still runs between batches, where draining until the ring was empty kept it from running at
+   * all and the state it releases grew until the heap ran out.
+   */
   private int drain() {
     int count = 0;
     long consumed = (long) LONG_ACQUIRE.getAcquire(consumer, 0L);
-    while (true) {
-      boolean more = false;
-      long produced = (long) LONG_ACQUIRE.getAcquire(producer, 0L);
-      while (consumed < produced) {
-        long offset = consumed & mask;
-        int header = (int) INT_ACQUIRE.getAcquire(data, offset);
-        if ((header & BUSY_BIT) != 0) {
-          return count; // reserved, not yet submitted: the rest waits for it
-        }
-        more = true;
-        int length = header & ~(BUSY_BIT | DISCARD_BIT);
-        consumed += (length + HEADER_BYTES + 7) & ~7L;
-        if ((header & DISCARD_BIT) == 0) {
-          count++;
-          handle(record(offset + HEADER_BYTES, length));
-        }
-        LONG_ACQUIRE.setRelease(consumer, 0L, consumed);
+    long produced = (long) LONG_ACQUIRE.getAcquire(producer, 0L);
+    while (consumed < produced) {
+      long offset = consumed & mask;
+      int header = (int) INT_ACQUIRE.getAcquire(data, offset);
+      if ((header & BUSY_BIT) != 0) {
+        return count; // reserved, not yet submitted: the rest waits for it
       }
-      if (!more) {
-        return count;
+      int length = header & ~(BUSY_BIT | DISCARD_BIT);
+      consumed += (length + HEADER_BYTES + 7) & ~7L;
+      count++;
+      if ((header & DISCARD_BIT) == 0) {
+        handle(record(offset + HEADER_BYTES, length));
       }
+      LONG_ACQUIRE.setRelease(consumer, 0L, consumed);
     }
+    return count;
   }
 
   /** The record's bytes at {@code start} (an offset into the data area, maybe past its end). */

@@ -291,6 +291,55 @@ class SocketCaptureKernelTest {
     }
   }
 
+  /**
+   * A batch ends where the producer stood when it began: records the kernel wrote while the
+   * handler was busy come in the next batch, after {@code afterBatch}. Found by bench/soak.sh: an
+   * overloaded agent drained until the ring was empty, which it never was, so the pipeline's
+   * time-driven work (expiry, sweeps) never ran and the heap ran out.
+   */
+  @Test
+  void recordsWrittenDuringABatchComeAfterItsAfterBatch() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger batches = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.Map<Long, Integer> openedInBatch = new java.util.concurrent.ConcurrentHashMap<>();
+    SocketEventHandler blocking = new SocketEventHandler() {
+      @Override
+      public void onEvent(SocketEvent event) {
+        if (event instanceof ConnectionOpened opened) {
+          openedInBatch.putIfAbsent(opened.connectionId(), batches.get());
+          if (busy.getCount() > 0) {
+            busy.countDown();
+            try {
+              release.await(30, java.util.concurrent.TimeUnit.SECONDS); // the handler is busy
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+        }
+      }
+
+      @Override
+      public void afterBatch() {
+        batches.incrementAndGet();
+      }
+    };
+    try (Server server = Peers.pythonHttpServer(files, "127.0.0.1");
+        SocketCapture own = SocketCapture.start(CaptureConfig.defaults().withTargetPid((int) server.pid()), blocking)) {
+      Peers.run(CLIENT_TIMEOUT, "curl", "-sS", "-o", "/dev/null", server.url("/hello.txt")).assertSuccess();
+      assertThat(busy.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("the first connection reached the handler").isTrue();
+      // while the handler holds the first batch, a second connection's records go into the ring
+      // (the kernel writes them inside curl's syscalls, so they are there once curl is done)
+      Peers.run(CLIENT_TIMEOUT, "curl", "-sS", "-o", "/dev/null", server.url("/hello.txt")).assertSuccess();
+      release.countDown();
+      Await.until("both connections handled", () -> openedInBatch.size() == 2);
+      List<Integer> seen = openedInBatch.entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+          .map(java.util.Map.Entry::getValue).toList();
+      assertThat(seen.get(1)).as("the second connection's batch (the first was handled in batch %d)", seen.get(0))
+          .isGreaterThan(seen.get(0));
+    }
+  }
+
   @Test
   void ipv6LoopbackExchange() {
     try (Server server = Peers.pythonHttpServer(files, "::1")) {
