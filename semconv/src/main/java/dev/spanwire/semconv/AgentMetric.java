@@ -45,6 +45,8 @@ public enum AgentMetric {
       "Connections picked up again from the kernel's table after their open was lost or they were dropped"),
   EVICTED_CONNECTIONS("spanwire.connections.evicted", "{connection}", true, "evicted", false,
       "Connections dropped for idleness or the table bound"),
+  CLOSES_RECOVERED("spanwire.connections.close_recovered", "{connection}", true, "closes recovered", false,
+      "Connections closed because the kernel's table no longer had them after it lost events (their close among the losses)"),
   PROCESS_EXITS("spanwire.processes.exited", "{process}", true, "process exits", false,
       "Traced processes whose exit closed their connections"),
   UNKNOWN_CONNECTION("spanwire.events.unknown_connection", "{event}", true, "unknown connection events", true,

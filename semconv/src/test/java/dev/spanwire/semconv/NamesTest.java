@@ -147,6 +147,7 @@ class NamesTest {
         Map.entry("spanwire.connections.detected", "{connection} counter"),
         Map.entry("spanwire.connections.reestablished", "{connection} counter"),
         Map.entry("spanwire.connections.evicted", "{connection} counter"),
+        Map.entry("spanwire.connections.close_recovered", "{connection} counter"),
         Map.entry("spanwire.processes.exited", "{process} counter"),
         Map.entry("spanwire.events.unknown_connection", "{event} counter"),
         Map.entry("spanwire.events.reordered", "{event} counter"),

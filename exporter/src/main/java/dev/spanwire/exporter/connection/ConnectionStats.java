@@ -14,6 +14,7 @@ final class ConnectionStats {
   final Counter gapBytes;
   final Counter skippedBytes;
   final Counter evictedConnections;
+  final Counter closesRecovered;
   final Counter ignoredConnections;
   final Counter detected;
   final Counter reestablished;
@@ -28,6 +29,7 @@ final class ConnectionStats {
     gapBytes = counters.counter(AgentMetric.GAP_BYTES);
     skippedBytes = counters.counter(AgentMetric.SKIPPED_BYTES);
     evictedConnections = counters.counter(AgentMetric.EVICTED_CONNECTIONS);
+    closesRecovered = counters.counter(AgentMetric.CLOSES_RECOVERED);
     ignoredConnections = counters.counter(AgentMetric.CONNECTIONS_IGNORED);
     detected = counters.counter(AgentMetric.DETECTED);
     reestablished = counters.counter(AgentMetric.REESTABLISHED);

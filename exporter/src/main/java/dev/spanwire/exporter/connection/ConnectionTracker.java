@@ -45,6 +45,15 @@ import java.util.function.LongSupplier;
 public final class ConnectionTracker implements SocketEventHandler {
   private static final long SWEEP_INTERVAL_NANOS = 10_000_000_000L;
   private static final long PROCESS_SWEEP_INTERVAL_NANOS = 60_000_000_000L;
+  /**
+   * After the kernel lost events, connections silent this long are looked up in its table once
+   * per interval, for as many intervals after the last loss: a connection the kernel no longer has
+   * closed among the losses, and would otherwise wait for the idle timeout with what it holds.
+   */
+  static final long CLOSE_CHECK_INTERVAL_NANOS = 1_000_000_000L;
+  static final int CLOSE_CHECK_ROUNDS = 3;
+  /** Kernel lookups per check, the least recently active connections first. */
+  static final int MAX_CLOSE_CHECKS = 4096;
 
   private final ExchangeSink sink;
   private final PipelineSettings settings;
@@ -71,6 +80,10 @@ public final class ConnectionTracker implements SocketEventHandler {
   private final LinkedHashMap<Long, long[]> leftAt;
   private final TracedConnections traced;
   private long nextSweepNanos;
+  private final Counters counters;
+  private long nextCloseCheckNanos;
+  private long lostAtCloseCheck;
+  private int closeChecksLeft;
   /** When the reader last finished a batch (System.nanoTime; read by other threads). */
   private volatile long lastBatchNanos = System.nanoTime();
 
@@ -110,6 +123,7 @@ public final class ConnectionTracker implements SocketEventHandler {
       ExchangeSink sink, PipelineSettings settings, ProcessRegistry processes, LongSupplier monotonicClock,
       ConnectionTable kernelTable, Counters counters, Protocols protocols, BodyBudget bodies) {
     this.kernelTable = kernelTable;
+    this.counters = counters;
     this.protocols = protocols;
     this.protocolSettings = settings.protocol(bodies);
     this.stats = new ConnectionStats(counters);
@@ -467,12 +481,54 @@ public final class ConnectionTracker implements SocketEventHandler {
       nextSweepNanos = now + SWEEP_INTERVAL_NANOS;
       evictIdle(now - settings.idleTimeout().toNanos());
     }
+    if (now >= nextCloseCheckNanos) {
+      nextCloseCheckNanos = now + CLOSE_CHECK_INTERVAL_NANOS;
+      checkClosesLost(now - CLOSE_CHECK_INTERVAL_NANOS);
+    }
     if (now >= nextProcessSweepNanos) {
       nextProcessSweepNanos = now + PROCESS_SWEEP_INTERVAL_NANOS;
       processes.sweep();
     }
     connectionCount = connections.size();
     processCount = processes.size();
+  }
+
+  /**
+   * A close event lost in the ring buffer left its connection here, holding its parsers and the
+   * requests it waited on until the idle timeout: under heavy loss (2,000 new connections a
+   * second, half their events lost) they filled the heap in a minute. While the kernel loses
+   * events, and for {@link #CLOSE_CHECK_ROUNDS} checks after, connections silent since
+   * {@code silentSince} are looked up in its table; those it no longer has are closed (what they
+   * had under way reported as truncated, their waiting requests as unanswered) and counted.
+   */
+  private void checkClosesLost(long silentSince) {
+    if (kernelTable == ConnectionTable.NONE) {
+      return;
+    }
+    long lost = counters.get(AgentMetric.EVENTS_LOST);
+    if (lost != lostAtCloseCheck) {
+      lostAtCloseCheck = lost;
+      closeChecksLeft = CLOSE_CHECK_ROUNDS;
+    }
+    if (closeChecksLeft == 0) {
+      return;
+    }
+    closeChecksLeft--;
+    int checked = 0;
+    List<Connection> gone = new ArrayList<>();
+    for (Connection connection : connections.values()) {
+      if (connection.lastActivityNanos >= silentSince || checked++ == MAX_CLOSE_CHECKS) {
+        break; // the rest were active more recently
+      }
+      if (kernelTable.find(connection.key, connection.info().id()).isEmpty()) {
+        gone.add(connection);
+      }
+    }
+    for (Connection connection : gone) {
+      remove(connection.info().id());
+      connection.close(connection.lastActivityNanos);
+      stats.closesRecovered.increment();
+    }
   }
 
   private void evictIdle(long silentSince) {

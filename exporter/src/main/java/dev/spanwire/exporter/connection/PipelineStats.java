@@ -37,6 +37,7 @@ public final class PipelineStats {
   public long unpairedRequests() { return get(AgentMetric.UNPAIRED_REQUESTS); }
   public long upgrades() { return get(AgentMetric.UPGRADES); }
   public long evictedConnections() { return get(AgentMetric.EVICTED_CONNECTIONS); }
+  public long closesRecovered() { return get(AgentMetric.CLOSES_RECOVERED); }
   public long droppedPipelined() { return get(AgentMetric.DROPPED_PIPELINED); }
   public long ignoredConnections() { return get(AgentMetric.CONNECTIONS_IGNORED); }
   public long detected() { return get(AgentMetric.DETECTED); }

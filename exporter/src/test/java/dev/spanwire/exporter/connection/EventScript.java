@@ -55,6 +55,11 @@ final class EventScript {
     return now;
   }
 
+  /** The next event comes {@code nanos} later. */
+  void pause(long nanos) {
+    now += nanos;
+  }
+
   ConnectionOpened open(Role role) {
     return new ConnectionOpened(connectionId, pid, pid, 5, tick(), 0, 0, local, remote, role, "server", "/usr/bin/server\0--port\08080");
   }

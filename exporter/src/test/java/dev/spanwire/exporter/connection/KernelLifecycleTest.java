@@ -148,6 +148,75 @@ class KernelLifecycleTest {
   }
 
   @Test
+  void afterTheKernelLostEventsConnectionsItNoLongerHasAreClosed() {
+    // found by bench/soak.sh: with half of its events lost at 2,000 new connections a second, the
+    // closes lost among them left their connections (parsers, waiting requests) here until the
+    // idle timeout, and the agent's 32 MiB heap ran out within a minute
+    long[] lost = {0};
+    List<Long> lookups = new ArrayList<>();
+    ConnectionTable counting = new ConnectionTable() {
+      @Override
+      public Optional<KernelConnection> find(long key, long connectionId) {
+        lookups.add(connectionId);
+        return table.find(key, connectionId);
+      }
+
+      @Override
+      public void forget(long key, long connectionId) {
+        table.forget(key, connectionId);
+      }
+    };
+    dev.spanwire.exporter.counters.Counters counters = new dev.spanwire.exporter.counters.Counters();
+    counters.register(dev.spanwire.semconv.AgentMetric.EVENTS_LOST, () -> lost[0]);
+    ConnectionTracker pipeline = new ConnectionTracker(sink, PairingSettings.immediate(), new ProcessRegistry(proc),
+        () -> clock, counting, counters, dev.spanwire.exporter.protocol.Protocols.registered());
+    // events at 1 s: a request waiting (its close lost), a silent connection the kernel still
+    // has, an answered one (its close lost); at 4.5 s a request waiting on a connection also gone
+    EventScript waiting = EventScript.server(1);
+    EventScript alive = EventScript.server(2);
+    EventScript answered = EventScript.server(3);
+    EventScript recent = EventScript.server(4);
+    pipeline.onEvent(waiting.open(Role.SERVER));
+    pipeline.onEvent(waiting.in("GET /waiting HTTP/1.1\nHost: h\n\n"));
+    for (EventScript s : List.of(alive, answered)) {
+      pipeline.onEvent(s.open(Role.SERVER));
+      pipeline.onEvent(s.in("GET /" + s.connectionId() + " HTTP/1.1\nHost: h\n\n"));
+      pipeline.onEvent(s.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    }
+    recent.pause(3_500_000_000L);
+    pipeline.onEvent(recent.open(Role.SERVER));
+    pipeline.onEvent(recent.in("GET /recent HTTP/1.1\nHost: h\n\n"));
+    kernel.put(alive.connectionId(), alive.kernelEntry(Role.SERVER));
+
+    clock = 4_500_000_000L;
+    pipeline.afterBatch();
+    assertThat(lookups).as("nothing lost: the kernel's table is not read").isEmpty();
+    assertThat(pipeline.stats().connections()).isEqualTo(4);
+
+    lost[0] = 7;
+    clock = 5_500_000_000L; // a second after the last check
+    pipeline.afterBatch();
+    // silent for a second, least recently active first; /recent was active at 4.5 s
+    assertThat(lookups).containsExactly(1L, 2L, 3L);
+    assertThat(sink.summary()).containsExactly("GET /2 -> 200", "GET /3 -> 200", "GET /waiting -> none");
+    assertThat(pipeline.stats().closesRecovered()).isEqualTo(2);
+    assertThat(pipeline.stats().connections()).isEqualTo(2);
+
+    // the checks go on after the last loss, then stop
+    for (long second = 6; second <= 9; second++) {
+      clock = second * 1_000_000_000L + 500_000_000L;
+      pipeline.afterBatch();
+    }
+    assertThat(lookups).containsExactly(1L, 2L, 3L, 2L, 4L, 2L);
+    assertThat(sink.summary()).containsExactly("GET /2 -> 200", "GET /3 -> 200", "GET /waiting -> none", "GET /recent -> none");
+    PipelineStats stats = pipeline.stats();
+    assertThat(stats.closesRecovered()).isEqualTo(3);
+    assertThat(stats.unanswered()).isEqualTo(2);
+    assertThat(stats.connections()).as("the one the kernel has").isEqualTo(1);
+    assertThat(forgotten).isEmpty();
+  }
+
+  @Test
   void dataOfAConnectionNeitherOpenNorInTheKernelIsCounted() {
     ConnectionTracker pipeline = pipeline(PairingSettings.immediate());
     EventScript s = EventScript.server(9);
