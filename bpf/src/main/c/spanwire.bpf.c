@@ -550,53 +550,37 @@ static __always_inline int ssl_exit(long ret, enum direction dir)
 	return 0;
 }
 
-/* int SSL_write(SSL *ssl, const void *buf, int num) and SSL_read: the count is returned */
+/*
+ * Four programs for the TLS calls: the entries differ by where the count comes from, the returns
+ * by direction; one program serves every site of its kind (a program loaded twice is verified
+ * twice: 35 ms of every start per return program).
+ *
+ * int SSL_write(SSL *ssl, const void *buf, int num) and SSL_read return the count.
+ */
 SEC("uprobe")
-int handle_ssl_write(struct pt_regs *ctx)
+int handle_ssl_call(struct pt_regs *ctx)
 {
 	return ssl_enter((void *)FN_ARG0(ctx), (const void *)FN_ARG1(ctx), 0);
 }
 
+/* int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written) and SSL_read_ex (and
+ * the internal function both forms call, see TlsProbeSites) return 1 and write the count through
+ * the fourth argument */
+SEC("uprobe")
+int handle_ssl_call_ex(struct pt_regs *ctx)
+{
+	return ssl_enter((void *)FN_ARG0(ctx), (const void *)FN_ARG1(ctx), FN_ARG3(ctx));
+}
+
+/* the return of a write (either form: the entry noted which) */
 SEC("uretprobe")
 int handle_ssl_write_ret(struct pt_regs *ctx)
 {
 	return ssl_exit((int)FN_RET(ctx), DIRECTION_EGRESS);
 }
 
-SEC("uprobe")
-int handle_ssl_read(struct pt_regs *ctx)
-{
-	return ssl_enter((void *)FN_ARG0(ctx), (const void *)FN_ARG1(ctx), 0);
-}
-
 SEC("uretprobe")
 int handle_ssl_read_ret(struct pt_regs *ctx)
-{
-	return ssl_exit((int)FN_RET(ctx), DIRECTION_INGRESS);
-}
-
-/* int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written) and SSL_read_ex: they
- * return 1 and write the count through the fourth argument */
-SEC("uprobe")
-int handle_ssl_write_ex(struct pt_regs *ctx)
-{
-	return ssl_enter((void *)FN_ARG0(ctx), (const void *)FN_ARG1(ctx), FN_ARG3(ctx));
-}
-
-SEC("uretprobe")
-int handle_ssl_write_ex_ret(struct pt_regs *ctx)
-{
-	return ssl_exit((int)FN_RET(ctx), DIRECTION_EGRESS);
-}
-
-SEC("uprobe")
-int handle_ssl_read_ex(struct pt_regs *ctx)
-{
-	return ssl_enter((void *)FN_ARG0(ctx), (const void *)FN_ARG1(ctx), FN_ARG3(ctx));
-}
-
-SEC("uretprobe")
-int handle_ssl_read_ex_ret(struct pt_regs *ctx)
 {
 	return ssl_exit((int)FN_RET(ctx), DIRECTION_INGRESS);
 }

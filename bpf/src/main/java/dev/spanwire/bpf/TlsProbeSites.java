@@ -36,10 +36,14 @@ final class TlsProbeSites {
     }
   }
 
-  /** One direction's plain and {@code _ex} functions; each one's programs are named after it. */
-  private record Calls(String plain, String ex) {}
+  /** One direction's plain and {@code _ex} functions and the return program both run. */
+  private record Calls(String plain, String ex, String returnProgram) {}
 
-  private static final List<Calls> CALLS = List.of(new Calls("SSL_write", "SSL_write_ex"), new Calls("SSL_read", "SSL_read_ex"));
+  private static final List<Calls> CALLS = List.of(
+      new Calls("SSL_write", "SSL_write_ex", "handle_ssl_write_ret"), new Calls("SSL_read", "SSL_read_ex", "handle_ssl_read_ret"));
+  /** The entry programs: the count returned (SSL_read), or written through the fourth argument (SSL_read_ex). */
+  static final String ENTRY = "handle_ssl_call";
+  static final String ENTRY_EX = "handle_ssl_call_ex";
 
   /** The functions looked up in a file. */
   static final java.util.Set<String> FUNCTIONS =
@@ -60,23 +64,17 @@ final class TlsProbeSites {
       Function ex = defined.get(calls.ex());
       Long shared = plain == null || ex == null ? null : sharedCallee(plain, ex, code);
       if (shared != null) {
-        sites.add(site(calls.ex() + "'s callee", shared, calls.ex()));
+        sites.add(new Site(calls.ex() + "'s callee", shared, ENTRY_EX, calls.returnProgram()));
         continue;
       }
       if (plain != null) {
-        sites.add(site(calls.plain(), plain.offset(), calls.plain()));
+        sites.add(new Site(calls.plain(), plain.offset(), ENTRY, calls.returnProgram()));
       }
       if (ex != null) {
-        sites.add(site(calls.ex(), ex.offset(), calls.ex()));
+        sites.add(new Site(calls.ex(), ex.offset(), ENTRY_EX, calls.returnProgram()));
       }
     }
     return sites;
-  }
-
-  /** A site running the programs of {@code function} ({@code handle_ssl_read} and {@code handle_ssl_read_ret} for SSL_read). */
-  private static Site site(String label, long offset, String function) {
-    String entry = "handle_" + function.toLowerCase(java.util.Locale.ROOT);
-    return new Site(label, offset, entry, entry + "_ret");
   }
 
   /**

@@ -40,8 +40,8 @@ class TlsProbeSitesTest {
 
     // .text lies at its own address in this file, so objdump's addresses are the file offsets
     assertThat(sites).containsExactly(
-        new Site("SSL_write_ex's callee", write, "handle_ssl_write_ex", "handle_ssl_write_ex_ret"),
-        new Site("SSL_read_ex's callee", read, "handle_ssl_read_ex", "handle_ssl_read_ex_ret"));
+        new Site("SSL_write_ex's callee", write, "handle_ssl_call_ex", "handle_ssl_write_ret"),
+        new Site("SSL_read_ex's callee", read, "handle_ssl_call_ex", "handle_ssl_read_ret"));
   }
 
   @Test
@@ -55,10 +55,10 @@ class TlsProbeSitesTest {
     List<Site> sites = sitesOf(node);
 
     assertThat(sites).containsExactly(
-        new Site("SSL_write", offsets.get("SSL_write"), "handle_ssl_write", "handle_ssl_write_ret"),
-        new Site("SSL_write_ex", offsets.get("SSL_write_ex"), "handle_ssl_write_ex", "handle_ssl_write_ex_ret"),
-        new Site("SSL_read", offsets.get("SSL_read"), "handle_ssl_read", "handle_ssl_read_ret"),
-        new Site("SSL_read_ex", offsets.get("SSL_read_ex"), "handle_ssl_read_ex", "handle_ssl_read_ex_ret"));
+        new Site("SSL_write", offsets.get("SSL_write"), "handle_ssl_call", "handle_ssl_write_ret"),
+        new Site("SSL_write_ex", offsets.get("SSL_write_ex"), "handle_ssl_call_ex", "handle_ssl_write_ret"),
+        new Site("SSL_read", offsets.get("SSL_read"), "handle_ssl_call", "handle_ssl_read_ret"),
+        new Site("SSL_read_ex", offsets.get("SSL_read_ex"), "handle_ssl_call_ex", "handle_ssl_read_ret"));
   }
 
   // hand-assembled code: SSL_read_ex at 0x100, SSL_read at 0x200, the callee at 0x400
@@ -73,7 +73,7 @@ class TlsProbeSitesTest {
         .at(0x200, SUB8 + "85d2782f" + call(0x200 + 8, 0x400) + "4883c408c3")
         .at(0x400, CALLEE + "c3");
     assertThat(image.readSites(0x100, 22, 0x200, 22))
-        .containsExactly(new Site("SSL_read_ex's callee", 0x400, "handle_ssl_read_ex", "handle_ssl_read_ex_ret"));
+        .containsExactly(new Site("SSL_read_ex's callee", 0x400, "handle_ssl_call_ex", "handle_ssl_read_ret"));
   }
 
   @Test
@@ -144,8 +144,8 @@ class TlsProbeSitesTest {
 
   private static List<Site> entries() {
     return List.of(
-        new Site("SSL_read", 0x200, "handle_ssl_read", "handle_ssl_read_ret"),
-        new Site("SSL_read_ex", 0x100, "handle_ssl_read_ex", "handle_ssl_read_ex_ret"));
+        new Site("SSL_read", 0x200, "handle_ssl_call", "handle_ssl_read_ret"),
+        new Site("SSL_read_ex", 0x100, "handle_ssl_call_ex", "handle_ssl_read_ret"));
   }
 
   /** {@code call rel32} at {@code from} to {@code to}. */
