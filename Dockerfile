@@ -23,8 +23,6 @@ ENV OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317
 # The JVM flags of scripts/lib.sh (SPANWIRE_JAVA_OPTS): a small heap, the serial collector, the C
 # heap trimmed every 10 s in two malloc arenas, the JVM's own warnings on stderr. (The launcher's
 # ahead-of-time cache is not made here: it is recorded by a run that captures, which a build is not.)
-# The JIT compiles what only start-up runs five times later (see scripts/jvm-compile-commands).
-COPY scripts/jvm-compile-commands /opt/spanwire/jvm-compile-commands
 ENV MALLOC_ARENA_MAX=2
-ENTRYPOINT ["java", "-Xms16m", "-Xmx32m", "-Xmn8m", "-XX:+UseSerialGC", "-XX:TrimNativeHeapInterval=10000", "-XX:CompileThresholdScaling=5", "-XX:CompileCommandFile=/opt/spanwire/jvm-compile-commands", "-Xlog:disable", "-Xlog:all=warning:stderr", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/spanwire/spanwire.jar", \
+ENTRYPOINT ["java", "-Xms16m", "-Xmx32m", "-Xmn8m", "-XX:+UseSerialGC", "-XX:TrimNativeHeapInterval=10000", "-Xlog:disable", "-Xlog:all=warning:stderr", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/spanwire/spanwire.jar", \
             "--config", "/etc/spanwire/application.conf"]

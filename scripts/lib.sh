@@ -14,10 +14,7 @@ SPANWIRE_BUILD_PACKAGES="clang libbpf-dev libbpf1"
 # loading freed goes back. The launcher, the image
 # and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change.
 # The JVM's own warnings go to stderr (its default is stdout, which carries the agent's output).
-# The JIT compiles what only start-up runs five times later (scripts/jvm-compile-commands says
-# what keeps the usual thresholds, and what that measured).
-spanwire_scripts=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn8m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -XX:CompileThresholdScaling=5 -XX:CompileCommandFile=$spanwire_scripts/jvm-compile-commands -Xlog:disable -Xlog:all=warning:stderr}"
+: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn8m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -Xlog:disable -Xlog:all=warning:stderr}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 # libdeflate0: span export's gzip (the JDK's zlib is used where it is missing, at twice the CPU).
 SPANWIRE_RUNTIME_PACKAGES="libbpf1 libdeflate0"

@@ -204,10 +204,11 @@ public final class RingBufferReader implements AutoCloseable {
 
   /**
    * Hands the complete records there now to the handler, freeing each one's space; returns how
-   * many it freed (discarded ones too). A batch ends at the producer position read at its start: while the kernel never stops
-   * producing (an overloaded agent), the handler's {@code afterBatch} (flushes, expiry, sweeps)
-   * still runs between batches, where draining until the ring was empty kept it from running at
-   * all and the state it releases grew until the heap ran out.
+   * many it freed (discarded ones too). A batch ends at the producer position read at its start:
+   * while the kernel never stops producing (an overloaded agent), the handler's
+   * {@code afterBatch} (flushes, expiry, sweeps) still runs between batches, where draining until
+   * the ring was empty kept it from running at all and the state it releases grew until the heap
+   * ran out.
    */
   private int drain() {
     int count = 0;

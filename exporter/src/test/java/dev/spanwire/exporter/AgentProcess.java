@@ -45,10 +45,7 @@ final class AgentProcess {
       if (!m.find()) {
         throw new IllegalStateException("no SPANWIRE_JAVA_OPTS default in scripts/lib.sh");
       }
-      // the compile commands file is named beside lib.sh
-      String scripts = dev.spanwire.exporter.testing.Corpora.projectDir().resolve("scripts").toString();
-      return java.util.Arrays.stream(m.group(1).trim().split("\\s+"))
-          .map(o -> o.replace("$spanwire_scripts", scripts)).toList();
+      return List.of(m.group(1).trim().split("\\s+"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -60,6 +60,8 @@ public final class ConnectionTracker implements SocketEventHandler {
   private final ProcessRegistry processes;
   private final LongSupplier monotonicClock;
   private final ConnectionTable kernelTable;
+  /** The agent's counters: the kernel's lost events are read from them. */
+  private final Counters counters;
   private final Protocols protocols;
   private final SpanIdentities identities;
   private final ProtocolSettings protocolSettings;
@@ -80,7 +82,6 @@ public final class ConnectionTracker implements SocketEventHandler {
   private final LinkedHashMap<Long, long[]> leftAt;
   private final TracedConnections traced;
   private long nextSweepNanos;
-  private final Counters counters;
   private long nextCloseCheckNanos;
   private long lostAtCloseCheck;
   private int closeChecksLeft;
