@@ -43,6 +43,12 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   private final MemorySegment hintKey = hintArena.allocate(EventLayouts.SKIP_KEY);
   private final MemorySegment hintValue = hintArena.allocate(EventLayouts.SKIP_HINT);
   private final AtomicLong hintFailures = new AtomicLong();
+  /**
+   * Guards the counters' maps and {@link #finalStats} apart from this object's monitor: the
+   * reader thread reads the counters (the pipeline's loss checks) while {@link #close} holds the
+   * monitor and waits for that thread to stop.
+   */
+  private final Object statsLock = new Object();
   private CaptureStats finalStats;
   private boolean closed;
   private boolean hintsClosed;
@@ -403,8 +409,10 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   }
 
   /** Counters summed over CPUs; any thread, also after close (the last values). */
-  public synchronized CaptureStats stats() {
-    return closed ? finalStats : readStats();
+  public CaptureStats stats() {
+    synchronized (statsLock) {
+      return finalStats != null ? finalStats : readStats();
+    }
   }
 
   private CaptureStats readStats() {
@@ -441,9 +449,10 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
         }
       }
     }
+    RingBufferReader r = reader; // read once: the reader thread asks too
     return new CaptureStats(
-        reader == null ? 0 : reader.records(), lost, bytesLost, untracked, malformed.get(),
-        reader == null ? 0 : reader.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly, skippedBytes, tlsUnattributed, tlsCalls,
+        r == null ? 0 : r.records(), lost, bytesLost, untracked, malformed.get(),
+        r == null ? 0 : r.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly, skippedBytes, tlsUnattributed, tlsCalls,
         pressureCut);
   }
 
@@ -486,7 +495,9 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     if (reader != null) {
       reader.close();
     }
-    finalStats = readStats();
+    synchronized (statsLock) {
+      finalStats = readStats();
+    }
     synchronized (hintKey) {
       hintsClosed = true;
       hintArena.close();
