@@ -7,92 +7,127 @@ import com.typesafe.config.Config;
 import dev.spanwire.exporter.config.BadConfigException;
 import dev.spanwire.exporter.config.Settings;
 import dev.spanwire.exporter.output.Output;
+import dev.spanwire.exporter.CommandLine.Arity;
+import dev.spanwire.exporter.CommandLine.Command;
+import dev.spanwire.exporter.CommandLine.Flag;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 /**
  * The {@code spanwire} command: version, kernel and capability check, configuration, build, start,
  * wait. One shutdown hook stops the components in reverse order.
  */
-@Command(
-    name = "spanwire",
-    mixinStandardHelpOptions = true,
-    versionProvider = Main.Version.class,
-    sortOptions = false,
-    usageHelpAutoWidth = true,
-    description = "Traces HTTP exchanges from the Linux kernel with eBPF: a live table or JSON events on stdout, "
-        + "spans and metrics over OTLP.",
-    footer = {"", "Environment: SPANWIRE_* (see reference.conf) and the standard OTEL_EXPORTER_OTLP_*, OTEL_SERVICE_NAME, ...",
-        "Exit codes: 0 ok, 1 runtime failure, 2 bad flag or configuration, 3 missing privilege or kernel feature."},
-    subcommands = {Main.DoctorCommand.class, Main.ConfigCommand.class})
-public final class Main implements Callable<Integer> {
+public final class Main {
   private static final System.Logger LOG = System.getLogger(Main.class.getName());
 
-  @Mixin ConfigOptions options;
+  private static final Flag HELP = new Flag("-h", "--help", null, Arity.NONE, "Show this help message and exit.");
+  private static final Flag VERSION = new Flag("-V", "--version", null, Arity.NONE, "Print version information and exit.");
+  private static final Flag VERBOSE = new Flag("-v", "--verbose", null, Arity.NONE, "Log debug detail, libbpf's included.");
 
-  @Option(names = {"-v", "--verbose"}, order = 20, description = "Log debug detail, libbpf's included.")
-  boolean verbose;
+  private static final Command DOCTOR = new Command("doctor",
+      "Checks that this machine can capture, one line per requirement with the fix.", List.of(HELP, VERSION), List.of(), List.of());
+  private static final Command CONFIG = new Command("config",
+      "Prints the effective configuration, each value with where it came from, and checks it "
+          + "(exit code 2 when something is wrong). Takes the agent's flags.",
+      flags(List.of(HELP, VERSION), ConfigOptions.FLAGS, List.of()), List.of(), List.of());
+  static final Command SPANWIRE = new Command("spanwire",
+      "Traces HTTP exchanges from the Linux kernel with eBPF: a live table or JSON events on stdout, "
+          + "spans and metrics over OTLP.",
+      flags(List.of(HELP, VERSION), ConfigOptions.FLAGS, List.of(VERBOSE)),
+      List.of(DOCTOR, CONFIG),
+      List.of("", "Environment: SPANWIRE_* (see reference.conf) and the standard OTEL_EXPORTER_OTLP_*, OTEL_SERVICE_NAME, ...",
+          "Exit codes: 0 ok, 1 runtime failure, 2 bad flag or configuration, 3 missing privilege or kernel feature."));
 
   /** The environment the configuration reads (SPANWIRE_*, OTEL_*): the process's, or a test's. */
   private final Map<String, String> environment;
+  private final PrintStream out;
+  private final PrintStream err;
 
-  Main(Map<String, String> environment) {
+  Main(Map<String, String> environment, PrintStream out, PrintStream err) {
     this.environment = environment;
+    this.out = out;
+    this.err = err;
   }
 
   public static void main(String[] args) {
-    System.exit(run(args));
+    System.exit(new Main(System.getenv(), System.out, System.err).run(args));
   }
 
-  static int run(String... args) {
-    return commandLine().execute(args);
-  }
-
-  /** The command with its subcommands, defaults from reference.conf and error handling. */
-  static CommandLine commandLine() {
-    return commandLine(System.getenv());
-  }
-
-  /** The same reading its configuration from {@code environment} instead of the process's. */
-  static CommandLine commandLine(Map<String, String> environment) {
-    CommandLine.IFactory factory = new CommandLine.IFactory() {
-      @Override
-      public <K> K create(Class<K> type) throws Exception {
-        return type == ConfigCommand.class ? type.cast(new ConfigCommand(environment)) : CommandLine.defaultFactory().create(type);
+  /** Parses {@code args} and runs what they ask for; returns the exit code. */
+  int run(String... args) {
+    CommandLine.Parsed parsed;
+    try {
+      parsed = CommandLine.parse(SPANWIRE, args);
+    } catch (CommandLine.Error e) {
+      err.println("spanwire: " + e.getMessage() + " (see spanwire --help)");
+      return ExitCode.BAD_CONFIG;
+    }
+    Command command = parsed.command();
+    if (parsed.has(HELP.longName())) {
+      var reference = dev.spanwire.exporter.config.ConfigLayers.reference();
+      out.print(CommandLine.help(command, command == SPANWIRE ? "spanwire" : "spanwire " + command.name(), helpWidth(),
+          flag -> ConfigOptions.referenceDefault(reference, flag)));
+      out.flush();
+      return ExitCode.OK;
+    }
+    if (parsed.has(VERSION.longName())) {
+      out.println("spanwire " + version());
+      return ExitCode.OK;
+    }
+    try {
+      if (command == DOCTOR) {
+        Logging.configure(false);
+        return new Doctor().run(out);
       }
-    };
-    CommandLine commandLine = new CommandLine(new Main(environment), factory);
-    commandLine.setDefaultValueProvider(new ConfigOptions.ReferenceDefaults());
-    commandLine.setExecutionExceptionHandler(
-        (e, cl, parseResult) -> {
-          if (e instanceof BadConfigException bad) {
-            cl.getErr().println("spanwire: bad configuration: " + bad.getMessage());
-            return ExitCode.BAD_CONFIG;
-          }
-          cl.getErr().println("spanwire: " + e.getMessage());
-          return ExitCode.RUNTIME_FAILURE;
-        });
-    commandLine.setParameterExceptionHandler(
-        (e, arguments) -> {
-          e.getCommandLine().getErr().println("spanwire: " + e.getMessage() + " (see spanwire --help)");
-          return ExitCode.BAD_CONFIG;
-        });
-    return commandLine;
+      ConfigOptions options = new ConfigOptions(parsed);
+      if (command == CONFIG) {
+        Config config = options.load(environment);
+        PrintWriter writer = new PrintWriter(out, true);
+        EffectiveConfig.print(config, writer);
+        Settings.from(config);
+        return ExitCode.OK;
+      }
+      return capture(options, parsed.has(VERBOSE.longName()));
+    } catch (BadConfigException bad) {
+      err.println("spanwire: bad configuration: " + bad.getMessage());
+      return ExitCode.BAD_CONFIG;
+    } catch (RuntimeException e) {
+      err.println("spanwire: " + e.getMessage());
+      return ExitCode.RUNTIME_FAILURE;
+    }
   }
 
-  @Override
-  public Integer call() {
+  /** The terminal's width from {@code COLUMNS} (as shells export it), else 80. */
+  private int helpWidth() {
+    try {
+      int columns = Integer.parseInt(environment.getOrDefault("COLUMNS", "80").strip());
+      return Math.max(60, Math.min(columns, 160));
+    } catch (NumberFormatException e) {
+      return 80;
+    }
+  }
+
+  @SafeVarargs
+  private static List<Flag> flags(List<Flag>... groups) {
+    List<Flag> all = new ArrayList<>();
+    for (List<Flag> group : groups) {
+      all.addAll(group);
+    }
+    return List.copyOf(all);
+  }
+
+  /** The agent: checks, configuration, start, and the wait until a signal or a failure. */
+  private int capture(ConfigOptions options, boolean verbose) {
     Logging.configure(verbose);
     Capabilities privileges = Capabilities.current();
     if (!privileges.canCapture()) {
-      System.err.println(
+      err.println(
           "spanwire: capture needs root or CAP_BPF and CAP_PERFMON (missing "
               + privileges.missingForCapture()
               + "); run as root, or see 'spanwire doctor'");
@@ -100,7 +135,7 @@ public final class Main implements Callable<Integer> {
     }
     var libbpfMissing = BpfFeatures.libbpfMissing();
     if (libbpfMissing.isPresent()) {
-      System.err.println("spanwire: " + libbpfMissing.get());
+      err.println("spanwire: " + libbpfMissing.get());
       return ExitCode.NO_CAPABILITY;
     }
     Settings settings = Settings.from(options.load(environment));
@@ -115,7 +150,7 @@ public final class Main implements Callable<Integer> {
     try {
       agent = Agent.start(settings, output, version());
     } catch (BpfException e) {
-      System.err.println("spanwire: " + (verbose ? e.getMessage() : e.summary()));
+      err.println("spanwire: " + (verbose ? e.getMessage() : e.summary()));
       return e.errno() == 1 ? ExitCode.NO_CAPABILITY : ExitCode.RUNTIME_FAILURE;
     }
     LOG.log(System.Logger.Level.INFO, "capturing on {0} tracepoints (backend {1}), output {2}, export {3}",
@@ -139,7 +174,7 @@ public final class Main implements Callable<Integer> {
         // a stop the shutdown hook made is not a failure
         if (!agent.isRunning() && !stopping.get()) {
           var failure = agent.capture().failure();
-          System.err.println("spanwire: capture stopped: " + (failure == null ? "reader thread ended" : failure.summary()));
+          err.println("spanwire: capture stopped: " + (failure == null ? "reader thread ended" : failure.summary()));
           return ExitCode.RUNTIME_FAILURE;
         }
       }
@@ -153,51 +188,5 @@ public final class Main implements Callable<Integer> {
   static String version() {
     String version = Main.class.getPackage().getImplementationVersion();
     return version == null ? "dev" : version;
-  }
-
-  @Command(
-      name = "config",
-      mixinStandardHelpOptions = true,
-      sortOptions = false,
-      usageHelpAutoWidth = true,
-      description = "Prints the effective configuration, each value with where it came from, and checks it "
-          + "(exit code 2 when something is wrong). Takes the agent's flags.")
-  static final class ConfigCommand implements Callable<Integer> {
-    @Mixin ConfigOptions options;
-
-    private final Map<String, String> environment;
-
-    ConfigCommand(Map<String, String> environment) {
-      this.environment = environment;
-    }
-
-    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public Integer call() {
-      Config config = options.load(environment);
-      EffectiveConfig.print(config, spec.commandLine().getOut());
-      Settings.from(config);
-      return ExitCode.OK;
-    }
-  }
-
-  @Command(
-      name = "doctor",
-      mixinStandardHelpOptions = true,
-      description = "Checks that this machine can capture, one line per requirement with the fix.")
-  static final class DoctorCommand implements Callable<Integer> {
-    @Override
-    public Integer call() {
-      Logging.configure(false);
-      return new Doctor().run(System.out);
-    }
-  }
-
-  static final class Version implements CommandLine.IVersionProvider {
-    @Override
-    public String[] getVersion() {
-      return new String[] {"spanwire " + version()};
-    }
   }
 }

@@ -2,13 +2,13 @@ package dev.spanwire.exporter;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The command line without capture: help, the config command, refusals. Each run reads an
@@ -16,19 +16,27 @@ import picocli.CommandLine;
  * SPANWIRE_* or OTEL_* variables cannot change what these expect.
  */
 class MainTest {
-  private final StringWriter out = new StringWriter();
-  private final StringWriter err = new StringWriter();
+  private final Captured out = new Captured();
+  private final Captured err = new Captured();
   private java.util.Map<String, String> environment = java.util.Map.of();
 
-  private int run(String... args) {
-    CommandLine commandLine = Main.commandLine(environment);
-    commandLine.setOut(new PrintWriter(out, true));
-    commandLine.setErr(new PrintWriter(err, true));
-    for (CommandLine sub : commandLine.getSubcommands().values()) {
-      sub.setOut(new PrintWriter(out, true));
-      sub.setErr(new PrintWriter(err, true));
+  /** What the command printed on one stream. */
+  private static final class Captured {
+    final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    final PrintStream stream = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+
+    @Override
+    public String toString() {
+      return bytes.toString(StandardCharsets.UTF_8);
     }
-    return commandLine.execute(args);
+
+    void clear() {
+      bytes.reset();
+    }
+  }
+
+  private int run(String... args) {
+    return new Main(environment, out.stream, err.stream).run(args);
   }
 
   @Test
@@ -71,7 +79,7 @@ class MainTest {
     assertThat(run("config", "--capture-bytes", "99999")).isEqualTo(2);
     assertThat(err.toString().strip()).isEqualTo("spanwire: bad configuration: spanwire.capture.bytes-per-syscall = \"99999\" "
         + "(from command line --capture-bytes): expected a whole number 1..16384");
-    err.getBuffer().setLength(0);
+    err.clear();
     assertThat(run("--no-such-flag")).isEqualTo(2);
     assertThat(err.toString()).startsWith("spanwire: Unknown option: '--no-such-flag'").hasLineCount(1);
   }
@@ -82,9 +90,88 @@ class MainTest {
     assertThat(err.toString().strip()).isEqualTo("spanwire: bad configuration: spanwire.metrics.output = \"json\" "
         + "(from command line --metrics-output): expected none or statsd while output.format is table (metric events go "
         + "to stdout, with the JSON events: set output.format to json or none)");
-    err.getBuffer().setLength(0);
+    err.clear();
     assertThat(run("config", "--output", "json", "--metrics-output", "statsd")).isZero();
     assertThat(run("config", "--metrics-output", "graphite")).isEqualTo(2);
     assertThat(err.toString()).contains("spanwire.metrics.output = \"graphite\"").contains("expected none, json or statsd");
+  }
+
+  @Test
+  void everyFlagFormSetsItsKey() {
+    assertThat(run("config", "-ojson", "--pid=7", "--comm", "nginx", "--capture-request", "--capture-response", "false",
+        "--detect=true", "--min-latency", "5")).isZero();
+    assertThat(out.toString())
+        .containsPattern("spanwire\\.output\\.format += \"json\" +# command line --output")
+        .containsPattern("spanwire\\.capture\\.pid += \"7\" +# command line --pid")
+        .containsPattern("spanwire\\.capture\\.comm += \"nginx\" +# command line --comm")
+        .containsPattern("spanwire\\.http\\.capture-request += \"true\" +# command line --capture-request")
+        .containsPattern("spanwire\\.http\\.capture-response += \"false\" +# command line --capture-response")
+        .containsPattern("spanwire\\.protocol\\.detect += \"true\" +# command line --detect")
+        .containsPattern("spanwire\\.http\\.min-latency += \"5ms\" +# command line --min-latency");
+    out.clear();
+    assertThat(run("config", "-o=none", "--output-not-a-flag-prefix-check", "x")).isEqualTo(2);
+    assertThat(err.toString()).isEqualTo("spanwire: Unknown option: '--output-not-a-flag-prefix-check' (see spanwire --help)\n");
+    err.clear();
+    assertThat(run("config", "-o", "none")).isZero();
+    assertThat(out.toString()).containsPattern("spanwire\\.output\\.format += \"none\" +# command line --output");
+  }
+
+  @Test
+  void malformedCommandLinesExitWithTwoAndSayWhatIsWrong() {
+    String[][] cases = {
+        {"--pid", "spanwire: Missing required parameter for option '--pid' (PID) (see spanwire --help)"},
+        {"--pid --comm x", "spanwire: Missing required parameter for option '--pid' (PID) (see spanwire --help)"},
+        {"--pid 1 --pid 2", "spanwire: option '--pid' (PID) should be specified only once (see spanwire --help)"},
+        {"foo", "spanwire: Unmatched argument at index 0: 'foo' (see spanwire --help)"},
+        {"config doctor", "spanwire: Unmatched argument at index 1: 'doctor' (see spanwire --help)"},
+        {"--pid 1 doctor", "spanwire: Unmatched argument at index 2: 'doctor' (see spanwire --help)"},
+        {"--capture-request maybe", "spanwire: Unmatched argument at index 1: 'maybe' (see spanwire --help)"},
+        {"-hx", "spanwire: Unknown option: '-hx' (see spanwire --help)"},
+        {"--help=yes", "spanwire: option '--help' takes no value: '--help=yes' (see spanwire --help)"},
+        {"doctor --pid 1", "spanwire: Unknown option: '--pid' (see spanwire --help)"},
+        {"config -v", "spanwire: Unknown option: '-v' (see spanwire --help)"},
+    };
+    for (String[] c : cases) {
+      err.clear();
+      assertThat(run(c[0].split(" "))).as(c[0]).isEqualTo(2);
+      assertThat(err.toString()).as(c[0]).isEqualTo(c[1] + "\n");
+      assertThat(out.toString()).as(c[0]).isEmpty();
+    }
+  }
+
+  @Test
+  void versionAndTheSubcommandsHelp() {
+    assertThat(run("-V")).isZero();
+    assertThat(run("config", "--version")).isZero();
+    assertThat(out.toString()).isEqualTo("spanwire dev\nspanwire dev\n"); // no jar manifest in a test
+    out.clear();
+    assertThat(run("-vh")).isZero(); // a cluster of switches
+    assertThat(out.toString()).startsWith("Usage: spanwire [OPTIONS] [COMMAND]\n");
+    out.clear();
+    assertThat(run("doctor", "--help")).isZero();
+    assertThat(out.toString()).isEqualTo("""
+        Usage: spanwire doctor [OPTIONS]
+        Checks that this machine can capture, one line per requirement with the fix.
+          -h, --help     Show this help message and exit.
+          -V, --version  Print version information and exit.
+        """);
+    out.clear();
+    assertThat(run("config", "-h")).isZero();
+    assertThat(out.toString()).startsWith("Usage: spanwire config [OPTIONS]\n").contains("--otlp-protocol=PROTOCOL")
+        .doesNotContain("--verbose").doesNotContain("Commands:");
+    assertThat(err.toString()).isEmpty();
+  }
+
+  @Test
+  void helpWrapsAtTheTerminalWidthAndBreaksLongListsAfterACommas() {
+    for (int columns : new int[] {60, 80, 120}) {
+      out.clear();
+      environment = java.util.Map.of("COLUMNS", Integer.toString(columns));
+      assertThat(run("--help")).isZero();
+      assertThat(out.toString().lines()).as("width " + columns).allSatisfy(line -> assertThat(line.length()).isLessThanOrEqualTo(columns));
+      // the table's default columns are one word of 66 characters: broken after a comma, never inside a name
+      String list = String.join(",(\\n +)?", "timestamp", "comm", "pid", "src", "dst", "proto", "method", "host", "path", "status", "latency");
+      assertThat(out.toString()).as("width " + columns).containsPattern("\\(default:( |\\n +)" + list + ";");
+    }
   }
 }
