@@ -66,24 +66,34 @@ final class LibbpfLog {
   /** The upcall: {@code int print(enum libbpf_print_level, const char *fmt, va_list args)}. */
   private static int print(int level, MemorySegment format, MemorySegment args) {
     // nothing may escape into C: an exception here would bring the JVM down
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment line = arena.allocate(LINE_MAX);
-      int n = (int) Libbpf.VSNPRINTF.invokeExact(line, (long) LINE_MAX, format, args);
-      if (n < 0) {
-        return 0;
-      }
-      String text = line.getString(0).stripTrailing();
+    try {
       StringBuilder sink = CAPTURE.get();
-      if (sink != null && level <= LIBBPF_INFO) {
-        sink.append(text).append('\n');
-      }
       System.Logger.Level target =
           switch (level) {
             case LIBBPF_WARN -> System.Logger.Level.WARNING;
             case LIBBPF_INFO -> System.Logger.Level.DEBUG;
             default -> System.Logger.Level.TRACE;
           };
-      if (LOG.isLoggable(target)) {
+      boolean collected = sink != null && level <= LIBBPF_INFO;
+      boolean logged = LOG.isLoggable(target);
+      // libbpf prints a debug line per section, program and relocation while it opens an object:
+      // thousands of calls a start, formatted only when someone reads them
+      if (!collected && !logged) {
+        return 0;
+      }
+      String text;
+      try (Arena arena = Arena.ofConfined()) {
+        MemorySegment line = arena.allocate(LINE_MAX);
+        int n = (int) Libbpf.VSNPRINTF.invokeExact(line, (long) LINE_MAX, format, args);
+        if (n < 0) {
+          return 0;
+        }
+        text = line.getString(0).stripTrailing();
+      }
+      if (collected) {
+        sink.append(text).append('\n');
+      }
+      if (logged) {
         LOG.log(target, text);
       }
     } catch (Throwable t) {
