@@ -6,15 +6,23 @@ import java.util.Optional;
 public final class BpfFeatures {
   private BpfFeatures() {}
 
-  /** Why libbpf cannot be used, or empty when it loads. */
+  /**
+   * Why libbpf cannot be used, or empty when it loads. Binds nothing: the bindings ({@link
+   * Libbpf}'s initialisation) may be under way on another thread (see {@link SocketCapture#prepare}).
+   */
   public static Optional<String> libbpfMissing() {
-    return Libbpf.missingLibrary();
+    try {
+      java.lang.foreign.SymbolLookup.libraryLookup(Libbpf.LIBRARY, java.lang.foreign.Arena.global());
+      return Optional.empty();
+    } catch (IllegalArgumentException e) {
+      return Optional.of(Libbpf.LIBRARY + " not found (apt-get install libbpf1)");
+    }
   }
 
   /** The libbpf version, e.g. {@code v1.1}. Requires libbpf. */
   public static String libbpfVersion() {
     try {
-      return Ffm.string((java.lang.foreign.MemorySegment) Libbpf.LIBBPF_VERSION_STRING.invokeExact());
+      return Ffm.string((java.lang.foreign.MemorySegment) Libbpf.Probes.VERSION_STRING.invokeExact());
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     }
@@ -25,7 +33,7 @@ public final class BpfFeatures {
     try {
       int rc =
           (int)
-              Libbpf.LIBBPF_PROBE_BPF_MAP_TYPE.invokeExact(
+              Libbpf.Probes.PROBE_BPF_MAP_TYPE.invokeExact(
                   Libbpf.BPF_MAP_TYPE_RINGBUF, java.lang.foreign.MemorySegment.NULL);
       return Libbpf.check("probe ring buffer maps", rc) == 1;
     } catch (Throwable t) {
@@ -38,7 +46,7 @@ public final class BpfFeatures {
     try {
       int rc =
           (int)
-              Libbpf.LIBBPF_PROBE_BPF_PROG_TYPE.invokeExact(
+              Libbpf.Probes.PROBE_BPF_PROG_TYPE.invokeExact(
                   Libbpf.BPF_PROG_TYPE_TRACEPOINT, java.lang.foreign.MemorySegment.NULL);
       return Libbpf.check("probe tracepoint programs", rc) == 1;
     } catch (Throwable t) {

@@ -95,7 +95,7 @@ public final class BpfMap {
     try {
       int rc =
           (int)
-              Libbpf.BPF_MAP__LOOKUP_ELEM.invokeExact(
+              Libbpf.Elements.LOOKUP_ELEM.invokeExact(
                   map, key, key.byteSize(), values, values.byteSize(), 0L);
       if (rc == -2) { // ENOENT
         return false;
@@ -112,7 +112,7 @@ public final class BpfMap {
     try {
       Libbpf.check(
           "update map " + name,
-          (int) Libbpf.BPF_MAP__UPDATE_ELEM.invokeExact(map, key, key.byteSize(), value, value.byteSize(), 0L));
+          (int) Libbpf.Elements.UPDATE_ELEM.invokeExact(map, key, key.byteSize(), value, value.byteSize(), 0L));
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     }
@@ -121,7 +121,7 @@ public final class BpfMap {
   /** Deletes a key; false when it was absent. Any thread, after load. */
   public boolean delete(MemorySegment key) {
     try {
-      int rc = (int) Libbpf.BPF_MAP__DELETE_ELEM.invokeExact(map, key, key.byteSize(), 0L);
+      int rc = (int) Libbpf.Elements.DELETE_ELEM.invokeExact(map, key, key.byteSize(), 0L);
       if (rc == -2) { // ENOENT
         return false;
       }
@@ -140,7 +140,7 @@ public final class BpfMap {
     try {
       // a local, not a conditional: invokeExact would see a conditional argument as an Object
       MemorySegment current = key == null ? MemorySegment.NULL : key;
-      int rc = (int) Libbpf.BPF_MAP__GET_NEXT_KEY.invokeExact(map, current, next, next.byteSize());
+      int rc = (int) Libbpf.Elements.GET_NEXT_KEY.invokeExact(map, current, next, next.byteSize());
       if (rc == -2) { // ENOENT: no more keys
         return false;
       }

@@ -14,7 +14,6 @@ import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
-import java.util.Optional;
 
 /**
  * Hand-written FFM bindings to the system libbpf ({@code libbpf.so.1}, API 1.x) and the few libc
@@ -104,63 +103,74 @@ final class Libbpf {
       libbpf(
           "bpf_map__set_initial_value",
           FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
-  static final MethodHandle BPF_MAP__LOOKUP_ELEM =
-      libbpf(
-          "bpf_map__lookup_elem",
-          FunctionDescriptor.of(
-              JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
-
-  static final MethodHandle BPF_MAP__UPDATE_ELEM =
-      libbpf(
-          "bpf_map__update_elem",
-          FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
-  static final MethodHandle BPF_MAP__DELETE_ELEM =
-      libbpf("bpf_map__delete_elem", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
-  static final MethodHandle BPF_MAP__GET_NEXT_KEY =
-      libbpf("bpf_map__get_next_key", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
-
-  // libbpf: BTF
-  static final MethodHandle BTF__FIND_BY_NAME_KIND =
-      libbpf("btf__find_by_name_kind", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-  static final MethodHandle BTF__TYPE_BY_ID =
-      libbpf("btf__type_by_id", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
-  static final MethodHandle BTF__NAME_BY_OFFSET =
-      libbpf("btf__name_by_offset", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
-
   // libbpf: misc
   static final FunctionDescriptor PRINT_FN = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
   static final MethodHandle LIBBPF_SET_PRINT =
       libbpf("libbpf_set_print", FunctionDescriptor.of(ADDRESS, ADDRESS));
   static final MethodHandle LIBBPF_NUM_POSSIBLE_CPUS =
       libbpf("libbpf_num_possible_cpus", FunctionDescriptor.of(JAVA_INT));
-  static final MethodHandle LIBBPF_PROBE_BPF_MAP_TYPE =
-      libbpf("libbpf_probe_bpf_map_type", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-  static final MethodHandle LIBBPF_PROBE_BPF_PROG_TYPE =
-      libbpf("libbpf_probe_bpf_prog_type", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-  static final MethodHandle LIBBPF_VERSION_STRING =
-      libbpf("libbpf_version_string", FunctionDescriptor.of(ADDRESS));
-  static final MethodHandle LIBBPF_STRERROR =
-      libbpf("libbpf_strerror", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+  // Bound on first use, in holder classes the JVM initialises when first touched: each distinct C
+  // signature costs its FFM stub (~10 ms at start), and these are not needed to start capturing.
 
-  // libc
-  static final MethodHandle VSNPRINTF =
-      libc("vsnprintf", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS));
+  /** Map elements. */
+  static final class Elements {
+    static final MethodHandle LOOKUP_ELEM =
+        libbpf(
+            "bpf_map__lookup_elem",
+            FunctionDescriptor.of(
+                JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
+
+    static final MethodHandle UPDATE_ELEM =
+        libbpf(
+            "bpf_map__update_elem",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
+    static final MethodHandle DELETE_ELEM =
+        libbpf("bpf_map__delete_elem", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG));
+    static final MethodHandle GET_NEXT_KEY =
+        libbpf("bpf_map__get_next_key", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
+
+    private Elements() {}
+  }
+
+  /** BTF types (the tests read kernel structs with them). */
+  static final class Btf {
+    static final MethodHandle FIND_BY_NAME_KIND =
+        libbpf("btf__find_by_name_kind", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+    static final MethodHandle TYPE_BY_ID =
+        libbpf("btf__type_by_id", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
+    static final MethodHandle NAME_BY_OFFSET =
+        libbpf("btf__name_by_offset", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
+
+    private Btf() {}
+  }
+
+  /** What {@code spanwire doctor} asks. */
+  static final class Probes {
+    static final MethodHandle PROBE_BPF_MAP_TYPE =
+        libbpf("libbpf_probe_bpf_map_type", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    static final MethodHandle PROBE_BPF_PROG_TYPE =
+        libbpf("libbpf_probe_bpf_prog_type", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    static final MethodHandle VERSION_STRING =
+        libbpf("libbpf_version_string", FunctionDescriptor.of(ADDRESS));
+
+    private Probes() {}
+  }
+
+  /** Error texts and libbpf's log lines (libc's vsnprintf). */
+  static final class Text {
+    static final MethodHandle STRERROR =
+        libbpf("libbpf_strerror", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+    static final MethodHandle VSNPRINTF =
+        libc("vsnprintf", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS));
+
+    private Text() {}
+  }
 
   static final int BPF_MAP_TYPE_RINGBUF = 27;
   static final int BPF_PROG_TYPE_TRACEPOINT = 5;
   static final int BTF_KIND_STRUCT = 4;
 
   private Libbpf() {}
-
-  /** Whether libbpf.so.1 can be found by the dynamic loader, without binding anything. */
-  static Optional<String> missingLibrary() {
-    try {
-      SymbolLookup.libraryLookup(LIBRARY, Arena.global());
-      return Optional.empty();
-    } catch (IllegalArgumentException e) {
-      return Optional.of(LIBRARY + " not found (apt-get install libbpf1)");
-    }
-  }
 
   private static SymbolLookup requireLibrary() {
     try {
@@ -219,7 +229,7 @@ final class Libbpf {
   static String strerror(int errno) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment buf = arena.allocate(256);
-      int rc = (int) LIBBPF_STRERROR.invokeExact(errno, buf, 256L);
+      int rc = (int) Text.STRERROR.invokeExact(errno, buf, 256L);
       return rc == 0 ? buf.getString(0) : "errno " + errno;
     } catch (Throwable t) {
       return "errno " + errno;

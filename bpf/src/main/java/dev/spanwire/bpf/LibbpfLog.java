@@ -84,7 +84,7 @@ final class LibbpfLog {
       String text;
       try (Arena arena = Arena.ofConfined()) {
         MemorySegment line = arena.allocate(LINE_MAX);
-        int n = (int) Libbpf.VSNPRINTF.invokeExact(line, (long) LINE_MAX, format, args);
+        int n = (int) Libbpf.Text.VSNPRINTF.invokeExact(line, (long) LINE_MAX, format, args);
         if (n < 0) {
           return 0;
         }

@@ -79,6 +79,25 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   }
 
   /**
+   * Binds the native calls a capture makes — libbpf's and libc's, the libbpf log callback — which
+   * {@link #load} and {@link #start} would otherwise bind on first use: each distinct C signature
+   * costs its FFM stub, ~10 ms at start and about a third of a second in all. A thread started
+   * early runs this while the caller reads its configuration and the kernel verifies the programs.
+   * Failures are left for the caller's own use to report (a missing libbpf fails the same way there).
+   */
+  public static void prepare() {
+    var lookup = java.lang.invoke.MethodHandles.lookup();
+    for (Class<?> type : new Class<?>[] {Libbpf.class, LibbpfLog.class, Libbpf.Elements.class, KernelClock.class,
+        Tracefs.class, RingBufferReader.class}) {
+      try {
+        lookup.ensureInitialized(type);
+      } catch (IllegalAccessException | RuntimeException | Error e) {
+        return;
+      }
+    }
+  }
+
+  /**
    * Loads the capture programs of the configured backend into the kernel without attaching them.
    * With the backend {@code auto}, a kernel whose socket tracepoints refuse to load gets the
    * syscall ones.

@@ -16,12 +16,12 @@ final class BtfStructs {
   static Struct read(BpfObject object, String name) {
     MemorySegment btf = object.btf();
     try (Arena arena = Arena.ofConfined()) {
-      int id = (int) Libbpf.BTF__FIND_BY_NAME_KIND.invokeExact(btf, arena.allocateFrom(name), Libbpf.BTF_KIND_STRUCT);
+      int id = (int) Libbpf.Btf.FIND_BY_NAME_KIND.invokeExact(btf, arena.allocateFrom(name), Libbpf.BTF_KIND_STRUCT);
       if (id < 0) {
         throw new AssertionError("struct " + name + " not in the BTF of " + object.name());
       }
       // struct btf_type { u32 name_off; u32 info; u32 size; } then vlen x { u32 name_off, type, offset }
-      MemorySegment type = ((MemorySegment) Libbpf.BTF__TYPE_BY_ID.invokeExact(btf, id)).reinterpret(12);
+      MemorySegment type = ((MemorySegment) Libbpf.Btf.TYPE_BY_ID.invokeExact(btf, id)).reinterpret(12);
       int info = type.get(JAVA_INT, 4);
       int vlen = info & 0xffff;
       boolean kindFlag = (info >>> 31) != 0;
@@ -34,7 +34,7 @@ final class BtfStructs {
         if (kindFlag) {
           bits &= 0xffffff;
         }
-        String member = Ffm.string((MemorySegment) Libbpf.BTF__NAME_BY_OFFSET.invokeExact(btf, nameOff));
+        String member = Ffm.string((MemorySegment) Libbpf.Btf.NAME_BY_OFFSET.invokeExact(btf, nameOff));
         offsets.put(member, bits / 8L);
       }
       return new Struct(size, offsets);

@@ -124,6 +124,8 @@ public final class Main {
 
   /** The agent: checks, configuration, start, and the wait until a signal or a failure. */
   private int capture(ConfigOptions options, boolean verbose) {
+    // the native calls are bound on the other core while this thread checks and reads the configuration
+    Thread.ofPlatform().name("spanwire-prepare").daemon().start(dev.spanwire.bpf.SocketCapture::prepare);
     Logging.configure(verbose);
     Capabilities privileges = Capabilities.current();
     if (!privileges.canCapture()) {
