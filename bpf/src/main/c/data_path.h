@@ -311,6 +311,33 @@ static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, __u64 key, const
 		count_lost(len);
 }
 
+/* emit_data's arguments in one struct: a BPF function takes five at most. */
+struct emit_args {
+	__u64 pid_tgid;
+	__u64 key;
+	__u64 position;
+	__u64 timestamp_ns;
+	__s64 len;
+	struct data_source src;
+	__s32 fd;
+	__u32 dir;
+};
+
+/*
+ * emit_data as a global function, which the verifier checks once for the program that calls it
+ * instead of once for every path that reaches it (the socket programs reach it along some
+ * fifteen: which layer, whether the connection was known, decided or just opened, a skip hint).
+ * Global functions taking pointers need kernel 5.12; the socket capture needs 6.3 anyway, the
+ * syscall capture (kernel 5.8+) keeps emit_data inline.
+ */
+__noinline int emit_data_apart(struct emit_args *a, struct conn_info *ci)
+{
+	if (!a || !ci)
+		return 0;
+	emit_data(a->pid_tgid, a->fd, a->key, &a->src, ci, a->dir & 1, a->position, a->len, a->timestamp_ns);
+	return 0;
+}
+
 /* The first bytes of a TLS connection: a handshake record (type 22, version 3.x). */
 static __always_inline bool tls_handshake(const __u8 prefix[HTTP_PREFIX_BYTES])
 {
@@ -370,7 +397,7 @@ static __always_inline void emit_skipped(__u64 pid_tgid, __s32 fd, __u64 key, co
  */
 static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, struct sock *sock,
 					 enum direction dir, const struct data_source *src, long len,
-					 __u64 timestamp_ns)
+					 __u64 timestamp_ns, bool emit_apart)
 {
 	struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
 	if (ci && (ci->flags & CONN_FLAG_TLS_WIRE) && src->layer == LAYER_SOCKET)
@@ -514,6 +541,19 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 				}
 			}
 		}
+	}
+	if (emit_apart) {
+		struct emit_args a = {};
+		a.pid_tgid = pid_tgid;
+		a.key = key;
+		a.position = position;
+		a.timestamp_ns = timestamp_ns;
+		a.len = len;
+		a.src = rest;
+		a.fd = fd;
+		a.dir = dir;
+		emit_data_apart(&a, ci);
+		return;
 	}
 	emit_data(pid_tgid, fd, key, &rest, ci, dir, position, len, timestamp_ns);
 }

@@ -97,7 +97,7 @@ static __always_inline int handle_data_exit(struct syscall_exit_ctx *ctx, void *
 		.layer = LAYER_SOCKET,
 	};
 	__u64 key = (pid_tgid & 0xffffffff00000000ULL) | (__u32)args.fd;
-	capture_data(pid_tgid, args.fd, key, NULL, dir, &src, len, timestamp_ns);
+	capture_data(pid_tgid, args.fd, key, NULL, dir, &src, len, timestamp_ns, false);
 	return 0;
 }
 
@@ -405,7 +405,7 @@ static __always_inline int handle_sock_data(struct sock *sk, int ret, int flags,
 		if (st)
 			st->size_only++;
 	}
-	capture_data(pid_tgid, fd, (__u64)sk, sk, dir, &src, ret, bpf_ktime_get_ns());
+	capture_data(pid_tgid, fd, (__u64)sk, sk, dir, &src, ret, bpf_ktime_get_ns(), true);
 	return 0;
 }
 
@@ -546,7 +546,7 @@ static __always_inline int ssl_exit(long ret, enum direction dir)
 	};
 	/* a write is stamped when it starts, a read when it returns, like the socket's bytes */
 	__u64 ts = dir == DIRECTION_EGRESS ? call.start_ns : bpf_ktime_get_ns();
-	capture_data(pid_tgid, conn.fd, conn.conn_key, (struct sock *)conn.sock, dir, &src, len, ts);
+	capture_data(pid_tgid, conn.fd, conn.conn_key, (struct sock *)conn.sock, dir, &src, len, ts, false);
 	return 0;
 }
 
