@@ -122,6 +122,11 @@ aot_options() {
   echo "-XX:+DisplayVMOutputToStderr -Xlog:aot*=error:stderr"
   if [ -s "$cache" ]; then
     echo "-XX:AOTCache=$cache"
+    # JDK 25 replays the recorded run's method profiles at start, which has the JIT compile at
+    # once what that run compiled over its life: C1 and C2 took ~1.3 s of CPU before "capturing"
+    # on 2 cores, beside the start itself (with the replay off, ~0.9-1.1 s; start 1.43 -> 1.22 s
+    # median). The flag is JDK 25's (diagnostic, may go in a later release): only there.
+    [ "$feature" != 25 ] || echo "-XX:+UnlockDiagnosticVMOptions -XX:-AOTReplayTraining"
   else
     echo "-XX:AOTCacheOutput=$dir/spanwire-$key.$$.recording"
   fi
