@@ -1,8 +1,9 @@
 # Shared by ./spanwire, scripts/build.sh, scripts/test.sh and the Dockerfile's build stage.
 # Source it; it defines functions only.
 
-# Packages the build needs (clang compiles the kernel programs against libbpf's headers).
-SPANWIRE_BUILD_PACKAGES="clang libbpf-dev libbpf1"
+# Packages the build needs (clang compiles the kernel programs against libbpf's headers; llvm-strip
+# takes the debug info the kernel and libbpf do not read out of them).
+SPANWIRE_BUILD_PACKAGES="clang llvm libbpf-dev libbpf1"
 # Packages the agent needs at run time.
 # The agent's JVM: a heap that starts at 16 MiB and stops at 32 with a young generation of 8, and
 # the serial collector, keep its RSS small and leave the cores to the traced programs (a parallel

@@ -11,9 +11,15 @@ case "$(uname -m)" in
   aarch64) arch=arm64 ;;
   *) echo "compile.sh: unsupported architecture $(uname -m)" >&2; exit 1 ;;
 esac
+# DWARF and the relocations of the BTF sections are for debuggers, not for libbpf or the kernel:
+# stripped (as libbpf-bootstrap does), the object is half the size to read from the jar and open at
+# every start. BTF and BTF.ext stay (CO-RE and the verifier's line info need them).
+strip=$(command -v "llvm-strip-${clang##*-}" llvm-strip 2>/dev/null | head -n 1 || true)
+[ -n "$strip" ] || echo "compile.sh: llvm-strip not found (apt-get install llvm): the objects keep their debug info" >&2
 mkdir -p "$out"
 for src in "$@"; do
   obj="$out/$(basename "${src%.c}").o"
   "$clang" -target bpf -mcpu=v3 -O2 -g -Wall -Werror -D__TARGET_ARCH_$arch \
     ${BPF_DEBUG:+-DBPF_DEBUG} -I"$include" -c "$src" -o "$obj"
+  [ -z "$strip" ] || "$strip" -g -R .rel.BTF -R .rel.BTF.ext "$obj"
 done
