@@ -103,7 +103,7 @@ public final class Main {
     }
   }
 
-  /** The terminal's width from {@code COLUMNS} (as shells export it), else 80. */
+  /** The help's width: {@code COLUMNS} when the environment has it (60..160), else 80. */
   private int helpWidth() {
     try {
       int columns = Integer.parseInt(environment.getOrDefault("COLUMNS", "80").strip());
