@@ -1,10 +1,16 @@
 package dev.spanwire.exporter;
 
-import java.util.logging.ConsoleHandler;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.util.TimeZone;
+import java.util.logging.Formatter;
 import java.util.logging.Level;
 import java.util.logging.LogManager;
+import java.util.logging.LogRecord;
 import java.util.logging.Logger;
-import java.util.logging.SimpleFormatter;
+import java.util.logging.StreamHandler;
 
 /** One-line log records on stderr; stdout belongs to the table and JSON output. */
 final class Logging {
@@ -21,13 +27,9 @@ final class Logging {
   private Logging() {}
 
   static void configure(boolean verbose) {
-    System.setProperty(
-        "java.util.logging.SimpleFormatter.format",
-        "%1$tFT%1$tT.%1$tL %4$s %3$s: %5$s%6$s%n");
     LogManager.getLogManager().reset();
     Logger root = Logger.getLogger("");
-    ConsoleHandler handler = new ConsoleHandler();
-    handler.setFormatter(new SimpleFormatter());
+    StderrHandler handler = new StderrHandler(new LineFormatter());
     Level level = verbose ? Level.FINE : Level.INFO;
     handler.setLevel(level);
     // -v is Spanwire's and the exporters' detail, not the JDK's (its security debug lists every
@@ -38,5 +40,68 @@ final class Logging {
     // the OTLP exporters log every failed export; the span and metric workers say it once instead
     EXPORTER.setLevel(verbose ? Level.FINE : Level.OFF);
     SDK.setLevel(verbose ? Level.FINE : Level.WARNING);
+  }
+
+  /**
+   * What {@link java.util.logging.ConsoleHandler} does — each record flushed to stderr, which
+   * close leaves open — with the line format below and no formatter looked up in the logging
+   * properties.
+   */
+  private static final class StderrHandler extends StreamHandler {
+    StderrHandler(Formatter formatter) {
+      super(System.err, formatter);
+    }
+
+    @Override
+    public synchronized void publish(LogRecord record) {
+      super.publish(record);
+      flush();
+    }
+
+    @Override
+    public synchronized void close() {
+      flush();
+    }
+  }
+
+  /**
+   * One line per record, {@code 2026-12-01T06:13:35.308 INFO logger: message}, and the stack
+   * trace after it. SimpleFormatter with the same pattern checks its pattern by formatting the
+   * current time through java.util.Formatter and java.time's zone rules when it is made: 40-85 ms
+   * of every start, before a line is written; this takes the zone offset from TimeZone and writes
+   * the digits itself.
+   */
+  static final class LineFormatter extends Formatter {
+    @Override
+    public String format(LogRecord record) {
+      long millis = record.getMillis();
+      int offsetSeconds = TimeZone.getDefault().getOffset(millis) / 1000;
+      LocalDateTime time = LocalDateTime.ofEpochSecond(
+          Math.floorDiv(millis, 1000), (int) Math.floorMod(millis, 1000) * 1_000_000, ZoneOffset.ofTotalSeconds(offsetSeconds));
+      StringBuilder line = new StringBuilder(160).append(time.toLocalDate()).append('T');
+      digits(line, time.getHour(), 2).append(':');
+      digits(line, time.getMinute(), 2).append(':');
+      digits(line, time.getSecond(), 2).append('.');
+      digits(line, time.getNano() / 1_000_000, 3);
+      line.append(' ').append(record.getLevel().getName()).append(' ').append(record.getLoggerName()).append(": ")
+          .append(formatMessage(record));
+      if (record.getThrown() != null) {
+        StringWriter trace = new StringWriter();
+        try (PrintWriter out = new PrintWriter(trace)) {
+          out.println();
+          record.getThrown().printStackTrace(out);
+        }
+        line.append(trace);
+      }
+      return line.append(System.lineSeparator()).toString();
+    }
+
+    private static StringBuilder digits(StringBuilder line, int value, int width) {
+      String text = Integer.toString(value);
+      for (int i = text.length(); i < width; i++) {
+        line.append('0');
+      }
+      return line.append(text);
+    }
   }
 }
