@@ -149,10 +149,8 @@ start_agent() {
   rm -f "$work/agent.log" # a new file: nothing an earlier JVM (or its cache-writing child) wrote is read as this one's
   # as ./spanwire runs it: its JVM options and ahead-of-time cache (SPANWIRE_AOT=0: without one),
   # from a shell that execs the JVM, so the cache's recording is named by the JVM's pid
-  # shellcheck disable=SC2016,SC2086 # expanded by that shell; the options are words
-  SPANWIRE_JAVA_OPTS=$SPANWIRE_JAVA_OPTS bash -c '. "$1"; java_home=$2 jar=$3; shift 3
-    exec "$java_home/bin/java" $SPANWIRE_JAVA_OPTS $(aot_options "$java_home" "$jar" "$@") \
-      --enable-native-access=ALL-UNNAMED -jar "$jar" "$@"' spanwire "$root/scripts/lib.sh" "$java_home" "$jar" \
+  # shellcheck disable=SC2016 # expanded by that shell
+  SPANWIRE_JAVA_OPTS=$SPANWIRE_JAVA_OPTS bash -c '. "$1"; shift; exec_agent "$@"' spanwire "$root/scripts/lib.sh" "$java_home" "$jar" \
     --output none "${otlp[@]}" "${only[@]}" ${AGENT_ARGS:-} 2>"$work/agent.log" >"$work/agent.out" & agent_pid=$!
   for _ in $(seq 1000); do grep -q capturing "$work/agent.log" && break; sleep 0.01; done
   grep -q capturing "$work/agent.log" || { cat "$work/agent.log" >&2; die "agent did not start"; }
@@ -169,7 +167,7 @@ stop_agent() {
 }
 # the ahead-of-time cache is recorded by a first run of this jar (written as it exits): one
 # untimed run makes it, so every timed round maps it, as every ./spanwire after the first does
-recording() { [[ $(aot_options "$java_home" "$jar") == *AOTCacheOutput* ]]; }
+recording() { aot_recording "$java_home" "$jar"; }
 if recording; then
   start_agent; stop_agent
   # the JVM assembles the cache in a child process as it exits; the timed runs start once it is there

@@ -9,7 +9,8 @@
 #     (python)
 #   * HTTP/2 (h2load, 200 requests/s), TLS (wrk over https, paced) and HTTP/2 over TLS (h2load,
 #     ALPN h2, 100 requests/s)
-# Every minute it prints the agent's RSS, heap after a full GC, the connection tables (the
+# The agent runs as ./spanwire runs it (JVM options, ahead-of-time cache). Every minute it prints
+# the agent's RSS, heap after a full GC, the connection tables (the
 # kernel's conn_info map by bpftool, the pipeline's spanwire.connections), the process registry
 # (spanwire.processes) and the events lost; at the end, once traffic stopped, again after a minute
 # (tables released?), then the exchanges the agent saw against what the clients completed, and
@@ -97,11 +98,21 @@ mkfifo "$work/events"
 # the checker yields the CPU to the agent and the clients (behind, it holds the agent's output back,
 # which is counted as output dropped, never as capture lost)
 nice -n 10 python3 "$work/pairs.py" "$work/agent.out" "$work/pairs" <"$work/events" & checker_pid=$!
-# shellcheck disable=SC2086 # the options are words
-"$java_home/bin/java" $SPANWIRE_JAVA_OPTS --enable-native-access=ALL-UNNAMED -jar "$jar" --config "$work/agent.conf" \
-  --output json --otlp-endpoint none 2>"$work/agent.log" >"$work/events" & agent_pid=$!
-for _ in $(seq 1000); do grep -q capturing "$work/agent.log" && break; sleep 0.01; done
-grep -q capturing "$work/agent.log" || { cat "$work/agent.log" >&2; die "agent did not start"; }
+# the agent as ./spanwire runs it (its JVM options and ahead-of-time cache); a first run of a new
+# jar records the cache as it exits, so that run is made beforehand, without load
+wait_capturing() {
+  for _ in $(seq 1000); do grep -q capturing "$work/agent.log" && break; sleep 0.01; done
+  grep -q capturing "$work/agent.log" || { cat "$work/agent.log" >&2; die "agent did not start"; }
+}
+if aot_recording "$java_home" "$jar"; then
+  (exec_agent "$java_home" "$jar" --output none --otlp-endpoint none) 2>"$work/agent.log" >/dev/null & agent_pid=$!
+  wait_capturing
+  kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
+  for _ in $(seq 600); do aot_recording "$java_home" "$jar" || break; sleep 0.1; done
+fi
+(exec_agent "$java_home" "$jar" --config "$work/agent.conf" --output json --otlp-endpoint none) \
+  2>"$work/agent.log" >"$work/events" & agent_pid=$!
+wait_capturing
 
 cat >"$work/paced.lua" <<'LUA'
 local n = 0
@@ -194,6 +205,8 @@ wait "${pids[@]}" 2>/dev/null || true
 pids=()
 sleep 65   # a minute without traffic: idle connections go, exited processes are swept
 row "+1 idle" "$(rss)" "$(heap)" "$(kernel_conns)" "$(gauge spanwire.connections)" "$(gauge spanwire.processes)" "$(lost)"
+# the highest RSS of the agent's life (its JVM attaches the minutes' jcmd too)
+peak=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$agent_pid/status")
 kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
 wait "$checker_pid" 2>/dev/null || true
 summary=$(grep -o 'stopped: .*' "$work/agent.log" || echo "")
@@ -211,4 +224,5 @@ echo "agent saw server side ${server:-?} ($(awk -v s="${server:-0}" -v m="$made"
 read -r checked wrong <"$work/pairs" || { checked=0; wrong=0; }
 echo "wrong pairs: $wrong of $checked exchanges whose answer named its request (X-Uri), both sides"
 [ "$wrong" -eq 0 ] || tail -n +2 "$work/pairs"
+echo "agent peak RSS: $peak MiB"
 echo "agent: $summary"

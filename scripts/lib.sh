@@ -129,8 +129,27 @@ aot_options() {
     # median). The flag is JDK 25's (diagnostic, may go in a later release): only there.
     [ "$feature" != 25 ] || echo "-XX:+UnlockDiagnosticVMOptions -XX:-AOTReplayTraining"
   else
-    echo "-XX:AOTCacheOutput=$dir/spanwire-$key.$$.recording"
+    echo "-XX:AOTCacheOutput=$dir/spanwire-$key.${SPANWIRE_JVM_PID:-$$}.recording"
   fi
+}
+
+# Runs the agent in place of this shell as ./spanwire does: "$1" (JAVA_HOME), the jar "$2", the
+# agent's arguments "${@:3}", with SPANWIRE_JAVA_OPTS and the ahead-of-time cache. The shell (or
+# subshell) execs the JVM, so a recording of the cache is named by the JVM's pid.
+exec_agent() {
+  local java_home=$1 jar=$2
+  # this shell's own pid, also in a subshell ("$$" is the parent's there): the JVM's once it execs
+  local SPANWIRE_JVM_PID=$BASHPID
+  shift 2
+  # shellcheck disable=SC2086,SC2046 # SPANWIRE_JAVA_OPTS and the AOT options are lists of words
+  exec "$java_home/bin/java" $SPANWIRE_JAVA_OPTS $(aot_options "$java_home" "$jar" "$@") \
+    --enable-native-access=ALL-UNNAMED -jar "$jar" "$@"
+}
+
+# Whether the next run of the jar "$2" under the JDK "$1" records the ahead-of-time cache (none
+# is there yet); it is written as that run exits.
+aot_recording() {
+  [[ $(aot_options "$1" "$2") == *AOTCacheOutput* ]]
 }
 
 # Prints a JAVA_HOME with a JDK >= SPANWIRE_MIN_JDK: $JAVA_HOME first, then the newest under
