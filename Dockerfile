@@ -10,11 +10,11 @@ WORKDIR /src
 COPY . .
 RUN scripts/build.sh -q
 
-# Runtime stage: a JRE 25, the libbpf runtime library and libdeflate (span export's gzip); the BPF
+# Runtime stage: a JRE 25, the libbpf runtime library and ISA-L (span export's gzip); the BPF
 # object is inside the jar.
 FROM eclipse-temurin:25.0.3_9-jre-noble
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libbpf1 libdeflate0 \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libbpf1 libisal2 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/exporter/target/spanwire.jar /opt/spanwire/spanwire.jar
 COPY config/application.conf /etc/spanwire/application.conf

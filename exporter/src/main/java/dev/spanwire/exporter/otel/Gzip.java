@@ -3,6 +3,7 @@ package dev.spanwire.exporter.otel;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -14,107 +15,102 @@ import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 
 /**
- * gzip (RFC 1952) of a whole message at once, at the fastest level: with libdeflate where the
- * system has it ({@code libdeflate.so.0}, Debian's and Ubuntu's {@code libdeflate0}), else with
- * the JDK's zlib.
+ * gzip (RFC 1952) of a whole message at once, at the fastest level, by the fastest library the
+ * system has: Intel's ISA-L ({@code libisal.so.2}, Debian's and Ubuntu's {@code libisal2}), else
+ * libdeflate ({@code libdeflate.so.0}, {@code libdeflate0}), else the JDK's zlib.
  *
  * <p>Compression was the largest single cost of span export once the spans were written straight
- * into protobuf (a third of the exporting process's CPU): zlib's level 1 ran at 185 MB/s on OTLP
- * requests, a fifth of it spent sliding its hash tables every 32 KB of input; libdeflate, which
- * compresses a buffer whole, ran at 375 MB/s with output as small (35,741 rather than 36,024 bytes
- * of a 259,726-byte request). The message is passed to libdeflate in place (a critical downcall
- * reads the Java array), so nothing is copied on the way.
+ * into protobuf: zlib's level 1 ran at 185 MB/s on OTLP requests, a fifth of it spent sliding its
+ * hash tables every 32 KB of input; libdeflate, which compresses a buffer whole, ran at 375 MB/s
+ * with output as small (35,741 rather than 36,024 bytes of a 259,726-byte request), and was still
+ * half of the exporting thread's samples (JFR, {@code bench/export.sh}). ISA-L's level 1
+ * (stateless, with its level buffer) compresses the same kind of input in a third of libdeflate's
+ * CPU for output 3-4 % larger. libdeflate reads the Java arrays in place (a critical downcall);
+ * ISA-L takes its buffers in a struct, so the message is copied to native memory and the result
+ * back (two copies of memory bandwidth, against compression at a few hundred MB/s).
  *
  * <p>Not thread-safe: one per sender, used under its lock.
  */
 final class Gzip implements AutoCloseable {
-  private static final MethodHandle ALLOC;
-  private static final MethodHandle COMPRESS;
-  private static final MethodHandle BOUND;
-  private static final MethodHandle FREE;
-  /** Why libdeflate is not used; null when it is. */
-  private static final String UNAVAILABLE;
+  /** Who compresses. */
+  enum Engine { ISAL, LIBDEFLATE, ZLIB }
+
   /** gzip's header: magic, deflate, no flags, no time, no extra flags, unknown system. */
   private static final byte[] HEADER = {0x1f, (byte) 0x8b, 8, 0, 0, 0, 0, 0, 0, (byte) 0xff};
 
-  static {
-    MethodHandle alloc = null;
-    MethodHandle compress = null;
-    MethodHandle bound = null;
-    MethodHandle free = null;
-    String unavailable = null;
-    try {
-      Linker linker = Linker.nativeLinker();
-      SymbolLookup lib = SymbolLookup.libraryLookup("libdeflate.so.0", Arena.global());
-      alloc = linker.downcallHandle(lib.findOrThrow("libdeflate_alloc_compressor"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
-      compress = linker.downcallHandle(lib.findOrThrow("libdeflate_gzip_compress"),
-          FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG), Linker.Option.critical(true));
-      bound = linker.downcallHandle(lib.findOrThrow("libdeflate_gzip_compress_bound"),
-          FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG));
-      free = linker.downcallHandle(lib.findOrThrow("libdeflate_free_compressor"), FunctionDescriptor.ofVoid(ADDRESS));
-    } catch (IllegalArgumentException | java.util.NoSuchElementException | IllegalCallerException e) {
-      unavailable = "libdeflate.so.0 not loadable (" + e.getMessage() + ")";
-      alloc = null;
-    }
-    ALLOC = alloc;
-    COMPRESS = compress;
-    BOUND = bound;
-    FREE = free;
-    UNAVAILABLE = unavailable;
-  }
-
-  /** libdeflate's compressor, or {@link MemorySegment#NULL} when the JDK's zlib is used. */
+  /** libdeflate's compressor, or {@link MemorySegment#NULL} when another engine is used. */
   private MemorySegment compressor = MemorySegment.NULL;
+  /** ISA-L's stream, level buffer and native copies of the message and its output; ISA-L only. */
+  private Arena isalArena;
+  private MemorySegment stream;
+  private MemorySegment levelBuffer;
+  private Arena bufferArena;
+  private MemorySegment nativeIn = MemorySegment.NULL;
+  private MemorySegment nativeOut = MemorySegment.NULL;
   private Deflater deflater;
-  private final boolean libdeflate;
+  private final Engine engine;
   private final CRC32 crc = new CRC32();
 
+  /** The fastest engine the system has. */
   Gzip() {
-    this(true);
+    this(IsaL.UNAVAILABLE == null ? Engine.ISAL : Libdeflate.UNAVAILABLE == null ? Engine.LIBDEFLATE : Engine.ZLIB);
   }
 
-  /** One that uses the JDK's zlib even where libdeflate is there (tests, comparison). */
-  static Gzip jdkOnly() {
-    return new Gzip(false);
-  }
-
-  private Gzip(boolean mayUseLibdeflate) {
-    if (ALLOC != null && mayUseLibdeflate) {
-      try {
-        compressor = (MemorySegment) ALLOC.invokeExact(1);
-      } catch (Throwable e) {
-        throw new IllegalStateException("libdeflate_alloc_compressor", e);
+  /** One on {@code engine}, which must be available (tests, comparison). */
+  Gzip(Engine engine) {
+    String unavailable = unavailable(engine);
+    if (unavailable != null) {
+      throw new IllegalStateException(unavailable);
+    }
+    this.engine = engine;
+    switch (engine) {
+      case ISAL -> {
+        isalArena = Arena.ofShared();
+        stream = isalArena.allocate(IsaL.STREAM_BYTES, 64);
+        levelBuffer = isalArena.allocate(IsaL.LEVEL1_BUFFER_BYTES, 64);
       }
-    }
-    libdeflate = !compressor.equals(MemorySegment.NULL);
-    if (!libdeflate) {
-      deflater = new Deflater(Deflater.BEST_SPEED, true);
+      case LIBDEFLATE -> {
+        try {
+          compressor = (MemorySegment) Libdeflate.ALLOC.invokeExact(1);
+        } catch (Throwable e) {
+          throw new IllegalStateException("libdeflate_alloc_compressor", e);
+        }
+        if (compressor.equals(MemorySegment.NULL)) {
+          throw new IllegalStateException("libdeflate_alloc_compressor: out of memory");
+        }
+      }
+      case ZLIB -> deflater = new Deflater(Deflater.BEST_SPEED, true);
     }
   }
 
-  /** Null when libdeflate compresses, else why the JDK's zlib does. */
-  static String libdeflateUnavailable() {
-    return UNAVAILABLE;
+  /** Null when {@code engine} can compress here, else why not. */
+  static String unavailable(Engine engine) {
+    return switch (engine) {
+      case ISAL -> IsaL.UNAVAILABLE;
+      case LIBDEFLATE -> Libdeflate.UNAVAILABLE;
+      case ZLIB -> null;
+    };
   }
 
-  /** Whether libdeflate compresses (else the JDK's zlib). */
-  boolean usesLibdeflate() {
-    return libdeflate;
+  /** Who compresses. */
+  Engine engine() {
+    return engine;
   }
 
   /** The most bytes {@link #compress} may write for {@code length} bytes of input. */
   int bound(int length) {
-    long n;
-    if (libdeflate) {
-      try {
-        n = (long) BOUND.invokeExact(compressor, (long) length);
-      } catch (Throwable e) {
-        throw new IllegalStateException("libdeflate_gzip_compress_bound", e);
+    long n = switch (engine) {
+      case LIBDEFLATE -> {
+        try {
+          yield (long) Libdeflate.BOUND.invokeExact(compressor, (long) length);
+        } catch (Throwable e) {
+          throw new IllegalStateException("libdeflate_gzip_compress_bound", e);
+        }
       }
-    } else {
-      // zlib's deflateBound for the default window and memory, and gzip's 18 bytes
-      n = (long) length + (length >>> 12) + (length >>> 14) + (length >>> 25) + 13 + 18;
-    }
+      // what zlib's deflateBound allows for the default window and memory covers ISA-L's stored
+      // blocks too (5 bytes per 64 KiB at worst); gzip's header and trailer are 18 bytes
+      case ISAL, ZLIB -> (long) length + (length >>> 12) + (length >>> 14) + (length >>> 25) + 13 + 18;
+    };
     if (n > Integer.MAX_VALUE - 64) {
       throw new IllegalArgumentException("a message of " + length + " bytes is too large to compress");
     }
@@ -130,19 +126,63 @@ final class Gzip implements AutoCloseable {
     if (out.length - at < room) {
       throw new IllegalArgumentException("room for " + (out.length - at) + " bytes, " + room + " needed");
     }
-    if (libdeflate) {
-      long written;
-      try {
-        written = (long) COMPRESS.invokeExact(compressor, MemorySegment.ofArray(in).asSlice(offset, length), (long) length,
-            MemorySegment.ofArray(out).asSlice(at, room), (long) room);
-      } catch (Throwable e) {
-        throw new IllegalStateException("libdeflate_gzip_compress", e);
+    return switch (engine) {
+      case ISAL -> isal(in, offset, length, out, at, room);
+      case LIBDEFLATE -> libdeflate(in, offset, length, out, at, room);
+      case ZLIB -> zlib(in, offset, length, out, at);
+    };
+  }
+
+  private int isal(byte[] in, int offset, int length, byte[] out, int at, int room) {
+    if (nativeIn.byteSize() < length || nativeOut.byteSize() < room) {
+      // grown to the largest message yet (a request is at most a few MiB: larger ones are split)
+      if (bufferArena != null) {
+        bufferArena.close();
       }
-      if (written <= 0) {
-        throw new IllegalStateException("libdeflate_gzip_compress: no room in " + room + " bytes");
-      }
-      return (int) written;
+      bufferArena = Arena.ofShared();
+      nativeIn = bufferArena.allocate(Math.max(length, nativeIn.byteSize()), 64);
+      nativeOut = bufferArena.allocate(Math.max(room, nativeOut.byteSize()), 64);
     }
+    MemorySegment.copy(MemorySegment.ofArray(in), offset, nativeIn, 0, length);
+    int rc;
+    try {
+      IsaL.INIT.invokeExact(stream);
+      stream.set(ADDRESS, IsaL.NEXT_IN, nativeIn);
+      stream.set(JAVA_INT, IsaL.AVAIL_IN, length);
+      stream.set(ADDRESS, IsaL.NEXT_OUT, nativeOut);
+      stream.set(JAVA_INT, IsaL.AVAIL_OUT, room);
+      stream.set(JAVA_INT, IsaL.LEVEL, 1);
+      stream.set(JAVA_INT, IsaL.LEVEL_BUF_SIZE, (int) levelBuffer.byteSize());
+      stream.set(ADDRESS, IsaL.LEVEL_BUF, levelBuffer);
+      stream.set(JAVA_SHORT, IsaL.END_OF_STREAM, (short) 1);
+      stream.set(JAVA_SHORT, IsaL.GZIP_FLAG, IsaL.IGZIP_GZIP);
+      rc = (int) IsaL.DEFLATE.invokeExact(stream);
+    } catch (Throwable e) {
+      throw new IllegalStateException("isal_deflate_stateless", e);
+    }
+    if (rc != 0) {
+      throw new IllegalStateException("isal_deflate_stateless: error " + rc + " for " + length + " bytes into " + room);
+    }
+    int written = stream.get(JAVA_INT, IsaL.TOTAL_OUT);
+    MemorySegment.copy(nativeOut, 0, MemorySegment.ofArray(out), at, written);
+    return written;
+  }
+
+  private int libdeflate(byte[] in, int offset, int length, byte[] out, int at, int room) {
+    long written;
+    try {
+      written = (long) Libdeflate.COMPRESS.invokeExact(compressor, MemorySegment.ofArray(in).asSlice(offset, length),
+          (long) length, MemorySegment.ofArray(out).asSlice(at, room), (long) room);
+    } catch (Throwable e) {
+      throw new IllegalStateException("libdeflate_gzip_compress", e);
+    }
+    if (written <= 0) {
+      throw new IllegalStateException("libdeflate_gzip_compress: no room in " + room + " bytes");
+    }
+    return (int) written;
+  }
+
+  private int zlib(byte[] in, int offset, int length, byte[] out, int at) {
     deflater.reset();
     deflater.setInput(in, offset, length);
     deflater.finish();
@@ -153,7 +193,7 @@ final class Gzip implements AutoCloseable {
     while (!deflater.finished()) {
       int n = deflater.deflate(out, end, out.length - end);
       if (n == 0 && end == out.length) {
-        throw new IllegalStateException("deflate needed more than " + room + " bytes");
+        throw new IllegalStateException("deflate needed more than " + (out.length - at) + " bytes");
       }
       end += n;
     }
@@ -173,11 +213,97 @@ final class Gzip implements AutoCloseable {
     }
     if (!compressor.equals(MemorySegment.NULL)) {
       try {
-        FREE.invokeExact(compressor);
+        Libdeflate.FREE.invokeExact(compressor);
       } catch (Throwable e) {
         throw new IllegalStateException("libdeflate_free_compressor", e);
       }
       compressor = MemorySegment.NULL;
+    }
+    if (bufferArena != null) {
+      bufferArena.close();
+      bufferArena = null;
+      nativeIn = MemorySegment.NULL;
+      nativeOut = MemorySegment.NULL;
+    }
+    if (isalArena != null) {
+      isalArena.close();
+      isalArena = null;
+    }
+  }
+
+  /**
+   * ISA-L's stateless deflate, bound when first used. {@code struct isal_zstream}'s fields are
+   * at the offsets of igzip_lib.h (ISA-L 2.25 and later: Debian 12's 2.30, Ubuntu 24.04's 2.31);
+   * its internal state, which the library alone touches, makes it 82,384 bytes.
+   */
+  private static final class IsaL {
+    static final long STREAM_BYTES = 82_384;
+    static final long NEXT_IN = 0;
+    static final long AVAIL_IN = 8;
+    static final long NEXT_OUT = 16;
+    static final long AVAIL_OUT = 24;
+    static final long TOTAL_OUT = 28;
+    static final long LEVEL = 40;
+    static final long LEVEL_BUF_SIZE = 44;
+    static final long LEVEL_BUF = 48;
+    static final long END_OF_STREAM = 56;
+    static final long GZIP_FLAG = 60;
+    static final short IGZIP_GZIP = 1;
+    /** ISAL_DEF_LVL1_DEFAULT: level 1's suggested buffer. */
+    static final long LEVEL1_BUFFER_BYTES = 282_624;
+    static final MethodHandle INIT;
+    static final MethodHandle DEFLATE;
+    static final String UNAVAILABLE;
+
+    static {
+      MethodHandle init = null;
+      MethodHandle deflate = null;
+      String unavailable = null;
+      try {
+        Linker linker = Linker.nativeLinker();
+        SymbolLookup lib = SymbolLookup.libraryLookup("libisal.so.2", Arena.global());
+        init = linker.downcallHandle(lib.findOrThrow("isal_deflate_stateless_init"), FunctionDescriptor.ofVoid(ADDRESS));
+        deflate = linker.downcallHandle(lib.findOrThrow("isal_deflate_stateless"), FunctionDescriptor.of(JAVA_INT, ADDRESS));
+      } catch (IllegalArgumentException | java.util.NoSuchElementException | IllegalCallerException e) {
+        unavailable = "libisal.so.2 not loadable (" + e.getMessage() + ")";
+      }
+      INIT = init;
+      DEFLATE = deflate;
+      UNAVAILABLE = unavailable;
+    }
+  }
+
+  /** libdeflate's whole-buffer gzip, bound when first used. */
+  private static final class Libdeflate {
+    static final MethodHandle ALLOC;
+    static final MethodHandle COMPRESS;
+    static final MethodHandle BOUND;
+    static final MethodHandle FREE;
+    static final String UNAVAILABLE;
+
+    static {
+      MethodHandle alloc = null;
+      MethodHandle compress = null;
+      MethodHandle bound = null;
+      MethodHandle free = null;
+      String unavailable = null;
+      try {
+        Linker linker = Linker.nativeLinker();
+        SymbolLookup lib = SymbolLookup.libraryLookup("libdeflate.so.0", Arena.global());
+        alloc = linker.downcallHandle(lib.findOrThrow("libdeflate_alloc_compressor"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        compress = linker.downcallHandle(lib.findOrThrow("libdeflate_gzip_compress"),
+            FunctionDescriptor.of(JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG), Linker.Option.critical(true));
+        bound = linker.downcallHandle(lib.findOrThrow("libdeflate_gzip_compress_bound"),
+            FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG));
+        free = linker.downcallHandle(lib.findOrThrow("libdeflate_free_compressor"), FunctionDescriptor.ofVoid(ADDRESS));
+      } catch (IllegalArgumentException | java.util.NoSuchElementException | IllegalCallerException e) {
+        unavailable = "libdeflate.so.0 not loadable (" + e.getMessage() + ")";
+      }
+      ALLOC = alloc;
+      COMPRESS = compress;
+      BOUND = bound;
+      FREE = free;
+      UNAVAILABLE = unavailable;
     }
   }
 }

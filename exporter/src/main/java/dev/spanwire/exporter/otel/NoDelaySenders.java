@@ -229,7 +229,7 @@ final class NoDelaySenders implements ComponentLoader {
       this.headers = config.getHeadersSupplier();
     }
 
-    /** The message, compressed when a compressor is set: gzip by {@link Gzip} (level 1, libdeflate). */
+    /** The message, compressed when a compressor is set: gzip by {@link Gzip} (level 1). */
     private byte[] encode(MessageWriter writer) throws IOException {
       java.io.ByteArrayOutputStream message = new java.io.ByteArrayOutputStream(Math.max(32, writer.getContentLength()));
       if (compressor != null && !compressor.getEncoding().equals("gzip")) {

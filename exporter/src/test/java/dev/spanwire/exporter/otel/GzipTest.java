@@ -12,18 +12,20 @@ import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 
 /**
- * Whole-message gzip, by libdeflate and by the JDK's zlib: what either writes is what the JDK's
+ * Whole-message gzip, by ISA-L, libdeflate and the JDK's zlib: what each writes is what the JDK's
  * own gzip reader (and so a collector's) reads back, from any offset of either array, for empty,
- * tiny, compressible and incompressible messages.
+ * tiny, compressible and incompressible messages, one compressor reused across them as a sender
+ * does.
  */
 class GzipTest {
   @Test
-  void libdeflateIsThereWhereTheSetUpInstalledIt() {
-    // scripts/lib.sh installs libdeflate0 with the runtime packages; CI must use it
+  void theLibrariesAreThereWhereTheSetUpInstalledThem() {
+    // scripts/lib.sh installs libisal2 and libdeflate0 with the runtime packages; CI must use them
     if ("true".equals(System.getenv("CI"))) {
-      assertNull(Gzip.libdeflateUnavailable());
+      assertNull(Gzip.unavailable(Gzip.Engine.ISAL));
+      assertNull(Gzip.unavailable(Gzip.Engine.LIBDEFLATE));
       try (Gzip gzip = new Gzip()) {
-        assertTrue(gzip.usesLibdeflate());
+        assertEquals(Gzip.Engine.ISAL, gzip.engine());
       }
     }
   }
@@ -38,9 +40,14 @@ class GzipTest {
       spans.append("http_method GET http_target /api/items/").append(i).append(" net_peer_ip 127.0.0.").append(i % 250);
     }
     byte[] text = spans.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    for (Gzip gzip : new Gzip[] {new Gzip(), jdk()}) {
-      try (gzip) {
-        for (byte[] message : new byte[][] {new byte[0], {42}, text, noise}) {
+    for (Gzip.Engine engine : Gzip.Engine.values()) {
+      if (Gzip.unavailable(engine) != null) {
+        System.out.println("GzipTest: " + engine + " not tested: " + Gzip.unavailable(engine));
+        continue;
+      }
+      try (Gzip gzip = new Gzip(engine)) {
+        // the large ones first and again last: a compressor's buffers grown once serve smaller ones
+        for (byte[] message : new byte[][] {noise, new byte[0], {42}, text, noise, text}) {
           for (int offset : new int[] {0, 3}) {
             int length = Math.max(0, message.length - offset - 1);
             byte[] out = new byte[7 + gzip.bound(length)];
@@ -51,9 +58,9 @@ class GzipTest {
             }
             byte[] expected = java.util.Arrays.copyOfRange(message, Math.min(offset, message.length),
                 Math.min(offset, message.length) + length);
-            assertArrayEquals(expected, back, (gzip.usesLibdeflate() ? "libdeflate" : "zlib") + ", " + length + " bytes");
+            assertArrayEquals(expected, back, engine + ", " + length + " bytes");
             if (message == text && length > 0) {
-              assertTrue(written < length / 5, "compressible text to " + written + " of " + length);
+              assertTrue(written < length / 5, engine + ": compressible text to " + written + " of " + length);
             }
           }
         }
@@ -63,17 +70,29 @@ class GzipTest {
 
   @Test
   void tooLittleRoomIsRefusedNotOverrun() {
-    try (Gzip gzip = new Gzip()) {
-      byte[] out = new byte[10];
-      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-          () -> gzip.compress(new byte[100], 0, 100, out, 5));
-      assertTrue(e.getMessage().startsWith("room for 5 bytes"), e.getMessage());
-      assertEquals(0, out[9]);
+    for (Gzip.Engine engine : Gzip.Engine.values()) {
+      if (Gzip.unavailable(engine) != null) {
+        continue;
+      }
+      try (Gzip gzip = new Gzip(engine)) {
+        byte[] out = new byte[10];
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+            () -> gzip.compress(new byte[100], 0, 100, out, 5));
+        assertTrue(e.getMessage().startsWith("room for 5 bytes"), e.getMessage());
+        assertEquals(0, out[9]);
+      }
     }
   }
 
-  /** A Gzip on the JDK's zlib, whatever the system has. */
-  private static Gzip jdk() {
-    return Gzip.jdkOnly();
+  @Test
+  void anEngineTheSystemLacksIsRefusedByName() {
+    for (Gzip.Engine engine : Gzip.Engine.values()) {
+      String why = Gzip.unavailable(engine);
+      if (why != null) {
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> new Gzip(engine));
+        assertEquals(why, e.getMessage());
+      }
+    }
+    assertNull(Gzip.unavailable(Gzip.Engine.ZLIB));
   }
 }
