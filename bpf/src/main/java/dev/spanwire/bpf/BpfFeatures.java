@@ -15,7 +15,7 @@ public final class BpfFeatures {
       java.lang.foreign.SymbolLookup.libraryLookup(Libbpf.LIBRARY, java.lang.foreign.Arena.global());
       return Optional.empty();
     } catch (IllegalArgumentException e) {
-      return Optional.of(Libbpf.LIBRARY + " not found (apt-get install libbpf1)");
+      return Optional.of(Libbpf.LIBRARY + " " + Libbpf.NOT_FOUND);
     }
   }
 

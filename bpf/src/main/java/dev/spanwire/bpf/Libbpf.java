@@ -25,6 +25,8 @@ import java.lang.invoke.VarHandle;
  */
 final class Libbpf {
   static final String LIBRARY = "libbpf.so.1";
+  /** What is said when {@link #LIBRARY} does not load (a constant: reading it binds nothing). */
+  static final String NOT_FOUND = "not found (apt-get install libbpf1)";
 
   private static final Linker LINKER = Linker.nativeLinker();
   private static final SymbolLookup LIBBPF = requireLibrary();
@@ -176,7 +178,7 @@ final class Libbpf {
     try {
       return SymbolLookup.libraryLookup(LIBRARY, Arena.global());
     } catch (IllegalArgumentException e) {
-      throw new BpfException("load " + LIBRARY, 0, "not found (apt-get install libbpf1)");
+      throw new BpfException("load " + LIBRARY, 0, NOT_FOUND);
     }
   }
 
