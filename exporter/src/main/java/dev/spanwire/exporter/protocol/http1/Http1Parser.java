@@ -268,22 +268,30 @@ public final class Http1Parser {
           captureBody(data, i, n);
           i = end;
         }
+        case START -> {
+          int line = startLine(data, i, end, position + (i - offset), timestampNanos);
+          if (line > 0) {
+            i += line;
+          } else {
+            if (!step(data[i] & 0xff, position + (i - offset), timestampNanos)) {
+              return length;
+            }
+            i++;
+          }
+        }
         case UPGRADED, UPGRADE_PENDING, RESYNC -> {
           // after an upgrade the rest is the next protocol's; while resyncing it is discarded
           return state == RESYNC ? length : i - offset;
         }
         case TARGET, HEADER_NAME, HEADER_VALUE, REASON -> {
-          // runs of ordinary bytes go in bulk; the byte that ends a run goes through step()
-          int run = scan(data, i, end);
+          // runs of ordinary bytes go in bulk, never past the head's bound; the byte that ends a
+          // run goes through step() (which refuses a byte past the bound)
+          int run = scan(data, i, (int) Math.min(end, i + (long) (maxHeadBytes - headBytes)));
           if (state == RESYNC) {
             return length; // an error inside the run
           }
           if (run > 0) {
             headBytes += run;
-            if (headBytes > maxHeadBytes) {
-              fail(Http1Error.HEAD_TOO_LARGE);
-              return length;
-            }
             i += run;
           } else {
             if (!step(data[i] & 0xff, position + (i - offset), timestampNanos)) {
@@ -437,6 +445,118 @@ public final class Http1Parser {
 
   private boolean inHead() {
     return state.inHead;
+  }
+
+  /**
+   * A start line of the usual shape read in one pass, with the first byte of the header name after
+   * it: {@code METHOD SP target SP HTTP/1.x CRLF} or {@code HTTP/1.x SP ddd [SP reason] CRLF}, all
+   * of it in {@code data[from, end)}. Returns the bytes consumed, or 0 when the line is anything
+   * else (another version, lower-case or unknown method, odd bytes, not all there): then
+   * {@link #step} reads it byte by byte, errors included, exactly as if this had not looked.
+   */
+  private int startLine(byte[] data, int from, int end, long position, long timestampNanos) {
+    if (end - from < 16) {
+      return 0;
+    }
+    long first = (long) LONGS.get(data, from);
+    boolean response = first == HTTP_11_WORD || first == HTTP_10_WORD;
+    int i;
+    if (response) {
+      if (mode == Mode.REQUESTS || data[from + 8] != ' ') {
+        return 0;
+      }
+      int d0 = data[from + 9] - '0';
+      int d1 = data[from + 10] - '0';
+      int d2 = data[from + 11] - '0';
+      if ((d0 | d1 | d2) < 0 || d0 > 9 || d1 > 9 || d2 > 9) {
+        return 0;
+      }
+      i = from + 12;
+      int reasonStart = i + 1;
+      if (data[i] == ' ') {
+        i = reasonStart;
+        while (i + 8 <= end && plainValueWord((long) LONGS.get(data, i))) {
+          i += 8;
+        }
+        while (i < end && data[i] != '\r' && VALUE_CHAR[data[i] & 0xff]) {
+          i++;
+        }
+        if (i - reasonStart > INITIAL_TOKEN_BYTES) {
+          return 0;
+        }
+      }
+      if (i + 2 >= end || data[i] != '\r' || data[i + 1] != '\n' || !TOKEN[data[i + 2] & 0xff]) {
+        return 0;
+      }
+      beginMessage(position, timestampNanos);
+      parsingRequest = false;
+      protocol = "HTTP";
+      versionMajor = 1;
+      versionMinor = first == HTTP_11_WORD ? 1 : 0;
+      statusCode = d0 * 100 + d1 * 10 + d2;
+      statusDigits = 3;
+      if (i == from + 12) {
+        statusText = "";
+      } else {
+        appendBulk(data, reasonStart, i - reasonStart);
+        statusText = reasonPhrase();
+        tokenLength = 0;
+      }
+    } else {
+      if (mode == Mode.RESPONSES) {
+        return 0;
+      }
+      i = from;
+      while (i < end && i - from < 16 && data[i] >= 'A' && data[i] <= 'Z') {
+        i++;
+      }
+      int methodEnd = i;
+      if (methodEnd == from || i >= end || data[i] != ' ') {
+        return 0;
+      }
+      int targetStart = ++i;
+      while (i + 8 <= end && plainTargetWord((long) LONGS.get(data, i))) {
+        i += 8;
+      }
+      while (i < end && TARGET_CHAR[data[i] & 0xff]) {
+        i++;
+      }
+      int targetEnd = i;
+      if (targetEnd == targetStart || targetEnd - targetStart > MAX_VALUE_BYTES || i + 11 >= end || data[i] != ' ') {
+        return 0;
+      }
+      long version = (long) LONGS.get(data, i + 1);
+      if ((version != HTTP_11_WORD && version != HTTP_10_WORD)
+          || data[i + 9] != '\r' || data[i + 10] != '\n' || !TOKEN[data[i + 11] & 0xff]) {
+        return 0;
+      }
+      beginMessage(position, timestampNanos);
+      appendBulk(data, from, methodEnd - from);
+      String known = methodName();
+      tokenLength = 0;
+      protocol = "HTTP";
+      method = known;
+      if (known == null || !methodAllowed()) {
+        reset();
+        return 0;
+      }
+      parsingRequest = true;
+      target = text(data, targetStart, targetEnd - targetStart);
+      versionMajor = 1;
+      versionMinor = version == HTTP_11_WORD ? 1 : 0;
+      i += 9;
+    }
+    // the line's CRLF and the first header name's first byte
+    int consumed = i + 3 - from;
+    if (consumed > maxHeadBytes) {
+      reset();
+      return 0;
+    }
+    headBytes = consumed;
+    name[0] = data[i + 2];
+    nameLength = 1;
+    state = HEADER_NAME;
+    return consumed;
   }
 
   /**
@@ -826,6 +946,7 @@ public final class Http1Parser {
           return true;
         }
         state = HEADER_VALUE;
+        headBytes--; // the value's first byte: counted again by this call
         return step(c, position, timestampNanos);
       }
       case HEADER_VALUE -> {

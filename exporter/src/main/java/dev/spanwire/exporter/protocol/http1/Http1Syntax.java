@@ -46,6 +46,14 @@ final class Http1Syntax {
   static final long ONES = 0x0101010101010101L;
   static final long HIGHS = 0x8080808080808080L;
 
+  /** {@code HTTP/1.1} and {@code HTTP/1.0} as words read by {@link #LONGS}. */
+  static final long HTTP_11_WORD = word("HTTP/1.1");
+  static final long HTTP_10_WORD = word("HTTP/1.0");
+
+  private static long word(String eight) {
+    return (long) LONGS.get(eight.getBytes(StandardCharsets.US_ASCII), 0);
+  }
+
   /** Whether some byte of the word is below {@code n} (n at most 128), bytes of 0x80 and up excluded. */
   static boolean hasByteBelow(long word, int n) {
     return ((word - ONES * n) & ~word & HIGHS) != 0;

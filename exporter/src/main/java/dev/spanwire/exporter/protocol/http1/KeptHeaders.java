@@ -81,8 +81,13 @@ final class KeptHeaders {
     if (length > LONGEST) {
       return 0;
     }
+    int first = name[0];
+    if (first >= 'A' && first <= 'Z') {
+      first += 32;
+    }
     for (int id : idsByLength[length]) {
-      if (equalsIgnoreCase(name, 0, length, names[id])) {
+      String known = names[id];
+      if (known.charAt(0) == first && equalsIgnoreCase(name, 0, length, known)) {
         return id;
       }
     }
