@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The fuzz targets, longer than the short run every build makes (2,000 tries each there):
-# the ring-buffer record decoder, the whole per-connection pipeline (HTTP/1 parser and pairing,
+# the ring-buffer record decoder, the HTTP/1 parser alone (one piece against one byte at a time),
+# the whole per-connection pipeline (HTTP/1 parser and pairing,
 # HTTP/2 frames, HPACK, streams) on mutants of recorded conversations, the HPACK decoder on
 # mutants of hpack-test-case, the configuration loader. Prints tries, first seed and time per
 # target; a failure prints the failing case's input and seed (rerun it alone with
@@ -32,6 +33,7 @@ run() { # module test
 }
 run bpf EventDecoderFuzzTest
 run exporter PipelineFuzzTest
+run exporter Http1ParserFuzzTest
 run exporter HpackFuzzTest
 run exporter SettingsFuzzTest
 exit $status
