@@ -532,14 +532,14 @@ public final class Http1Parser {
       }
       beginMessage(position, timestampNanos);
       appendBulk(data, from, methodEnd - from);
-      String known = methodName();
+      int known = methodIndex();
       tokenLength = 0;
-      protocol = "HTTP";
-      method = known;
-      if (known == null || !methodAllowed()) {
+      if (known < 0 || !HTTP_METHOD[known]) {
         reset();
         return 0;
       }
+      protocol = "HTTP";
+      method = METHODS[known];
       parsingRequest = true;
       target = text(data, targetStart, targetEnd - targetStart);
       versionMajor = 1;
@@ -1562,12 +1562,18 @@ public final class Http1Parser {
 
   /** The method in the token buffer, as a shared constant when known, or null when invalid. */
   private String methodName() {
-    for (String known : METHODS) {
-      if (asciiEquals(token, 0, tokenLength, known)) {
-        return known;
+    int index = methodIndex();
+    return index < 0 ? null : METHODS[index];
+  }
+
+  /** The method in the token buffer: its index in {@code METHODS}, or -1. */
+  private int methodIndex() {
+    for (int i = 0; i < METHODS.length; i++) {
+      if (asciiEquals(token, 0, tokenLength, METHODS[i])) {
+        return i;
       }
     }
-    return null;
+    return -1;
   }
 
   private String reasonPhrase() {

@@ -93,6 +93,15 @@ final class Http1Syntax {
     "FLUSH"
   };
 
+  /** By index in {@link #METHODS}: whether HTTP allows the method (RTSP's own are refused). */
+  static final boolean[] HTTP_METHOD = new boolean[METHODS.length];
+
+  static {
+    for (int i = 0; i < METHODS.length; i++) {
+      HTTP_METHOD[i] = !RTSP_ONLY.contains(METHODS[i]);
+    }
+  }
+
   static boolean asciiEquals(byte[] bytes, int offset, int length, String ascii) {
     if (length != ascii.length()) {
       return false;
