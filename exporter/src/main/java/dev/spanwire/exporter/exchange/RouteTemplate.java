@@ -19,11 +19,41 @@ public final class RouteTemplate {
 
   private RouteTemplate() {}
 
+  /** Targets up to this long are remembered with their templates. */
+  static final int MAX_REMEMBERED_TARGET = 256;
+  /** Remembered targets: a power of two, direct-mapped by the target's hash. */
+  static final int REMEMBERED = 256;
+
+  /** A target and its template; immutable, so threads may share entries without a lock. */
+  private record Remembered(String target, String template) {}
+
+  /**
+   * The last targets seen and their templates, by hash: a span and the metrics of one exchange
+   * (on two threads) and the requests a client repeats ask for the same template; a slot that
+   * another target took is recomputed. Bounded: {@value #REMEMBERED} entries of targets of at most
+   * {@value #MAX_REMEMBERED_TARGET} characters.
+   */
+  private static final Remembered[] REMEMBERED_TARGETS = new Remembered[REMEMBERED];
+
   /** The template of a request target ({@code *} and absolute forms included). */
   public static String of(String target) {
     if (target == null || target.isEmpty()) {
       return "/";
     }
+    if (target.length() > MAX_REMEMBERED_TARGET) {
+      return templateOf(target);
+    }
+    int slot = target.hashCode() & (REMEMBERED - 1);
+    Remembered remembered = REMEMBERED_TARGETS[slot];
+    if (remembered != null && remembered.target.equals(target)) {
+      return remembered.template;
+    }
+    String template = templateOf(target);
+    REMEMBERED_TARGETS[slot] = new Remembered(target, template);
+    return template;
+  }
+
+  private static String templateOf(String target) {
     String path = pathOf(target);
     if (path.equals("*")) {
       return "*";

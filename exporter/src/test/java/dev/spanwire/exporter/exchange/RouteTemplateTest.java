@@ -53,6 +53,28 @@ class RouteTemplateTest {
     assertThat(RouteTemplate.of(target)).isEqualTo(template);
   }
 
+  /**
+   * Remembered templates: asked again (equal targets, other strings) and after targets that share
+   * a slot took it in turn, each target still gets its own template; a target too long to be
+   * remembered too.
+   */
+  @org.junit.jupiter.api.Test
+  void rememberedTemplatesBelongToTheirTargets() {
+    // "Aa" and "BB" hash alike, so these two targets share a slot whatever the table's size
+    String first = "/Aa/42";
+    String second = "/BB/42";
+    assertThat(first.hashCode()).isEqualTo(second.hashCode());
+    for (int round = 0; round < 3; round++) {
+      assertThat(RouteTemplate.of(new String(first))).isEqualTo("/Aa/{id}");
+      assertThat(RouteTemplate.of(new String(second))).isEqualTo("/BB/{id}");
+      assertThat(RouteTemplate.of(new String(second))).isEqualTo("/BB/{id}");
+    }
+    String longTarget = "/a".repeat(150) + "/7";
+    assertThat(longTarget.length()).isGreaterThan(RouteTemplate.MAX_REMEMBERED_TARGET);
+    assertThat(RouteTemplate.of(longTarget)).isEqualTo("/a/a/a/a/a/a/a/a/...");
+    assertThat(RouteTemplate.of(longTarget)).isEqualTo("/a/a/a/a/a/a/a/a/...");
+  }
+
   @ParameterizedTest(name = "{0}: path {1}, query {2}")
   @CsvSource(delimiter = '|', nullValues = "null", textBlock = """
       /a?b=1                 | /a  | b=1
