@@ -14,7 +14,8 @@ class CaptureConfigTest {
     assertThat(config.agentPid()).isEqualTo(ProcessHandle.current().pid());
     assertThat(config.targetPid()).isZero();
     assertThat(config.captureBytes()).isEqualTo(4096);
-    assertThat(config.wakeupBytes()).isEqualTo(config.ringBufferBytes() / 32);
+    assertThat(config.wakeupBytes()).isEqualTo(1 << 20); // an eighth of the 8 MiB ring
+    assertThat(config.pollInterval()).isEqualTo(java.time.Duration.ofMillis(50));
   }
 
   @Test
