@@ -41,6 +41,8 @@ public record CaptureConfig(
    * 32nd): the pipeline's state is cold at each wakeup, so larger batches cost less per record.
    */
   public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofMillis(50);
+  /** The reader is woken when this fraction of the ring (its inverse) waits. */
+  static final int WAKEUP_FRACTION = 8;
   /** Bounds of the syscall argument maps when sized for the host. */
   public static final int MIN_STASH_ENTRIES = 16384;
   public static final int MAX_STASH_ENTRIES = 262144;
@@ -102,7 +104,7 @@ public record CaptureConfig(
         List.of(),
         false,
         DEFAULT_RING_BUFFER_BYTES,
-        DEFAULT_RING_BUFFER_BYTES / 8,
+        DEFAULT_RING_BUFFER_BYTES / WAKEUP_FRACTION,
         DEFAULT_POLL_INTERVAL,
         0,
         CaptureBackend.of(System.getProperty(BACKEND_PROPERTY, "auto")));
@@ -131,9 +133,10 @@ public record CaptureConfig(
     return new CaptureConfig(agentPid, targetPid, captureBytes, ports, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend);
   }
 
-  /** Sets the ring buffer size, keeping the wakeup threshold at 1/8 of it. */
+  /** Sets the ring buffer size, keeping the wakeup threshold at {@code 1 / WAKEUP_FRACTION} of it. */
   public CaptureConfig withRingBufferBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, bytes, bytes / 8, pollInterval, stashEntries, backend);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, bytes, bytes / WAKEUP_FRACTION, pollInterval,
+        stashEntries, backend);
   }
 
   /** Room for this many threads' syscall arguments in flight (0: sized for the host). */

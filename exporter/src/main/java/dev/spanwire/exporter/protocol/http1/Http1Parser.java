@@ -474,13 +474,7 @@ public final class Http1Parser {
       i = from + 12;
       int reasonStart = i + 1;
       if (data[i] == ' ') {
-        i = reasonStart;
-        while (i + 8 <= end && plainValueWord((long) LONGS.get(data, i))) {
-          i += 8;
-        }
-        while (i < end && data[i] != '\r' && VALUE_CHAR[data[i] & 0xff]) {
-          i++;
-        }
+        i = valueEnd(data, reasonStart, end);
         if (i - reasonStart > INITIAL_TOKEN_BYTES) {
           return 0;
         }
@@ -514,14 +508,9 @@ public final class Http1Parser {
       if (methodEnd == from || i >= end || data[i] != ' ') {
         return 0;
       }
-      int targetStart = ++i;
-      while (i + 8 <= end && plainTargetWord((long) LONGS.get(data, i))) {
-        i += 8;
-      }
-      while (i < end && TARGET_CHAR[data[i] & 0xff]) {
-        i++;
-      }
-      int targetEnd = i;
+      int targetStart = i + 1;
+      int targetEnd = targetEnd(data, targetStart, end);
+      i = targetEnd;
       if (targetEnd == targetStart || targetEnd - targetStart > MAX_VALUE_BYTES || i + 11 >= end || data[i] != ' ') {
         return 0;
       }
@@ -567,28 +556,14 @@ public final class Http1Parser {
     int i = from;
     switch (state) {
       case TARGET -> {
-        while (i + 8 <= end && plainTargetWord((long) LONGS.get(data, i))) {
-          i += 8;
-        }
-        while (i < end && TARGET_CHAR[data[i] & 0xff]) {
-          i++;
-        }
+        i = targetEnd(data, from, end);
         appendBulk(data, from, i - from);
       }
       case HEADER_NAME, HEADER_VALUE -> {
         return headerLines(data, from, end);
       }
       default -> { // REASON
-        while (i + 8 <= end && plainValueWord((long) LONGS.get(data, i))) {
-          i += 8;
-        }
-        while (i < end) {
-          int c = data[i] & 0xff;
-          if (c == '\r' || !VALUE_CHAR[c]) {
-            break;
-          }
-          i++;
-        }
+        i = valueEnd(data, from, end);
         appendBulk(data, from, i - from);
       }
     }
@@ -633,16 +608,7 @@ public final class Http1Parser {
         return i - from; // checked byte by byte in step()
       }
       int start = i;
-      while (i + 8 <= end && plainValueWord((long) LONGS.get(data, i))) {
-        i += 8;
-      }
-      while (i < end) {
-        int c = data[i] & 0xff;
-        if (c == '\r' || !VALUE_CHAR[c]) {
-          break;
-        }
-        i++;
-      }
+      i = valueEnd(data, i, end);
       if (headerId != H_OTHER || kept.all()) {
         appendBulk(data, start, i - start); // only values someone reads are copied
       }

@@ -74,6 +74,37 @@ final class Http1Syntax {
     return (word & HIGHS) == 0 && !hasByteBelow(word, 0x21) && !hasByte(word, 0x7f);
   }
 
+  /** Where the run of target bytes (visible ASCII) from {@code from} ends, at most {@code end}. */
+  static int targetEnd(byte[] data, int from, int end) {
+    int i = from;
+    while (i + 8 <= end && plainTargetWord((long) LONGS.get(data, i))) {
+      i += 8;
+    }
+    while (i < end && TARGET_CHAR[data[i] & 0xff]) {
+      i++;
+    }
+    return i;
+  }
+
+  /**
+   * Where the run of field-value bytes from {@code from} ends, at most {@code end}: at a CR or any
+   * other byte a value may not hold.
+   */
+  static int valueEnd(byte[] data, int from, int end) {
+    int i = from;
+    while (i + 8 <= end && plainValueWord((long) LONGS.get(data, i))) {
+      i += 8;
+    }
+    while (i < end) {
+      int c = data[i] & 0xff;
+      if (c == '\r' || !VALUE_CHAR[c]) {
+        break;
+      }
+      i++;
+    }
+    return i;
+  }
+
   static final java.util.Set<String> RTSP_ONLY =
       java.util.Set.of(
           "DESCRIBE", "ANNOUNCE", "SETUP", "PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER",
