@@ -96,6 +96,8 @@ struct {
 struct data_buffer {
 	struct data_event event;
 	__u8 overflow[MAX_CAPTURE_BYTES];
+	/* a vectored call's iovec array, read in one copy */
+	struct iovec iovecs[MAX_IOVECS];
 };
 
 /* One buffer per CPU, indexed by CPU number. A plain array because a per-CPU array value is

@@ -27,6 +27,12 @@ const struct proc_event *unused_proc_event __attribute__((unused));
 /* Source of connection ids, unique for the life of the loaded object. */
 __u64 next_conn_id = 0;
 
+/* TLS library calls in flight (active entries of ssl_calls) on every thread: while there are
+ * none, which is always on a host without TLS traffic, the socket hooks skip the ssl_calls lookup
+ * every send and receive would otherwise make. A return probe that never fires leaves it above
+ * zero, which costs that lookup again, never a missed connection. */
+__s64 ssl_calls_active = 0;
+
 #include "data_path.h"
 
 static __always_inline void stash_data_args(void *map, __s32 fd, __u64 buf, __u32 iovcnt,
@@ -471,10 +477,13 @@ static __always_inline int ssl_enter(void *ssl, const void *buf, __u64 count_ptr
 	};
 	/* the thread's entry from its last call is overwritten in place: no map update per call */
 	struct ssl_call *reused = bpf_map_lookup_elem(&ssl_calls, &pid_tgid);
-	if (reused)
+	if (reused) {
+		if (!reused->active)
+			__sync_fetch_and_add(&ssl_calls_active, 1);
 		*reused = call;
-	else
-		bpf_map_update_elem(&ssl_calls, &pid_tgid, &call, BPF_ANY);
+	} else if (!bpf_map_update_elem(&ssl_calls, &pid_tgid, &call, BPF_ANY)) {
+		__sync_fetch_and_add(&ssl_calls_active, 1);
+	}
 	return 0;
 }
 
@@ -486,6 +495,7 @@ static __always_inline int ssl_exit(long ret, enum direction dir)
 		return 0;
 	struct ssl_call call = *in_flight;
 	in_flight->active = 0;
+	__sync_fetch_and_add(&ssl_calls_active, -1);
 
 	long len = ret;
 	if (call.count_ptr) {
@@ -593,6 +603,9 @@ int handle_sched_process_exit(void *ctx)
 	bpf_map_delete_elem(&active_reads, &pid_tgid);
 	bpf_map_delete_elem(&active_writes, &pid_tgid);
 	bpf_map_delete_elem(&active_connects, &pid_tgid);
+	struct ssl_call *in_flight = bpf_map_lookup_elem(&ssl_calls, &pid_tgid);
+	if (in_flight && in_flight->active)
+		__sync_fetch_and_add(&ssl_calls_active, -1);
 	bpf_map_delete_elem(&ssl_calls, &pid_tgid);
 
 	/* the process ends with its last thread (signal->live already counts this one out) */
