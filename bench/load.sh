@@ -5,7 +5,7 @@
 # the exchanges it reported against the requests wrk completed while it ran.
 #
 #   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-w SECONDS] [-x] [--pid]
-#                 [--download BYTES] [--upload BYTES] [--tls] [--h2 [-m STREAMS]]
+#                 [--download BYTES] [--upload BYTES] [--tls] [--h2 [-m STREAMS]] [-k]
 #
 # --download N serves a file of N bytes instead of the 17-byte page; --upload N POSTs N bytes per
 # request (nginx reads and drops them). --tls puts nginx behind TLS (a certificate openssl makes)
@@ -18,6 +18,12 @@
 # AGENT_ARGS, e.g. AGENT_ARGS="--capture-backend syscall"; the JVM's from SPANWIRE_JAVA_OPTS (the
 # same default as ./spanwire), and the agent maps ./spanwire's ahead-of-time cache as users' runs
 # do (an untimed first run records it; SPANWIRE_AOT=0 measures without one).
+#
+# -k (--kernel-cost) also reports what the agent's BPF programs cost: their run time per 1,000
+# requests and per call, from the kernel's BPF statistics (kernel.bpf_stats_enabled, on for the
+# timed runs only). That CPU is spent in the traced processes' own syscalls, so the agent's CPU
+# above leaves it out. The statistics read the clock twice per program run, which the figures and
+# the ratio then include (tens of nanoseconds per call).
 #
 # -x exports spans and metrics over OTLP/gRPC (the defaults: gzip, batches of 512) to a counting
 # receiver in its own process and reports the spans it received; without it export is off.
@@ -33,14 +39,15 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
 duration=10 connections=16 threads=2 rounds=3 warmup=2 export="" one_pid="" download="" upload="" tls="" h2="" streams=10
-usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-w seconds] [-x] [--pid] [--download bytes] [--upload bytes] [--tls] [--h2 [-m streams]]" >&2; exit 2; }
+kernel_cost=""
+usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-w seconds] [-x] [--pid] [--download bytes] [--upload bytes] [--tls] [--h2 [-m streams]] [-k]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift ;; -c) connections=$2; shift ;; -t) threads=$2; shift ;; -r) rounds=$2; shift ;;
     -w) warmup=$2; shift ;;
     -x) export=1 ;; --pid|-p) one_pid=1 ;;
     --download) download=$2; shift ;; --upload) upload=$2; shift ;; --tls) tls=1 ;;
-    --h2) h2=1 ;; -m) streams=$2; shift ;; *) usage ;;
+    --h2) h2=1 ;; -m) streams=$2; shift ;; -k|--kernel-cost) kernel_cost=1 ;; *) usage ;;
   esac
   shift
 done
@@ -58,7 +65,9 @@ cleanup() {
   wait 2>/dev/null || true
   rm -rf "$work"
 }
-trap cleanup EXIT
+stats_were=""
+restore_bpf_stats() { [ -z "$stats_were" ] || sysctl -qw kernel.bpf_stats_enabled="$stats_were" || true; }
+trap 'restore_bpf_stats; cleanup' EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$work/www"
@@ -173,6 +182,17 @@ if recording; then
   # the JVM assembles the cache in a child process as it exits; the timed runs start once it is there
   for _ in $(seq 600); do recording || break; sleep 0.1; done
 fi
+# the agent's BPF programs (the ids behind its program fds): "id name run_cnt run_time_ns" lines
+bpf_programs() {
+  local ids
+  ids=$(awk '/^prog_id:/ {print $2}' /proc/"$agent_pid"/fdinfo/* 2>/dev/null | sort -u | tr '\n' ' ')
+  bpftool -j prog show | python3 -c '
+import json, sys
+ids = set(sys.argv[1].split())
+for p in json.load(sys.stdin):
+    if str(p["id"]) in ids:
+        print(p["id"], p.get("name", "?"), p.get("run_cnt", 0), p.get("run_time_ns", 0))' "$ids"
+}
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
 ticks=$(getconf CLK_TCK)
@@ -183,11 +203,25 @@ for round in $(seq "$rounds"); do
   rps >>"$work/base"
   : >"$work/completed"
   start_agent
+  if [ -n "$kernel_cost" ]; then
+    [ -n "$stats_were" ] || stats_were=$(sysctl -n kernel.bpf_stats_enabled)
+    sysctl -qw kernel.bpf_stats_enabled=1
+    bpf_programs >"$work/bpf.before"
+  fi
   cpu_before=$(cpu)
   rps >>"$work/traced"
   echo $(( $(cpu) - cpu_before )) >>"$work/cpu"
   # the timed run's requests, and the agent's CPU per 1,000 of them
   timed=$(completed)
+  if [ -n "$kernel_cost" ]; then
+    bpf_programs >"$work/bpf.after"
+    restore_bpf_stats
+    # this round's run time and calls of each program, and in all per 1,000 requests
+    awk -v n="$timed" -v round="$round" 'NR == FNR {cnt[$1] = $3; ns[$1] = $4; next}
+      ($1 in cnt) && $3 > cnt[$1] {c = $3 - cnt[$1]; t = $4 - ns[$1]; all += t
+        printf "%s %d %.0f %d\n", $2, c, t / c, n >>"'"$work/bpf.calls"'"}
+      END {print all / 1e6 * 1000 / n}' "$work/bpf.before" "$work/bpf.after" >>"$work/bpf.per1000"
+  fi
   echo "$(( $(cpu) - cpu_before )) $timed" >>"$work/seen"
   awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status" >>"$work/rss"
   stop_agent
@@ -216,6 +250,16 @@ backend=$(sed 's/backend //' "$work/backend")
 stats=$(tail -n1 "$work/stats")
 lost=$(grep -o 'records [0-9]*, lost in kernel [0-9]*' "$work/stats" | awk '{s += $6} END {print s + 0}')
 read -r made server client tlscalls < <(awk '{m += $1; s += $2; c += $3; t += $4} END {print m, s, c, t}' "$work/coverage")
+kernel_line=""
+if [ -n "$kernel_cost" ]; then
+  # per program: calls per timed request and the median of the rounds' ns per call, most called first
+  kernel_line="$(median <"$work/bpf.per1000" | awk '{printf "%.1f", $1}') ms per 1,000 requests, in the traced processes' syscalls;$(
+    awk '{calls[$1] += $2; asked[$1] += $4; ns[$1] = ns[$1] " " $3} END {for (p in calls) print calls[p] / asked[p], p, ns[p]}' \
+      "$work/bpf.calls" | sort -rn |
+      while read -r per name nss; do
+        printf ' %s %.2f per request, %s ns each;' "$name" "$per" "$(printf '%s\n' $nss | median)"
+      done)"
+fi
 received="export off"
 if [ -n "$receiver_pid" ]; then
   kill -TERM "$receiver_pid"; wait "$receiver_pid" 2>/dev/null || true; receiver_pid=""
@@ -227,7 +271,7 @@ awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="
     -v lost="$lost" -v nproc="$(nproc)" -v made="$made" -v server="$server" -v client="$client" \
     -v tlscalls="$tlscalls" -v received="$received" -v idle="$idle_kib" -v startup="$startup_ms" -v cpk="$cpu_per_k" \
     -v paired="$paired" -v backend="${backend:-?}" -v scope="${one_pid:+nginx only (--pid)}" \
-    -v tool="${h2:+h2load -m $streams (HTTP/2)}" 'BEGIN {
+    -v tool="${h2:+h2load -m $streams (HTTP/2)}" -v kernel="$kernel_line" 'BEGIN {
   printf "%s -t%d -c%d -d%ds against nginx on 127.0.0.1, %d cores, median of %d rounds\n", (tool == "" ? "wrk" : tool), thr, conns, d, nproc, rounds
   printf "  agent traces    %s, capture backend %s\n", (scope == "" ? "every process" : scope), backend
   printf "  without agent   %10.0f requests/s\n", b
@@ -236,6 +280,7 @@ awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="
   printf "  agent CPU       %10.2f s per %d s run (%.0f%% of one core)\n", c / hz, d, 100 * c / hz / d
   xpr = (server + client) / made
   printf "  agent CPU/1000  %10.1f ms per 1,000 requests (%.1f ms per 1,000 exchanges; %.2f exchanges per request)\n", cpk, cpk / xpr, xpr
+  if (kernel != "") printf "  kernel CPU/1000  %s\n", kernel
   printf "  agent peak RSS  %10.1f MiB (idle %.1f MiB)\n", rss / 1024, idle / 1024
   printf "  start-up        %10d ms to \"capturing\" (median)\n", startup
   printf "  events lost     %10d (all rounds)\n", lost
