@@ -182,16 +182,16 @@ if recording; then
   # the JVM assembles the cache in a child process as it exits; the timed runs start once it is there
   for _ in $(seq 600); do recording || break; sleep 0.1; done
 fi
-# the agent's BPF programs (the ids behind its program fds): "id name run_cnt run_time_ns" lines
+# the agent's BPF programs, from its program fds' fdinfo: "id name run_cnt run_time_ns" lines
+# (names from bpftool where it is installed)
 bpf_programs() {
-  local ids
-  ids=$(awk '/^prog_id:/ {print $2}' /proc/"$agent_pid"/fdinfo/* 2>/dev/null | sort -u | tr '\n' ' ')
-  bpftool -j prog show | python3 -c '
-import json, sys
-ids = set(sys.argv[1].split())
-for p in json.load(sys.stdin):
-    if str(p["id"]) in ids:
-        print(p["id"], p.get("name", "?"), p.get("run_cnt", 0), p.get("run_time_ns", 0))' "$ids"
+  local names=""
+  command -v bpftool >/dev/null && names=$(bpftool prog show 2>/dev/null | awk -F'[: ]+' '/^[0-9]+:/ {
+    for (i = 2; i < NF; i++) if ($i == "name") print $1, $(i + 1) }')
+  for f in /proc/"$agent_pid"/fdinfo/*; do
+    awk '/^prog_id:/ {id = $2} /^run_cnt:/ {c = $2} /^run_time_ns:/ {t = $2} END {if (id != "" && c != "") print id, c, t}' "$f" 2>/dev/null
+  done | sort -u | awk -v names="$names" 'BEGIN {n = split(names, l, "\n"); for (i = 1; i <= n; i++) {split(l[i], w, " "); name[w[1]] = w[2]}}
+    {print $1, ($1 in name ? name[$1] : "prog" $1), $2, $3}'
 }
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
@@ -217,7 +217,7 @@ for round in $(seq "$rounds"); do
     bpf_programs >"$work/bpf.after"
     restore_bpf_stats
     # this round's run time and calls of each program, and in all per 1,000 requests
-    awk -v n="$timed" -v round="$round" 'NR == FNR {cnt[$1] = $3; ns[$1] = $4; next}
+    awk -v n="$timed" 'NR == FNR {cnt[$1] = $3; ns[$1] = $4; next}
       ($1 in cnt) && $3 > cnt[$1] {c = $3 - cnt[$1]; t = $4 - ns[$1]; all += t
         printf "%s %d %.0f %d\n", $2, c, t / c, n >>"'"$work/bpf.calls"'"}
       END {print all / 1e6 * 1000 / n}' "$work/bpf.before" "$work/bpf.after" >>"$work/bpf.per1000"
