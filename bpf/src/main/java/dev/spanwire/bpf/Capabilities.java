@@ -15,6 +15,7 @@ public record Capabilities(long effective) {
   public static final int CAP_DAC_READ_SEARCH = 2;
   public static final int CAP_SYS_PTRACE = 19;
   public static final int CAP_SYS_ADMIN = 21;
+  public static final int CAP_SYS_NICE = 23;
   public static final int CAP_PERFMON = 38;
   public static final int CAP_BPF = 39;
 

@@ -17,6 +17,8 @@ import java.util.List;
  * @param pollInterval the reader drains the ring buffer at least this often
  * @param stashEntries room for syscall arguments in flight (threads); 0 sizes it for the host
  * @param backend how the kernel sees socket data
+ * @param catchUpNice the ring-buffer reader's nice value while it is behind ({@link ThreadNice}); 0
+ *     leaves it at the process's
  */
 public record CaptureConfig(
     int agentPid,
@@ -28,13 +30,19 @@ public record CaptureConfig(
     int wakeupBytes,
     Duration pollInterval,
     int stashEntries,
-    CaptureBackend backend) {
+    CaptureBackend backend,
+    int catchUpNice) {
 
   public static final int DEFAULT_CAPTURE_BYTES = 4096;
   /** The largest capture size a user may set; HTTP/2 connections get {@code MAX_CAPTURE_BYTES} of the kernel's. */
   public static final int MAX_CAPTURE_BYTES = 16384;
   public static final int MAX_CAPTURE_PORTS = EventLayouts.MAX_CAPTURE_PORTS;
   public static final int DEFAULT_RING_BUFFER_BYTES = 8 << 20;
+  /**
+   * The reader's nice value while it is behind: in an agent's first seconds on a loaded 2-core
+   * host with a 1 MiB ring, 0 lost events in 6 starts of 6, -5 in 3 of 6, -10 in none.
+   */
+  public static final int DEFAULT_CATCH_UP_NICE = -10;
   /**
    * The reader's longest sleep; with the wakeup threshold at an eighth of the ring it drains in
    * batches of tens of milliseconds (about 25 wakeups a second under wrk, against 90 at 10 ms and a
@@ -54,7 +62,7 @@ public record CaptureConfig(
       int agentPid, int targetPid, int captureBytes, List<Integer> capturePorts, boolean allPorts,
       int ringBufferBytes, int wakeupBytes, Duration pollInterval) {
     this(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, 0,
-        CaptureBackend.AUTO);
+        CaptureBackend.AUTO, 0);
   }
 
   public CaptureConfig {
@@ -90,6 +98,9 @@ public record CaptureConfig(
     if (stashEntries < 0) {
       throw new IllegalArgumentException("stash entries must not be negative, got " + stashEntries);
     }
+    if (catchUpNice < ThreadNice.MIN || catchUpNice > ThreadNice.MAX) {
+      throw new IllegalArgumentException("nice must be " + ThreadNice.MIN + ".." + ThreadNice.MAX + ", got " + catchUpNice);
+    }
   }
 
   /**
@@ -107,7 +118,8 @@ public record CaptureConfig(
         DEFAULT_RING_BUFFER_BYTES / WAKEUP_FRACTION,
         DEFAULT_POLL_INTERVAL,
         0,
-        CaptureBackend.of(System.getProperty(BACKEND_PROPERTY, "auto")));
+        CaptureBackend.of(System.getProperty(BACKEND_PROPERTY, "auto")),
+        DEFAULT_CATCH_UP_NICE);
   }
 
   /**
@@ -117,40 +129,46 @@ public record CaptureConfig(
   public static final String BACKEND_PROPERTY = "spanwire.capture.backend";
 
   public CaptureConfig withTargetPid(int pid) {
-    return new CaptureConfig(agentPid, pid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend);
+    return new CaptureConfig(agentPid, pid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend, catchUpNice);
   }
 
   public CaptureConfig withCaptureBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, bytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend);
+    return new CaptureConfig(agentPid, targetPid, bytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend, catchUpNice);
   }
 
   /** Every port a capture port, or only those of {@link #capturePorts}. */
   public CaptureConfig withAllPorts(boolean all) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, all, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, all, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend, catchUpNice);
   }
 
   public CaptureConfig withCapturePorts(List<Integer> ports) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, ports, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, ports, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend, catchUpNice);
   }
 
   /** Sets the ring buffer size, keeping the wakeup threshold at {@code 1 / WAKEUP_FRACTION} of it. */
   public CaptureConfig withRingBufferBytes(int bytes) {
     return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, bytes, bytes / WAKEUP_FRACTION, pollInterval,
-        stashEntries, backend);
+        stashEntries, backend, catchUpNice);
   }
 
   /** Room for this many threads' syscall arguments in flight (0: sized for the host). */
   public CaptureConfig withStashEntries(int entries) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, entries, backend);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, entries, backend, catchUpNice);
   }
 
   /** How the kernel sees socket data: socket tracepoints, syscall tracepoints, or whichever the kernel has. */
   public CaptureConfig withBackend(CaptureBackend newBackend) {
     return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes,
-        pollInterval, stashEntries, newBackend);
+        pollInterval, stashEntries, newBackend, catchUpNice);
+  }
+
+  /** The ring-buffer reader's nice value while it is behind; 0 leaves it at the process's. */
+  public CaptureConfig withCatchUpNice(int nice) {
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes,
+        pollInterval, stashEntries, backend, nice);
   }
 
   public CaptureConfig withWakeupBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, bytes, pollInterval, stashEntries, backend);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, bytes, pollInterval, stashEntries, backend, catchUpNice);
   }
 }

@@ -22,6 +22,8 @@ package dev.spanwire.bpf;
  *     their length only
  * @param pressureCut data events the kernel copied short (their first 512 bytes) while the ring
  *     buffer was more than half full: positions kept, the rest counted as not copied
+ * @param catchUps times the reader fell a quarter of the ring buffer behind and ran at its
+ *     catch-up nice value until it had caught up
  */
 public record CaptureStats(
     long records,
@@ -37,4 +39,5 @@ public record CaptureStats(
     long skippedBytes,
     long tlsUnattributed,
     long tlsCalls,
-    long pressureCut) {}
+    long pressureCut,
+    long catchUps) {}

@@ -33,6 +33,8 @@ public final class RingBufferReader implements AutoCloseable {
   private static final int EINTR = 4;
   /** The record header: its length with the busy and discard bits, then 4 bytes of offset. */
   private static final int HEADER_BYTES = 8;
+  /** Within a batch, how far behind the reader is is looked at again every this many records. */
+  private static final int PACE_RECORDS = 64;
   private static final int BUSY_BIT = 1 << 31;
   private static final int DISCARD_BIT = 1 << 30;
 
@@ -72,6 +74,15 @@ public final class RingBufferReader implements AutoCloseable {
   private final String name;
   private final RecordHandler handler;
   private final int pollMillis;
+  /** The nice value the thread takes while it is behind; 0 never changes it. */
+  private final int catchUpNice;
+  /** The thread's own nice value, taken back once it has caught up. */
+  private int ownNice;
+  /** Whether the thread changes its nice value at all (it would go up, and the kernel let it). */
+  private boolean paced;
+  /** Whether the thread runs at {@link #catchUpNice} now. */
+  private boolean catchingUp;
+  private final AtomicLong catchUps = new AtomicLong();
   private final Arena arena = Arena.ofShared();
   private final long pageSize;
   private final long dataBytes;
@@ -92,8 +103,9 @@ public final class RingBufferReader implements AutoCloseable {
   private volatile BpfException failure;
   private boolean closed;
 
-  private RingBufferReader(BpfMap map, RecordHandler handler, Duration pollInterval) {
+  private RingBufferReader(BpfMap map, RecordHandler handler, Duration pollInterval, int catchUpNice) {
     this.name = map.name();
+    this.catchUpNice = catchUpNice;
     this.handler = handler;
     this.pollMillis = (int) Math.max(1, pollInterval.toMillis());
     int fd = map.fd();
@@ -116,9 +128,12 @@ public final class RingBufferReader implements AutoCloseable {
     this.thread = Thread.ofPlatform().name("spanwire-ringbuf-" + name).daemon().unstarted(this::run);
   }
 
-  /** Starts reading {@code map} (a loaded ring buffer map) on a new thread. */
-  public static RingBufferReader start(BpfMap map, RecordHandler handler, Duration pollInterval) {
-    RingBufferReader reader = new RingBufferReader(map, handler, pollInterval);
+  /**
+   * Starts reading {@code map} (a loaded ring buffer map) on a new thread, which runs at nice value
+   * {@code catchUpNice} while it is behind (0: never changes its nice value; see {@link #pace}).
+   */
+  public static RingBufferReader start(BpfMap map, RecordHandler handler, Duration pollInterval, int catchUpNice) {
+    RingBufferReader reader = new RingBufferReader(map, handler, pollInterval, catchUpNice);
     reader.thread.start();
     return reader;
   }
@@ -176,6 +191,8 @@ public final class RingBufferReader implements AutoCloseable {
   }
 
   private void run() {
+    ownNice = ThreadNice.get();
+    paced = catchUpNice != 0 && catchUpNice < ownNice;
     try (Arena waitArena = Arena.ofConfined()) {
       MemorySegment callState = waitArena.allocate(CALL_STATE);
       while (running) {
@@ -214,7 +231,12 @@ public final class RingBufferReader implements AutoCloseable {
     int count = 0;
     long consumed = (long) LONG_ACQUIRE.getAcquire(consumer, 0L);
     long produced = (long) LONG_ACQUIRE.getAcquire(producer, 0L);
+    pace(produced - consumed);
     while (consumed < produced) {
+      if ((count & (PACE_RECORDS - 1)) == PACE_RECORDS - 1) {
+        // a batch can take long (a cold JIT, a starved thread): how far behind is looked at within it too
+        pace((long) LONG_ACQUIRE.getAcquire(producer, 0L) - consumed);
+      }
       long offset = consumed & mask;
       int header = (int) INT_ACQUIRE.getAcquire(data, offset);
       if ((header & BUSY_BIT) != 0) {
@@ -229,6 +251,43 @@ public final class RingBufferReader implements AutoCloseable {
       LONG_ACQUIRE.setRelease(consumer, 0L, consumed);
     }
     return count;
+  }
+
+  /**
+   * Runs the thread at {@link #catchUpNice} while {@code unread} bytes are more than a quarter of
+   * the ring (the kernel wakes the reader at an eighth), back at its own nice value once no more
+   * than an eighth waits. On a host whose services keep every core busy, the scheduler's fair share
+   * is too little for a reader that has fallen behind — in the seconds after start, while the JIT
+   * has not compiled the pipeline yet, it needs many times its usual CPU — and the ring fills up:
+   * events lost, and an HTTP/2 connection's header compression state with them for good. A reader
+   * that keeps up stays at its own value, so the traced services see no difference then.
+   */
+  private void pace(long unread) {
+    if (!paced) {
+      return;
+    }
+    if (!catchingUp && unread > dataBytes / 4) {
+      String refused = ThreadNice.set(catchUpNice);
+      if (refused != null) {
+        LOG.log(System.Logger.Level.INFO, "the ring buffer reader fell behind and keeps nice {0} ({1})", ownNice, refused);
+        paced = false; // tried once
+        return;
+      }
+      catchingUp = true;
+      catchUps.incrementAndGet();
+      LOG.log(System.Logger.Level.DEBUG, "ring buffer reader {0} bytes behind: nice {1} until it has caught up", unread, catchUpNice);
+    } else if (catchingUp && unread <= dataBytes / 8) {
+      String refused = ThreadNice.set(ownNice);
+      if (refused != null) {
+        LOG.log(System.Logger.Level.WARNING, "the ring buffer reader could not take back nice {0} ({1})", ownNice, refused);
+      }
+      catchingUp = false;
+    }
+  }
+
+  /** Times the reader fell behind and ran at its catch-up nice value (see {@link #pace}). */
+  public long catchUps() {
+    return catchUps.get();
   }
 
   /** The record's bytes at {@code start} (an offset into the data area, maybe past its end). */

@@ -171,7 +171,8 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
                   handler.afterBatch();
                 }
               },
-              config.pollInterval());
+              config.pollInterval(),
+              config.catchUpNice());
     } catch (RuntimeException | Error e) {
       if (tls != null) {
         tls.close();
@@ -472,7 +473,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     return new CaptureStats(
         r == null ? 0 : r.records(), lost, bytesLost, untracked, malformed.get(),
         r == null ? 0 : r.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly, skippedBytes, tlsUnattributed, tlsCalls,
-        pressureCut);
+        pressureCut, r == null ? 0 : r.catchUps());
   }
 
   /** Ring buffer records that wrapped past the end of its data area; for tests. */

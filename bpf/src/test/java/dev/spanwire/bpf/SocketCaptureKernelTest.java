@@ -291,6 +291,90 @@ class SocketCaptureKernelTest {
     }
   }
 
+  /** The calling thread's nice value as the kernel shows it (field 19 of its stat line). */
+  private static int niceOf(String task) throws IOException {
+    String stat = Files.readString(Path.of(task, "stat"));
+    return Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[19 - 3]);
+  }
+
+  /**
+   * A reader that falls a quarter of the ring behind runs at its catch-up nice value until it has
+   * caught up, then at its own again; one that keeps up never changes it. The handler holds the
+   * reader on the first event while 30 requests fill a 64 KiB ring (a cold JIT, a starved thread),
+   * and reads its own thread's nice value from the kernel for each event after.
+   */
+  @Test
+  void aReaderThatFallsBehindRunsAtItsCatchUpNiceUntilItHasCaughtUp() throws Exception {
+    int own = niceOf("/proc/thread-self"); // the reader thread inherits this thread's
+    for (boolean held : new boolean[] {true, false}) {
+      java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(held ? 1 : 0);
+      List<Integer> nice = new java.util.concurrent.CopyOnWriteArrayList<>();
+      java.util.concurrent.atomic.AtomicReference<String> task = new java.util.concurrent.atomic.AtomicReference<>();
+      java.util.concurrent.atomic.AtomicInteger closes = new java.util.concurrent.atomic.AtomicInteger();
+      SocketEventHandler handler = event -> {
+        try {
+          if (task.get() == null) {
+            task.set("/proc/" + Files.readSymbolicLink(Path.of("/proc/thread-self")));
+            release.await();
+          } else {
+            nice.add(niceOf("/proc/thread-self"));
+          }
+        } catch (IOException | InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+        if (event instanceof ConnectionClosed) {
+          closes.incrementAndGet();
+        }
+      };
+      try (Server server = Peers.pythonHttpServer(files, "127.0.0.1");
+          SocketCapture capture = SocketCapture.start(
+              CaptureConfig.defaults().withTargetPid((int) server.pid()).withRingBufferBytes(64 << 10).withCatchUpNice(own - 7),
+              handler)) {
+        List<String> command = new java.util.ArrayList<>(List.of("curl", "-sS", "-o", "/dev/null"));
+        for (int i = 0; i < 30; i++) {
+          command.add(server.url("/hello.txt?request=" + i));
+        }
+        Peers.run(CLIENT_TIMEOUT, command.toArray(String[]::new)).assertSuccess();
+        if (held) {
+          // the first event waits in the handler; the 30 exchanges wait in the ring behind it
+          Await.until("the held reader", () -> task.get() != null);
+          release.countDown();
+        }
+        // python's server closes each connection: 30 closes (the first event is not one)
+        Await.until("30 closed connections", CLIENT_TIMEOUT, () -> closes.get() == 30,
+            () -> "(have " + closes.get() + ", stats " + capture.stats() + ")");
+        assertThat(capture.stats().eventsLost()).as("events lost").isZero();
+        if (held) {
+          // the records the kernel had written when the held one was read form that batch: the
+          // reader learns how far behind it is when the next one starts
+          int first = 0;
+          while (first < nice.size() && nice.get(first) == own) {
+            first++;
+          }
+          int caughtUp = first;
+          while (caughtUp < nice.size() && nice.get(caughtUp) == own - 7) {
+            caughtUp++;
+          }
+          assertThat(first).as("events of the batch under way, of %s", nice).isLessThanOrEqualTo(8);
+          // behind until no more than 8 KiB (an eighth) waited: most of the 30 exchanges' events
+          assertThat(caughtUp - first).as("events read while behind, of %s", nice).isGreaterThan(50);
+          assertThat(nice.subList(caughtUp, nice.size())).as("events read once caught up, of %s", nice).containsOnly(own);
+          Await.until("the reader back at its own nice value", () -> {
+            try {
+              return niceOf(task.get()) == own;
+            } catch (IOException e) {
+              return false;
+            }
+          });
+          assertThat(capture.stats().catchUps()).isEqualTo(1);
+        } else {
+          assertThat(nice).as("every event of a reader that keeps up").containsOnly(own);
+          assertThat(capture.stats().catchUps()).isZero();
+        }
+      }
+    }
+  }
+
   /**
    * A batch ends where the producer stood when it began: records the kernel wrote while the
    * handler was busy come in the next batch, after {@code afterBatch}. Found by bench/soak.sh: an

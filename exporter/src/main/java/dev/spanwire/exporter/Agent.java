@@ -256,6 +256,7 @@ final class Agent implements AutoCloseable {
         Map.entry(AgentMetric.TLS_BYTES, CaptureStats::tlsBytes),
         Map.entry(AgentMetric.TLS_UNATTRIBUTED, CaptureStats::tlsUnattributed),
         Map.entry(AgentMetric.TLS_CALLS, CaptureStats::tlsCalls),
+        Map.entry(AgentMetric.READER_CATCH_UPS, CaptureStats::catchUps),
         Map.entry(AgentMetric.MALFORMED, CaptureStats::malformed),
         Map.entry(AgentMetric.HANDLER_FAILURES, CaptureStats::handlerFailures));
     kernel.forEach((metric, f) -> counters.register(metric, () -> f.applyAsLong(capture.stats())));

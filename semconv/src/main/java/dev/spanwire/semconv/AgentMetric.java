@@ -30,6 +30,8 @@ public enum AgentMetric {
       "TLS library calls whose socket was not found (their plaintext dropped)"),
   TLS_BYTES("spanwire.bytes.tls", "By", true, "TLS bytes", false,
       "Ciphertext of connections whose plaintext a TLS library showed (counted, not parsed)"),
+  READER_CATCH_UPS("spanwire.reader.catch_ups", "{event}", true, "reader catch-ups", false,
+      "Times the ring buffer reader fell a quarter of the ring behind and ran at its catch-up nice value until it had caught up"),
   MALFORMED("spanwire.events.malformed", "{event}", true, "malformed", true, "Ring buffer records that did not decode"),
   HANDLER_FAILURES("spanwire.events.failed", "{event}", true, "handler failures", true,
       "Records whose handling threw (counted, skipped)"),

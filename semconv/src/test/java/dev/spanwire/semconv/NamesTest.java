@@ -138,6 +138,7 @@ class NamesTest {
         Map.entry("spanwire.tls.calls", "{call} counter"),
         Map.entry("spanwire.tls.unattributed", "{call} counter"),
         Map.entry("spanwire.bytes.tls", "By counter"),
+        Map.entry("spanwire.reader.catch_ups", "{event} counter"),
         Map.entry("spanwire.events.malformed", "{event} counter"),
         Map.entry("spanwire.events.failed", "{event} counter"),
         Map.entry("spanwire.bytes.captured", "By counter"),

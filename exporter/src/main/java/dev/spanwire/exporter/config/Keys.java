@@ -10,6 +10,7 @@ public final class Keys {
   public static final String CAPTURE_BYTES = "spanwire.capture.bytes-per-syscall";
   public static final String CAPTURE_BACKEND = "spanwire.capture.backend";
   public static final String RING_BUFFER_SIZE = "spanwire.capture.ring-buffer-size";
+  public static final String CATCH_UP_NICE = "spanwire.capture.catch-up-nice";
 
   public static final String PROTOCOL_REGEX = "spanwire.protocol.regex";
   public static final String PROTOCOL_DETECT = "spanwire.protocol.detect";

@@ -10,6 +10,7 @@ import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 import dev.spanwire.bpf.CaptureBackend;
 import dev.spanwire.bpf.CaptureConfig;
+import dev.spanwire.bpf.ThreadNice;
 import dev.spanwire.exporter.filter.FilterSettings;
 import dev.spanwire.exporter.filter.Redaction;
 import dev.spanwire.exporter.filter.WatchRule;
@@ -93,7 +94,8 @@ public record Settings(
         .withCapturePorts(ports.all() ? List.of() : List.copyOf(ports.ports()))
         .withAllPorts(ports.all())
         .withRingBufferBytes(r.ringBuffer(Keys.RING_BUFFER_SIZE))
-        .withBackend(r.parsed(Keys.CAPTURE_BACKEND, CaptureBackend::of));
+        .withBackend(r.parsed(Keys.CAPTURE_BACKEND, CaptureBackend::of))
+        .withCatchUpNice(r.integer(Keys.CATCH_UP_NICE, ThreadNice.MIN, ThreadNice.MAX));
 
     WatchRule watch = r.watch(Keys.WATCH);
     TracedConnections traced = new TracedConnections(

@@ -201,6 +201,16 @@ class SettingsTest {
   }
 
   @Test
+  void theReadersCatchUpNiceValueIsWithinLinuxsRange() {
+    assertThat(settings(null, Map.of()).capture().catchUpNice()).isEqualTo(-10);
+    assertThat(settings(null, Map.of("SPANWIRE_CATCH_UP_NICE", "0")).capture().catchUpNice()).isZero();
+    assertThat(settings(null, Map.of("SPANWIRE_CATCH_UP_NICE", "-20")).capture().catchUpNice()).isEqualTo(-20);
+    assertThatThrownBy(() -> settings(null, Map.of("SPANWIRE_CATCH_UP_NICE", "-21")))
+        .hasMessage("spanwire.capture.catch-up-nice = \"-21\" (from environment variable SPANWIRE_CATCH_UP_NICE): "
+            + "expected a whole number -20..19");
+  }
+
+  @Test
   void unknownKeysAndMalformedWatchEntriesAreRefused() throws IOException {
     Path typo = file("spanwire { capture { prots = [80] } }");
     assertThatThrownBy(() -> settings(typo, Map.of()))
