@@ -13,10 +13,9 @@ import java.lang.invoke.VarHandle;
 
 /**
  * The scheduling niceness of the calling thread. Linux keeps a nice value per thread
- * ({@code setpriority(PRIO_PROCESS, tid)}); the JVM sets none of its own. The threads every
- * captured event and span passes through run below 0 by default: on a host whose services keep
- * every core busy, the fair scheduler gives each runnable thread the same share, and a reader that
- * gets a sixth of a core while the traced services fill the ring buffer loses events.
+ * ({@code setpriority(PRIO_PROCESS, tid)}), and a thread a thread starts inherits it; the JVM sets
+ * none of its own. The ring buffer reader takes a lower value while it is behind (see {@link
+ * RingBufferReader}).
  */
 public final class ThreadNice {
   public static final int MIN = -20;
