@@ -146,6 +146,16 @@ final class Doctor {
               "grant CAP_SYS_PTRACE",
               false));
     }
+    if (privileges.canCapture() && !privileges.has(Capabilities.CAP_SYS_NICE)) {
+      checks.add(
+          new Check(
+              "catch-up priority",
+              Status.WARN,
+              "no CAP_SYS_NICE: the ring buffer reader keeps its nice value when it falls behind"
+                  + " (capture.catch-up-nice), and a busy host may fill the ring while the agent warms up",
+              "grant CAP_SYS_NICE",
+              false));
+    }
   }
 
   private boolean tracefs(Capabilities privileges) {

@@ -45,6 +45,23 @@ class AgentLeastPrivilegeKernelTest {
         .filter(l -> l.startsWith(field + ":")).findFirst().orElseThrow().substring(field.length() + 1).strip();
   }
 
+  /** Doctor with the same four capabilities: capture can work; the reader's catch-up priority cannot. */
+  @Test
+  void doctorWithFourCapabilitiesPassesAndWarnsOfTheCatchUpPriority() throws Exception {
+    Peers.require("setpriv");
+    Process doctor = AgentProcess.builder(
+        List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=" + CAPS, "--ambient-caps=" + CAPS),
+        "doctor").start();
+    assertThat(doctor.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    String stdout = new String(doctor.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(doctor.exitValue()).as(stdout).isZero();
+    assertThat(stdout)
+        .contains("ok       privileges           CAP_BPF + CAP_PERFMON\n")
+        .contains("warn     catch-up priority    no CAP_SYS_NICE: the ring buffer reader keeps its nice value when it"
+            + " falls behind (capture.catch-up-nice), and a busy host may fill the ring while the agent warms up"
+            + " (fix: grant CAP_SYS_NICE)");
+  }
+
   @Test
   void nobodyWithFourCapabilitiesCapturesNamesAndExportsAndLogsNoSecrets(@TempDir Path work) throws Exception {
     Peers.require("setpriv");
