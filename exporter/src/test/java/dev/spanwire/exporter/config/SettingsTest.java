@@ -201,6 +201,12 @@ class SettingsTest {
   }
 
   @Test
+  void theSpanQueueIsFourTimesTheSdksUnlessSet() {
+    assertThat(settings(null, Map.of()).export().maxQueueSize()).isEqualTo(8192);
+    assertThat(settings(null, Map.of("OTEL_BSP_MAX_QUEUE_SIZE", "2048")).export().maxQueueSize()).isEqualTo(2048);
+  }
+
+  @Test
   void theReadersCatchUpNiceValueIsWithinLinuxsRange() {
     assertThat(settings(null, Map.of()).capture().catchUpNice()).isEqualTo(-10);
     assertThat(settings(null, Map.of("SPANWIRE_CATCH_UP_NICE", "0")).capture().catchUpNice()).isZero();
