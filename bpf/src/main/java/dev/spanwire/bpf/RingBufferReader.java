@@ -38,19 +38,18 @@ public final class RingBufferReader implements AutoCloseable {
   private static final int BUSY_BIT = 1 << 31;
   private static final int DISCARD_BIT = 1 << 30;
 
-  private static final Linker LINKER = Linker.nativeLinker();
   private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
   private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-  private static final MethodHandle MMAP = libc("mmap",
+  private static final MethodHandle MMAP = Ffm.libc("mmap",
       FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG), true);
-  private static final MethodHandle MUNMAP = libc("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), false);
-  private static final MethodHandle EPOLL_CREATE1 = libc("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), true);
+  private static final MethodHandle MUNMAP = Ffm.libc("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG), false);
+  private static final MethodHandle EPOLL_CREATE1 = Ffm.libc("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), true);
   private static final MethodHandle EPOLL_CTL =
-      libc("epoll_ctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), true);
+      Ffm.libc("epoll_ctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), true);
   private static final MethodHandle EPOLL_WAIT =
-      libc("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), true);
-  private static final MethodHandle CLOSE = libc("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), false);
-  private static final MethodHandle GETPAGESIZE = libc("getpagesize", FunctionDescriptor.of(JAVA_INT), false);
+      Ffm.libc("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), true);
+  private static final MethodHandle CLOSE = Ffm.libc("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), false);
+  private static final MethodHandle GETPAGESIZE = Ffm.libc("getpagesize", FunctionDescriptor.of(JAVA_INT), false);
   private static final int PROT_READ = 1;
   private static final int PROT_WRITE = 2;
   private static final int MAP_SHARED = 1;
@@ -355,13 +354,6 @@ public final class RingBufferReader implements AutoCloseable {
     }
   }
 
-  private static MethodHandle libc(String function, FunctionDescriptor descriptor, boolean errno) {
-    MemorySegment symbol = LINKER.defaultLookup().find(function)
-        .orElseThrow(() -> new BpfException("bind " + function, 0, "symbol not found in libc"));
-    return errno
-        ? LINKER.downcallHandle(symbol, descriptor, Linker.Option.captureCallState("errno"))
-        : LINKER.downcallHandle(symbol, descriptor);
-  }
 
   @Override
   public String toString() {

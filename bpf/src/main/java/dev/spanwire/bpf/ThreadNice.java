@@ -13,8 +13,8 @@ import java.lang.invoke.VarHandle;
 
 /**
  * The scheduling niceness of the calling thread. Linux keeps a nice value per thread
- * ({@code setpriority(PRIO_PROCESS, tid)}), and a thread a thread starts inherits it; the JVM sets
- * none of its own. The ring buffer reader takes a lower value while it is behind (see {@link
+ * ({@code setpriority(PRIO_PROCESS, tid)}), which a new thread inherits from the one that starts
+ * it; the JVM sets none of its own. The ring buffer reader takes a lower value while it is behind (see {@link
  * RingBufferReader}).
  */
 public final class ThreadNice {
@@ -23,11 +23,11 @@ public final class ThreadNice {
   private static final int PRIO_PROCESS = 0;
   private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
   private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-  private static final MethodHandle GETTID = bind("gettid", FunctionDescriptor.of(JAVA_INT), false);
+  private static final MethodHandle GETTID = Ffm.libc("gettid", FunctionDescriptor.of(JAVA_INT), false);
   private static final MethodHandle SETPRIORITY =
-      bind("setpriority", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), true);
+      Ffm.libc("setpriority", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), true);
   private static final MethodHandle GETPRIORITY =
-      bind("getpriority", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), false);
+      Ffm.libc("getpriority", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), false);
 
   private ThreadNice() {}
 
@@ -62,14 +62,5 @@ public final class ThreadNice {
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     }
-  }
-
-  private static MethodHandle bind(String function, FunctionDescriptor descriptor, boolean errno) {
-    Linker linker = Linker.nativeLinker();
-    MemorySegment symbol = linker.defaultLookup().find(function)
-        .orElseThrow(() -> new BpfException("bind " + function, 0, "symbol not found in libc"));
-    return errno
-        ? linker.downcallHandle(symbol, descriptor, Linker.Option.captureCallState("errno"))
-        : linker.downcallHandle(symbol, descriptor);
   }
 }
