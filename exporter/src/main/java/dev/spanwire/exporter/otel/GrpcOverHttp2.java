@@ -31,25 +31,30 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 
 /**
- * OTLP/gRPC on one HTTP/2 connection of its own, one unary call at a time on the caller's thread.
+ * OTLP/gRPC on one HTTP/2 connection of its own, each unary call on its caller's thread, several
+ * calls in flight at once as streams of that connection.
  *
- * <p>An exporter sends one request at a time to one endpoint. A general client pays for what that
- * does not need: OkHttp handed each call to a dispatcher thread, read the answer on a reader
+ * <p>An exporter sends a few requests at a time to one endpoint. A general client pays for what
+ * that does not need: OkHttp handed each call to a dispatcher thread, read the answer on a reader
  * thread, scheduled its connection pool's cleanup and a timeout on a watchdog thread — five thread
  * hand-offs a request, on an agent that must leave the host's cores to the host. Here the calling
- * thread compresses the message into a buffer it keeps ({@link Gzip}),
- * writes the request's frames and reads the answer's: HEADERS, DATA, trailers, and what the
- * connection itself sends (SETTINGS, PING, WINDOW_UPDATE, GOAWAY). Flow control is honoured both
- * ways; an answer that arrives before the request is sent whole ends it (RFC 9113 section 8.1).
+ * thread compresses the message into buffers of its call ({@link Gzip}), writes the request's
+ * frames and waits for the answer; whichever waiting caller finds no other reading reads the
+ * connection for all of them — HEADERS, DATA and trailers of every stream, and what the connection
+ * itself sends (SETTINGS, PING, WINDOW_UPDATE, GOAWAY) — so a second call in flight costs no
+ * thread. Flow control is honoured both ways, and the endpoint's limit on concurrent streams; an
+ * answer that arrives before its request is sent whole ends the call (RFC 9113 section 8.1).
  * Header blocks are read with the same HPACK decoder as captured traffic; ours are literals that
  * never touch either dynamic table.
  *
  * <p>TLS ({@code https} endpoints) is the JDK's, with the settings' SSLContext (trusted
  * certificates, client certificate), the host name verified and {@code h2} agreed by ALPN. A call
- * that has not finished by the timeout is cut: reads wait at most until then, and a watchdog closes
- * the socket under a write that cannot go on (an endpoint that stopped reading). Any failure
- * closes the connection; the next call opens a new one. It does not retry: the span batcher
- * retries whole batches itself.
+ * that has not finished by the timeout cuts the connection: reads and waits last at most until
+ * then, and a watchdog closes the socket under a write that cannot go on (an endpoint that stopped
+ * reading); the calls in flight on it fail with it. A connection the endpoint closed or sent
+ * GOAWAY on is left to the calls it still carries; the next call opens a new one. It does not
+ * retry, beyond one call that found a kept connection gone: the span batcher retries whole
+ * batches itself.
  */
 final class GrpcOverHttp2 implements GrpcSender {
   private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
@@ -79,7 +84,7 @@ final class GrpcOverHttp2 implements GrpcSender {
   private static final int MAX_HEADER_BLOCK = 1 << 16;
   /** An export's answer is a few bytes; an endpoint's longer reply is kept only this far. */
   static final int MAX_REPLY_BYTES = 1 << 20;
-  /** The request buffer's size between calls (it grows for a request that needs more). */
+  /** A call's request buffer's size between calls (it grows for a request that needs more). */
   private static final int BUFFER_CAPACITY = 1 << 16;
 
   private final String host;
@@ -95,15 +100,12 @@ final class GrpcOverHttp2 implements GrpcSender {
   private final boolean gzip;
   private final Supplier<Map<String, List<String>>> headers;
   private final Watchdog watchdog;
-  private Gzip gzipper;
-  /** A message written in pieces, gathered to be compressed whole. */
-  private byte[] staged = new byte[0];
-  private int stagedLength;
-  /** The gRPC message being sent: its 5-byte prefix, then the (compressed) message. */
-  private byte[] body = new byte[BUFFER_CAPACITY];
-  private int bodyLength;
-  /** Written under the lock; read without it by {@link #shutdown} to cut a call in flight. */
-  private volatile Connection connection;
+  /** Request buffers of calls that ended, for the next ones (one set per call in flight). */
+  private final java.util.ArrayDeque<Message> spare = new java.util.ArrayDeque<>();
+  /** The connection new calls go on; guarded by this. */
+  private Connection connection;
+  /** Connections given up on (closed or GOAWAY) that still carry calls; guarded by this. */
+  private final List<Connection> retired = new java.util.ArrayList<>();
   private volatile boolean shutdown;
 
   GrpcOverHttp2(GrpcSenderConfig config) {
@@ -129,22 +131,18 @@ final class GrpcOverHttp2 implements GrpcSender {
   @Override
   public void send(MessageWriter writer, Consumer<GrpcResponse> onResponse, Consumer<Throwable> onError) {
     GrpcResponse reply;
-    synchronized (this) {
-      try {
-        if (shutdown) {
-          throw new IOException("the sender was shut down");
-        }
-        frame(writer);
-        reply = call();
-      } catch (IOException | RuntimeException e) {
-        closeConnection();
-        onError.accept(e);
-        return;
-      } finally {
-        if (body.length > 4 * BUFFER_CAPACITY) {
-          body = new byte[BUFFER_CAPACITY];
-        }
+    Message message = takeMessage();
+    try {
+      if (shutdown) {
+        throw new IOException("the sender was shut down");
       }
+      message.frame(writer);
+      reply = call(message);
+    } catch (IOException | RuntimeException e) {
+      onError.accept(e);
+      return;
+    } finally {
+      giveBack(message);
     }
     onResponse.accept(reply);
   }
@@ -153,174 +151,222 @@ final class GrpcOverHttp2 implements GrpcSender {
   public CompletableResultCode shutdown() {
     shutdown = true;
     watchdog.stop();
-    Connection inFlight = connection;
-    if (inFlight != null && !Thread.holdsLock(this)) {
-      // a call blocked on the endpoint holds the lock: its socket closed, it fails at once
-      inFlight.closeIfBusy();
-    }
+    List<Connection> open = new java.util.ArrayList<>();
     synchronized (this) {
       if (connection != null) {
-        connection.goAway();
+        open.add(connection);
+        connection = null;
       }
-      closeConnection();
+      open.addAll(retired);
+      retired.clear();
+      spare.forEach(Message::close);
+      spare.clear();
+    }
+    for (Connection c : open) {
+      // a polite end when nothing is under way; calls in flight fail at once on the closed socket
+      c.goAwayIfIdle();
+      c.close();
+    }
+    return CompletableResultCode.ofSuccess();
+  }
+
+  private synchronized Message takeMessage() {
+    Message m = spare.poll();
+    return m != null ? m : new Message();
+  }
+
+  private synchronized void giveBack(Message message) {
+    message.trim();
+    if (shutdown) {
+      message.close();
+    } else {
+      spare.push(message);
+    }
+  }
+
+  // ---- the message -------------------------------------------------------------------------
+
+  /** One call's request buffers: the gRPC message with its 5-byte prefix, and what gzip needs. */
+  private final class Message {
+    private Gzip gzipper;
+    /** A message written in pieces, gathered to be compressed whole. */
+    private byte[] staged = new byte[0];
+    private int stagedLength;
+    /** The gRPC message being sent: its 5-byte prefix, then the (compressed) message. */
+    private byte[] body = new byte[BUFFER_CAPACITY];
+    private int bodyLength;
+
+    /** The gRPC length-prefixed message: compressed flag, length, bytes (gRPC's PROTOCOL-HTTP2). */
+    void frame(MessageWriter writer) throws IOException {
+      bodyLength = 5;
+      if (compressor == null) {
+        ensure(5L + writer.getContentLength());
+        writer.writeMessage(bodyStream());
+      } else if (gzip) {
+        gzip(writer);
+      } else {
+        try (OutputStream out = compressor.compress(bodyStream())) {
+          writer.writeMessage(out);
+        }
+      }
+      int length = bodyLength - 5;
+      body[0] = (byte) (compressor == null ? 0 : 1);
+      body[1] = (byte) (length >>> 24);
+      body[2] = (byte) (length >>> 16);
+      body[3] = (byte) (length >>> 8);
+      body[4] = (byte) length;
+    }
+
+    /**
+     * gzip at the fastest level ({@link Gzip}): OTLP batches repeat the same names and values, so
+     * level 1 compresses them nearly as well as the default level 6 (a 512-span batch of 280 KB:
+     * 27.2 KB rather than 24.9 KB with zlib) for a third of the CPU. A message written in one piece
+     * (the span encoder's) is compressed from the writer's own array; one written in pieces (the
+     * SDK's metrics) is gathered first.
+     */
+    private void gzip(MessageWriter writer) throws IOException {
+      if (gzipper == null) {
+        gzipper = new Gzip();
+      }
+      int length = writer.getContentLength();
+      stagedLength = 0;
+      boolean[] done = new boolean[1];
+      writer.writeMessage(new OutputStream() {
+        @Override
+        public void write(int b) {
+          write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+          if (stagedLength == 0 && !done[0] && len == length) {
+            compressed(b, off, len);
+            done[0] = true;
+            return;
+          }
+          if (done[0]) {
+            throw new IllegalStateException("the message was longer than its " + length + " bytes");
+          }
+          if (staged.length - stagedLength < len) {
+            staged = java.util.Arrays.copyOf(staged, Math.max(stagedLength + len, 2 * staged.length));
+          }
+          System.arraycopy(b, off, staged, stagedLength, len);
+          stagedLength += len;
+        }
+      });
+      if (!done[0]) {
+        compressed(staged, 0, stagedLength);
+      }
+    }
+
+    private void compressed(byte[] message, int offset, int length) {
+      ensure(5L + gzipper.bound(length));
+      bodyLength = 5 + gzipper.compress(message, offset, length, body, 5);
+    }
+
+    private OutputStream bodyStream() {
+      return new OutputStream() {
+        @Override
+        public void write(int b) {
+          ensure(bodyLength + 1L);
+          body[bodyLength++] = (byte) b;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+          ensure((long) bodyLength + len);
+          System.arraycopy(b, off, body, bodyLength, len);
+          bodyLength += len;
+        }
+      };
+    }
+
+    private void ensure(long needed) {
+      if (needed > Integer.MAX_VALUE - 16) {
+        throw new IllegalArgumentException("a gRPC message of " + needed + " bytes");
+      }
+      if (needed > body.length) {
+        body = java.util.Arrays.copyOf(body, (int) Math.max(needed, Math.min(Integer.MAX_VALUE - 16, 2L * body.length)));
+      }
+    }
+
+    /** Back to the buffers' usual sizes after a call that needed more. */
+    void trim() {
+      if (body.length > 4 * BUFFER_CAPACITY) {
+        body = new byte[BUFFER_CAPACITY];
+      }
+      if (staged.length > 4 * BUFFER_CAPACITY) {
+        staged = new byte[0];
+      }
+    }
+
+    void close() {
       if (gzipper != null) {
         gzipper.close();
         gzipper = null;
       }
     }
-    return CompletableResultCode.ofSuccess();
-  }
-
-  // ---- the message -------------------------------------------------------------------------
-
-  /** The gRPC length-prefixed message: compressed flag, length, bytes (RFC-less: gRPC's PROTOCOL-HTTP2). */
-  private void frame(MessageWriter writer) throws IOException {
-    bodyLength = 5;
-    if (compressor == null) {
-      ensure(5 + writer.getContentLength());
-      writer.writeMessage(bodyStream());
-    } else if (gzip) {
-      gzip(writer);
-    } else {
-      try (OutputStream out = compressor.compress(bodyStream())) {
-        writer.writeMessage(out);
-      }
-    }
-    int length = bodyLength - 5;
-    body[0] = (byte) (compressor == null ? 0 : 1);
-    body[1] = (byte) (length >>> 24);
-    body[2] = (byte) (length >>> 16);
-    body[3] = (byte) (length >>> 8);
-    body[4] = (byte) length;
-  }
-
-  /**
-   * gzip at the fastest level ({@link Gzip}): OTLP batches repeat the same names and values, so
-   * level 1 compresses them nearly as well as the default level 6 (a 512-span batch of 280 KB:
-   * 27.2 KB rather than 24.9 KB with zlib) for a third of the CPU. A message written in one piece
-   * (the span encoder's) is compressed from the writer's own array; one written in pieces (the
-   * SDK's metrics) is gathered first.
-   */
-  private void gzip(MessageWriter writer) throws IOException {
-    if (gzipper == null) {
-      gzipper = new Gzip();
-    }
-    int length = writer.getContentLength();
-    stagedLength = 0;
-    boolean[] done = new boolean[1];
-    writer.writeMessage(new OutputStream() {
-      @Override
-      public void write(int b) {
-        write(new byte[] {(byte) b}, 0, 1);
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) {
-        if (stagedLength == 0 && !done[0] && len == length) {
-          compressed(b, off, len);
-          done[0] = true;
-          return;
-        }
-        if (done[0]) {
-          throw new IllegalStateException("the message was longer than its " + length + " bytes");
-        }
-        if (staged.length - stagedLength < len) {
-          staged = java.util.Arrays.copyOf(staged, Math.max(stagedLength + len, 2 * staged.length));
-        }
-        System.arraycopy(b, off, staged, stagedLength, len);
-        stagedLength += len;
-      }
-    });
-    if (!done[0]) {
-      compressed(staged, 0, stagedLength);
-    }
-    if (staged.length > 4 * BUFFER_CAPACITY) {
-      staged = new byte[0];
-    }
-  }
-
-  private void compressed(byte[] message, int offset, int length) {
-    ensure(5L + gzipper.bound(length));
-    bodyLength = 5 + gzipper.compress(message, offset, length, body, 5);
-  }
-
-  private OutputStream bodyStream() {
-    return new OutputStream() {
-      @Override
-      public void write(int b) {
-        ensure(bodyLength + 1);
-        body[bodyLength++] = (byte) b;
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) {
-        put(b, off, len);
-      }
-    };
-  }
-
-  private void put(byte[] b, int off, int len) {
-    ensure(bodyLength + len);
-    System.arraycopy(b, off, body, bodyLength, len);
-    bodyLength += len;
-  }
-
-  private void ensure(long needed) {
-    if (needed > Integer.MAX_VALUE - 16) {
-      throw new IllegalArgumentException("a gRPC message of " + needed + " bytes");
-    }
-    if (needed > body.length) {
-      body = java.util.Arrays.copyOf(body, (int) Math.max(needed, Math.min(Integer.MAX_VALUE - 16, 2L * body.length)));
-    }
   }
 
   // ---- the call ----------------------------------------------------------------------------
 
-  private GrpcResponse call() throws IOException {
+  private GrpcResponse call(Message message) throws IOException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    watchdog.arm(deadline);
+    byte[] block = headerBlock();
+    Call call = new Call(deadline);
+    watchdog.arm(call);
     try {
-      boolean reused = connection != null;
+      Connection c = connection(deadline, call);
+      boolean reused = !call.openedConnection;
       try {
-        return connection(deadline).exchange(headerBlock(), body, bodyLength, deadline);
+        return c.exchange(call, block, message.body, message.bodyLength);
       } catch (IOException e) {
         // a kept connection the endpoint had closed (idle, restarted): once more on a new one
-        if (!reused || watchdog.fired() || connection == null || connection.answerBegun()
-            || System.nanoTime() - deadline >= 0) {
+        if (!reused || e instanceof SocketTimeoutException || call.headersSeen || System.nanoTime() - deadline >= 0) {
           throw e;
         }
-        closeConnection();
-        return connection(deadline).exchange(headerBlock(), body, bodyLength, deadline);
+        Call again = new Call(deadline);
+        watchdog.disarm(call);
+        call = again;
+        watchdog.arm(call);
+        return connection(deadline, call).exchange(call, block, message.body, message.bodyLength);
       }
-    } catch (IOException e) {
-      if (watchdog.fired()) {
-        SocketTimeoutException t = new SocketTimeoutException("no answer within " + timeout.toMillis() + " ms");
-        t.initCause(e);
-        throw t;
-      }
-      throw e;
     } finally {
-      watchdog.disarm();
+      watchdog.disarm(call);
     }
   }
 
-  private Connection connection(long deadline) throws IOException {
-    if (connection != null) {
-      try {
-        connection.drain(deadline);
-      } catch (IOException e) {
-        closeConnection();
+  /**
+   * The connection to send on: the one in use when it still takes calls (what the endpoint sent
+   * while none was reading is read first), else a new one.
+   */
+  private Connection connection(long deadline, Call call) throws IOException {
+    Connection current;
+    synchronized (this) {
+      current = connection;
+    }
+    if (current != null) {
+      current.drain(deadline);
+    }
+    synchronized (this) {
+      if (shutdown) {
+        throw new IOException("the sender was shut down");
       }
+      retired.removeIf(Connection::closed);
+      if (connection != null && !connection.usable()) {
+        connection.retire();
+        if (!connection.closed()) {
+          retired.add(connection);
+        }
+        connection = null;
+      }
+      if (connection == null) {
+        connection = new Connection(open(deadline));
+        connection.start();
+        call.openedConnection = true;
+      }
+      return connection;
     }
-    if (connection != null && !connection.usable()) {
-      closeConnection();
-    }
-    if (connection == null) {
-      connection = new Connection(open(deadline));
-      watchdog.watch(connection.socket);
-      connection.start();
-    }
-    return connection;
   }
 
   private Socket open(long deadline) throws IOException {
@@ -429,47 +475,114 @@ final class GrpcOverHttp2 implements GrpcSender {
     return (int) Math.min(Integer.MAX_VALUE, left);
   }
 
-  private void closeConnection() {
-    if (connection != null) {
-      watchdog.watch(null);
-      connection.close();
-      connection = null;
+  /** One call in flight: its stream, its send window, and the answer as it arrives. */
+  private static final class Call {
+    final long deadline;
+    /** Set by the watchdog's thread; the connection it goes on is read there too. */
+    volatile Connection connection;
+    boolean openedConnection;
+    int stream;
+    long sendWindow;
+    int unacknowledged;
+    boolean answered;
+    boolean headersSeen;
+    /** What ended this stream alone (RST_STREAM, GOAWAY before it); the connection goes on. */
+    IOException failure;
+    int status = -1;
+    String grpcStatus;
+    String grpcMessage;
+    String grpcEncoding;
+    String statusDetails;
+    final java.io.ByteArrayOutputStream reply = new java.io.ByteArrayOutputStream();
+
+    Call(long deadline) {
+      this.deadline = deadline;
+    }
+
+    boolean done() {
+      return answered || failure != null;
+    }
+
+    void field(String name, String value, boolean trailers) {
+      if (name == null) {
+        return;
+      }
+      switch (name) {
+        case ":status" -> {
+          if (!trailers) {
+            try {
+              status = Integer.parseInt(value);
+            } catch (NumberFormatException e) {
+              status = 0;
+            }
+          }
+        }
+        case "grpc-status" -> grpcStatus = value;
+        case "grpc-message" -> grpcMessage = value;
+        case "grpc-encoding" -> grpcEncoding = value;
+        case "grpc-status-details-bin" -> statusDetails = value;
+        default -> { }
+      }
+    }
+
+    GrpcResponse answer() throws IOException {
+      byte[] bytes = reply.toByteArray();
+      String code = grpcStatus;
+      GrpcStatusCode grpc = code == null
+          ? (status == 200 ? GrpcStatusCode.UNKNOWN : GrpcStatusCode.UNAVAILABLE)
+          : statusOf(code.trim());
+      String description = grpcMessage != null
+          ? URLDecoder.decode(grpcMessage.replace("+", "%2B"), StandardCharsets.UTF_8)
+          : code == null ? "HTTP " + status + " without grpc-status" : "";
+      byte[] payload = bytes.length >= 5 ? java.util.Arrays.copyOfRange(bytes, 5, bytes.length) : new byte[0];
+      if (bytes.length >= 5 && bytes[0] == 1 && "gzip".equalsIgnoreCase(grpcEncoding)) {
+        try (java.util.zip.GZIPInputStream unzip = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(payload))) {
+          payload = unzip.readNBytes(MAX_REPLY_BYTES);
+        }
+      }
+      return new NoDelaySenders.GrpcReply(grpc, description, payload, ProtoReader.retryDelay(statusDetails));
     }
   }
 
   // ---- one connection ----------------------------------------------------------------------
 
-  /** One HTTP/2 connection: its sockets' streams, both sides' settings and windows. */
+  /**
+   * One HTTP/2 connection: its socket, both sides' settings and windows, the calls in flight on
+   * it. Its state is guarded by {@code lock}; frames are written under it. One waiting caller at
+   * a time reads (the reader): it reads a frame with the lock let go, then does what the frame
+   * says under it and wakes the others, whose answers or windows it may have brought.
+   */
   private final class Connection {
     final Socket socket;
     private final InputStream in;
     private final OutputStream out;
+    private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.locks.Condition changed = lock.newCondition();
     private final HpackDecoder decoder = new HpackDecoder(true);
+    /** The reader's frame: touched only by the caller that is reading. */
     private final byte[] header = new byte[9];
     private byte[] payload = new byte[DEFAULT_FRAME_SIZE];
+    private final Map<Integer, Call> calls = new java.util.HashMap<>();
+    private boolean reading;
     private int nextStream = 1;
     private long sendWindow = DEFAULT_WINDOW;
     private int peerInitialWindow = DEFAULT_WINDOW;
     private int peerMaxFrame = DEFAULT_FRAME_SIZE;
+    private long peerMaxStreams = Long.MAX_VALUE;
     /** Bytes of DATA taken and not yet given back by WINDOW_UPDATE, for the connection. */
     private int unacknowledged;
     /** The endpoint said GOAWAY: streams above this id were not and will not be processed. */
     private int lastStreamProcessed = Integer.MAX_VALUE;
-
-    // the stream under way
-    private int stream;
-    private long streamSendWindow;
-    private int streamUnacknowledged;
-    private boolean answered;
-    /** A call is under way (read by {@link GrpcOverHttp2#shutdown} on another thread). */
-    private volatile boolean busy;
-    private boolean headersSeen;
-    private int status = -1;
-    private String grpcStatus;
-    private String grpcMessage;
-    private String grpcEncoding;
-    private String statusDetails;
-    private final java.io.ByteArrayOutputStream reply = new java.io.ByteArrayOutputStream();
+    /** A header block under way: its stream (0 for none), flags, and bytes so far. */
+    private int blockStream;
+    private int blockFlags;
+    private byte[] block = new byte[0];
+    private int blockLength;
+    /** What ended the connection, for every call on it; null while it works. */
+    private IOException failure;
+    /** Why the watchdog closed the socket (a call's deadline); set without the lock. */
+    private volatile IOException cut;
+    private boolean retired;
 
     Connection(Socket socket) throws IOException {
       this.socket = socket;
@@ -486,79 +599,169 @@ final class GrpcOverHttp2 implements GrpcSender {
       out.flush();
     }
 
-    /** What the endpoint sent between calls (SETTINGS, PING, GOAWAY), read without waiting for more. */
-    void drain(long deadline) throws IOException {
-      while (in.available() > 0) {
-        socket.setSoTimeout(remainingMillis(deadline));
-        readFrame();
+    /** What the endpoint sent while no call was reading (SETTINGS, PING, GOAWAY), read without waiting for more. */
+    void drain(long deadline) {
+      lock.lock();
+      try {
+        if (reading || failure != null) {
+          return;
+        }
+        reading = true;
+        try {
+          while (failure == null && in.available() > 0) {
+            readFrame(deadline);
+          }
+        } finally {
+          reading = false;
+          changed.signalAll();
+        }
+      } catch (IOException e) {
+        fail(e); // not usable now: the call goes on a new connection
+      } finally {
+        lock.unlock();
       }
-    }
-
-    /** Whether the call under way had its answer's headers: then the endpoint took the request. */
-    boolean answerBegun() {
-      return headersSeen;
     }
 
     boolean usable() {
-      return !socket.isClosed() && nextStream > 0 && lastStreamProcessed == Integer.MAX_VALUE;
-    }
-
-    GrpcResponse exchange(byte[] block, byte[] message, int length, long deadline) throws IOException {
-      busy = true;
+      lock.lock();
       try {
-        return call(block, message, length, deadline);
+        return failure == null && cut == null && !socket.isClosed() && nextStream > 0
+            && lastStreamProcessed == Integer.MAX_VALUE;
       } finally {
-        busy = false;
+        lock.unlock();
       }
     }
 
-    private GrpcResponse call(byte[] block, byte[] message, int length, long deadline) throws IOException {
-      begin(nextStream);
-      nextStream += 2;
-      socket.setSoTimeout(remainingMillis(deadline));
-      writeHeaders(block);
-      int sent = 0;
-      while (sent < length && !answered) {
-        long window = Math.min(sendWindow, streamSendWindow);
-        if (window <= 0) {
-          out.flush();
-          socket.setSoTimeout(remainingMillis(deadline));
-          readFrame();
-          continue;
+    boolean closed() {
+      return socket.isClosed();
+    }
+
+    /** No new calls: closed now when none is in flight, else when the last one ends. */
+    void retire() {
+      lock.lock();
+      try {
+        retired = true;
+        if (calls.isEmpty()) {
+          close();
         }
-        int chunk = (int) Math.min(Math.min(length - sent, window), peerMaxFrame);
-        writeFrame(DATA, sent + chunk == length ? END_STREAM : 0, stream, message, sent, chunk);
-        sent += chunk;
-        sendWindow -= chunk;
-        streamSendWindow -= chunk;
+      } finally {
+        lock.unlock();
       }
-      if (sent < length) {
-        // answered before it was sent whole (RFC 9113 8.1): the rest is not wanted
-        writeFrame(RST_STREAM, 0, stream, new byte[] {0, 0, 0, CANCEL}, 0, 4);
-      }
-      out.flush();
-      while (!answered) {
-        socket.setSoTimeout(remainingMillis(deadline));
-        readFrame();
-      }
-      return answer();
     }
 
-    private void begin(int id) {
-      stream = id;
-      streamSendWindow = peerInitialWindow;
-      streamUnacknowledged = 0;
-      answered = false;
-      headersSeen = false;
-      status = -1;
-      grpcStatus = null;
-      grpcMessage = null;
-      grpcEncoding = null;
-      statusDetails = null;
-      reply.reset();
+    GrpcResponse exchange(Call call, byte[] block, byte[] message, int length) throws IOException {
+      lock.lock();
+      try {
+        call.connection = this;
+        while (calls.size() >= peerMaxStreams) {
+          await(call);
+        }
+        if (failure != null) {
+          throw failure;
+        }
+        if (nextStream < 0 || lastStreamProcessed != Integer.MAX_VALUE) {
+          // the calls it still carries go on; this one goes on a new connection
+          call.failure = new IOException("the endpoint " + authority + " is closing the connection (GOAWAY)");
+          throw call.failure;
+        }
+        call.stream = nextStream;
+        nextStream += 2;
+        call.sendWindow = peerInitialWindow;
+        calls.put(call.stream, call);
+        writeHeaders(call.stream, block);
+        int sent = 0;
+        while (sent < length && !call.done()) {
+          long window = Math.min(sendWindow, call.sendWindow);
+          if (window <= 0) {
+            out.flush();
+            await(call);
+            continue;
+          }
+          int chunk = (int) Math.min(Math.min(length - sent, window), peerMaxFrame);
+          writeFrame(DATA, sent + chunk == length ? END_STREAM : 0, call.stream, message, sent, chunk);
+          sent += chunk;
+          sendWindow -= chunk;
+          call.sendWindow -= chunk;
+        }
+        if (sent < length && call.answered) {
+          // answered before it was sent whole (RFC 9113 8.1): the rest is not wanted
+          writeFrame(RST_STREAM, 0, call.stream, new byte[] {0, 0, 0, CANCEL}, 0, 4);
+        }
+        out.flush();
+        while (!call.done()) {
+          await(call);
+        }
+        if (call.failure != null) {
+          throw call.failure;
+        }
+        return call.answer();
+      } catch (IOException e) {
+        if (e != call.failure) {
+          fail(e);
+          throw failure;
+        }
+        throw e;
+      } finally {
+        if (call.stream != 0) {
+          calls.remove(call.stream);
+          changed.signalAll();
+        }
+        if (retired && calls.isEmpty()) {
+          close();
+        }
+        lock.unlock();
+      }
     }
 
-    private void writeHeaders(byte[] block) throws IOException {
+    /**
+     * Waits (the lock held) until something may have changed for {@code call}: reads a frame when
+     * no other caller is reading, else waits for the one that is. Past the call's deadline, a
+     * timeout.
+     */
+    private void await(Call call) throws IOException {
+      if (failure != null) {
+        throw failure;
+      }
+      long left = call.deadline - System.nanoTime();
+      if (left <= 0) {
+        throw new SocketTimeoutException("no answer within " + timeout.toMillis() + " ms");
+      }
+      if (!reading) {
+        reading = true;
+        try {
+          readFrame(call.deadline);
+        } finally {
+          reading = false;
+          changed.signalAll();
+        }
+        return;
+      }
+      try {
+        changed.awaitNanos(left);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted waiting for the endpoint's answer");
+      }
+    }
+
+    /** The connection is done: every call on it fails with the first cause, the socket closes. */
+    private void fail(IOException e) {
+      if (failure == null) {
+        failure = cut != null ? cut : e; // the watchdog's cut is why the socket failed under a call
+        close();
+        changed.signalAll();
+      }
+    }
+
+    /** The watchdog's cut: a call's deadline passed; the socket is closed under whatever blocks. */
+    void cut(IOException why) {
+      if (cut == null) {
+        cut = why;
+      }
+      close();
+    }
+
+    private void writeHeaders(int stream, byte[] block) throws IOException {
       int first = Math.min(block.length, peerMaxFrame);
       writeFrame(HEADERS, first == block.length ? END_HEADERS : 0, stream, block, 0, first);
       for (int at = first; at < block.length; ) {
@@ -581,22 +784,53 @@ final class GrpcOverHttp2 implements GrpcSender {
       out.write(b, off, len);
     }
 
-    /** Reads one frame (a header block with its continuations) and does what it says. */
-    private void readFrame() throws IOException {
-      int length = readHeader();
+    /**
+     * Reads one frame with the lock let go (the caller is the reader), then does what it says
+     * under the lock.
+     */
+    private void readFrame(long deadline) throws IOException {
+      int length;
+      lock.unlock();
+      try {
+        socket.setSoTimeout(remainingMillis(deadline));
+        length = readHeader();
+        readFully(payload, length);
+      } catch (SocketTimeoutException e) {
+        SocketTimeoutException t = new SocketTimeoutException("no answer within " + timeout.toMillis() + " ms");
+        t.initCause(e);
+        throw t;
+      } finally {
+        lock.lock();
+      }
+      process(length);
+    }
+
+    private void process(int length) throws IOException {
       int type = header[3] & 0xff;
       int flags = header[4] & 0xff;
       int id = streamId(header, 5);
-      readFully(payload, length);
+      if (blockStream != 0 && (type != CONTINUATION || id != blockStream)) {
+        throw protocolError("a header block not continued by its CONTINUATION");
+      }
       switch (type) {
         case DATA -> data(id, flags, length);
         case HEADERS -> headers(id, flags, length);
+        case CONTINUATION -> {
+          if (blockStream == 0) {
+            throw protocolError("CONTINUATION without HEADERS");
+          }
+          appendBlock(0, length);
+          if ((flags & END_HEADERS) != 0) {
+            endBlock();
+          }
+        }
         case RST_STREAM -> {
           if (length != 4) {
             throw protocolError("RST_STREAM of " + length + " bytes");
           }
-          if (id == stream && !answered) {
-            throw new IOException("the endpoint reset the call's stream (HTTP/2 error " + (int) readInt(payload, 0) + ")");
+          Call call = calls.get(id);
+          if (call != null && !call.done()) {
+            call.failure = new IOException("the endpoint reset the call's stream (HTTP/2 error " + (int) readInt(payload, 0) + ")");
           }
         }
         case SETTINGS -> settings(id, flags, length);
@@ -614,9 +848,11 @@ final class GrpcOverHttp2 implements GrpcSender {
             throw protocolError("GOAWAY of " + length + " bytes");
           }
           lastStreamProcessed = streamId(payload, 0);
-          if (stream > lastStreamProcessed && !answered) {
-            throw new IOException("the endpoint closed the connection before the call (GOAWAY, HTTP/2 error "
-                + (int) readInt(payload, 4) + ")");
+          for (Call call : calls.values()) {
+            if (call.stream > lastStreamProcessed && !call.done()) {
+              call.failure = new IOException("the endpoint closed the connection before the call (GOAWAY, HTTP/2 error "
+                  + (int) readInt(payload, 4) + ")");
+            }
           }
         }
         case WINDOW_UPDATE -> {
@@ -629,12 +865,14 @@ final class GrpcOverHttp2 implements GrpcSender {
             if (sendWindow > MAX_WINDOW) {
               throw protocolError("connection window past 2^31-1");
             }
-          } else if (id == stream) {
-            streamSendWindow += increment;
+          } else {
+            Call call = calls.get(id);
+            if (call != null) {
+              call.sendWindow += increment;
+            }
           }
         }
         case PUSH_PROMISE -> throw protocolError("PUSH_PROMISE though push is off");
-        case CONTINUATION -> throw protocolError("CONTINUATION without HEADERS");
         default -> { } // PRIORITY, and unknown types, are ignored (RFC 9113 5.5)
       }
     }
@@ -653,18 +891,19 @@ final class GrpcOverHttp2 implements GrpcSender {
       int start = (flags & PADDED) != 0 ? 1 : 0;
       int end = unpadded(flags, length);
       unacknowledged += length;
-      if (id == stream && !answered) {
-        if (!headersSeen) {
+      Call call = calls.get(id);
+      if (call != null && !call.done()) {
+        if (!call.headersSeen) {
           throw protocolError("DATA before the answer's headers");
         }
-        int room = MAX_REPLY_BYTES - reply.size();
-        reply.write(payload, start, Math.max(0, Math.min(room, end - start)));
-        streamUnacknowledged += length;
+        int room = MAX_REPLY_BYTES - call.reply.size();
+        call.reply.write(payload, start, Math.max(0, Math.min(room, end - start)));
+        call.unacknowledged += length;
         if ((flags & END_STREAM) != 0) {
-          answered = true;
-        } else if (streamUnacknowledged >= DEFAULT_WINDOW / 2) {
-          windowUpdate(stream, streamUnacknowledged);
-          streamUnacknowledged = 0;
+          call.answered = true;
+        } else if (call.unacknowledged >= DEFAULT_WINDOW / 2) {
+          windowUpdate(id, call.unacknowledged);
+          call.unacknowledged = 0;
         }
       }
       if (unacknowledged >= DEFAULT_WINDOW / 2) {
@@ -688,60 +927,51 @@ final class GrpcOverHttp2 implements GrpcSender {
       if (start > end) {
         throw protocolError("HEADERS shorter than its padding and priority");
       }
-      byte[] block = java.util.Arrays.copyOfRange(payload, start, end);
-      int blockLength = block.length;
-      int at = flags;
-      while ((at & END_HEADERS) == 0) {
-        int n = readHeader();
-        if ((header[3] & 0xff) != CONTINUATION || streamId(header, 5) != id) {
-          throw protocolError("a header block not continued by its CONTINUATION");
-        }
-        at = header[4] & 0xff;
-        readFully(payload, n);
-        if (blockLength + n > MAX_HEADER_BLOCK) {
-          throw protocolError("a header block over " + MAX_HEADER_BLOCK + " bytes");
-        }
-        block = java.util.Arrays.copyOf(block, blockLength + n);
-        System.arraycopy(payload, 0, block, blockLength, n);
-        blockLength += n;
+      if (id == 0) {
+        throw protocolError("HEADERS on stream 0");
       }
-      boolean mine = id == stream && !answered;
-      boolean trailers = headersSeen;
-      // every block goes through the decoder, whoever's it is: its table is the connection's
+      blockStream = id;
+      blockFlags = flags;
+      blockLength = 0;
+      appendBlock(start, end - start);
+      if ((flags & END_HEADERS) != 0) {
+        endBlock();
+      }
+    }
+
+    private void appendBlock(int from, int n) throws IOException {
+      if (blockLength + n > MAX_HEADER_BLOCK) {
+        throw protocolError("a header block over " + MAX_HEADER_BLOCK + " bytes");
+      }
+      if (block.length < blockLength + n) {
+        block = java.util.Arrays.copyOf(block, Math.max(blockLength + n, 2 * block.length));
+      }
+      System.arraycopy(payload, from, block, blockLength, n);
+      blockLength += n;
+    }
+
+    /** A whole header block: through the decoder whoever's it is (its table is the connection's). */
+    private void endBlock() throws IOException {
+      int id = blockStream;
+      blockStream = 0;
+      Call call = calls.get(id);
+      boolean mine = call != null && !call.done();
+      boolean trailers = mine && call.headersSeen;
       if (!decoder.decode(block, 0, blockLength, (name, value) -> {
         if (mine) {
-          field(name, value, trailers);
+          call.field(name, value, trailers);
         }
       })) {
         throw protocolError("a header block HPACK cannot read");
       }
+      if (block.length > 4 * DEFAULT_FRAME_SIZE) {
+        block = new byte[0];
+      }
       if (mine) {
-        headersSeen = true;
-        if ((flags & END_STREAM) != 0) {
-          answered = true;
+        call.headersSeen = true;
+        if ((blockFlags & END_STREAM) != 0) {
+          call.answered = true;
         }
-      }
-    }
-
-    private void field(String name, String value, boolean trailers) {
-      if (name == null) {
-        return;
-      }
-      switch (name) {
-        case ":status" -> {
-          if (!trailers) {
-            try {
-              status = Integer.parseInt(value);
-            } catch (NumberFormatException e) {
-              status = 0;
-            }
-          }
-        }
-        case "grpc-status" -> grpcStatus = value;
-        case "grpc-message" -> grpcMessage = value;
-        case "grpc-encoding" -> grpcEncoding = value;
-        case "grpc-status-details-bin" -> statusDetails = value;
-        default -> { }
       }
     }
 
@@ -756,11 +986,14 @@ final class GrpcOverHttp2 implements GrpcSender {
         int key = (payload[at] & 0xff) << 8 | payload[at + 1] & 0xff;
         long value = readInt(payload, at + 2) & 0xffffffffL;
         switch (key) {
+          case 3 -> peerMaxStreams = value; // SETTINGS_MAX_CONCURRENT_STREAMS
           case 4 -> { // SETTINGS_INITIAL_WINDOW_SIZE: applies to open streams too (RFC 9113 6.9.2)
             if (value > MAX_WINDOW) {
               throw protocolError("initial window " + value);
             }
-            streamSendWindow += value - peerInitialWindow;
+            for (Call call : calls.values()) {
+              call.sendWindow += value - peerInitialWindow;
+            }
             peerInitialWindow = (int) value;
           }
           case 5 -> { // SETTINGS_MAX_FRAME_SIZE
@@ -769,7 +1002,7 @@ final class GrpcOverHttp2 implements GrpcSender {
             }
             peerMaxFrame = (int) value;
           }
-          default -> { } // the table size (our blocks use no table), push, concurrency (one call), list size
+          default -> { } // the table size (our blocks use no table), push, list size
         }
       }
       writeFrame(SETTINGS, ACK, 0, payload, 0, 0);
@@ -785,24 +1018,6 @@ final class GrpcOverHttp2 implements GrpcSender {
         throw protocolError("padding longer than its frame");
       }
       return length - (payload[0] & 0xff);
-    }
-
-    private GrpcResponse answer() throws IOException {
-      byte[] bytes = reply.toByteArray();
-      String code = grpcStatus;
-      GrpcStatusCode status = code == null
-          ? (this.status == 200 ? GrpcStatusCode.UNKNOWN : GrpcStatusCode.UNAVAILABLE)
-          : statusOf(code.trim());
-      String description = grpcMessage != null
-          ? URLDecoder.decode(grpcMessage.replace("+", "%2B"), StandardCharsets.UTF_8)
-          : code == null ? "HTTP " + this.status + " without grpc-status" : "";
-      byte[] payload = bytes.length >= 5 ? java.util.Arrays.copyOfRange(bytes, 5, bytes.length) : new byte[0];
-      if (bytes.length >= 5 && bytes[0] == 1 && "gzip".equalsIgnoreCase(grpcEncoding)) {
-        try (java.util.zip.GZIPInputStream unzip = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(payload))) {
-          payload = unzip.readNBytes(MAX_REPLY_BYTES);
-        }
-      }
-      return new NoDelaySenders.GrpcReply(status, description, payload, ProtoReader.retryDelay(statusDetails));
     }
 
     private IOException protocolError(String what) throws IOException {
@@ -830,22 +1045,29 @@ final class GrpcOverHttp2 implements GrpcSender {
       }
     }
 
-    /** A polite end: GOAWAY naming the last stream we opened. */
-    void goAway() {
+    /** A polite end when no call is under way: GOAWAY naming the last stream we opened. */
+    void goAwayIfIdle() {
+      boolean locked = false;
       try {
+        locked = lock.tryLock(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      if (!locked) {
+        return; // a write that cannot go on: closing is all that is left
+      }
+      try {
+        if (!calls.isEmpty() || failure != null || socket.isClosed()) {
+          return;
+        }
         int last = Math.max(0, nextStream - 2);
         writeFrame(GOAWAY, 0, 0, new byte[] {
             (byte) (last >>> 24), (byte) (last >>> 16), (byte) (last >>> 8), (byte) last, 0, 0, 0, 0}, 0, 8);
         out.flush();
       } catch (IOException ignored) {
         // closing anyway
-      }
-    }
-
-    /** Closes the socket when a call is under way on it (shutdown cutting it short). */
-    void closeIfBusy() {
-      if (busy) {
-        close();
+      } finally {
+        lock.unlock();
       }
     }
 
@@ -875,16 +1097,13 @@ final class GrpcOverHttp2 implements GrpcSender {
   }
 
   /**
-   * Cuts a call at its deadline by closing its socket — the one way to stop a blocked write. It
-   * looks at the armed deadline every quarter of the timeout (at most once a second), so a call
-   * costs it no wake-up.
+   * Cuts a call at its deadline by closing its connection's socket — the one way to stop a blocked
+   * write. It looks at the calls' deadlines every quarter of the timeout (at most once a second),
+   * and at the next deadline when that comes sooner, so a call costs it no wake-up.
    */
-  private static final class Watchdog {
+  private final class Watchdog {
     private final long periodNanos;
-    private long deadline;
-    private boolean armed;
-    private boolean fired;
-    private Socket socket;
+    private final List<Call> armed = new java.util.ArrayList<>();
     private Thread thread;
     private boolean stopped;
 
@@ -892,25 +1111,18 @@ final class GrpcOverHttp2 implements GrpcSender {
       this.periodNanos = Math.clamp(timeout.toNanos() / 4, 10_000_000L, 1_000_000_000L);
     }
 
-    synchronized void watch(Socket s) {
-      socket = s;
-      if (s != null && thread == null && !stopped) {
+    synchronized void arm(Call call) {
+      armed.add(call);
+      if (thread == null && !stopped) {
         thread = Thread.ofPlatform().name("spanwire-otlp-deadline").daemon().start(this::run);
+      }
+      if (armed.size() == 1) {
+        notifyAll();
       }
     }
 
-    synchronized void arm(long at) {
-      deadline = at;
-      armed = true;
-      fired = false;
-    }
-
-    synchronized void disarm() {
-      armed = false;
-    }
-
-    synchronized boolean fired() {
-      return fired;
+    synchronized void disarm(Call call) {
+      armed.remove(call);
     }
 
     synchronized void stop() {
@@ -922,20 +1134,17 @@ final class GrpcOverHttp2 implements GrpcSender {
       while (!stopped) {
         long now = System.nanoTime();
         long wait = periodNanos;
-        if (armed) {
-          if (now - deadline >= 0) {
-            fired = true;
-            armed = false;
-            try {
-              if (socket != null) {
-                socket.close();
-              }
-            } catch (IOException ignored) {
-              // closed is what was wanted
+        for (java.util.Iterator<Call> it = armed.iterator(); it.hasNext(); ) {
+          Call call = it.next();
+          if (now - call.deadline >= 0) {
+            it.remove();
+            Connection c = call.connection;
+            if (c != null) {
+              c.cut(new SocketTimeoutException("no answer within " + timeout.toMillis() + " ms"));
             }
-            continue;
+          } else {
+            wait = Math.min(wait, call.deadline - now);
           }
-          wait = Math.min(wait, deadline - now);
         }
         try {
           wait(Math.max(1, wait / 1_000_000));

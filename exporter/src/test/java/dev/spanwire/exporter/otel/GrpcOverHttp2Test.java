@@ -56,6 +56,11 @@ class GrpcOverHttp2Test {
   private final List<ExportTraceServiceRequest> received = new CopyOnWriteArrayList<>();
   private final List<String> userAgents = new CopyOnWriteArrayList<>();
   private final List<String> authorities = new CopyOnWriteArrayList<>();
+  private final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+  /** Run by the server before it answers a request (on its own thread, one per call). */
+  private volatile java.util.function.Consumer<ExportTraceServiceRequest> beforeAnswer = request -> { };
+  /** The server's SETTINGS_MAX_CONCURRENT_STREAMS; 0 for grpc-java's default (no limit). */
+  private int maxCallsPerConnection;
   private Server server;
   private GrpcOverHttp2 sender;
 
@@ -96,6 +101,107 @@ class GrpcOverHttp2Test {
       assertEquals(request, received.get(i));
     }
     assertEquals(5, received.size());
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void callsFromSeveralThreadsAreInFlightTogetherOnOneConnection() throws Exception {
+    // the server holds every answer until three requests are in: only calls in flight together
+    // get answers at all (one at a time, the first would wait alone and be refused)
+    java.util.concurrent.CountDownLatch allIn = new java.util.concurrent.CountDownLatch(3);
+    beforeAnswer = request -> {
+      allIn.countDown();
+      try {
+        if (!allIn.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
+          throw io.grpc.Status.FAILED_PRECONDITION.withDescription("alone").asRuntimeException();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+    int port = startServer(16 * 1024, 0); // small windows: the requests' DATA interleave
+    sender = new GrpcOverHttp2(config(port, gzip(), Duration.ofSeconds(20)));
+    List<ExportTraceServiceRequest> sent = List.of(request(300, 200), request(301, 200), request(302, 200));
+
+    List<GrpcResponse> answers = sendTogether(sent);
+
+    for (GrpcResponse answer : answers) {
+      assertEquals(GrpcStatusCode.OK, answer.getStatusCode(), answer.getStatusDescription());
+    }
+    assertEquals(java.util.Set.copyOf(sent), java.util.Set.copyOf(received));
+    assertEquals(3, received.size());
+    assertEquals(1, connections.get());
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void anEndpointsLimitOfOneStreamMakesCallsTakeTurnsOnItsConnection() throws Exception {
+    // grpc-java refuses a stream over its SETTINGS_MAX_CONCURRENT_STREAMS (REFUSED_STREAM)
+    maxCallsPerConnection = 1;
+    java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+    beforeAnswer = request -> {
+      most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+      try {
+        Thread.sleep(50); // long enough for the other callers to be waiting
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      inFlight.decrementAndGet();
+    };
+    int port = startServer(0, 0);
+    sender = new GrpcOverHttp2(config(port, gzip(), Duration.ofSeconds(20)));
+    // the limit comes in the server's first SETTINGS: a first call has read them
+    assertEquals(GrpcStatusCode.OK, send(request(1, 10)).getStatusCode());
+    List<ExportTraceServiceRequest> sent = List.of(request(10, 50), request(11, 50), request(12, 50), request(13, 50));
+
+    List<GrpcResponse> answers = sendTogether(sent);
+
+    for (GrpcResponse answer : answers) {
+      assertEquals(GrpcStatusCode.OK, answer.getStatusCode(), answer.getStatusDescription());
+    }
+    assertEquals(5, received.size());
+    assertTrue(received.containsAll(sent));
+    assertEquals(1, most.get());
+    assertEquals(1, connections.get());
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void aCallPastItsDeadlineCutsItsConnectionAndTheCallsOnItAndTheNextCallGoesOnANewOne() throws Exception {
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    beforeAnswer = request -> {
+      try {
+        release.await(30, java.util.concurrent.TimeUnit.SECONDS); // an endpoint that hangs
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+    int port = startServer(0, 0);
+    sender = new GrpcOverHttp2(config(port, gzip(), Duration.ofMillis(1500)));
+    List<AtomicReference<Throwable>> errors = new java.util.ArrayList<>();
+    List<Thread> callers = new java.util.ArrayList<>();
+    long start = System.nanoTime();
+    for (int i = 0; i < 3; i++) {
+      AtomicReference<Throwable> error = new AtomicReference<>();
+      errors.add(error);
+      byte[] message = request(20 + i, 10).toByteArray();
+      callers.add(Thread.ofPlatform().start(() -> sender.send(writer(message), r -> { }, error::set)));
+    }
+    for (Thread caller : callers) {
+      caller.join();
+    }
+    long millis = (System.nanoTime() - start) / 1_000_000;
+    release.countDown();
+
+    for (AtomicReference<Throwable> error : errors) {
+      assertInstanceOf(SocketTimeoutException.class, error.get(), String.valueOf(error.get()));
+      assertEquals("no answer within 1500 ms", error.get().getMessage());
+    }
+    assertTrue(millis >= 1500 && millis < 1500 + 3_000, millis + " ms");
+    beforeAnswer = request -> { };
+    assertEquals(GrpcStatusCode.OK, send(request(30, 10)).getStatusCode());
+    assertEquals(2, connections.get());
   }
 
   @Test
@@ -354,6 +460,42 @@ class GrpcOverHttp2Test {
     return answer.get();
   }
 
+  /** Sends each request on a thread of its own, all started together; the answers in order. */
+  private List<GrpcResponse> sendTogether(List<ExportTraceServiceRequest> requests) throws InterruptedException {
+    List<AtomicReference<GrpcResponse>> answers = new java.util.ArrayList<>();
+    List<AtomicReference<Throwable>> errors = new java.util.ArrayList<>();
+    List<Thread> callers = new java.util.ArrayList<>();
+    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    for (ExportTraceServiceRequest request : requests) {
+      AtomicReference<GrpcResponse> answer = new AtomicReference<>();
+      AtomicReference<Throwable> error = new AtomicReference<>();
+      answers.add(answer);
+      errors.add(error);
+      byte[] message = request.toByteArray();
+      callers.add(Thread.ofPlatform().start(() -> {
+        try {
+          go.await();
+        } catch (InterruptedException e) {
+          return;
+        }
+        sender.send(writer(message), answer::set, error::set);
+      }));
+    }
+    go.countDown();
+    for (Thread caller : callers) {
+      caller.join();
+    }
+    List<GrpcResponse> out = new java.util.ArrayList<>();
+    for (int i = 0; i < requests.size(); i++) {
+      if (errors.get(i).get() != null) {
+        throw new AssertionError("call " + i + " failed", errors.get(i).get());
+      }
+      assertNotNull(answers.get(i).get());
+      out.add(answers.get(i).get());
+    }
+    return out;
+  }
+
   private int startServer(int window, int port) throws IOException {
     return startServer(window, port, 64 << 20);
   }
@@ -368,6 +510,16 @@ class GrpcOverHttp2Test {
     if (window > 0) {
       builder.flowControlWindow(window);
     }
+    if (maxCallsPerConnection > 0) {
+      builder.maxConcurrentCallsPerConnection(maxCallsPerConnection);
+    }
+    builder.addTransportFilter(new io.grpc.ServerTransportFilter() {
+      @Override
+      public io.grpc.Attributes transportReady(io.grpc.Attributes attributes) {
+        connections.incrementAndGet();
+        return attributes;
+      }
+    });
     io.grpc.ServerInterceptor agent = new io.grpc.ServerInterceptor() {
       @Override
       public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
@@ -381,6 +533,7 @@ class GrpcOverHttp2Test {
       @Override
       public void export(ExportTraceServiceRequest request, StreamObserver<ExportTraceServiceResponse> response) {
         received.add(request);
+        beforeAnswer.accept(request);
         response.onNext(ExportTraceServiceResponse.getDefaultInstance());
         response.onCompleted();
       }
