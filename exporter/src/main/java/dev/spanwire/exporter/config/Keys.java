@@ -62,6 +62,7 @@ public final class Keys {
   public static final String OTLP_QUEUE = "spanwire.otlp.batch.max-queue-size";
   public static final String OTLP_BATCH = "spanwire.otlp.batch.max-export-batch-size";
   public static final String OTLP_DELAY = "spanwire.otlp.batch.schedule-delay";
+  public static final String OTLP_CONCURRENT = "spanwire.otlp.batch.max-concurrent-exports";
   public static final String OTLP_METRIC_INTERVAL = "spanwire.otlp.metric-interval";
   public static final String OTLP_CARDINALITY_LIMIT = "spanwire.otlp.cardinality-limit";
   public static final String OTLP_SERVICE_NAME = "spanwire.otlp.service-name";

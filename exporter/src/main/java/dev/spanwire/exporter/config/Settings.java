@@ -477,6 +477,7 @@ public record Settings(
         throw bad(Keys.OTLP_BATCH, "at most " + Keys.OTLP_QUEUE + " (" + queue + ")");
       }
       s = s.withBatching(queue, batch, duration(Keys.OTLP_DELAY, Duration.ofMillis(1)));
+      s = s.withConcurrentExports(integer(Keys.OTLP_CONCURRENT, 1, ExportSettings.MAX_CONCURRENT_EXPORTS));
       s = s.withMetricInterval(duration(Keys.OTLP_METRIC_INTERVAL, Duration.ofMillis(100)));
       s = s.withCardinalityLimit(integer(Keys.OTLP_CARDINALITY_LIMIT, 1, 1 << 20));
       String service = string(Keys.OTLP_SERVICE_NAME);

@@ -25,6 +25,7 @@ import java.util.Map;
  * @param maxQueueSize spans waiting for export; more are dropped (counted)
  * @param maxExportBatchSize spans per export
  * @param scheduleDelay the longest a span waits before its batch goes out
+ * @param maxConcurrentExports span export requests in flight at once
  * @param metricInterval how often metrics are exported
  * @param cardinalityLimit attribute sets per metric and process; more go to an overflow series
  * @param scheme attribute and metric names
@@ -46,6 +47,7 @@ public record ExportSettings(
     int maxQueueSize,
     int maxExportBatchSize,
     Duration scheduleDelay,
+    int maxConcurrentExports,
     Duration metricInterval,
     int cardinalityLimit,
     NamingScheme scheme,
@@ -94,6 +96,9 @@ public record ExportSettings(
   public static final int DEFAULT_MAX_QUEUE_SIZE = 8192;
   public static final int DEFAULT_MAX_EXPORT_BATCH_SIZE = 512;
   public static final Duration DEFAULT_SCHEDULE_DELAY = Duration.ofSeconds(5);
+  /** Export requests in flight at once: a batch is encoded and sent while the last one waits for its answer. */
+  public static final int DEFAULT_MAX_CONCURRENT_EXPORTS = 2;
+  public static final int MAX_CONCURRENT_EXPORTS = 16;
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
   public static final Duration DEFAULT_METRIC_INTERVAL = Duration.ofSeconds(60);
   public static final int DEFAULT_CARDINALITY_LIMIT = 2000;
@@ -107,6 +112,9 @@ public record ExportSettings(
     }
     if (!compression.equals("gzip") && !compression.equals("none")) {
       throw new IllegalArgumentException("compression must be gzip or none, got '" + compression + "'");
+    }
+    if (maxConcurrentExports < 1 || maxConcurrentExports > MAX_CONCURRENT_EXPORTS) {
+      throw new IllegalArgumentException("concurrent exports must be 1.." + MAX_CONCURRENT_EXPORTS + ", got " + maxConcurrentExports);
     }
     if (cardinalityLimit < 1) {
       throw new IllegalArgumentException("cardinality limit must be positive");
@@ -147,6 +155,12 @@ public record ExportSettings(
     b.maxQueueSize = queue;
     b.maxExportBatchSize = batch;
     b.scheduleDelay = delay;
+    return b.build();
+  }
+
+  public ExportSettings withConcurrentExports(int concurrent) {
+    Builder b = toBuilder();
+    b.maxConcurrentExports = concurrent;
     return b.build();
   }
 
@@ -208,6 +222,7 @@ public record ExportSettings(
     b.maxQueueSize = maxQueueSize;
     b.maxExportBatchSize = maxExportBatchSize;
     b.scheduleDelay = scheduleDelay;
+    b.maxConcurrentExports = maxConcurrentExports;
     b.metricInterval = metricInterval;
     b.cardinalityLimit = cardinalityLimit;
     b.scheme = scheme;
@@ -232,6 +247,7 @@ public record ExportSettings(
     int maxQueueSize = DEFAULT_MAX_QUEUE_SIZE;
     int maxExportBatchSize = DEFAULT_MAX_EXPORT_BATCH_SIZE;
     Duration scheduleDelay = DEFAULT_SCHEDULE_DELAY;
+    int maxConcurrentExports = DEFAULT_MAX_CONCURRENT_EXPORTS;
     Duration metricInterval = DEFAULT_METRIC_INTERVAL;
     int cardinalityLimit = DEFAULT_CARDINALITY_LIMIT;
     NamingScheme scheme = NamingScheme.APPSCOPE;
@@ -240,8 +256,8 @@ public record ExportSettings(
 
     ExportSettings build() {
       return new ExportSettings(traces, metrics, protocol, tracesEndpoint, metricsEndpoint, headers, compression, timeout,
-          certificate, clientKey, clientCertificate, maxQueueSize, maxExportBatchSize, scheduleDelay, metricInterval,
-          cardinalityLimit, scheme, agentServiceName, agentResourceAttributes);
+          certificate, clientKey, clientCertificate, maxQueueSize, maxExportBatchSize, scheduleDelay, maxConcurrentExports,
+          metricInterval, cardinalityLimit, scheme, agentServiceName, agentResourceAttributes);
     }
   }
 
@@ -251,6 +267,6 @@ public record ExportSettings(
     return "ExportSettings{traces=" + traces + ", metrics=" + metrics + ", " + protocol + " " + tracesEndpoint
         + " / " + metricsEndpoint + ", headers=" + headers.keySet() + ", compression=" + compression
         + ", timeout=" + timeout + ", queue=" + maxQueueSize + ", batch=" + maxExportBatchSize
-        + ", delay=" + scheduleDelay + ", metric interval=" + metricInterval + ", scheme=" + scheme + "}";
+        + ", delay=" + scheduleDelay + ", concurrent exports=" + maxConcurrentExports + ", metric interval=" + metricInterval + ", scheme=" + scheme + "}";
   }
 }

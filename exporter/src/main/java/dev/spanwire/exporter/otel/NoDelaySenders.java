@@ -120,9 +120,10 @@ final class NoDelaySenders implements ComponentLoader {
         .callTimeout(timeout)
         .connectTimeout(connectTimeout)
         .retryOnConnectionFailure(false);
-    if (executor != null) {
-      b.dispatcher(new Dispatcher(executor));
-    }
+    // as many requests in flight to the endpoint as the span batcher may send at once
+    Dispatcher dispatcher = executor != null ? new Dispatcher(executor) : new Dispatcher();
+    dispatcher.setMaxRequestsPerHost(ExportSettings.MAX_CONCURRENT_EXPORTS);
+    b.dispatcher(dispatcher);
     if (sslContext != null && trustManager != null) {
       b.sslSocketFactory(sslContext.getSocketFactory(), trustManager);
     }

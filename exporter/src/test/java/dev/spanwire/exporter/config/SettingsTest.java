@@ -207,6 +207,19 @@ class SettingsTest {
   }
 
   @Test
+  void twoSpanExportsAreInFlightAtOnceUnlessSetWithinOneToSixteen() throws IOException {
+    assertThat(settings(null, Map.of()).export().maxConcurrentExports()).isEqualTo(2);
+    assertThat(settings(null, Map.of("SPANWIRE_OTLP_CONCURRENT_EXPORTS", "1")).export().maxConcurrentExports()).isEqualTo(1);
+    Path conf = file("spanwire.otlp.batch.max-concurrent-exports = 16");
+    assertThat(settings(conf, Map.of()).export().maxConcurrentExports()).isEqualTo(16);
+    assertThatThrownBy(() -> settings(null, Map.of("SPANWIRE_OTLP_CONCURRENT_EXPORTS", "17")))
+        .hasMessage("spanwire.otlp.batch.max-concurrent-exports = \"17\" (from environment variable SPANWIRE_OTLP_CONCURRENT_EXPORTS): "
+            + "expected a whole number 1..16");
+    assertThatThrownBy(() -> settings(null, Map.of("SPANWIRE_OTLP_CONCURRENT_EXPORTS", "0")))
+        .hasMessageContaining("expected a whole number 1..16");
+  }
+
+  @Test
   void theReadersCatchUpNiceValueIsWithinLinuxsRange() {
     assertThat(settings(null, Map.of()).capture().catchUpNice()).isEqualTo(-10);
     assertThat(settings(null, Map.of("SPANWIRE_CATCH_UP_NICE", "0")).capture().catchUpNice()).isZero();

@@ -55,9 +55,14 @@ class CollectorFaultsTest {
   }
 
   private static OtelSink grpcSink(int port, int queue, String compression) {
+    return grpcSink(port, queue, compression, ExportSettings.DEFAULT_MAX_CONCURRENT_EXPORTS);
+  }
+
+  private static OtelSink grpcSink(int port, int queue, String compression, int concurrentExports) {
     return OtelSink.start(ExportSettings.defaults()
         .withEndpoint(ExportSettings.Protocol.GRPC, "http://127.0.0.1:" + port)
         .withBatching(queue, 10, Duration.ofHours(1))
+        .withConcurrentExports(concurrentExports)
         .withMetricInterval(Duration.ofHours(1))
         .withHeaders(Map.of(), compression, TIMEOUT), CLOCK, "testhost", "test");
   }
@@ -65,6 +70,31 @@ class CollectorFaultsTest {
   private static void offer(OtelSink sink, int from, int to) {
     for (int i = from; i < to; i++) {
       sink.spans().onExchange(exchange(i));
+    }
+  }
+
+  @Test
+  void aHungRequestHoldsOnlyItsOwnBatchTheOtherWorkerExportsTheRestMeanwhile() {
+    try (OtlpReceiver receiver = OtlpReceiver.start()) {
+      receiver.answerTraceRequests(Answer.hang());
+      OtelSink sink = grpcSink(receiver.port(), 60, "gzip", 2);
+      try {
+        offer(sink, 0, 10);
+        Await.until("the first request", Duration.ofSeconds(10), () -> receiver.traceArrivalSpans().size() == 1);
+        offer(sink, 10, 60);
+        Await.until("the other five batches, while the first hangs", Duration.ofSeconds(10), () -> sink.spansExported() == 50);
+        long fiveDone = System.nanoTime();
+        Await.until("the hung batch, sent again after its timeout", Duration.ofSeconds(30), () -> sink.spansExported() == 60);
+        List<Long> at = receiver.traceArrivalNanos();
+        assertThat(receiver.traceArrivalSpans()).containsExactly(10, 10, 10, 10, 10, 10, 10);
+        assertThat((fiveDone - at.get(0)) / 1e9).as("seconds from the hung request to the other five answered")
+            .isLessThan(TIMEOUT.toSeconds());
+        assertThat(secondsBetween(at, 0, 6)).isGreaterThanOrEqualTo(TIMEOUT.toSeconds());
+        assertThat(sink.exportFailures()).isEqualTo(1);
+        assertThat(sink.spansDropped()).isZero();
+      } finally {
+        sink.shutdown();
+      }
     }
   }
 
@@ -199,7 +229,8 @@ class CollectorFaultsTest {
   void aCollectorThatNeverAnswersIsCutAtTheTimeoutAndCaptureNeverWaits() {
     try (OtlpReceiver receiver = OtlpReceiver.start()) {
       receiver.answerTraceRequests(Answer.hang());
-      OtelSink sink = grpcSink(receiver.port(), 60);
+      // one request at a time: the hung one holds the export until its timeout
+      OtelSink sink = grpcSink(receiver.port(), 60, "gzip", 1);
       try {
         offer(sink, 0, 10);
         Await.until("the first request", Duration.ofSeconds(10), () -> receiver.traceArrivalSpans().size() == 1);

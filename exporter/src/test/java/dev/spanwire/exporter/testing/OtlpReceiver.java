@@ -38,6 +38,12 @@ public final class OtlpReceiver implements AutoCloseable {
   private final List<Integer> traceArrivalSpans = new CopyOnWriteArrayList<>();
   private final List<StreamObserver<ExportTraceServiceResponse>> hanging = new CopyOnWriteArrayList<>();
   private final java.util.concurrent.atomic.AtomicInteger refusedSpans = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger traceRequestsInFlight = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicInteger mostTraceRequestsInFlight = new java.util.concurrent.atomic.AtomicInteger();
+  /** Trace requests answered only in groups of this many (0: each at once); see {@link #answerTraceRequestsInGroupsOf}. */
+  private int groupSize;
+  private int groupWaiting;
+  private long groupsReleased;
 
   /**
    * How the receiver answers one trace request, given on command: a refusal with a status (and
@@ -104,6 +110,16 @@ public final class OtlpReceiver implements AutoCloseable {
                   .flatMap(r -> r.getScopeSpansList().stream()).mapToInt(ss -> ss.getSpansCount()).sum();
               traceArrivalNanos.add(System.nanoTime());
               traceArrivalSpans.add(spanCount);
+              mostTraceRequestsInFlight.accumulateAndGet(traceRequestsInFlight.incrementAndGet(), Math::max);
+              try {
+                if (!joinGroup()) {
+                  refusedSpans.addAndGet(spanCount);
+                  response.onError(io.grpc.Status.UNAVAILABLE.withDescription("no group to be answered in").asRuntimeException());
+                  return;
+                }
+              } finally {
+                traceRequestsInFlight.decrementAndGet();
+              }
               Answer answer = traceAnswers.poll();
               if (answer != null && answer.hangs()) {
                 hanging.add(response);
@@ -152,6 +168,53 @@ public final class OtlpReceiver implements AutoCloseable {
   /** The next trace requests are answered so, in order (a refused or unanswered one is not recorded). */
   public void answerTraceRequests(Answer... answers) {
     traceAnswers.addAll(List.of(answers));
+  }
+
+  /**
+   * From now on a trace request is answered only when {@code n} of them are waiting together: the
+   * {@code n}-th releases its group. One that finds no group within 10 s is refused (UNAVAILABLE).
+   * A client that sends one request at a time gets no answer but refusals.
+   */
+  public void answerTraceRequestsInGroupsOf(int n) {
+    synchronized (traces) {
+      groupSize = n;
+      groupWaiting = 0;
+    }
+  }
+
+  /** The most trace requests that were under way at once (arrived, not yet answered). */
+  public int mostTraceRequestsInFlight() {
+    return mostTraceRequestsInFlight.get();
+  }
+
+  private boolean joinGroup() {
+    synchronized (traces) {
+      if (groupSize <= 1) {
+        return true;
+      }
+      long group = groupsReleased;
+      if (++groupWaiting == groupSize) {
+        groupWaiting = 0;
+        groupsReleased++;
+        traces.notifyAll();
+        return true;
+      }
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      long left;
+      while (groupsReleased == group && (left = deadline - System.nanoTime()) > 0) {
+        try {
+          traces.wait(Math.max(1, left / 1_000_000));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+      if (groupsReleased == group) {
+        groupWaiting--;
+        return false;
+      }
+      return true;
+    }
   }
 
   /** A refusal as grpc-java sends it, with a {@code google.rpc.RetryInfo} detail when asked. */
