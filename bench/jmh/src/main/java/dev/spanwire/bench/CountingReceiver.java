@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * An OTLP/gRPC receiver that only counts, for benchmarks: it walks the protobuf wire format of
  * each trace export to count spans without building message objects, so it keeps up with an
  * exporter on another core and costs no memory. Run as a program, it listens on the given port
- * and prints its counts when stopped.
+ * and prints its counts when stopped. Given a delay, it answers each request that long after it
+ * came (no thread waits meanwhile), as an endpoint a round trip away would.
  */
 public final class CountingReceiver implements AutoCloseable {
   private final Server server;
@@ -30,8 +31,18 @@ public final class CountingReceiver implements AutoCloseable {
   private final AtomicLong traceRequests = new AtomicLong();
   private final AtomicLong metricRequests = new AtomicLong();
 
+  private final java.util.concurrent.ScheduledExecutorService later;
+  private final long delayMillis;
+
   public CountingReceiver(int port) throws IOException {
+    this(port, 0);
+  }
+
+  public CountingReceiver(int port, long delayMillis) throws IOException {
+    this.delayMillis = delayMillis;
+    this.later = delayMillis > 0 ? java.util.concurrent.Executors.newSingleThreadScheduledExecutor() : null;
     server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+        .withChildOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.TCP_NODELAY, true)
         .addService(counting(TraceServiceGrpc.getExportMethod(), request -> {
           spans.addAndGet(countSpans(request));
           traceRequests.incrementAndGet();
@@ -42,7 +53,7 @@ public final class CountingReceiver implements AutoCloseable {
   }
 
   /** The export method of a service, taking the request as raw bytes and answering empty. */
-  private static ServerServiceDefinition counting(MethodDescriptor<?, ?> export, java.util.function.Consumer<byte[]> onRequest) {
+  private ServerServiceDefinition counting(MethodDescriptor<?, ?> export, java.util.function.Consumer<byte[]> onRequest) {
     MethodDescriptor<byte[], byte[]> raw = MethodDescriptor.<byte[], byte[]>newBuilder()
         .setType(MethodDescriptor.MethodType.UNARY)
         .setFullMethodName(export.getFullMethodName())
@@ -53,8 +64,15 @@ public final class CountingReceiver implements AutoCloseable {
     return ServerServiceDefinition.builder(export.getServiceName())
         .addMethod(raw, ServerCalls.asyncUnaryCall((request, response) -> {
           onRequest.accept(request);
-          response.onNext(empty);
-          response.onCompleted();
+          Runnable answer = () -> {
+            response.onNext(empty);
+            response.onCompleted();
+          };
+          if (later == null) {
+            answer.run();
+          } else {
+            later.schedule(answer, delayMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+          }
         }))
         .build();
   }
@@ -125,11 +143,14 @@ public final class CountingReceiver implements AutoCloseable {
   @Override
   public void close() {
     server.shutdownNow();
+    if (later != null) {
+      later.shutdownNow();
+    }
   }
 
-  /** {@code CountingReceiver PORT}: receive until SIGTERM, then print the counts. */
+  /** {@code CountingReceiver PORT [DELAY_MS]}: receive until SIGTERM, then print the counts. */
   public static void main(String[] args) throws Exception {
-    CountingReceiver receiver = new CountingReceiver(Integer.parseInt(args[0]));
+    CountingReceiver receiver = new CountingReceiver(Integer.parseInt(args[0]), args.length > 1 ? Long.parseLong(args[1]) : 0);
     CountDownLatch done = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       System.out.println("received spans " + receiver.spans() + " in " + receiver.traceRequests()

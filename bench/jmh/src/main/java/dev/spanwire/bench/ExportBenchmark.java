@@ -29,7 +29,8 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>java -cp bench/jmh/target/benchmarks.jar dev.spanwire.bench.ExportBenchmark [spans] [gzip|none] [endpoint]</pre>
  *
  * <p>{@code -Dspanwire.bench.batch=N} and {@code -Dspanwire.bench.queue=N} change the batch and
- * queue sizes from the defaults (512, 2,048) to see what a request's own cost is.
+ * queue sizes from the defaults (512, 8,192) to see what a request's own cost is;
+ * {@code -Dspanwire.bench.concurrent=N} the requests in flight at once (default 2).
  */
 public final class ExportBenchmark {
   private ExportBenchmark() {}
@@ -47,7 +48,8 @@ public final class ExportBenchmark {
         .withSignals(true, false)
         .withBatching(Integer.getInteger("spanwire.bench.queue", ExportSettings.DEFAULT_MAX_QUEUE_SIZE),
             Integer.getInteger("spanwire.bench.batch", ExportSettings.DEFAULT_MAX_EXPORT_BATCH_SIZE),
-            ExportSettings.DEFAULT_SCHEDULE_DELAY);
+            ExportSettings.DEFAULT_SCHEDULE_DELAY)
+        .withConcurrentExports(Integer.getInteger("spanwire.bench.concurrent", ExportSettings.DEFAULT_MAX_CONCURRENT_EXPORTS));
     OtelSink sink = OtelSink.start(settings, KernelClock.calibrate(), "bench", "bench");
     try {
       run(sink, exchanges, total / 5); // warm-up
@@ -57,9 +59,9 @@ public final class ExportBenchmark {
       long elapsed = System.nanoTime() - start;
       long cpu = os.getProcessCpuTime() - cpuBefore;
       System.out.printf(
-          "exported %d spans in %.2f s: %.0f spans/s; CPU %.1f ms per 10k spans (%.2f cores, %.0f spans per CPU second); %s%s%n",
+          "exported %d spans in %.2f s: %.0f spans/s; CPU %.1f ms per 10k spans (%.2f cores, %.0f spans per CPU second); %s, %d in flight%s%n",
           total, elapsed / 1e9, total / (elapsed / 1e9), cpu / 1e6 / (total / 10_000.0), cpu / (double) elapsed,
-          total / (cpu / 1e9), compression, local == null ? "" : ", receiver in this process");
+          total / (cpu / 1e9), compression, settings.maxConcurrentExports(), local == null ? "" : ", receiver in this process");
     } finally {
       sink.shutdown();
       if (local != null) {
