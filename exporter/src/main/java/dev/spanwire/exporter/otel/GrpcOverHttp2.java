@@ -361,8 +361,14 @@ final class GrpcOverHttp2 implements GrpcSender {
         connection = null;
       }
       if (connection == null) {
-        connection = new Connection(open(deadline));
-        connection.start();
+        Connection fresh = new Connection(open(deadline));
+        try {
+          fresh.start();
+        } catch (IOException e) {
+          fresh.close();
+          throw e;
+        }
+        connection = fresh;
         call.openedConnection = true;
       }
       return connection;

@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>There are {@code maxConcurrentExports} such workers. One at a time fills and encodes a batch;
  * the others send theirs meanwhile and wait for the answers, so that many requests are in flight
  * at once, and an endpoint a round trip away takes that many batches per round trip rather than
- * one (an endpoint 20 ms away: 25,600 spans a second, one batch at a time).
+ * one (an endpoint 20 ms away takes at most 25,600 spans a second one batch at a time).
  *
  * <p>Unlike the SDK's processor it does not give up on a batch the endpoint could take later: it
  * retries the same batch, after the delay the endpoint asked for (RetryInfo, Retry-After) or with
