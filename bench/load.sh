@@ -4,8 +4,8 @@
 # their ratio, the agent's CPU seconds and peak RSS during the loaded run, the events it lost, and
 # the exchanges it reported against the requests wrk completed while it ran.
 #
-#   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-w SECONDS] [-x] [--pid]
-#                 [--download BYTES] [--upload BYTES] [--tls] [--h2 [-m STREAMS]] [-k]
+#   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-w SECONDS] [-x [--otlp-rtt MS]]
+#                 [--pid] [--download BYTES] [--upload BYTES] [--tls] [--h2 [-m STREAMS]] [-k]
 #
 # --download N serves a file of N bytes instead of the 17-byte page; --upload N POSTs N bytes per
 # request (nginx reads and drops them). --tls puts nginx behind TLS (a certificate openssl makes)
@@ -27,6 +27,8 @@
 #
 # -x exports spans and metrics over OTLP/gRPC (the defaults: gzip, batches of 512) to a counting
 # receiver in its own process and reports the spans it received; without it export is off.
+# --otlp-rtt MS makes that receiver answer each request MS after it came, as an endpoint a round
+# trip away (SPANWIRE_OTLP_CONCURRENT_EXPORTS sets the agent's requests in flight).
 #
 # Rounds alternate (without, with, without, with, ...; default 3 each) and the medians are
 # compared, since single runs on a 2-core machine vary by several percent. Each round starts a
@@ -39,19 +41,22 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
 duration=10 connections=16 threads=2 rounds=3 warmup=2 export="" one_pid="" download="" upload="" tls="" h2="" streams=10
+otlp_rtt=0
 kernel_cost=""
-usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-w seconds] [-x] [--pid] [--download bytes] [--upload bytes] [--tls] [--h2 [-m streams]] [-k]" >&2; exit 2; }
+usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-w seconds] [-x [--otlp-rtt ms]] [--pid] [--download bytes] [--upload bytes] [--tls] [--h2 [-m streams]] [-k]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift ;; -c) connections=$2; shift ;; -t) threads=$2; shift ;; -r) rounds=$2; shift ;;
     -w) warmup=$2; shift ;;
-    -x) export=1 ;; --pid|-p) one_pid=1 ;;
+    -x) export=1 ;; --otlp-rtt) otlp_rtt=$2; shift ;; --pid|-p) one_pid=1 ;;
     --download) download=$2; shift ;; --upload) upload=$2; shift ;; --tls) tls=1 ;;
     --h2) h2=1 ;; -m) streams=$2; shift ;; -k|--kernel-cost) kernel_cost=1 ;; *) usage ;;
   esac
   shift
 done
 [ "$(id -u)" -eq 0 ] || die "the harness loads BPF programs: run it as root"
+[[ $otlp_rtt =~ ^[0-9]+$ ]] || die "--otlp-rtt takes whole milliseconds, got $otlp_rtt"
+[ "$otlp_rtt" -eq 0 ] || [ -n "$export" ] || die "--otlp-rtt needs -x"
 ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_RUNTIME_PACKAGES nginx-light wrk nghttp2-client
 java_home=$(find_jdk)
 [ -n "${AGENT_JAR:-}" ] || ! agent_stale "$root" || build_agent "$root" "$java_home"
@@ -116,7 +121,7 @@ otlp=(--otlp-endpoint none)
 if [ -n "$export" ]; then
   (cd "$root" && JAVA_HOME="$java_home" ./mvnw -B -q -Pbench -DskipTests install >&2)
   receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$java_home/bin/java" -cp "$root/bench/jmh/target/benchmarks.jar" dev.spanwire.bench.CountingReceiver "$receiver_port" \
+  "$java_home/bin/java" -cp "$root/bench/jmh/target/benchmarks.jar" dev.spanwire.bench.CountingReceiver "$receiver_port" "$otlp_rtt" \
     >"$work/receiver.log" 2>&1 & receiver_pid=$!
   for _ in $(seq 100); do grep -q listening "$work/receiver.log" && break; sleep 0.1; done
   otlp=(--otlp-endpoint "http://127.0.0.1:$receiver_port")
@@ -264,6 +269,7 @@ received="export off"
 if [ -n "$receiver_pid" ]; then
   kill -TERM "$receiver_pid"; wait "$receiver_pid" 2>/dev/null || true; receiver_pid=""
   received="$(grep -o 'received spans [0-9]*' "$work/receiver.log" | awk '{print $3}') spans at the OTLP receiver (all rounds)"
+  [ "$otlp_rtt" -eq 0 ] || received="$received, which answered each request $otlp_rtt ms after it came"
 fi
 
 awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="$rounds" \
