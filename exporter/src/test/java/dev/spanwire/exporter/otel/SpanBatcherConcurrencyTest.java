@@ -98,6 +98,52 @@ class SpanBatcherConcurrencyTest {
   }
 
   @Test
+  void overOtlpHttpTwoWorkersHaveTwoRequestsInFlightTogether() throws Exception {
+    // a server that answers a request only when a second is waiting with it (10 s, else 503)
+    java.util.concurrent.CyclicBarrier pair = new java.util.concurrent.CyclicBarrier(2);
+    java.util.List<Integer> spansPerRequest = new java.util.concurrent.CopyOnWriteArrayList<>();
+    com.sun.net.httpserver.HttpServer server =
+        com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 16);
+    server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+    server.createContext("/v1/traces", exchange -> {
+      byte[] body = exchange.getRequestBody().readAllBytes();
+      if ("gzip".equals(exchange.getRequestHeaders().getFirst("Content-Encoding"))) {
+        body = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(body)).readAllBytes();
+      }
+      var request = io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest.parseFrom(body);
+      int status;
+      try {
+        pair.await(10, java.util.concurrent.TimeUnit.SECONDS);
+        spansPerRequest.add(request.getResourceSpans(0).getScopeSpans(0).getSpansCount());
+        status = 200;
+      } catch (Exception alone) {
+        pair.reset();
+        status = 503;
+      }
+      exchange.sendResponseHeaders(status, -1);
+      exchange.close();
+    });
+    server.start();
+    ExportSettings settings = ExportSettings.defaults()
+        .withEndpoint(ExportSettings.Protocol.HTTP_PROTOBUF, "http://127.0.0.1:" + server.getAddress().getPort())
+        .withBatching(1_000, 10, Duration.ofHours(1))
+        .withConcurrentExports(2)
+        .withHeaders(Map.of(), "gzip", Duration.ofSeconds(20));
+    OtlpSpanEncoder encoder = new OtlpSpanEncoder(CLOCK, new ExchangeFields(settings.scheme(), List.of()), f -> f,
+        new ProcessResources("testhost"), InstrumentationScopeInfo.builder("spanwire").setVersion("test").build());
+    SpanBatcher batcher = new SpanBatcher(SpanSender.of(settings), encoder, settings, wait -> { }, SpanBatcher.MAX_QUEUE_BYTES);
+    try {
+      offer(batcher, 40);
+      Await.until("four batches answered in pairs", Duration.ofSeconds(30), () -> batcher.exported() == 40);
+      assertThat(spansPerRequest).containsExactly(10, 10, 10, 10);
+      assertThat(batcher.failures()).isZero();
+    } finally {
+      batcher.shutdown(Duration.ofSeconds(5));
+      server.stop(0);
+    }
+  }
+
+  @Test
   void oneWorkerSendsOneRequestAtATime() {
     try (OtlpReceiver receiver = OtlpReceiver.start()) {
       SpanBatcher batcher = batcher(receiver, 1);
