@@ -75,6 +75,7 @@ final class GrpcOverHttp2 implements GrpcSender {
   private static final int PRIORITY_FLAG = 0x20;
   private static final int CANCEL = 0x8;
   private static final int PROTOCOL_ERROR = 0x1;
+  private static final int REFUSED_STREAM = 0x7;
   /** RFC 9113's defaults: what a peer may assume before our SETTINGS, and what we assume of it. */
   private static final int DEFAULT_WINDOW = 65_535;
   private static final int DEFAULT_FRAME_SIZE = 16_384;
@@ -321,8 +322,11 @@ final class GrpcOverHttp2 implements GrpcSender {
       try {
         return c.exchange(call, block, message.body, message.bodyLength);
       } catch (IOException e) {
-        // a kept connection the endpoint had closed (idle, restarted): once more on a new one
-        if (!reused || e instanceof SocketTimeoutException || call.headersSeen || System.nanoTime() - deadline >= 0) {
+        // a kept connection the endpoint had closed (idle, restarted), or a stream the endpoint
+        // says it did not process (GOAWAY, REFUSED_STREAM): once more on a new one
+        boolean unprocessed = e instanceof Unprocessed;
+        if ((!reused && !unprocessed) || e instanceof SocketTimeoutException || call.headersSeen
+            || System.nanoTime() - deadline >= 0) {
           throw e;
         }
         Call again = new Call(deadline);
@@ -479,6 +483,13 @@ final class GrpcOverHttp2 implements GrpcSender {
       throw new SocketTimeoutException("deadline passed");
     }
     return (int) Math.min(Integer.MAX_VALUE, left);
+  }
+
+  /** A call the endpoint did not process (RFC 9113 8.7): safe to send again. */
+  private static final class Unprocessed extends IOException {
+    Unprocessed(String message) {
+      super(message);
+    }
   }
 
   /** One call in flight: its stream, its send window, and the answer as it arrives. */
@@ -667,7 +678,7 @@ final class GrpcOverHttp2 implements GrpcSender {
         }
         if (nextStream < 0 || lastStreamProcessed != Integer.MAX_VALUE) {
           // the calls it still carries go on; this one goes on a new connection
-          call.failure = new IOException("the endpoint " + authority + " is closing the connection (GOAWAY)");
+          call.failure = new Unprocessed("the endpoint " + authority + " is closing the connection (GOAWAY)");
           throw call.failure;
         }
         call.stream = nextStream;
@@ -836,7 +847,9 @@ final class GrpcOverHttp2 implements GrpcSender {
           }
           Call call = calls.get(id);
           if (call != null && !call.done()) {
-            call.failure = new IOException("the endpoint reset the call's stream (HTTP/2 error " + (int) readInt(payload, 0) + ")");
+            int code = (int) readInt(payload, 0);
+            String what = "the endpoint reset the call's stream (HTTP/2 error " + code + ")";
+            call.failure = code == REFUSED_STREAM ? new Unprocessed(what) : new IOException(what);
           }
         }
         case SETTINGS -> settings(id, flags, length);
@@ -856,7 +869,7 @@ final class GrpcOverHttp2 implements GrpcSender {
           lastStreamProcessed = streamId(payload, 0);
           for (Call call : calls.values()) {
             if (call.stream > lastStreamProcessed && !call.done()) {
-              call.failure = new IOException("the endpoint closed the connection before the call (GOAWAY, HTTP/2 error "
+              call.failure = new Unprocessed("the endpoint closed the connection before the call (GOAWAY, HTTP/2 error "
                   + (int) readInt(payload, 4) + ")");
             }
           }

@@ -348,6 +348,121 @@ class GrpcOverHttp2Test {
 
   @Test
   @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void aGoawayWithTwoCallsInFlightAnswersTheOneItProcessedAndTheOtherGoesOnANewConnection() throws Exception {
+    // a raw endpoint: on its first connection it takes both requests, says GOAWAY with the first
+    // stream as the last it processed, and answers that one; the second connection answers all
+    try (ServerSocket listener = new ServerSocket()) {
+      listener.bind(new InetSocketAddress("127.0.0.1", 0));
+      AtomicReference<Throwable> serverError = new AtomicReference<>();
+      List<Integer> streamsPerConnection = new CopyOnWriteArrayList<>();
+      Thread endpoint = Thread.ofPlatform().daemon().start(() -> {
+        try (Socket first = listener.accept()) {
+          java.io.DataInputStream in = new java.io.DataInputStream(first.getInputStream());
+          OutputStream out = first.getOutputStream();
+          in.readFully(new byte[24]);
+          frame(out, 4, 0, 0, new byte[0]);
+          out.flush();
+          List<Integer> ended = requestsEnded(in, 2);
+          streamsPerConnection.add(ended.size());
+          int processed = Math.min(ended.get(0), ended.get(1));
+          frame(out, 7, 0, 0, new byte[] {0, 0, 0, (byte) processed, 0, 0, 0, 0}); // GOAWAY, NO_ERROR
+          answer(out, processed);
+          out.flush();
+          try (Socket second = listener.accept()) {
+            java.io.DataInputStream in2 = new java.io.DataInputStream(second.getInputStream());
+            OutputStream out2 = second.getOutputStream();
+            in2.readFully(new byte[24]);
+            frame(out2, 4, 0, 0, new byte[0]);
+            out2.flush();
+            List<Integer> again = requestsEnded(in2, 1);
+            streamsPerConnection.add(again.size());
+            answer(out2, again.get(0));
+            out2.flush();
+            in2.read(); // until the sender goes
+          }
+        } catch (IOException e) {
+          serverError.set(e);
+        }
+      });
+      sender = new GrpcOverHttp2(config(listener.getLocalPort(), null, Duration.ofSeconds(10)));
+
+      List<GrpcResponse> answers = sendTogether(List.of(request(3, 10), request(4, 10)));
+
+      for (GrpcResponse answer : answers) {
+        assertEquals(GrpcStatusCode.OK, answer.getStatusCode(), answer.getStatusDescription());
+      }
+      assertEquals(List.of(2, 1), streamsPerConnection);
+      sender.shutdown();
+      endpoint.join(10_000);
+      assertNull(serverError.get());
+    }
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+  void aStreamTheEndpointRefusedIsSentOnceMoreEvenOnAConnectionOfItsOwn() throws Exception {
+    // REFUSED_STREAM says the request was not processed (RFC 9113 8.7): the call's own first
+    // stream is refused, the same call's second answered, on the one connection
+    try (ServerSocket listener = new ServerSocket()) {
+      listener.bind(new InetSocketAddress("127.0.0.1", 0));
+      AtomicReference<Throwable> serverError = new AtomicReference<>();
+      List<Integer> streams = new CopyOnWriteArrayList<>();
+      Thread endpoint = Thread.ofPlatform().daemon().start(() -> {
+        try (Socket s = listener.accept()) {
+          java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+          OutputStream out = s.getOutputStream();
+          in.readFully(new byte[24]);
+          frame(out, 4, 0, 0, new byte[0]);
+          out.flush();
+          int refused = requestsEnded(in, 1).get(0);
+          streams.add(refused);
+          frame(out, 3, 0, refused, new byte[] {0, 0, 0, 7}); // RST_STREAM REFUSED_STREAM
+          out.flush();
+          int again = requestsEnded(in, 1).get(0);
+          streams.add(again);
+          answer(out, again);
+          out.flush();
+          in.read(); // until the sender goes
+        } catch (IOException e) {
+          serverError.set(e);
+        }
+      });
+      sender = new GrpcOverHttp2(config(listener.getLocalPort(), null, Duration.ofSeconds(10)));
+
+      GrpcResponse answer = send(request(5, 10));
+
+      assertEquals(GrpcStatusCode.OK, answer.getStatusCode());
+      assertEquals(List.of(1, 3), streams);
+      sender.shutdown();
+      endpoint.join(10_000);
+      assertNull(serverError.get());
+    }
+  }
+
+  /** Reads frames until {@code n} requests have ended (DATA with END_STREAM); their streams, in that order. */
+  private static List<Integer> requestsEnded(java.io.DataInputStream in, int n) throws IOException {
+    List<Integer> ended = new java.util.ArrayList<>();
+    while (ended.size() < n) {
+      byte[][] f = readFrame(in);
+      if (f[0][3] == 0 && (f[0][4] & 1) != 0) {
+        ended.add((f[0][5] & 0x7f) << 24 | (f[0][6] & 0xff) << 16 | (f[0][7] & 0xff) << 8 | f[0][8] & 0xff);
+      }
+    }
+    return ended;
+  }
+
+  /** An OK answer on {@code stream}: :status 200, an empty message, grpc-status 0. */
+  private static void answer(OutputStream out, int stream) throws IOException {
+    java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+    head.write(0x88); // :status 200 (static 8)
+    head.writeBytes(literal("content-type", "application/grpc"));
+    frame(out, 1, 0x4, stream, head.toByteArray());
+    frame(out, 0, 0, stream, new byte[] {0, 0, 0, 0, 0});
+    frame(out, 1, 0x1 | 0x4, stream, literal("grpc-status", "0"));
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
   void aTlsEndpointThatDoesNotAgreeToHttp2ByAlpnIsAClearError(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
       throws Exception {
     alpnRefused("127.0.0.1", dir);
