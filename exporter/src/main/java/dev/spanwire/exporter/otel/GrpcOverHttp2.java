@@ -323,7 +323,8 @@ final class GrpcOverHttp2 implements GrpcSender {
         return c.exchange(call, block, message.body, message.bodyLength);
       } catch (IOException e) {
         // a kept connection the endpoint had closed (idle, restarted), or a stream the endpoint
-        // says it did not process (GOAWAY, REFUSED_STREAM): once more on a new one
+        // says it did not process (GOAWAY, REFUSED_STREAM): once more, on the connection new
+        // calls go on now (a new one when this one is done)
         boolean unprocessed = e instanceof Unprocessed;
         if ((!reused && !unprocessed) || e instanceof SocketTimeoutException || call.headersSeen
             || System.nanoTime() - deadline >= 0) {
