@@ -98,9 +98,7 @@ public record CaptureConfig(
     if (stashEntries < 0) {
       throw new IllegalArgumentException("stash entries must not be negative, got " + stashEntries);
     }
-    if (catchUpNice < ThreadNice.MIN || catchUpNice > ThreadNice.MAX) {
-      throw new IllegalArgumentException("nice must be " + ThreadNice.MIN + ".." + ThreadNice.MAX + ", got " + catchUpNice);
-    }
+    ThreadNice.checkRange(catchUpNice);
   }
 
   /**

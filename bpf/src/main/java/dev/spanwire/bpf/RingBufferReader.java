@@ -354,7 +354,6 @@ public final class RingBufferReader implements AutoCloseable {
     }
   }
 
-
   @Override
   public String toString() {
     return "RingBufferReader{" + name + ", " + dataBytes + " bytes, poll " + pollMillis + " ms, records " + records + "}";

@@ -36,9 +36,7 @@ public final class ThreadNice {
    * value below the current one needs CAP_SYS_NICE or RLIMIT_NICE).
    */
   public static String set(int nice) {
-    if (nice < MIN || nice > MAX) {
-      throw new IllegalArgumentException("nice must be " + MIN + ".." + MAX + ", got " + nice);
-    }
+    checkRange(nice);
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment state = arena.allocate(CALL_STATE);
       int tid = (int) GETTID.invokeExact();
@@ -51,6 +49,14 @@ public final class ThreadNice {
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     }
+  }
+
+  /** {@code nice} when it is within Linux's range, else an IllegalArgumentException saying so. */
+  static int checkRange(int nice) {
+    if (nice < MIN || nice > MAX) {
+      throw new IllegalArgumentException("nice must be " + MIN + ".." + MAX + ", got " + nice);
+    }
+    return nice;
   }
 
   /** The calling thread's nice value. */

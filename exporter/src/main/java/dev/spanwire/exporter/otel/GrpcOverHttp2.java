@@ -38,8 +38,8 @@ import javax.net.ssl.SSLSocket;
  * that does not need: OkHttp handed each call to a dispatcher thread, read the answer on a reader
  * thread, scheduled its connection pool's cleanup and a timeout on a watchdog thread — five thread
  * hand-offs a request, on an agent that must leave the host's cores to the host. Here the calling
- * thread compresses the message into buffers of its call ({@link Gzip}), writes the request's
- * frames and waits for the answer; whichever waiting caller finds no other reading reads the
+ * thread compresses the message into buffers of its call ({@link GrpcMessage}), writes the
+ * request's frames and waits for the answer; whichever waiting caller finds no other reading reads the
  * connection for all of them — HEADERS, DATA and trailers of every stream, and what the connection
  * itself sends (SETTINGS, PING, WINDOW_UPDATE, GOAWAY) — so a second call in flight costs no
  * thread. Flow control is honoured both ways, and the endpoint's limit on concurrent streams; an
@@ -85,8 +85,6 @@ final class GrpcOverHttp2 implements GrpcSender {
   private static final int MAX_HEADER_BLOCK = 1 << 16;
   /** An export's answer is a few bytes; an endpoint's longer reply is kept only this far. */
   static final int MAX_REPLY_BYTES = 1 << 20;
-  /** A call's request buffer's size between calls (it grows for a request that needs more). */
-  private static final int BUFFER_CAPACITY = 1 << 16;
 
   private final String host;
   private final int port;
@@ -98,11 +96,10 @@ final class GrpcOverHttp2 implements GrpcSender {
   private final SSLContext sslContext;
   private final List<String> tlsProtocols;
   private final Compressor compressor;
-  private final boolean gzip;
   private final Supplier<Map<String, List<String>>> headers;
   private final Watchdog watchdog;
   /** Request buffers of calls that ended, for the next ones (one set per call in flight). */
-  private final java.util.ArrayDeque<Message> spare = new java.util.ArrayDeque<>();
+  private final java.util.ArrayDeque<GrpcMessage> spare = new java.util.ArrayDeque<>();
   /** The connection new calls go on; guarded by this. */
   private Connection connection;
   /** Connections given up on (closed or GOAWAY) that still carry calls; guarded by this. */
@@ -124,7 +121,6 @@ final class GrpcOverHttp2 implements GrpcSender {
     this.sslContext = config.getSslContext();
     this.tlsProtocols = config.getEnabledProtocols();
     this.compressor = config.getCompressor();
-    this.gzip = compressor != null && compressor.getEncoding().equals("gzip");
     this.headers = config.getHeadersSupplier();
     this.watchdog = new Watchdog(timeout);
   }
@@ -132,7 +128,7 @@ final class GrpcOverHttp2 implements GrpcSender {
   @Override
   public void send(MessageWriter writer, Consumer<GrpcResponse> onResponse, Consumer<Throwable> onError) {
     GrpcResponse reply;
-    Message message = takeMessage();
+    GrpcMessage message = takeMessage();
     try {
       if (shutdown) {
         throw new IOException("the sender was shut down");
@@ -160,7 +156,7 @@ final class GrpcOverHttp2 implements GrpcSender {
       }
       open.addAll(retired);
       retired.clear();
-      spare.forEach(Message::close);
+      spare.forEach(GrpcMessage::close);
       spare.clear();
     }
     for (Connection c : open) {
@@ -171,12 +167,12 @@ final class GrpcOverHttp2 implements GrpcSender {
     return CompletableResultCode.ofSuccess();
   }
 
-  private synchronized Message takeMessage() {
-    Message m = spare.poll();
-    return m != null ? m : new Message();
+  private synchronized GrpcMessage takeMessage() {
+    GrpcMessage m = spare.poll();
+    return m != null ? m : new GrpcMessage(compressor);
   }
 
-  private synchronized void giveBack(Message message) {
+  private synchronized void giveBack(GrpcMessage message) {
     message.trim();
     if (shutdown) {
       message.close();
@@ -185,133 +181,9 @@ final class GrpcOverHttp2 implements GrpcSender {
     }
   }
 
-  // ---- the message -------------------------------------------------------------------------
-
-  /** One call's request buffers: the gRPC message with its 5-byte prefix, and what gzip needs. */
-  private final class Message {
-    private Gzip gzipper;
-    /** A message written in pieces, gathered to be compressed whole. */
-    private byte[] staged = new byte[0];
-    private int stagedLength;
-    /** The gRPC message being sent: its 5-byte prefix, then the (compressed) message. */
-    private byte[] body = new byte[BUFFER_CAPACITY];
-    private int bodyLength;
-
-    /** The gRPC length-prefixed message: compressed flag, length, bytes (gRPC's PROTOCOL-HTTP2). */
-    void frame(MessageWriter writer) throws IOException {
-      bodyLength = 5;
-      if (compressor == null) {
-        ensure(5L + writer.getContentLength());
-        writer.writeMessage(bodyStream());
-      } else if (gzip) {
-        gzip(writer);
-      } else {
-        try (OutputStream out = compressor.compress(bodyStream())) {
-          writer.writeMessage(out);
-        }
-      }
-      int length = bodyLength - 5;
-      body[0] = (byte) (compressor == null ? 0 : 1);
-      body[1] = (byte) (length >>> 24);
-      body[2] = (byte) (length >>> 16);
-      body[3] = (byte) (length >>> 8);
-      body[4] = (byte) length;
-    }
-
-    /**
-     * gzip at the fastest level ({@link Gzip}): OTLP batches repeat the same names and values, so
-     * level 1 compresses them nearly as well as the default level 6 (a 512-span batch of 280 KB:
-     * 27.2 KB rather than 24.9 KB with zlib) for a third of the CPU. A message written in one piece
-     * (the span encoder's) is compressed from the writer's own array; one written in pieces (the
-     * SDK's metrics) is gathered first.
-     */
-    private void gzip(MessageWriter writer) throws IOException {
-      if (gzipper == null) {
-        gzipper = new Gzip();
-      }
-      int length = writer.getContentLength();
-      stagedLength = 0;
-      boolean[] done = new boolean[1];
-      writer.writeMessage(new OutputStream() {
-        @Override
-        public void write(int b) {
-          write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-          if (stagedLength == 0 && !done[0] && len == length) {
-            compressed(b, off, len);
-            done[0] = true;
-            return;
-          }
-          if (done[0]) {
-            throw new IllegalStateException("the message was longer than its " + length + " bytes");
-          }
-          if (staged.length - stagedLength < len) {
-            staged = java.util.Arrays.copyOf(staged, Math.max(stagedLength + len, 2 * staged.length));
-          }
-          System.arraycopy(b, off, staged, stagedLength, len);
-          stagedLength += len;
-        }
-      });
-      if (!done[0]) {
-        compressed(staged, 0, stagedLength);
-      }
-    }
-
-    private void compressed(byte[] message, int offset, int length) {
-      ensure(5L + gzipper.bound(length));
-      bodyLength = 5 + gzipper.compress(message, offset, length, body, 5);
-    }
-
-    private OutputStream bodyStream() {
-      return new OutputStream() {
-        @Override
-        public void write(int b) {
-          ensure(bodyLength + 1L);
-          body[bodyLength++] = (byte) b;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-          ensure((long) bodyLength + len);
-          System.arraycopy(b, off, body, bodyLength, len);
-          bodyLength += len;
-        }
-      };
-    }
-
-    private void ensure(long needed) {
-      if (needed > Integer.MAX_VALUE - 16) {
-        throw new IllegalArgumentException("a gRPC message of " + needed + " bytes");
-      }
-      if (needed > body.length) {
-        body = java.util.Arrays.copyOf(body, (int) Math.max(needed, Math.min(Integer.MAX_VALUE - 16, 2L * body.length)));
-      }
-    }
-
-    /** Back to the buffers' usual sizes after a call that needed more. */
-    void trim() {
-      if (body.length > 4 * BUFFER_CAPACITY) {
-        body = new byte[BUFFER_CAPACITY];
-      }
-      if (staged.length > 4 * BUFFER_CAPACITY) {
-        staged = new byte[0];
-      }
-    }
-
-    void close() {
-      if (gzipper != null) {
-        gzipper.close();
-        gzipper = null;
-      }
-    }
-  }
-
   // ---- the call ----------------------------------------------------------------------------
 
-  private GrpcResponse call(Message message) throws IOException {
+  private GrpcResponse call(GrpcMessage message) throws IOException {
     long deadline = System.nanoTime() + timeout.toNanos();
     byte[] block = headerBlock();
     Call call = new Call(deadline);
