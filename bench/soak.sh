@@ -211,6 +211,15 @@ kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
 wait "$checker_pid" 2>/dev/null || true
 summary=$(grep -o 'stopped: .*' "$work/agent.log" || echo "")
 completed() { awk '/ requests in / {print $1}' "$1"; }
+# a load tool that ended without its summary (it died, or could not connect) is counted as 0 made:
+# say so, since the coverage below then reads high
+incomplete=""
+for f in wrk.keepalive wrk.close wrk.tls h2load.out h2load.tls; do
+  grep -q -e ' requests in ' -e '^requests:' "$work/$f" || {
+    echo "soak: $f has no request count (counted as 0): $(tail -n 3 "$work/$f" | tr '\n' ' ')"
+    incomplete=" (not comparable: a load tool did not report)"
+  }
+done
 made_wrk=$(( $(completed "$work/wrk.keepalive") + $(completed "$work/wrk.close") + $(completed "$work/wrk.tls") ))
 h2_succeeded() { awk '/^requests:/ {for (i = 1; i <= NF; i++) if ($i ~ /^succeeded/) print $(i - 1)}' "$1"; }
 made_h2=$(( $(h2_succeeded "$work/h2load.out") + $(h2_succeeded "$work/h2load.tls") ))
@@ -220,7 +229,7 @@ made=$((made_wrk + made_h2 + made_py + made_curl))
 server=$(echo "$summary" | grep -o ', server [0-9]*' | awk '{print $3}')
 client=$(echo "$summary" | grep -o ', client [0-9]*' | awk '{print $3}')
 echo "clients completed $made exchanges (wrk $made_wrk, h2load $made_h2, python $made_py, curl $made_curl; resets not counted)"
-echo "agent saw server side ${server:-?} ($(awk -v s="${server:-0}" -v m="$made" 'BEGIN {printf "%.2f", 100 * s / m}') %), client side ${client:-?}"
+echo "agent saw server side ${server:-?} ($(awk -v s="${server:-0}" -v m="$made" 'BEGIN {printf "%.2f", 100 * s / m}') %)$incomplete, client side ${client:-?}"
 read -r checked wrong <"$work/pairs" || { checked=0; wrong=0; }
 echo "wrong pairs: $wrong of $checked exchanges whose answer named its request (X-Uri), both sides"
 [ "$wrong" -eq 0 ] || tail -n +2 "$work/pairs"
