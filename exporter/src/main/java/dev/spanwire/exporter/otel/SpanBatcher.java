@@ -267,6 +267,21 @@ final class SpanBatcher {
   }
 
   private void fill(List<Exchange> batch) {
+    if (batch.isEmpty()) {
+      // a batch begins only while none is retried: the check and the take under the gate's
+      // monitor, which raising it takes too, so one who saw a failure counted sees no batch begin
+      Exchange first;
+      synchronized (retrying) {
+        if (retrying.get() > 0 && !shuttingDown) {
+          return;
+        }
+        first = queue.poll();
+      }
+      if (first == null) {
+        return;
+      }
+      take(batch, first);
+    }
     Exchange next;
     while (!batchFull(batch) && (next = queue.poll()) != null) {
       take(batch, next);
@@ -396,15 +411,16 @@ final class SpanBatcher {
         }
         return;
       }
-      failures.incrementAndGet();
       Failure failure = classify(cause);
       if (failure == Failure.TOO_LARGE && spans.size() > 1) {
+        failures.incrementAndGet();
         int half = spans.size() / 2;
         exportBySize(spans.subList(0, half), message);
         exportBySize(spans.subList(half, spans.size()), message);
         return;
       }
       if (failure == Failure.PERMANENT || (failure == Failure.TOO_LARGE && ++tooLargeAlone > MAX_TOO_LARGE_RETRIES)) {
+        failures.incrementAndGet();
         rejected.addAndGet(spans.size());
         dropped.addAndGet(spans.size());
         if (rejectionLogDue()) {
@@ -426,13 +442,18 @@ final class SpanBatcher {
       Duration asked = cause instanceof SpanSender.Refusal refusal ? refusal.retryDelay() : null;
       Duration wait = asked == null ? backoff : asked.compareTo(MAX_ASKED_DELAY) > 0 ? MAX_ASKED_DELAY : asked;
       if (System.nanoTime() + wait.toNanos() > shutdownDeadlineNanos) {
+        failures.incrementAndGet();
         dropped.addAndGet(spans.size());
         return;
       }
       if (!waiting[0]) {
         waiting[0] = true;
-        retrying.incrementAndGet();
+        synchronized (retrying) {
+          retrying.incrementAndGet();
+        }
       }
+      // counted once the gate is up (see fill)
+      failures.incrementAndGet();
       pause.pause(wait);
       backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
     }

@@ -99,6 +99,53 @@ class OtelDeliveryTest {
     }
   }
 
+  /**
+   * The retry gate is up before the failure is counted: a caller that saw the count sees no other
+   * worker begin a batch. The first failure's warning is held (up to 2 s) so that a count made
+   * before the gate would let the test fill the queue while the second worker can still take from
+   * it (it did, by chance, in CI: 969 dropped instead of 979).
+   */
+  @Test
+  void noOtherBatchBeginsOnceAFailureIsCounted() throws InterruptedException {
+    java.util.concurrent.CountDownLatch filled = new java.util.concurrent.CountDownLatch(1);
+    java.util.logging.Logger log = java.util.logging.Logger.getLogger(SpanBatcher.class.getName());
+    java.util.logging.Handler holding = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord record) {
+        if (record.getMessage() != null && record.getMessage().contains("retrying with backoff")) {
+          try {
+            filled.await(2, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    log.addHandler(holding);
+    int port = Peers.freePort();
+    OtelSink sink = start(grpc(port, 20, 10, Duration.ofMillis(50))); // two workers, the default
+    try {
+      sink.spans().onExchange(exchange(0));
+      Await.until("the first batch failing", Duration.ofSeconds(10), () -> sink.exportFailures() > 0);
+      for (int i = 1; i < 1000; i++) {
+        sink.spans().onExchange(exchange(i));
+      }
+      filled.countDown();
+      // the worker retrying holds 1 span, the queue 20; no second batch of 10 left the queue
+      assertThat(sink.spansDropped()).isEqualTo(1000 - 1 - 20);
+    } finally {
+      filled.countDown();
+      sink.shutdown();
+      log.removeHandler(holding);
+    }
+  }
+
   @Test
   void aBatchRefusedForGoodIsDroppedAndExportGoesOn() {
     try (OtlpReceiver receiver = OtlpReceiver.start()) {
