@@ -302,10 +302,8 @@ class GrpcOverHttp2Test {
       AtomicReference<byte[]> pingAck = new AtomicReference<>();
       Thread endpoint = Thread.ofPlatform().daemon().start(() -> {
         try (Socket s = listener.accept()) {
-          java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+          java.io.DataInputStream in = started(s);
           OutputStream out = s.getOutputStream();
-          in.readFully(new byte[24]); // the preface
-          frame(out, 4, 0, 0, new byte[0]); // our SETTINGS
           while (true) { // the request, to its last DATA
             byte[][] f = readFrame(in);
             if (f[0][3] == 0 && (f[0][4] & 1) != 0) {
@@ -357,11 +355,8 @@ class GrpcOverHttp2Test {
       List<Integer> streamsPerConnection = new CopyOnWriteArrayList<>();
       Thread endpoint = Thread.ofPlatform().daemon().start(() -> {
         try (Socket first = listener.accept()) {
-          java.io.DataInputStream in = new java.io.DataInputStream(first.getInputStream());
+          java.io.DataInputStream in = started(first);
           OutputStream out = first.getOutputStream();
-          in.readFully(new byte[24]);
-          frame(out, 4, 0, 0, new byte[0]);
-          out.flush();
           List<Integer> ended = requestsEnded(in, 2);
           streamsPerConnection.add(ended.size());
           int processed = Math.min(ended.get(0), ended.get(1));
@@ -369,11 +364,8 @@ class GrpcOverHttp2Test {
           answer(out, processed);
           out.flush();
           try (Socket second = listener.accept()) {
-            java.io.DataInputStream in2 = new java.io.DataInputStream(second.getInputStream());
+            java.io.DataInputStream in2 = started(second);
             OutputStream out2 = second.getOutputStream();
-            in2.readFully(new byte[24]);
-            frame(out2, 4, 0, 0, new byte[0]);
-            out2.flush();
             List<Integer> again = requestsEnded(in2, 1);
             streamsPerConnection.add(again.size());
             answer(out2, again.get(0));
@@ -409,11 +401,8 @@ class GrpcOverHttp2Test {
       List<Integer> streams = new CopyOnWriteArrayList<>();
       Thread endpoint = Thread.ofPlatform().daemon().start(() -> {
         try (Socket s = listener.accept()) {
-          java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+          java.io.DataInputStream in = started(s);
           OutputStream out = s.getOutputStream();
-          in.readFully(new byte[24]);
-          frame(out, 4, 0, 0, new byte[0]);
-          out.flush();
           int refused = requestsEnded(in, 1).get(0);
           streams.add(refused);
           frame(out, 3, 0, refused, new byte[] {0, 0, 0, 7}); // RST_STREAM REFUSED_STREAM
@@ -440,6 +429,15 @@ class GrpcOverHttp2Test {
   }
 
   /** Reads frames until {@code n} requests have ended (DATA with END_STREAM); their streams, in that order. */
+  /** A raw endpoint's side of a connection's start: the client's preface read, our SETTINGS sent. */
+  private static java.io.DataInputStream started(Socket s) throws IOException {
+    java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+    in.readFully(new byte[24]);
+    frame(s.getOutputStream(), 4, 0, 0, new byte[0]);
+    s.getOutputStream().flush();
+    return in;
+  }
+
   private static List<Integer> requestsEnded(java.io.DataInputStream in, int n) throws IOException {
     List<Integer> ended = new java.util.ArrayList<>();
     while (ended.size() < n) {
