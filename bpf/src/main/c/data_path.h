@@ -13,16 +13,6 @@
 /* Included by an object after its globals: `config` (the tunables), `next_conn_id` and
  * `ssl_calls_active`. */
 
-/* Where a capture source found the bytes it reports. */
-struct data_source {
-	__u64 buf;      /* the buffer, or an iovec array when vectored */
-	__u32 iovcnt;   /* iovecs in the array */
-	__u8 vectored;
-	__u8 source;    /* enum syscall_source */
-	__u8 layer;     /* enum data_layer */
-	__u8 pad;
-};
-
 static __always_inline bool traced_process(__u32 tgid)
 {
 	if (tgid == config.agent_tgid)
@@ -217,15 +207,28 @@ static __always_inline void read_prefix(const struct data_source *args, long len
 	bpf_probe_read_user(prefix, n & (2 * HTTP_PREFIX_BYTES - 1), src);
 }
 
+/* A vectored call's first iovecs (at most `max`) into buf->iovecs, in one read; returns how many
+ * (0: none or unreadable). */
+static __always_inline __u32 read_iovecs(struct data_buffer *buf, const struct data_source *args, __u32 max)
+{
+	/* the iovecs in one read (a read costs ~150 ns whatever its size: the user-copy checks) */
+	__u32 iovcnt = args->iovcnt < max ? args->iovcnt : max;
+	if (iovcnt == 0 || bpf_probe_read_user(buf->iovecs, iovcnt * sizeof(struct iovec), (const void *)args->buf))
+		return 0;
+	return iovcnt;
+}
+
 /*
- * Copy up to `want` bytes of the transferred data into e->data, their count into e->captured.
- * The count of a vectored copy lives in the event (map memory), not in a register, between the
- * iovecs: the verifier then sees every path into the next iovec alike and checks each of the
- * unrolled iterations once, where a count it tracked made the paths (an empty iovec, a short one)
- * multiply with each iteration (365,000 instructions processed of the socket receive program,
- * 0.7 s of every start).
+ * Copy bytes [from, from + want) of the transferred data into e->data, their count into
+ * e->captured (fewer when the data ends first); a vectored call's iovecs must be in buf->iovecs
+ * (read_iovecs). The counts of a vectored copy live in the event and the buffer (map memory), not
+ * in registers, between the iovecs: the verifier then sees every path into the next iovec alike
+ * and checks each of the unrolled iterations once, where counts it tracked made the paths (an
+ * empty iovec, a short one) multiply with each iteration (365,000 instructions processed of the
+ * socket receive program, 0.7 s of every start).
  */
-static __always_inline void copy_payload(struct data_buffer *buf, const struct data_source *args, __u32 want)
+static __always_inline void copy_range(struct data_buffer *buf, const struct data_source *args, __u32 iovcnt,
+				       __u64 from, __u32 want)
 {
 	struct data_event *e = &buf->event;
 	e->captured = 0;
@@ -233,42 +236,69 @@ static __always_inline void copy_payload(struct data_buffer *buf, const struct d
 		return;
 	if (!args->vectored) {
 		__u32 n = ((want - 1) & (MAX_CAPTURE_BYTES - 1)) + 1;
-		if (!bpf_probe_read_user(e->data, n, (const void *)args->buf))
+		if (!bpf_probe_read_user(e->data, n, (const void *)(args->buf + from)))
 			e->captured = n;
 		return;
 	}
-
-	/* the iovecs in one read (a read costs ~150 ns whatever its size: the user-copy checks) */
-	__u32 iovcnt = args->iovcnt < MAX_IOVECS ? args->iovcnt : MAX_IOVECS;
-	if (bpf_probe_read_user(buf->iovecs, iovcnt * sizeof(struct iovec), (const void *)args->buf))
-		return;
-	for (int i = 0; i < MAX_IOVECS; i++) {
+	buf->iov_start = 0;
+	/* iovcnt bounds the iterations the verifier follows: MAX_IOVECS where copy_payload read them */
+	for (int i = 0; i < H2_MAX_IOVECS; i++) {
 		__u32 copied = *(volatile __u32 *)&e->captured;
+		__u64 start = *(volatile __u64 *)&buf->iov_start;
 		if (i >= iovcnt || copied >= want)
 			break;
 		struct iovec iov = buf->iovecs[i];
+		buf->iov_start = start + iov.iov_len;
+		__u64 at = from + copied;
+		if (at < start || at >= start + iov.iov_len)
+			continue; /* the range begins in a later iovec */
+		__u64 skip = at - start;
+		__u64 avail = iov.iov_len - skip;
 		__u32 left = want - copied;
-		__u32 n = iov.iov_len < left ? iov.iov_len : left;
-		if (n == 0)
-			continue;
+		__u32 n = avail < left ? avail : left;
 		/* both masks are no-ops at run time; they bound offset and size for the verifier */
 		__u32 offset = copied & (MAX_CAPTURE_BYTES - 1);
 		n = ((n - 1) & (MAX_CAPTURE_BYTES - 1)) + 1;
-		if (bpf_probe_read_user(e->data + offset, n, iov.iov_base))
+		if (bpf_probe_read_user(e->data + offset, n, iov.iov_base + skip))
 			break;
 		e->captured = copied + n;
 	}
 }
 
-static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, __u64 key, const struct data_source *args,
-				      struct conn_info *ci, enum direction dir,
-				      __u64 position, long len, __u64 timestamp_ns)
+/* copy_range as a global function: checked once, where each inlined copy multiplied the paths of
+ * the walk around it. For the socket capture's HTTP/2 walk only (kernel 6.3 and later). */
+__noinline int copy_range_apart(struct data_buffer *buf, const struct data_source *args, __u32 iovcnt, __u64 from,
+				__u32 want)
+{
+	if (!buf || !args)
+		return 0;
+	copy_range(buf, args, iovcnt, from, want);
+	return 0;
+}
+
+/* Copy up to `want` bytes of the transferred data from its start into e->data, their count into e->captured. */
+static __always_inline void copy_payload(struct data_buffer *buf, const struct data_source *args, __u32 want)
+{
+	buf->event.captured = 0;
+	if (want == 0)
+		return;
+	__u32 iovcnt = 0;
+	if (args->vectored && !(iovcnt = read_iovecs(buf, args, MAX_IOVECS)))
+		return;
+	copy_range(buf, args, iovcnt, 0, want);
+}
+
+/* This CPU's data event, its header filled for the bytes at hand; NULL (counted lost) when there is none. */
+static __always_inline struct data_buffer *start_data_event(__u64 pid_tgid, __s32 fd, __u64 key,
+							    const struct data_source *args, struct conn_info *ci,
+							    enum direction dir, __u64 position, long len,
+							    __u64 timestamp_ns)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct data_buffer *buf = bpf_map_lookup_elem(&data_buffers, &cpu);
 	if (!buf) {
 		count_lost(len);
-		return;
+		return NULL;
 	}
 	struct data_event *e = &buf->event;
 	fill_header(&e->hdr, EVENT_DATA, pid_tgid, fd, key, ci->id, timestamp_ns);
@@ -282,6 +312,17 @@ static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, __u64 key, const
 		e->flags |= DATA_FLAG_LOSS_BEFORE;
 		ci->flags &= ~CONN_FLAG_LOSS_PENDING;
 	}
+	return buf;
+}
+
+static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, __u64 key, const struct data_source *args,
+				      struct conn_info *ci, enum direction dir,
+				      __u64 position, long len, __u64 timestamp_ns)
+{
+	struct data_buffer *buf = start_data_event(pid_tgid, fd, key, args, ci, dir, position, len, timestamp_ns);
+	if (!buf)
+		return;
+	struct data_event *e = &buf->event;
 
 	/* copy the payload prefix; sendfile moves file pages, not user bytes */
 	__u32 want = 0;
@@ -327,6 +368,260 @@ struct emit_args {
 };
 
 /*
+ * HTTP/2 bodies without their copies. On an HTTP/2 connection the kernel follows the frames of
+ * each direction from its start (the client's preface, then SETTINGS first on either side): a
+ * frame header's length says where the next begins, across syscalls. A DATA payload of at least
+ * H2_ELIDE_MIN bytes in one syscall is not copied: the syscall's bytes go out as several data
+ * events, each copying what lies before such a payload (frame headers, header blocks, small DATA)
+ * and sending the payload as its length only, which user space's frame reader takes as DATA it
+ * need not read. Header blocks are always copied whole (HPACK needs every one). Anything the walk
+ * cannot vouch for — bytes it did not see, a position it does not expect, a first frame that is
+ * not SETTINGS, more frames in one syscall than it walks — ends it for that direction (counted),
+ * and the connection's bytes are copied as before.
+ */
+#define H2_ELIDE_MIN 1024
+/* Syscalls up to this size are copied whole and their frame headers read from the copy. */
+#define H2_SMALL_BYTES 1024
+/* Walk steps per syscall: a frame takes two (its header, its payload). */
+#define H2_WALK_STEPS 1024
+
+/* Send bytes [w->seg, run_end) as one event copying [w->seg, w->c): run_end - w->c bytes of DATA go uncopied. */
+static __always_inline void h2_send_segment(struct h2_walk *w, struct data_buffer *buf, __s64 run_end)
+{
+	struct data_event *e = &buf->event;
+	__s64 want = w->c - w->seg;
+	if (want > w->limit)
+		want = w->limit;
+	e->position = w->pos0 + w->seg;
+	e->length = run_end - w->seg;
+	copy_range_apart(buf, &w->src, w->iovcnt, w->seg, want);
+	__u32 captured = e->captured;
+	if (captured > MAX_CAPTURE_BYTES)
+		captured = MAX_CAPTURE_BYTES;
+	if (bpf_ringbuf_output(&events, e, __builtin_offsetof(struct data_event, data) + captured, wakeup_flags()))
+		count_lost(run_end - w->seg);
+	e->flags &= ~DATA_FLAG_LOSS_BEFORE;
+	struct capture_stats *st = stats();
+	if (st)
+		st->h2_data_uncopied += run_end - w->c;
+	w->seg = run_end;
+}
+
+/* One step of the walk (a bpf_loop callback): a frame header's bytes, or a payload's. 1 ends it. */
+static long h2_walk_step(__u32 index, void *ctx)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct data_buffer *buf = bpf_map_lookup_elem(&data_buffers, &cpu);
+	if (!buf)
+		return 1;
+	struct h2_walk *w = &buf->walk;
+	if (w->c >= w->len || w->failed)
+		return 1;
+	struct data_event *e = &buf->event;
+	if (!w->in_header && w->c < w->next) {
+		/* a payload: a large enough run of DATA goes uncopied */
+		__s64 run_end = w->next < w->len ? w->next : w->len;
+		if (w->in_data && w->elide && run_end - w->c >= H2_ELIDE_MIN)
+			h2_send_segment(w, buf, run_end);
+		w->c = run_end;
+		return 0;
+	}
+	if (!w->in_header) {
+		w->in_header = 1;
+		w->fill = 0;
+		w->header = 0;
+		w->header_last = 0;
+	}
+	/* the header's next bytes, as many as this syscall has */
+	__u32 fill = w->fill < 9 ? w->fill : 9;
+	__u32 need = 9 - fill;
+	__s64 avail = w->len - w->c;
+	__u32 n = avail < need ? avail : need;
+	__u32 base = 0;
+	if (w->copied) {
+		base = w->c;
+	} else {
+		copy_range_apart(buf, &w->src, w->iovcnt, w->c, n);
+		if (e->captured != n) {
+			w->failed = 1;
+			return 1;
+		}
+	}
+	for (__u32 k = 0; k < 9; k++) {
+		if (k >= n)
+			break;
+		__u64 byte = e->data[(base + k) & (MAX_CAPTURE_BYTES - 1)];
+		__u32 at = fill + k;
+		if (at < 8)
+			w->header |= byte << (8 * at);
+		else
+			w->header_last = byte;
+	}
+	w->fill = fill + n;
+	w->c += n;
+	if (w->fill < 9)
+		return 1; /* the header goes on in the next syscall */
+
+	__u64 h = w->header;
+	__u32 length = (h & 0xff) << 16 | (h & 0xff00) | ((h >> 16) & 0xff);
+	__u8 type = (h >> 24) & 0xff;
+	__u8 flags = (h >> 32) & 0xff;
+	__u32 stream = ((h >> 40) & 0x7f) << 24 | ((h >> 48) & 0xff) << 16 | ((h >> 56) & 0xff) << 8 | w->header_last;
+	if (w->settings_first) {
+		/* each side's first frame is SETTINGS (RFC 9113, 3.4): anything else, and these are
+		 * not the frame boundaries the walk took them for */
+		if (type != 0x04 || flags != 0 || stream != 0 || length % 6 != 0) {
+			w->failed = 1;
+			return 1;
+		}
+		w->settings_first = 0;
+	}
+	w->in_header = 0;
+	w->fill = 0;
+	w->next = w->c + length;
+	/* a padded DATA frame's first byte is its pad length, which user space reads */
+	w->in_data = type == 0x00 && !(flags & 0x08);
+	return 0;
+}
+
+/*
+ * Send the syscall's bytes of an HTTP/2 connection as follow_http2's walk finds them (see above);
+ * false when the walk does not cover them (the caller sends them as usual). The event's header is
+ * filled.
+ */
+/* The rest of the syscall's bytes, from `seg`, as one event (e's header filled, e->data holding
+ * them all when `copied`). */
+static __always_inline void h2_send_rest(struct data_buffer *buf, const struct data_source *args, __u32 iovcnt,
+					 __u64 position, long len, __s64 seg, bool copied)
+{
+	struct data_event *e = &buf->event;
+	if (seg < 0 || seg >= len)
+		return;
+	if (!(copied && seg == 0)) {
+		__s64 want = len - seg;
+		if (want > MAX_CAPTURE_BYTES)
+			want = MAX_CAPTURE_BYTES;
+		copy_range_apart(buf, args, iovcnt, seg, want);
+	}
+	e->position = position + seg;
+	e->length = len - seg;
+	__u32 captured = e->captured;
+	if (captured > MAX_CAPTURE_BYTES)
+		captured = MAX_CAPTURE_BYTES;
+	if (bpf_ringbuf_output(&events, e, __builtin_offsetof(struct data_event, data) + captured, wakeup_flags()))
+		count_lost(len - seg);
+}
+
+/*
+ * The socket capture's data path on an HTTP/2 connection (see above): 0 when no walk covers these
+ * bytes (the caller sends them as usual), 1 when they went out here. A global function, checked
+ * once (the socket capture needs kernel 6.3; bpf_loop came in 5.17).
+ */
+__noinline int follow_http2_apart(struct emit_args *a, struct conn_info *ci)
+{
+	if (!a || !ci)
+		return 0;
+	__u64 position = a->position;
+	long len = a->len;
+	__u32 dir = a->dir & 1;
+	struct skip_key fk = {.conn_key = a->key, .direction = dir};
+	struct h2_follow *f = bpf_map_lookup_elem(&h2_follow, &fk);
+	bool lossy = ci->flags & CONN_FLAG_LOSS_PENDING;
+	bool resume = f && f->conn_id == ci->id && f->layer == a->src.layer && f->expect == position && !lossy;
+	bool fresh = !resume && position == 0 && !lossy && len >= 4;
+	if (!resume && !fresh) {
+		if (f) {
+			if (f->conn_id == ci->id) {
+				struct capture_stats *st = stats();
+				if (st)
+					st->h2_walks_lost++;
+			}
+			bpf_map_delete_elem(&h2_follow, &fk);
+		}
+		return 0;
+	}
+	struct data_buffer *buf = start_data_event(a->pid_tgid, a->fd, a->key, &a->src, ci, dir, position, len,
+						   a->timestamp_ns);
+	if (!buf)
+		return 1;
+	struct data_event *e = &buf->event;
+	struct h2_walk *w = &buf->walk;
+	w->next = 0;
+	w->header = 0;
+	w->header_last = 0;
+	w->fill = 0;
+	w->in_header = 0;
+	w->in_data = 0;
+	w->settings_first = 1;
+	if (resume) {
+		w->next = f->next - position;
+		w->header = f->header;
+		w->fill = f->fill;
+		w->in_header = f->in_header;
+		w->in_data = f->in_data;
+		w->settings_first = f->settings_first;
+	}
+	w->src = a->src;
+	w->pos0 = position;
+	w->len = len;
+	w->c = 0;
+	w->seg = 0;
+	w->limit = MAX_CAPTURE_BYTES;
+	w->copied = 0;
+	w->elide = 0;
+	w->failed = 0;
+	__u32 iovcnt = 0;
+	if (a->src.vectored)
+		iovcnt = read_iovecs(buf, &a->src, H2_MAX_IOVECS);
+	w->iovcnt = iovcnt;
+	bool walk = !a->src.vectored || iovcnt;
+	if (walk && len <= H2_SMALL_BYTES) {
+		copy_range_apart(buf, &a->src, iovcnt, 0, len);
+		walk = e->captured == len;
+		w->copied = walk;
+	} else {
+		w->elide = 1;
+	}
+	if (walk && fresh) {
+		/* the client's side begins with the 24-byte preface, "PRI * HTTP/2.0..." */
+		if (!w->copied)
+			copy_range_apart(buf, &a->src, iovcnt, 0, 4);
+		walk = e->captured >= 4;
+		if (walk && e->data[0] == 'P' && e->data[1] == 'R' && e->data[2] == 'I' && e->data[3] == ' ')
+			w->next = 24;
+	}
+	if (walk)
+		bpf_loop(H2_WALK_STEPS, h2_walk_step, NULL, 0);
+	/* more frames than the walk takes, or bytes it could not read */
+	bool failed = !walk || w->failed || (w->c < w->len && !w->in_header);
+	if (failed) {
+		struct capture_stats *st = stats();
+		if (st)
+			st->h2_walks_lost++;
+		if (f)
+			bpf_map_delete_elem(&h2_follow, &fk);
+	} else {
+		struct h2_follow now = {
+			.conn_id = ci->id,
+			.expect = position + len,
+			.next = position + w->next,
+			.header = w->header,
+			.fill = w->fill,
+			.in_header = w->in_header,
+			.in_data = w->in_data,
+			.settings_first = w->settings_first,
+			.layer = a->src.layer,
+		};
+		if (f)
+			*f = now;
+		else
+			bpf_map_update_elem(&h2_follow, &fk, &now, BPF_ANY);
+	}
+	h2_send_rest(buf, &a->src, iovcnt, position, len, w->seg, w->copied && w->seg == 0);
+	return 1;
+}
+
+/*
  * emit_data as a global function, which the verifier checks once for the program that calls it
  * instead of once for every path that reaches it (the socket programs reach it along some
  * fifteen: which layer, whether the connection was known, decided or just opened, a skip hint).
@@ -336,6 +631,9 @@ struct emit_args {
 __noinline int emit_data_apart(struct emit_args *a, struct conn_info *ci)
 {
 	if (!a || !ci)
+		return 0;
+	if (config.follow_http2 && (ci->flags & CONN_FLAG_HTTP2) && a->src.source != SOURCE_SENDFILE &&
+	    follow_http2_apart(a, ci))
 		return 0;
 	emit_data(a->pid_tgid, a->fd, a->key, &a->src, ci, a->dir & 1, a->position, a->len, a->timestamp_ns);
 	return 0;

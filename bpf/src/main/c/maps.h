@@ -91,13 +91,53 @@ struct {
 	__type(value, __s32); /* fd */
 } active_connects SEC(".maps");
 
+/* Where a capture source found the bytes it reports. */
+struct data_source {
+	__u64 buf;      /* the buffer, or an iovec array when vectored */
+	__u32 iovcnt;   /* iovecs in the array */
+	__u8 vectored;
+	__u8 source;    /* enum syscall_source */
+	__u8 layer;     /* enum data_layer */
+	__u8 pad;
+};
+
+/* follow_http2's walk through one syscall's bytes (data_path.h). It lives in the per-CPU buffer,
+ * map memory, so the verifier treats what the walk's steps load as unknown and checks the step
+ * once, instead of following each value's precise range through every possible step. */
+struct h2_walk {
+	struct data_source src;
+	__u64 pos0;       /* the stream position of the syscall's first byte */
+	__s64 len;
+	__s64 c;          /* the walk's offset in the syscall's bytes */
+	__s64 seg;        /* where the bytes not yet sent begin */
+	__s64 next;       /* where the next frame header begins */
+	__u64 header;     /* a header's first 8 bytes as read so far, the first in the low byte */
+	__u32 iovcnt;
+	__u32 limit;      /* bytes copied per event at most */
+	__u8 header_last; /* its ninth byte */
+	__u8 fill;        /* header bytes read */
+	__u8 in_header;
+	__u8 in_data;
+	__u8 settings_first;
+	__u8 copied;      /* the syscall's bytes are all in e->data: headers are read there */
+	__u8 elide;
+	__u8 failed;
+};
+
+/* Iovecs the HTTP/2 frame walk reads per vectored call: a server writing frames of many streams
+ * at once passes a header and a payload buffer for each (nginx gathers up to 64). */
+#define H2_MAX_IOVECS 64
+
 /* A data event under construction. Copies land at an offset below MAX_CAPTURE_BYTES with a size
  * of at most MAX_CAPTURE_BYTES, so the overflow area lets the verifier prove every copy fits. */
 struct data_buffer {
 	struct data_event event;
 	__u8 overflow[MAX_CAPTURE_BYTES];
-	/* a vectored call's iovec array, read in one copy */
-	struct iovec iovecs[MAX_IOVECS];
+	/* a vectored call's iovec array, read in one copy (the frame walk reads more of them) */
+	struct iovec iovecs[H2_MAX_IOVECS];
+	/* copy_range: the stream offset of the iovec it is at (map memory, see copy_payload) */
+	__u64 iov_start;
+	struct h2_walk walk;
 };
 
 /* One buffer per CPU, indexed by CPU number. A plain array because a per-CPU array value is
@@ -182,6 +222,30 @@ struct {
 	__type(key, struct skip_key);
 	__type(value, struct skip_hint);
 } skip_hints SEC(".maps");
+
+/* Where one direction of an HTTP/2 connection's frames stand (data_path.h, follow_http2): the
+ * stream position its walk has reached, and where the next frame header begins or the part of
+ * one that a syscall's end cut. */
+struct h2_follow {
+	__u64 conn_id;
+	__u64 expect;      /* the position of the next bytes: anything else and the walk stops */
+	__u64 next;        /* the position of the next frame header */
+	__u64 header;      /* a cut header's first bytes (at most 8), the first in the low byte */
+	__u8 fill;         /* how many of them */
+	__u8 in_header;    /* the walk is inside a frame header */
+	__u8 in_data;      /* the payload before `next` is DATA's */
+	__u8 settings_first; /* the next frame is the direction's first: it must be SETTINGS */
+	__u8 layer;        /* enum data_layer of the bytes followed */
+	__u8 pad[3];
+};
+
+/* LRU: an entry whose connection ended is evicted in time; its conn_id tells it from a new one */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct skip_key);
+	__type(value, struct h2_follow);
+} h2_follow SEC(".maps");
 
 /* Records for user space; user space may resize it before load (power of two, page multiple). */
 struct {

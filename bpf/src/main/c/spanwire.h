@@ -143,6 +143,8 @@ struct capture_config {
 	__u16 capture_ports[MAX_CAPTURE_PORTS]; /* connections on these ports send payload even
 						 * when their first bytes do not look like HTTP */
 	__u32 all_ports;       /* 1: every port is a capture port (--ports any) */
+	__u32 follow_http2;    /* 1: the socket capture follows HTTP/2 frames and leaves large DATA
+				* payloads uncopied (0 while bodies are captured) */
 };
 
 /* Per-CPU counters, read by user space and summed. */
@@ -161,4 +163,6 @@ struct capture_stats {
 	__u64 tls_calls;        /* TLS library read and write calls that moved plaintext */
 	__u64 pressure_cut;     /* data events copied short (PRESSURE_CAPTURE_BYTES) while the ring
 				 * buffer was more than half full: positions kept, the rest not copied */
+	__u64 h2_data_uncopied; /* HTTP/2 DATA payload bytes the frame walk left uncopied */
+	__u64 h2_walks_lost;    /* HTTP/2 streams whose frame walk lost the boundaries and stopped */
 };

@@ -19,6 +19,8 @@ import java.util.List;
  * @param backend how the kernel sees socket data
  * @param catchUpNice the ring-buffer reader's nice value while it is behind ({@link ThreadNice}); 0
  *     leaves it at the process's
+ * @param followHttp2 the socket capture follows HTTP/2 frames and sends large DATA payloads as their
+ *     length only (off while bodies are captured)
  */
 public record CaptureConfig(
     int agentPid,
@@ -31,7 +33,8 @@ public record CaptureConfig(
     Duration pollInterval,
     int stashEntries,
     CaptureBackend backend,
-    int catchUpNice) {
+    int catchUpNice,
+    boolean followHttp2) {
 
   public static final int DEFAULT_CAPTURE_BYTES = 4096;
   /** The largest capture size a user may set; HTTP/2 connections get {@code MAX_CAPTURE_BYTES} of the kernel's. */
@@ -62,7 +65,7 @@ public record CaptureConfig(
       int agentPid, int targetPid, int captureBytes, List<Integer> capturePorts, boolean allPorts,
       int ringBufferBytes, int wakeupBytes, Duration pollInterval) {
     this(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, 0,
-        CaptureBackend.AUTO, DEFAULT_CATCH_UP_NICE);
+        CaptureBackend.AUTO, DEFAULT_CATCH_UP_NICE, true);
   }
 
   public CaptureConfig {
@@ -117,7 +120,8 @@ public record CaptureConfig(
         DEFAULT_POLL_INTERVAL,
         0,
         CaptureBackend.of(System.getProperty(BACKEND_PROPERTY, "auto")),
-        DEFAULT_CATCH_UP_NICE);
+        DEFAULT_CATCH_UP_NICE,
+        true);
   }
 
   /**
@@ -127,46 +131,52 @@ public record CaptureConfig(
   public static final String BACKEND_PROPERTY = "spanwire.capture.backend";
 
   public CaptureConfig withTargetPid(int pid) {
-    return new CaptureConfig(agentPid, pid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend, catchUpNice);
+    return new CaptureConfig(agentPid, pid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend, catchUpNice, followHttp2);
   }
 
   public CaptureConfig withCaptureBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, bytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend, catchUpNice);
+    return new CaptureConfig(agentPid, targetPid, bytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend, catchUpNice, followHttp2);
   }
 
   /** Every port a capture port, or only those of {@link #capturePorts}. */
   public CaptureConfig withAllPorts(boolean all) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, all, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend, catchUpNice);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, all, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend, catchUpNice, followHttp2);
   }
 
   public CaptureConfig withCapturePorts(List<Integer> ports) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, ports, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend, catchUpNice);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, ports, allPorts, ringBufferBytes, wakeupBytes, pollInterval, stashEntries, backend, catchUpNice, followHttp2);
   }
 
   /** Sets the ring buffer size, keeping the wakeup threshold at {@code 1 / WAKEUP_FRACTION} of it. */
   public CaptureConfig withRingBufferBytes(int bytes) {
     return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, bytes, bytes / WAKEUP_FRACTION, pollInterval,
-        stashEntries, backend, catchUpNice);
+        stashEntries, backend, catchUpNice, followHttp2);
   }
 
   /** Room for this many threads' syscall arguments in flight (0: sized for the host). */
   public CaptureConfig withStashEntries(int entries) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, entries, backend, catchUpNice);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes, pollInterval, entries, backend, catchUpNice, followHttp2);
   }
 
   /** How the kernel sees socket data: socket tracepoints, syscall tracepoints, or whichever the kernel has. */
   public CaptureConfig withBackend(CaptureBackend newBackend) {
     return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes,
-        pollInterval, stashEntries, newBackend, catchUpNice);
+        pollInterval, stashEntries, newBackend, catchUpNice, followHttp2);
   }
 
   /** The ring-buffer reader's nice value while it is behind; 0 leaves it at the process's. */
   public CaptureConfig withCatchUpNice(int nice) {
     return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes,
-        pollInterval, stashEntries, backend, nice);
+        pollInterval, stashEntries, backend, nice, followHttp2);
   }
 
   public CaptureConfig withWakeupBytes(int bytes) {
-    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, bytes, pollInterval, stashEntries, backend, catchUpNice);
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, bytes, pollInterval, stashEntries, backend, catchUpNice, followHttp2);
+  }
+
+  /** Whether the socket capture follows HTTP/2 frames and leaves large DATA payloads uncopied. */
+  public CaptureConfig withFollowHttp2(boolean follow) {
+    return new CaptureConfig(agentPid, targetPid, captureBytes, capturePorts, allPorts, ringBufferBytes, wakeupBytes,
+        pollInterval, stashEntries, backend, catchUpNice, follow);
   }
 }

@@ -22,6 +22,9 @@ package dev.spanwire.bpf;
  *     their length only
  * @param pressureCut data events the kernel copied short (their first 512 bytes) while the ring
  *     buffer was more than half full: positions kept, the rest counted as not copied
+ * @param http2DataUncopied HTTP/2 DATA payload bytes the kernel's frame walk sent as their length only
+ * @param http2WalksLost directions of HTTP/2 connections whose frame walk lost the boundaries and
+ *     stopped (their bytes copied as before)
  * @param catchUps times the reader fell a quarter of the ring buffer behind and ran at its
  *     catch-up nice value until it had caught up
  */
@@ -40,4 +43,6 @@ public record CaptureStats(
     long tlsUnattributed,
     long tlsCalls,
     long pressureCut,
+    long http2DataUncopied,
+    long http2WalksLost,
     long catchUps) {}

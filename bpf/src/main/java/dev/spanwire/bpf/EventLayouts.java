@@ -133,7 +133,8 @@ final class EventLayouts {
           JAVA_INT.withName("capture_bytes"),
           JAVA_INT.withName("wakeup_bytes"),
           sequenceLayout(MAX_CAPTURE_PORTS, JAVA_SHORT).withName("capture_ports"),
-          JAVA_INT.withName("all_ports"));
+          JAVA_INT.withName("all_ports"),
+          JAVA_INT.withName("follow_http2"));
 
   static final StructLayout CAPTURE_STATS =
       structLayout(
@@ -147,7 +148,9 @@ final class EventLayouts {
           JAVA_LONG.withName("skipped_bytes"),
           JAVA_LONG.withName("tls_unattributed"),
           JAVA_LONG.withName("tls_calls"),
-          JAVA_LONG.withName("pressure_cut"));
+          JAVA_LONG.withName("pressure_cut"),
+          JAVA_LONG.withName("h2_data_uncopied"),
+          JAVA_LONG.withName("h2_walks_lost"));
 
   /** struct skip_key and struct skip_hint of maps.h. */
   static final StructLayout SKIP_KEY =

@@ -419,6 +419,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
         value.set(JAVA_SHORT, ports + 2L * i, (short) (int) capturePorts.get(i));
       }
       value.set(JAVA_INT, EventLayouts.offset(layout, "all_ports"), config.allPorts() ? 1 : 0);
+      value.set(JAVA_INT, EventLayouts.offset(layout, "follow_http2"), config.followHttp2() ? 1 : 0);
       rodata.setInitialValue(value);
     }
     object.map("data_buffers").setMaxEntries(cpus);
@@ -447,6 +448,8 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     long tlsUnattributed = 0;
     long tlsCalls = 0;
     long pressureCut = 0;
+    long http2DataUncopied = 0;
+    long http2WalksLost = 0;
     long stride = (EventLayouts.CAPTURE_STATS.byteSize() + 7) & ~7L;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment key = arena.allocate(JAVA_INT);
@@ -466,6 +469,8 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
           tlsUnattributed += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "tls_unattributed"));
           tlsCalls += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "tls_calls"));
           pressureCut += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "pressure_cut"));
+          http2DataUncopied += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "h2_data_uncopied"));
+          http2WalksLost += values.get(JAVA_LONG, base + EventLayouts.offset(layout, "h2_walks_lost"));
         }
       }
     }
@@ -473,7 +478,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     return new CaptureStats(
         r == null ? 0 : r.records(), lost, bytesLost, untracked, malformed.get(),
         r == null ? 0 : r.handlerFailures(), stashFull, stale, tlsBytes, sizeOnly, skippedBytes, tlsUnattributed, tlsCalls,
-        pressureCut, r == null ? 0 : r.catchUps());
+        pressureCut, http2DataUncopied, http2WalksLost, r == null ? 0 : r.catchUps());
   }
 
   /** Ring buffer records that wrapped past the end of its data area; for tests. */

@@ -253,6 +253,8 @@ final class Agent implements AutoCloseable {
         Map.entry(AgentMetric.SIZE_ONLY, CaptureStats::sizeOnly),
         Map.entry(AgentMetric.PRESSURE_CUT, CaptureStats::pressureCut),
         Map.entry(AgentMetric.BYTES_NOT_COPIED, CaptureStats::skippedBytes),
+        Map.entry(AgentMetric.HTTP2_DATA_NOT_COPIED, CaptureStats::http2DataUncopied),
+        Map.entry(AgentMetric.HTTP2_WALKS_LOST, CaptureStats::http2WalksLost),
         Map.entry(AgentMetric.TLS_BYTES, CaptureStats::tlsBytes),
         Map.entry(AgentMetric.TLS_UNATTRIBUTED, CaptureStats::tlsUnattributed),
         Map.entry(AgentMetric.TLS_CALLS, CaptureStats::tlsCalls),

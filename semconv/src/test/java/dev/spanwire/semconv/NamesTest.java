@@ -135,6 +135,8 @@ class NamesTest {
         Map.entry("spanwire.events.size_only", "{event} counter"),
         Map.entry("spanwire.events.pressure_cut", "{event} counter"),
         Map.entry("spanwire.bytes.not_copied", "By counter"),
+        Map.entry("spanwire.bytes.http2_data_not_copied", "By counter"),
+        Map.entry("spanwire.http2.walks_lost", "{stream} counter"),
         Map.entry("spanwire.tls.calls", "{call} counter"),
         Map.entry("spanwire.tls.unattributed", "{call} counter"),
         Map.entry("spanwire.bytes.tls", "By counter"),

@@ -95,7 +95,9 @@ public record Settings(
         .withAllPorts(ports.all())
         .withRingBufferBytes(r.ringBuffer(Keys.RING_BUFFER_SIZE))
         .withBackend(r.parsed(Keys.CAPTURE_BACKEND, CaptureBackend::of))
-        .withCatchUpNice(r.integer(Keys.CATCH_UP_NICE, ThreadNice.MIN, ThreadNice.MAX));
+        .withCatchUpNice(r.integer(Keys.CATCH_UP_NICE, ThreadNice.MIN, ThreadNice.MAX))
+        // a captured body needs its DATA payloads copied
+        .withFollowHttp2(maxBody == 0);
 
     WatchRule watch = r.watch(Keys.WATCH);
     TracedConnections traced = new TracedConnections(

@@ -99,6 +99,7 @@ class SettingsTest {
     assertThat(s.pipeline().traced().comm().pattern()).isEqualTo("^from-file$");
     assertThat(s.filter().minLatency()).isEqualTo(Duration.ofMillis(5));
     assertThat(s.capture().captureBytes()).isEqualTo(4096);
+    assertThat(s.capture().followHttp2()).as("no body capture: HTTP/2 DATA payloads go uncopied").isTrue();
 
     assertThat(Settings.describe(config.getValue(Keys.PID).origin())).isEqualTo("command line --pid");
     assertThat(Settings.describe(config.getValue(Keys.SEMCONV).origin())).isEqualTo("environment variable SPANWIRE_SEMCONV");
@@ -123,6 +124,7 @@ class SettingsTest {
     assertThat(s.filter().captureResponse()).isFalse();
     assertThat(s.pipeline().bodyCaptureBytes()).isEqualTo(1000);
     assertThat(s.capture().captureBytes()).as("the kernel copies enough for the body").isEqualTo(4096 + 1000);
+    assertThat(s.capture().followHttp2()).as("bodies need their HTTP/2 DATA payloads").isFalse();
     assertThat(s.filter().minLatency()).isEqualTo(Duration.ofMillis(250));
     assertThat(s.columns()).contains(Column.USER_AGENT).doesNotContain(Column.HOST).startsWith(Column.TIMESTAMP);
     assertThat(s.output()).isEqualTo(Output.JSON);
