@@ -265,14 +265,14 @@ static __always_inline void copy_range(struct data_buffer *buf, const struct dat
 	}
 }
 
-/* copy_range as a global function: checked once, where each inlined copy multiplied the paths of
- * the walk around it. For the socket capture's HTTP/2 walk only (kernel 6.3 and later). */
-__noinline int copy_range_apart(struct data_buffer *buf, const struct data_source *args, __u32 iovcnt, __u64 from,
-				__u32 want)
+/* copy_range of the bytes the HTTP/2 walk is on (buf->walk's source and iovecs) as a global
+ * function: checked once, where each inlined copy multiplied the paths of the walk around it. For
+ * the socket capture only (kernel 6.3 and later). */
+__noinline int copy_range_apart(struct data_buffer *buf, __u64 from, __u32 want)
 {
-	if (!buf || !args)
+	if (!buf)
 		return 0;
-	copy_range(buf, args, iovcnt, from, want);
+	copy_range(buf, &buf->walk.src, buf->walk.iovcnt, from, want);
 	return 0;
 }
 
@@ -355,17 +355,6 @@ static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, __u64 key, const
 		count_lost(len);
 }
 
-/* emit_data's arguments in one struct: a BPF function takes five at most. */
-struct emit_args {
-	__u64 pid_tgid;
-	__u64 key;
-	__u64 position;
-	__u64 timestamp_ns;
-	__s64 len;
-	struct data_source src;
-	__s32 fd;
-	__u32 dir;
-};
 
 /*
  * HTTP/2 bodies without their copies. On an HTTP/2 connection the kernel follows the frames of
@@ -394,7 +383,7 @@ static __always_inline void h2_send_segment(struct h2_walk *w, struct data_buffe
 		want = w->limit;
 	e->position = w->pos0 + w->seg;
 	e->length = run_end - w->seg;
-	copy_range_apart(buf, &w->src, w->iovcnt, w->seg, want);
+	copy_range(buf, &w->src, w->iovcnt, w->seg, want);
 	__u32 captured = e->captured;
 	if (captured > MAX_CAPTURE_BYTES)
 		captured = MAX_CAPTURE_BYTES;
@@ -407,7 +396,9 @@ static __always_inline void h2_send_segment(struct h2_walk *w, struct data_buffe
 	w->seg = run_end;
 }
 
-/* One step of the walk (a bpf_loop callback): a frame header's bytes, or a payload's. 1 ends it. */
+/* One step of the walk (a bpf_loop callback): a frame header's bytes, or a payload's. 1 ends it.
+ * Its copies are inlined: a call from here would be a fifth frame on the TLS return programs'
+ * stack, past the 512 bytes a program's chain of calls may use. */
 static long h2_walk_step(__u32 index, void *ctx)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -441,7 +432,7 @@ static long h2_walk_step(__u32 index, void *ctx)
 	if (w->copied) {
 		base = w->c;
 	} else {
-		copy_range_apart(buf, &w->src, w->iovcnt, w->c, n);
+		copy_range(buf, &w->src, w->iovcnt, w->c, n);
 		if (e->captured != n) {
 			w->failed = 1;
 			return 1;
@@ -489,10 +480,9 @@ static long h2_walk_step(__u32 index, void *ctx)
  * false when the walk does not cover them (the caller sends them as usual). The event's header is
  * filled.
  */
-/* The rest of the syscall's bytes, from `seg`, as one event (e's header filled, e->data holding
- * them all when `copied`). */
-static __always_inline void h2_send_rest(struct data_buffer *buf, const struct data_source *args, __u32 iovcnt,
-					 __u64 position, long len, __s64 seg, bool copied)
+/* The rest of the walked syscall's bytes, from `seg`, as one event (e's header filled, e->data
+ * holding them all when `copied`). */
+static __always_inline void h2_send_rest(struct data_buffer *buf, __u64 position, long len, __s64 seg, bool copied)
 {
 	struct data_event *e = &buf->event;
 	if (seg < 0 || seg >= len)
@@ -501,7 +491,7 @@ static __always_inline void h2_send_rest(struct data_buffer *buf, const struct d
 		__s64 want = len - seg;
 		if (want > MAX_CAPTURE_BYTES)
 			want = MAX_CAPTURE_BYTES;
-		copy_range_apart(buf, args, iovcnt, seg, want);
+		copy_range_apart(buf, seg, want);
 	}
 	e->position = position + seg;
 	e->length = len - seg;
@@ -521,31 +511,21 @@ __noinline int follow_http2_apart(struct emit_args *a, struct conn_info *ci)
 {
 	if (!a || !ci)
 		return 0;
-	__u64 position = a->position;
-	long len = a->len;
-	__u32 dir = a->dir & 1;
-	struct skip_key fk = {.conn_key = a->key, .direction = dir};
-	struct h2_follow *f = bpf_map_lookup_elem(&h2_follow, &fk);
-	bool lossy = ci->flags & CONN_FLAG_LOSS_PENDING;
-	bool resume = f && f->conn_id == ci->id && f->layer == a->src.layer && f->expect == position && !lossy;
-	bool fresh = !resume && position == 0 && !lossy && len >= 4;
-	if (!resume && !fresh) {
-		if (f) {
-			if (f->conn_id == ci->id) {
-				struct capture_stats *st = stats();
-				if (st)
-					st->h2_walks_lost++;
-			}
-			bpf_map_delete_elem(&h2_follow, &fk);
-		}
-		return 0;
-	}
-	struct data_buffer *buf = start_data_event(a->pid_tgid, a->fd, a->key, &a->src, ci, dir, position, len,
-						   a->timestamp_ns);
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct data_buffer *buf = bpf_map_lookup_elem(&data_buffers, &cpu);
 	if (!buf)
-		return 1;
-	struct data_event *e = &buf->event;
+		return 0;
+	/* the walk's values live in the buffer, read back where needed: few registers stay live
+	 * across the calls below, so this frame stays small (the TLS return programs' chain of calls
+	 * has a little room left of its 512 bytes) */
 	struct h2_walk *w = &buf->walk;
+	w->key.conn_key = a->key;
+	w->key.direction = a->dir & 1;
+	w->key.pad = 0;
+	w->pos0 = a->position;
+	w->len = a->len;
+	w->conn_id = ci->id;
+	w->src = a->src;
 	w->next = 0;
 	w->header = 0;
 	w->header_last = 0;
@@ -553,71 +533,86 @@ __noinline int follow_http2_apart(struct emit_args *a, struct conn_info *ci)
 	w->in_header = 0;
 	w->in_data = 0;
 	w->settings_first = 1;
-	if (resume) {
-		w->next = f->next - position;
+	bool lossy = ci->flags & CONN_FLAG_LOSS_PENDING;
+	struct h2_follow *f = bpf_map_lookup_elem(&h2_follow, &w->key);
+	if (f && f->conn_id == ci->id && f->layer == a->src.layer && f->expect == a->position && !lossy) {
+		w->fresh = 0;
+		w->next = f->next - a->position;
 		w->header = f->header;
 		w->fill = f->fill;
 		w->in_header = f->in_header;
 		w->in_data = f->in_data;
 		w->settings_first = f->settings_first;
+	} else if (a->position == 0 && !lossy && a->len >= 4) {
+		w->fresh = 1;
+	} else {
+		if (f) {
+			if (f->conn_id == ci->id) {
+				struct capture_stats *st = stats();
+				if (st)
+					st->h2_walks_lost++;
+			}
+			bpf_map_delete_elem(&h2_follow, &w->key);
+		}
+		return 0;
 	}
-	w->src = a->src;
-	w->pos0 = position;
-	w->len = len;
+	if (!start_data_event(a->pid_tgid, a->fd, a->key, &a->src, ci, a->dir & 1, a->position, a->len, a->timestamp_ns))
+		return 1;
+
+	struct data_event *e = &buf->event;
 	w->c = 0;
 	w->seg = 0;
 	w->limit = MAX_CAPTURE_BYTES;
 	w->copied = 0;
 	w->elide = 0;
 	w->failed = 0;
-	__u32 iovcnt = 0;
-	if (a->src.vectored)
-		iovcnt = read_iovecs(buf, &a->src, H2_MAX_IOVECS);
-	w->iovcnt = iovcnt;
-	bool walk = !a->src.vectored || iovcnt;
-	if (walk && len <= H2_SMALL_BYTES) {
-		copy_range_apart(buf, &a->src, iovcnt, 0, len);
-		walk = e->captured == len;
+	w->iovcnt = 0;
+	bool walk = true;
+	if (w->src.vectored) {
+		w->iovcnt = read_iovecs(buf, &w->src, H2_MAX_IOVECS);
+		walk = w->iovcnt > 0;
+	}
+	if (walk && w->len <= H2_SMALL_BYTES) {
+		copy_range_apart(buf, 0, w->len);
+		walk = e->captured == w->len;
 		w->copied = walk;
 	} else {
 		w->elide = 1;
 	}
-	if (walk && fresh) {
+	if (walk && w->fresh) {
 		/* the client's side begins with the 24-byte preface, "PRI * HTTP/2.0..." */
 		if (!w->copied)
-			copy_range_apart(buf, &a->src, iovcnt, 0, 4);
+			copy_range_apart(buf, 0, 4);
 		walk = e->captured >= 4;
 		if (walk && e->data[0] == 'P' && e->data[1] == 'R' && e->data[2] == 'I' && e->data[3] == ' ')
 			w->next = 24;
 	}
 	if (walk)
 		bpf_loop(H2_WALK_STEPS, h2_walk_step, NULL, 0);
+
 	/* more frames than the walk takes, or bytes it could not read */
-	bool failed = !walk || w->failed || (w->c < w->len && !w->in_header);
-	if (failed) {
+	f = bpf_map_lookup_elem(&h2_follow, &w->key);
+	if (!walk || w->failed || (w->c < w->len && !w->in_header)) {
 		struct capture_stats *st = stats();
 		if (st)
 			st->h2_walks_lost++;
 		if (f)
-			bpf_map_delete_elem(&h2_follow, &fk);
+			bpf_map_delete_elem(&h2_follow, &w->key);
 	} else {
-		struct h2_follow now = {
-			.conn_id = ci->id,
-			.expect = position + len,
-			.next = position + w->next,
-			.header = w->header,
-			.fill = w->fill,
-			.in_header = w->in_header,
-			.in_data = w->in_data,
-			.settings_first = w->settings_first,
-			.layer = a->src.layer,
-		};
-		if (f)
-			*f = now;
-		else
-			bpf_map_update_elem(&h2_follow, &fk, &now, BPF_ANY);
+		struct h2_follow *now = f ? f : &w->left;
+		now->conn_id = w->conn_id;
+		now->expect = w->pos0 + w->len;
+		now->next = w->pos0 + w->next;
+		now->header = w->header;
+		now->fill = w->fill;
+		now->in_header = w->in_header;
+		now->in_data = w->in_data;
+		now->settings_first = w->settings_first;
+		now->layer = w->src.layer;
+		if (!f)
+			bpf_map_update_elem(&h2_follow, &w->key, now, BPF_ANY);
 	}
-	h2_send_rest(buf, &a->src, iovcnt, position, len, w->seg, w->copied && w->seg == 0);
+	h2_send_rest(buf, w->pos0, w->len, w->seg, w->copied && w->seg == 0);
 	return 1;
 }
 
@@ -628,6 +623,16 @@ __noinline int follow_http2_apart(struct emit_args *a, struct conn_info *ci)
  * Global functions taking pointers need kernel 5.12; the socket capture needs 6.3 anyway, the
  * syscall capture (kernel 5.8+) keeps emit_data inline.
  */
+__noinline int emit_data_whole_apart(struct emit_args *a, struct conn_info *ci)
+{
+	if (!a || !ci)
+		return 0;
+	emit_data(a->pid_tgid, a->fd, a->key, &a->src, ci, a->dir & 1, a->position, a->len, a->timestamp_ns);
+	return 0;
+}
+
+/* emit_data_whole_apart, or the HTTP/2 walk's path; a frame of its own this small keeps the
+ * chain of calls under the walk (the TLS return programs', the longest) within 512 bytes. */
 __noinline int emit_data_apart(struct emit_args *a, struct conn_info *ci)
 {
 	if (!a || !ci)
@@ -635,8 +640,7 @@ __noinline int emit_data_apart(struct emit_args *a, struct conn_info *ci)
 	if (config.follow_http2 && (ci->flags & CONN_FLAG_HTTP2) && a->src.source != SOURCE_SENDFILE &&
 	    follow_http2_apart(a, ci))
 		return 0;
-	emit_data(a->pid_tgid, a->fd, a->key, &a->src, ci, a->dir & 1, a->position, a->len, a->timestamp_ns);
-	return 0;
+	return emit_data_whole_apart(a, ci);
 }
 
 /* The first bytes of a TLS connection: a handshake record (type 22, version 3.x). */
@@ -844,16 +848,24 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 		}
 	}
 	if (emit_apart) {
-		struct emit_args a = {};
-		a.pid_tgid = pid_tgid;
-		a.key = key;
-		a.position = position;
-		a.timestamp_ns = timestamp_ns;
-		a.len = len;
-		a.src = rest;
-		a.fd = fd;
-		a.dir = dir;
-		emit_data_apart(&a, ci);
+		/* the arguments in this CPU's buffer, not on the stack: the TLS return programs' chain
+		 * of calls (this, emit_data_apart, the HTTP/2 walk, its copy) would pass 512 bytes */
+		__u32 cpu = bpf_get_smp_processor_id();
+		struct data_buffer *buf = bpf_map_lookup_elem(&data_buffers, &cpu);
+		if (!buf) {
+			count_lost(len);
+			return;
+		}
+		struct emit_args *a = &buf->args;
+		a->pid_tgid = pid_tgid;
+		a->key = key;
+		a->position = position;
+		a->timestamp_ns = timestamp_ns;
+		a->len = len;
+		a->src = rest;
+		a->fd = fd;
+		a->dir = dir;
+		emit_data_apart(a, ci);
 		return;
 	}
 	emit_data(pid_tgid, fd, key, &rest, ci, dir, position, len, timestamp_ns);

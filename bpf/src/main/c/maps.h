@@ -101,6 +101,40 @@ struct data_source {
 	__u8 pad;
 };
 
+struct skip_key {
+	__u64 conn_key;
+	__u32 direction;
+	__u32 pad;
+};
+
+/* Where one direction of an HTTP/2 connection's frames stand (data_path.h, follow_http2): the
+ * stream position its walk has reached, and where the next frame header begins or the part of
+ * one that a syscall's end cut. */
+struct h2_follow {
+	__u64 conn_id;
+	__u64 expect;      /* the position of the next bytes: anything else and the walk stops */
+	__u64 next;        /* the position of the next frame header */
+	__u64 header;      /* a cut header's first bytes (at most 8), the first in the low byte */
+	__u8 fill;         /* how many of them */
+	__u8 in_header;    /* the walk is inside a frame header */
+	__u8 in_data;      /* the payload before `next` is DATA's */
+	__u8 settings_first; /* the next frame is the direction's first: it must be SETTINGS */
+	__u8 layer;        /* enum data_layer of the bytes followed */
+	__u8 pad[3];
+};
+
+/* emit_data's arguments in one struct: a BPF function takes five at most. */
+struct emit_args {
+	__u64 pid_tgid;
+	__u64 key;
+	__u64 position;
+	__u64 timestamp_ns;
+	__s64 len;
+	struct data_source src;
+	__s32 fd;
+	__u32 dir;
+};
+
 /* follow_http2's walk through one syscall's bytes (data_path.h). It lives in the per-CPU buffer,
  * map memory, so the verifier treats what the walk's steps load as unknown and checks the step
  * once, instead of following each value's precise range through every possible step. */
@@ -122,6 +156,12 @@ struct h2_walk {
 	__u8 copied;      /* the syscall's bytes are all in e->data: headers are read there */
 	__u8 elide;
 	__u8 failed;
+	__u8 fresh;       /* the walk starts at the direction's first byte */
+	__u64 conn_id;
+	/* the walk's map key and the state it leaves, here rather than on a stack the uretprobe's
+	 * chain of calls has nearly filled */
+	struct skip_key key;
+	struct h2_follow left;
 };
 
 /* Iovecs the HTTP/2 frame walk reads per vectored call: a server writing frames of many streams
@@ -138,6 +178,8 @@ struct data_buffer {
 	/* copy_range: the stream offset of the iovec it is at (map memory, see copy_payload) */
 	__u64 iov_start;
 	struct h2_walk walk;
+	/* emit_data_apart's arguments (data_path.h, capture_data) */
+	struct emit_args args;
 };
 
 /* One buffer per CPU, indexed by CPU number. A plain array because a per-CPU array value is
@@ -156,6 +198,7 @@ struct ssl_call {
 	__u64 ssl;
 	__u64 buf;
 	__u64 count_ptr; /* SSL_read_ex/SSL_write_ex: where the library writes the count */
+	__u64 count;     /* that count, read at the return (here rather than on the return's stack) */
 	__u64 conn_key;  /* the connection's key; 0 while the call has moved no socket bytes */
 	__u64 sock;      /* its struct sock (socket capture), or 0 */
 	__u64 start_ns;
@@ -204,12 +247,6 @@ struct {
 
 /* User space's word that a direction's bytes before `until` are not needed (a body it skips by
  * length): the kernel sends their length only. Per connection generation, removed once passed. */
-struct skip_key {
-	__u64 conn_key;
-	__u32 direction;
-	__u32 pad;
-};
-
 struct skip_hint {
 	__u64 conn_id;
 	__u64 until;
@@ -222,22 +259,6 @@ struct {
 	__type(key, struct skip_key);
 	__type(value, struct skip_hint);
 } skip_hints SEC(".maps");
-
-/* Where one direction of an HTTP/2 connection's frames stand (data_path.h, follow_http2): the
- * stream position its walk has reached, and where the next frame header begins or the part of
- * one that a syscall's end cut. */
-struct h2_follow {
-	__u64 conn_id;
-	__u64 expect;      /* the position of the next bytes: anything else and the walk stops */
-	__u64 next;        /* the position of the next frame header */
-	__u64 header;      /* a cut header's first bytes (at most 8), the first in the low byte */
-	__u8 fill;         /* how many of them */
-	__u8 in_header;    /* the walk is inside a frame header */
-	__u8 in_data;      /* the payload before `next` is DATA's */
-	__u8 settings_first; /* the next frame is the direction's first: it must be SETTINGS */
-	__u8 layer;        /* enum data_layer of the bytes followed */
-	__u8 pad[3];
-};
 
 /* LRU: an entry whose connection ended is evicted in time; its conn_id tells it from a new one */
 struct {

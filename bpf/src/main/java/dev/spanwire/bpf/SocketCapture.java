@@ -125,7 +125,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
       // only the chosen backend's programs load: the other's may not exist in this kernel
       CaptureSource source = backend.source();
       for (BpfProgram program : object.programs()) {
-        program.setAutoload(source.owns(program.section()) || TlsLibraries.owns(program.section()));
+        program.setAutoload(source.owns(program.section()) || TlsLibraries.loadsWith(program, backend));
       }
       object.load();
       return new SocketCapture(object, config, backend, cpus);
@@ -147,7 +147,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     }
     try {
       attach(backend.source());
-      tls = new TlsLibraries(object, java.nio.file.Path.of("/proc"), config.agentPid());
+      tls = new TlsLibraries(object, java.nio.file.Path.of("/proc"), config.agentPid(), backend);
       tls.attachSystemLibraries();
       tls.scan();
       reader =

@@ -35,6 +35,21 @@ public final class TlsLibraries implements AutoCloseable {
     return section.equals("uprobe") || section.equals("uretprobe");
   }
 
+  /**
+   * The suffix of the return programs that send through the socket capture's data path, which
+   * follows HTTP/2 frames (kernel 6.3+); those without it serve the syscall capture.
+   */
+  static final String WALK = "_walk";
+
+  /** Whether this source's program loads beside the given capture backend (never {@code auto}). */
+  static boolean loadsWith(BpfProgram program, CaptureBackend backend) {
+    if (!owns(program.section())) {
+      return false;
+    }
+    // the entries serve both; a return comes in the backend's form
+    return program.section().equals("uprobe") || program.name().endsWith(WALK) == (backend == CaptureBackend.SOCKET);
+  }
+
   private record Attached(String file, List<BpfLink> links, boolean pinned) {}
 
   private final BpfObject object;
@@ -49,8 +64,11 @@ public final class TlsLibraries implements AutoCloseable {
   private static final int EPERM = 1;
   private static final int EACCES = 13;
 
-  TlsLibraries(BpfObject object, Path proc, int agentPid) {
+  private final String returnSuffix;
+
+  TlsLibraries(BpfObject object, Path proc, int agentPid, CaptureBackend backend) {
     this.object = object;
+    this.returnSuffix = backend == CaptureBackend.SOCKET ? WALK : "";
     this.proc = proc;
     this.agentPid = agentPid;
   }
@@ -209,7 +227,7 @@ public final class TlsLibraries implements AutoCloseable {
     try {
       for (TlsProbeSites.Site site : sites) {
         links.add(object.program(site.entryProgram()).attachUprobe(-1, file, site.function(), site.offset(), false));
-        links.add(object.program(site.returnProgram()).attachUprobe(-1, file, site.function(), site.offset(), true));
+        links.add(object.program(site.returnProgram() + returnSuffix).attachUprobe(-1, file, site.function(), site.offset(), true));
       }
     } catch (BpfException e) {
       closeAll(links);
