@@ -365,8 +365,8 @@ static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, __u64 key, const
  * and sending the payload as its length only, which user space's frame reader takes as DATA it
  * need not read. Header blocks are always copied whole (HPACK needs every one). Anything the walk
  * cannot vouch for — bytes it did not see, a position it does not expect, a first frame that is
- * not SETTINGS, more frames in one syscall than it walks — ends it for that direction (counted),
- * and the connection's bytes are copied as before.
+ * not SETTINGS, more frames in one syscall than it walks, a gathered write of more buffers than it
+ * reads — ends it for that direction (counted), and the connection's bytes are copied as before.
  */
 #define H2_ELIDE_MIN 1024
 /* Syscalls up to this size are copied whole and their frame headers read from the copy. */
@@ -475,11 +475,6 @@ static long h2_walk_step(__u32 index, void *ctx)
 	return 0;
 }
 
-/*
- * Send the syscall's bytes of an HTTP/2 connection as follow_http2's walk finds them (see above);
- * false when the walk does not cover them (the caller sends them as usual). The event's header is
- * filled.
- */
 /* The rest of the walked syscall's bytes, from `seg`, as one event (e's header filled, e->data
  * holding them all when `copied`). */
 static __always_inline void h2_send_rest(struct data_buffer *buf, __u64 position, long len, __s64 seg, bool copied)
