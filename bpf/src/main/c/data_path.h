@@ -557,7 +557,24 @@ __noinline int follow_http2_apart(struct emit_args *a, struct conn_info *ci)
 	w->settings_first = 1;
 	bool lossy = ci->flags & CONN_FLAG_LOSS_PENDING;
 	struct h2_follow *f = bpf_map_lookup_elem(&h2_follow, &w->key);
-	if (f && f->conn_id == ci->id && f->layer == a->src.layer && f->expect == a->position && !lossy) {
+	bool resume = f && f->conn_id == ci->id && f->layer == a->src.layer && f->expect == a->position && !lossy;
+	if (a->src.source == SOURCE_SENDFILE) {
+		/* file pages (nginx sends a DATA frame's header by writev, its payload by sendfile) or
+		 * bytes without one buffer: inside a DATA payload that holds them all, the walk passes
+		 * them by their length; anything else ends it. Either way they go as a length. */
+		if (resume && !f->in_header && f->in_data && f->next >= a->position + a->len) {
+			f->expect = a->position + a->len;
+		} else if (f) {
+			if (f->conn_id == ci->id) {
+				struct capture_stats *st = stats();
+				if (st)
+					st->h2_walks_lost++;
+			}
+			bpf_map_delete_elem(&h2_follow, &w->key);
+		}
+		return 0;
+	}
+	if (resume) {
 		w->fresh = 0;
 		w->next = f->next - a->position;
 		w->header = f->header;
@@ -659,8 +676,7 @@ __noinline int emit_data_apart(struct emit_args *a, struct conn_info *ci)
 {
 	if (!a || !ci)
 		return 0;
-	if (config.follow_http2 && (ci->flags & CONN_FLAG_HTTP2) && a->src.source != SOURCE_SENDFILE &&
-	    follow_http2_apart(a, ci))
+	if (config.follow_http2 && (ci->flags & CONN_FLAG_HTTP2) && follow_http2_apart(a, ci))
 		return 0;
 	return emit_data_whole_apart(a, ci);
 }
