@@ -101,6 +101,7 @@ struct data_source {
 	__u8 pad;
 };
 
+/* One direction of a connection: the key of skip_hints and h2_follow. */
 struct skip_key {
 	__u64 conn_key;
 	__u32 direction;
@@ -198,7 +199,6 @@ struct ssl_call {
 	__u64 ssl;
 	__u64 buf;
 	__u64 count_ptr; /* SSL_read_ex/SSL_write_ex: where the library writes the count */
-	__u64 count;     /* that count, read at the return (here rather than on the return's stack) */
 	__u64 conn_key;  /* the connection's key; 0 while the call has moved no socket bytes */
 	__u64 sock;      /* its struct sock (socket capture), or 0 */
 	__u64 start_ns;

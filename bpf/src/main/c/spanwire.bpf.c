@@ -493,19 +493,19 @@ static __always_inline int ssl_exit(long ret, enum direction dir, bool apart)
 	struct ssl_call *in_flight = bpf_map_lookup_elem(&ssl_calls, &pid_tgid);
 	if (!in_flight || !in_flight->active)
 		return 0;
-	/* read in place: only this thread uses its entry, and its next call waits for this return */
-	struct ssl_call *call = in_flight;
+	struct ssl_call call = *in_flight;
 	in_flight->active = 0;
 	__sync_fetch_and_add(&ssl_calls_active, -1);
 
 	long len = ret;
-	if (call->count_ptr) {
+	if (call.count_ptr) {
 		/* the _ex calls return 1 and write the count */
 		if (ret != 1)
 			return 0;
-		if (bpf_probe_read_user(&call->count, sizeof(call->count), (const void *)call->count_ptr))
+		__u64 count = 0;
+		if (bpf_probe_read_user(&count, sizeof(count), (const void *)call.count_ptr))
 			return 0;
-		len = call->count;
+		len = count;
 	}
 	/* a bound the verifier can see (no call moves a gigabyte) */
 	if (len <= 0 || len > (1 << 30))
@@ -515,12 +515,12 @@ static __always_inline int ssl_exit(long ret, enum direction dir, bool apart)
 	if (counted)
 		counted->tls_calls++;
 
-	struct ssl_key sk = {.ssl = call->ssl, .tgid = pid_tgid >> 32};
+	struct ssl_key sk = {.ssl = call.ssl, .tgid = pid_tgid >> 32};
 	struct ssl_conn conn = {};
-	if (call->conn_key) {
-		conn.conn_key = call->conn_key;
-		conn.sock = call->sock;
-		conn.fd = call->fd;
+	if (call.conn_key) {
+		conn.conn_key = call.conn_key;
+		conn.sock = call.sock;
+		conn.fd = call.fd;
 		/* remembered for reads served from OpenSSL's buffer: in place when the SSL object has
 		 * an entry (the thread using the object is the one that reads it), as an LRU update
 		 * allocates an element and frees the old one */
@@ -550,12 +550,12 @@ static __always_inline int ssl_exit(long ret, enum direction dir, bool apart)
 		}
 	}
 	struct data_source src = {
-		.buf = call->buf,
+		.buf = call.buf,
 		.source = dir == DIRECTION_EGRESS ? SOURCE_SSL_WRITE : SOURCE_SSL_READ,
 		.layer = LAYER_TLS,
 	};
 	/* a write is stamped when it starts, a read when it returns, like the socket's bytes */
-	__u64 ts = dir == DIRECTION_EGRESS ? call->start_ns : bpf_ktime_get_ns();
+	__u64 ts = dir == DIRECTION_EGRESS ? call.start_ns : bpf_ktime_get_ns();
 	capture_data(pid_tgid, conn.fd, conn.conn_key, (struct sock *)conn.sock, dir, &src, len, ts, apart);
 	return 0;
 }
