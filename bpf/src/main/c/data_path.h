@@ -524,6 +524,20 @@ static __always_inline void h2_send_rest(struct data_buffer *buf, __u64 position
 		count_lost(len - seg);
 }
 
+/* A direction's walk stops where it cannot vouch for the bytes: its entry goes, counted when it
+ * was this connection's (another connection's is stale, from a socket the key named before). */
+static __always_inline void h2_walk_end(struct h2_follow *f, __u64 conn_id, struct skip_key *key)
+{
+	if (!f)
+		return;
+	if (f->conn_id == conn_id) {
+		struct capture_stats *st = stats();
+		if (st)
+			st->h2_walks_lost++;
+	}
+	bpf_map_delete_elem(&h2_follow, key);
+}
+
 /*
  * The socket capture's data path on an HTTP/2 connection (see above): 0 when no walk covers these
  * bytes (the caller sends them as usual), 1 when they went out here. A global function, checked
@@ -564,13 +578,8 @@ __noinline int follow_http2_apart(struct emit_args *a, struct conn_info *ci)
 		 * them by their length; anything else ends it. Either way they go as a length. */
 		if (resume && !f->in_header && f->in_data && f->next >= a->position + a->len) {
 			f->expect = a->position + a->len;
-		} else if (f) {
-			if (f->conn_id == ci->id) {
-				struct capture_stats *st = stats();
-				if (st)
-					st->h2_walks_lost++;
-			}
-			bpf_map_delete_elem(&h2_follow, &w->key);
+		} else {
+			h2_walk_end(f, ci->id, &w->key);
 		}
 		return 0;
 	}
@@ -585,14 +594,7 @@ __noinline int follow_http2_apart(struct emit_args *a, struct conn_info *ci)
 	} else if (a->position == 0 && !lossy && a->len >= 4) {
 		w->fresh = 1;
 	} else {
-		if (f) {
-			if (f->conn_id == ci->id) {
-				struct capture_stats *st = stats();
-				if (st)
-					st->h2_walks_lost++;
-			}
-			bpf_map_delete_elem(&h2_follow, &w->key);
-		}
+		h2_walk_end(f, ci->id, &w->key);
 		return 0;
 	}
 	if (!start_data_event(a->pid_tgid, a->fd, a->key, &a->src, ci, a->dir & 1, a->position, a->len, a->timestamp_ns))
