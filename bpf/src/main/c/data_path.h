@@ -30,13 +30,23 @@ static __always_inline struct capture_stats *stats(void)
 #define PRESSURE_CAPTURE_BYTES 512
 
 /* Wake the reader only when enough is waiting; it polls on a short timer otherwise, which
- * saves a wakeup per event under load. */
-static __always_inline __u64 wakeup_flags(void)
+ * saves a wakeup per event under load. The record of `size` bytes that takes the waiting data
+ * past a multiple of config.wakeup_bytes wakes it, no other: a wakeup queues an interrupt on this
+ * CPU (in a VM, a trapped APIC write of microseconds), and a reader behind by more than that
+ * much is awake already — waking it on every record then cost the traced processes more than the
+ * rest of the capture (perf: bpf_ringbuf_output's irq_work_queue, native_write_msr). Records
+ * written at once on several CPUs may all miss a crossing; the next multiple, or the reader's
+ * poll timer, wakes it then. `reserved`: the record is in the ring already (reserve, submit). */
+static __always_inline __u64 wakeup_flags(__u64 size, bool reserved)
 {
-	if (config.wakeup_bytes == 0)
+	__u64 every = config.wakeup_bytes;
+	if (every == 0)
 		return 0;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= config.wakeup_bytes ?
-		       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__u64 after = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (!reserved)
+		after += size;
+	__u64 before = after > size ? after - size : 0;
+	return before / every != after / every ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void fill_header(struct event_header *hdr, __u32 type, __u64 pid_tgid,
@@ -100,13 +110,18 @@ static __always_inline void emit_open(__u64 pid_tgid, __s32 fd, __u64 key, struc
 	e->cmdline_len = read_cmdline(e->cmdline);
 	e->pad2 = 0;
 	e->ino = ci->ino;
-	/* wake the reader now: it reads /proc for the process, which may not live long */
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	/* a process's first traced connection wakes the reader now: it reads /proc for the process,
+	 * which may not live long; a process it knows waits like any data (a keep-alive client or
+	 * server opens one connection after another) */
+	__u32 tgid = pid_tgid >> 32;
+	bool known = bpf_map_lookup_elem(&traced_tgids, &tgid) != NULL;
+	bpf_ringbuf_submit(e, known ? wakeup_flags(sizeof(*e), true) : BPF_RB_FORCE_WAKEUP);
 
 	/* its exit and exec concern user space from now on */
-	__u32 tgid = pid_tgid >> 32;
-	__u8 one = 1;
-	bpf_map_update_elem(&traced_tgids, &tgid, &one, BPF_ANY);
+	if (!known) {
+		__u8 one = 1;
+		bpf_map_update_elem(&traced_tgids, &tgid, &one, BPF_ANY);
+	}
 }
 
 /* A process event (exit, exec) for the current task. */
@@ -135,7 +150,7 @@ static __always_inline void emit_close(__u64 key, const struct conn_info *ci)
 	e->bytes_ingress = ci->position[DIRECTION_INGRESS];
 	e->tls_bytes_egress = ci->tls_position[DIRECTION_EGRESS];
 	e->tls_bytes_ingress = ci->tls_position[DIRECTION_INGRESS];
-	bpf_ringbuf_submit(e, wakeup_flags());
+	bpf_ringbuf_submit(e, wakeup_flags(sizeof(*e), true));
 }
 
 static __always_inline __u8 role_of(enum http_kind kind, enum direction dir)
@@ -378,7 +393,7 @@ static __always_inline void emit_data(__u64 pid_tgid, __s32 fd, __u64 key, const
 
 	/* send header and captured bytes only */
 	__u64 size = __builtin_offsetof(struct data_event, data) + captured;
-	if (bpf_ringbuf_output(&events, e, size, wakeup_flags()))
+	if (bpf_ringbuf_output(&events, e, size, wakeup_flags(size, false)))
 		count_lost(len);
 }
 
@@ -414,7 +429,8 @@ static __always_inline void h2_send_segment(struct h2_walk *w, struct data_buffe
 	__u32 captured = e->captured;
 	if (captured > MAX_CAPTURE_BYTES)
 		captured = MAX_CAPTURE_BYTES;
-	if (bpf_ringbuf_output(&events, e, __builtin_offsetof(struct data_event, data) + captured, wakeup_flags()))
+	__u64 size = __builtin_offsetof(struct data_event, data) + captured;
+	if (bpf_ringbuf_output(&events, e, size, wakeup_flags(size, false)))
 		count_lost(run_end - w->seg);
 	e->flags &= ~DATA_FLAG_LOSS_BEFORE;
 	struct capture_stats *st = stats();
@@ -520,7 +536,8 @@ static __always_inline void h2_send_rest(struct data_buffer *buf, __u64 position
 	__u32 captured = e->captured;
 	if (captured > MAX_CAPTURE_BYTES)
 		captured = MAX_CAPTURE_BYTES;
-	if (bpf_ringbuf_output(&events, e, __builtin_offsetof(struct data_event, data) + captured, wakeup_flags()))
+	__u64 size = __builtin_offsetof(struct data_event, data) + captured;
+	if (bpf_ringbuf_output(&events, e, size, wakeup_flags(size, false)))
 		count_lost(len - seg);
 }
 
@@ -726,7 +743,7 @@ static __always_inline void emit_skipped(__u64 pid_tgid, __s32 fd, __u64 key, co
 		ci->flags &= ~CONN_FLAG_LOSS_PENDING;
 	}
 	e->captured = 0;
-	bpf_ringbuf_submit(e, wakeup_flags());
+	bpf_ringbuf_submit(e, wakeup_flags(__builtin_offsetof(struct data_event, data), true));
 	struct capture_stats *st = stats();
 	if (st)
 		st->skipped_bytes += len;

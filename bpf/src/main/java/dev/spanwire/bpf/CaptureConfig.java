@@ -13,7 +13,8 @@ import java.util.List;
  *     look like HTTP; at most {@value #MAX_CAPTURE_PORTS}
  * @param allPorts every port is a capture port: every TCP connection sends payload
  * @param ringBufferBytes ring buffer size: a power of two, at least one page
- * @param wakeupBytes the reader is woken when this much data waits (0: on every record)
+ * @param wakeupBytes the reader is woken when the data waiting passes a multiple of this (0: by
+ *     the kernel's own rule, when it had read everything before a record)
  * @param pollInterval the reader drains the ring buffer at least this often
  * @param stashEntries room for syscall arguments in flight (threads); 0 sizes it for the host
  * @param backend how the kernel sees socket data

@@ -301,6 +301,104 @@ class SocketCaptureKernelTest {
     }
   }
 
+  /** IRQ work interrupts on all CPUs so far ({@code /proc/interrupts}), or -1 where the kernel does not list them. */
+  private static long irqWorkInterrupts() throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/interrupts"))) {
+      if (line.endsWith("IRQ work interrupts")) {
+        long sum = 0;
+        for (String field : line.substring(line.indexOf(':') + 1).trim().split("\\s+")) {
+          if (!field.chars().allMatch(Character::isDigit)) {
+            break;
+          }
+          sum += Long.parseLong(field);
+        }
+        return sum;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * A reader that is behind is not woken for every record: the kernel wakes it when the waiting
+   * data passes each multiple of the wakeup size. A wakeup is an interrupt the kernel raises on the
+   * traced process's CPU (IRQ work, a trapped APIC write in a VM), paid in the traced process's
+   * syscall; waking on every record once a 4 KiB threshold was passed cost that for each of them.
+   * The reader is held on its first event while nginx answers 300 requests on one keep-alive
+   * connection (600 records waiting, about 40 multiples of 4 KiB); the host's IRQ work
+   * interrupts in that time must stay far below one per record.
+   */
+  @Test
+  void aReaderBehindIsWokenOncePerWakeupSizeNotForEveryRecord(@TempDir Path nginxWork) throws Exception {
+    int requests = 300;
+    try (Server server = Peers.nginx(files, nginxWork, false, "")) {
+      // 600 records of the second curl wait behind the held one, about 40 multiples of 4 KiB of
+      // them; one interrupt per record was the old way
+      long interrupts = interruptsWhileHeld(server, 4096, requests, 2 + 4 * requests);
+      assertThat(interrupts).as("IRQ work interrupts while %d records waited", 2 * requests).isLessThan(requests / 2);
+    }
+  }
+
+  /**
+   * A connection opened by a process the reader has heard of waits like any record: only a
+   * process's first wakes the reader at once (it reads the process's /proc entry, which may not
+   * last). Python's server closes each connection, so curl opens one per request: 100 opens by
+   * the server's process while the reader is held, with a wakeup size no record reaches.
+   */
+  @Test
+  void connectionsOfAKnownProcessDoNotWakeTheReader() throws Exception {
+    int requests = 100;
+    try (Server server = Peers.pythonHttpServer(files, "127.0.0.1")) {
+      // per request of each curl: an open, the request, the response (its close may come later)
+      long interrupts = interruptsWhileHeld(server, 1 << 20, requests, 6 * requests);
+      assertThat(interrupts).as("IRQ work interrupts while %d connections opened", requests).isLessThan(requests / 4);
+    }
+  }
+
+  /**
+   * The host's IRQ work interrupts while {@code requests} requests (one curl) were captured from
+   * {@code server} and the reader was held on an earlier event (a curl of the same requests before,
+   * so the server's process is known); {@code records} is what both curls' events come to, awaited
+   * after the reader goes on.
+   */
+  private static long interruptsWhileHeld(Server server, int wakeupBytes, int requests, int records) throws Exception {
+    if (irqWorkInterrupts() < 0) {
+      String reason = "this kernel lists no IRQ work interrupts in /proc/interrupts";
+      assertThat(dev.spanwire.bpf.testing.Ci.on()).as(reason + ", under CI").isFalse();
+      org.junit.jupiter.api.Assumptions.abort(reason);
+    }
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicBoolean holding = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicInteger seen = new java.util.concurrent.atomic.AtomicInteger();
+    SocketEventHandler handler = event -> {
+      if (holding.compareAndSet(false, true)) {
+        try {
+          release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      seen.incrementAndGet();
+    };
+    try (SocketCapture capture = SocketCapture.start(
+        CaptureConfig.defaults().withTargetPid((int) server.pid()).withRingBufferBytes(1 << 20).withWakeupBytes(wakeupBytes),
+        handler)) {
+      List<String> command = new java.util.ArrayList<>(List.of("curl", "-sS", "-o", "/dev/null"));
+      for (int i = 0; i < requests; i++) {
+        command.add(server.url("/hello.txt?request=" + i));
+      }
+      Peers.run(CLIENT_TIMEOUT, command.toArray(String[]::new)).assertSuccess();
+      Await.until("the held reader", holding::get);
+      long before = irqWorkInterrupts();
+      Peers.run(CLIENT_TIMEOUT, command.toArray(String[]::new)).assertSuccess();
+      long interrupts = irqWorkInterrupts() - before;
+      release.countDown();
+      Await.until("both curls' records", CLIENT_TIMEOUT, () -> seen.get() >= records,
+          () -> "(have " + seen.get() + ", stats " + capture.stats() + ")");
+      assertThat(capture.stats().eventsLost()).as("events lost").isZero();
+      return interrupts;
+    }
+  }
+
   /** The calling thread's nice value as the kernel shows it (field 19 of its stat line). */
   private static int niceOf(String task) throws IOException {
     String stat = Files.readString(Path.of(task, "stat"));
