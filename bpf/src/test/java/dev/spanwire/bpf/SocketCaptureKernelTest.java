@@ -409,7 +409,9 @@ class SocketCaptureKernelTest {
    * A reader that falls a quarter of the ring behind runs at its catch-up nice value until it has
    * caught up, then at its own again; one that keeps up never changes it. The handler holds the
    * reader on the first event while 30 requests fill a 64 KiB ring (a cold JIT, a starved thread),
-   * and reads its own thread's nice value from the kernel for each event after.
+   * and reads its own thread's nice value from the kernel for each event after. The reader is woken
+   * for each KiB: at the default eighth of the ring (8 KiB), this handler, slowed by reading /proc
+   * for every event, is a quarter behind by the time it has read a wakeup's worth of python's burst.
    */
   @Test
   void aReaderThatFallsBehindRunsAtItsCatchUpNiceUntilItHasCaughtUp() throws Exception {
@@ -436,7 +438,8 @@ class SocketCaptureKernelTest {
       };
       try (Server server = Peers.pythonHttpServer(files, "127.0.0.1");
           SocketCapture capture = SocketCapture.start(
-              CaptureConfig.defaults().withTargetPid((int) server.pid()).withRingBufferBytes(64 << 10).withCatchUpNice(own - 7),
+              CaptureConfig.defaults().withTargetPid((int) server.pid()).withRingBufferBytes(64 << 10).withWakeupBytes(1 << 10)
+                  .withCatchUpNice(own - 7),
               handler)) {
         List<String> command = new java.util.ArrayList<>(List.of("curl", "-sS", "-o", "/dev/null"));
         for (int i = 0; i < 30; i++) {
