@@ -5,13 +5,16 @@
 # the exchanges it reported against the requests wrk completed while it ran.
 #
 #   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-w SECONDS] [-x [--otlp-rtt MS]]
-#                 [--pid] [--download BYTES] [--upload BYTES] [--tls] [--h2 [-m STREAMS]] [-k]
+#                 [--pid] [--download BYTES] [--upload BYTES] [--close] [--tls] [--h2 [-m STREAMS]] [-k]
 #
 # --download N serves a file of N bytes instead of the 17-byte page; --upload N POSTs N bytes per
-# request (nginx reads and drops them). --tls puts nginx behind TLS (a certificate openssl makes)
-# and reports the agent's TLS library calls (uprobe hits) per second. --h2 speaks HTTP/2 without
-# TLS (nginx's h2c) and drives it with h2load instead of wrk, STREAMS (default 10) concurrent
-# streams per connection; with --tls, HTTP/2 over TLS by ALPN. AGENT_JAR runs another build.
+# request (nginx reads and drops them). --close sends each request on a connection of its own
+# (wrk with Connection: close: a connect, an accept and a close per request, as HTTP/1.0 clients,
+# health checks and proxies without keep-alive make them). --tls puts nginx behind TLS (a
+# certificate openssl makes) and reports the agent's TLS library calls (uprobe hits) per second.
+# --h2 speaks HTTP/2 without TLS (nginx's h2c) and drives it with h2load instead of wrk, STREAMS
+# (default 10) concurrent streams per connection; with --tls, HTTP/2 over TLS by ALPN. AGENT_JAR
+# runs another build.
 #
 # --pid traces nginx's process only (the agent's --pid), so the cost of tracing one service is
 # measured; wrk's side is then not traced. The capture backend and other agent flags come from
@@ -40,16 +43,16 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
-duration=10 connections=16 threads=2 rounds=3 warmup=2 export="" one_pid="" download="" upload="" tls="" h2="" streams=10
+duration=10 connections=16 threads=2 rounds=3 warmup=2 export="" one_pid="" download="" upload="" close="" tls="" h2="" streams=10
 otlp_rtt=0
 kernel_cost=""
-usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-w seconds] [-x [--otlp-rtt ms]] [--pid] [--download bytes] [--upload bytes] [--tls] [--h2 [-m streams]] [-k]" >&2; exit 2; }
+usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-w seconds] [-x [--otlp-rtt ms]] [--pid] [--download bytes] [--upload bytes] [--close] [--tls] [--h2 [-m streams]] [-k]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift ;; -c) connections=$2; shift ;; -t) threads=$2; shift ;; -r) rounds=$2; shift ;;
     -w) warmup=$2; shift ;;
     -x) export=1 ;; --otlp-rtt) otlp_rtt=$2; shift ;; --pid|-p) one_pid=1 ;;
-    --download) download=$2; shift ;; --upload) upload=$2; shift ;; --tls) tls=1 ;;
+    --download) download=$2; shift ;; --upload) upload=$2; shift ;; --close) close=1 ;; --tls) tls=1 ;;
     --h2) h2=1 ;; -m) streams=$2; shift ;; -k|--kernel-cost) kernel_cost=1 ;; *) usage ;;
   esac
   shift
@@ -126,7 +129,8 @@ if [ -n "$export" ]; then
   for _ in $(seq 100); do grep -q listening "$work/receiver.log" && break; sleep 0.1; done
   otlp=(--otlp-endpoint "http://127.0.0.1:$receiver_port")
 fi
-[ -n "$h2" ] && { [ -z "$download$upload" ] || die "--h2 serves the page only"; }
+[ -n "$h2" ] && { [ -z "$download$upload$close" ] || die "--h2 serves the page only, on kept connections"; }
+[ -z "$close" ] || wrk_script+=(-H "Connection: close")
 # one load run of $1 seconds into $work/wrk.out: wrk, or h2load for HTTP/2
 load() {
   if [ -n "$h2" ]; then
@@ -277,7 +281,7 @@ awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="
     -v lost="$lost" -v nproc="$(nproc)" -v made="$made" -v server="$server" -v client="$client" \
     -v tlscalls="$tlscalls" -v received="$received" -v idle="$idle_kib" -v startup="$startup_ms" -v cpk="$cpu_per_k" \
     -v paired="$paired" -v backend="${backend:-?}" -v scope="${one_pid:+nginx only (--pid)}" \
-    -v tool="${h2:+h2load -m $streams (HTTP/2)}" -v kernel="$kernel_line" 'BEGIN {
+    -v tool="${h2:+h2load -m $streams (HTTP/2)}${close:+wrk, one request per connection,}" -v kernel="$kernel_line" 'BEGIN {
   printf "%s -t%d -c%d -d%ds against nginx on 127.0.0.1, %d cores, median of %d rounds\n", (tool == "" ? "wrk" : tool), thr, conns, d, nproc, rounds
   printf "  agent traces    %s, capture backend %s\n", (scope == "" ? "every process" : scope), backend
   printf "  without agent   %10.0f requests/s\n", b
