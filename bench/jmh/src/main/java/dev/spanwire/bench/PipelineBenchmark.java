@@ -46,7 +46,7 @@ import org.openjdk.jmh.infra.Blackhole;
 public class PipelineBenchmark {
   static final int EXCHANGES = 1000;
 
-  @Param({"keepAliveSmallGets", "pipelined", "chunked", "largeHeaders"})
+  @Param({"keepAliveSmallGets", "pipelined", "chunked", "largeHeaders", "connectionPerRequest"})
   public String scenario;
 
   private List<SocketEvent> events;
@@ -96,8 +96,32 @@ public class PipelineBenchmark {
               + "Cache-Control: private, max-age=0\r\nSet-Cookie: session=" + "s".repeat(100) + "; Path=/; HttpOnly\r\n"
               + "Strict-Transport-Security: max-age=63072000\r\nVary: Accept-Encoding\r\n\r\n" + "b".repeat(2048),
           1);
+      case "connectionPerRequest" -> connectionPerRequest(
+          "GET /api/items/%d HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: bench/1.0\r\nConnection: close\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\nConnection: close\r\n\r\n{\"ok\": true}\n");
       default -> throw new IllegalArgumentException(scenario);
     };
+  }
+
+  /**
+   * {@value #EXCHANGES} exchanges, each on a server connection of its own (a client that closes
+   * after each request): open, request, response, close; what a connection costs to begin and end.
+   */
+  private static List<SocketEvent> connectionPerRequest(String request, String response) {
+    InetSocketAddress local = new InetSocketAddress("127.0.0.1", 8080);
+    List<SocketEvent> events = new ArrayList<>();
+    long time = 1_000_000;
+    for (int i = 0; i < EXCHANGES; i++) {
+      long id = i + 1;
+      InetSocketAddress remote = new InetSocketAddress("127.0.0.1", 20000 + i);
+      byte[] in = request.formatted(i).getBytes(StandardCharsets.ISO_8859_1);
+      byte[] out = response.getBytes(StandardCharsets.ISO_8859_1);
+      events.add(new ConnectionOpened(id, 100, 100, 5, time += 1000, 0, 0, local, remote, Role.SERVER, "bench", "bench"));
+      events.add(new DataCaptured(id, 100, 101, 5, time += 1000, Direction.INGRESS, Source.RECVFROM, 0, in.length, in));
+      events.add(new DataCaptured(id, 100, 101, 5, time += 1000, Direction.EGRESS, Source.WRITEV, 0, out.length, out));
+      events.add(new ConnectionClosed(id, 100, 100, 5, time += 1000, out.length, in.length));
+    }
+    return events;
   }
 
   /**

@@ -50,6 +50,54 @@ class TracedConnectionsTest {
     assertThat(pipeline.stats().detected()).isEqualTo(1);
   }
 
+  /** The configuration's default is the regex the pipeline finds by a scan of the bytes. */
+  @Test
+  void theReferenceConfigurationsRegexIsTheDefault() {
+    assertThat(dev.spanwire.exporter.config.ConfigLayers.reference().getString(dev.spanwire.exporter.config.Keys.PROTOCOL_REGEX))
+        .isEqualTo(TracedConnections.DEFAULT_PROTOCOL);
+  }
+
+  /**
+   * The default regex is found by a scan of the bytes, which must say what the regex engine says:
+   * payloads made of what it matches, nearly matches (cut, a byte changed, lower case, another
+   * version) and random bytes, placed anywhere, also across the end of the bytes it looks at.
+   */
+  @Test
+  void theDefaultRegexsScanFindsWhatTheRegexFinds() {
+    Pattern regex = Pattern.compile(TracedConnections.DEFAULT_PROTOCOL);
+    String preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    List<String> pieces = new ArrayList<>(List.of("HTTP/1.0", "HTTP/1.1", "HTTP/1.2", "HTTP/1.3", "HTTP/1.", "HTTP/1",
+        "HTTP/2.0", "http/1.1", "HTTP/11", "HTTPP/1.1", "HHTTP/1.1", "HTTP /1.1", "GET / ", "\r\n", " ", "H", "P", "PRI",
+        "\u00ff\u0080", preface, preface.toLowerCase(java.util.Locale.ROOT)));
+    for (int cut = 1; cut < preface.length(); cut += 3) {
+      pieces.add(preface.substring(0, cut));
+      pieces.add(preface.substring(0, cut) + "x" + preface.substring(cut + 1));
+    }
+    java.util.Random random = new java.util.Random(7);
+    int matched = 0;
+    int tries = 30_000;
+    for (int t = 0; t < tries; t++) {
+      StringBuilder text = new StringBuilder();
+      if (random.nextInt(10) == 0) {
+        // up to the end of what is looked at
+        text.append("x".repeat(TracedConnections.DETECT_BYTES - random.nextInt(30)));
+      }
+      for (int parts = random.nextInt(6); parts > 0; parts--) {
+        if (random.nextBoolean()) {
+          text.append(pieces.get(random.nextInt(pieces.size())));
+        } else {
+          text.append((char) random.nextInt(256));
+        }
+      }
+      byte[] payload = text.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+      int n = Math.min(payload.length, TracedConnections.DETECT_BYTES);
+      boolean expected = regex.matcher(new String(payload, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1)).find();
+      assertThat(TracedConnections.findsDefault(payload, n)).as("%s", text).isEqualTo(expected);
+      matched += expected ? 1 : 0;
+    }
+    assertThat(matched).as("payloads the regex matched, of %d", tries).isBetween(tries / 10, tries * 9 / 10);
+  }
+
   @Test
   void aConnectionOffTheListWhoseFirstPayloadDoesNotMatchIsLeftOut() {
     ConnectionTracker pipeline = pipeline(traced(null, Set.of(9000), false, "^NEVER", false));

@@ -21,7 +21,7 @@ final class KeptHeaders {
   private static final int LONGEST = 64;
 
   /** The names of one selection, by id and length: made once per selection, shared by parsers. */
-  private record Names(String[] byId, int[][] idsByLength) {
+  private record Names(String[] byId, int[][] idsByLength, int hostId, int userAgentId) {
     static Names of(HeaderSelection selection) {
       List<String> ids = new ArrayList<>();
       ids.add(null);
@@ -37,7 +37,7 @@ final class KeptHeaders {
         final int l = length;
         byLength[length] = java.util.stream.IntStream.range(1, byId.length).filter(id -> byId[id].length() == l).toArray();
       }
-      return new Names(byId, byLength);
+      return new Names(byId, byLength, indexOf(byId, "host"), indexOf(byId, "user-agent"));
     }
   }
 
@@ -46,7 +46,11 @@ final class KeptHeaders {
   private final boolean all;
   private final String[] names;
   private final int[][] idsByLength;
-  /** By id: the last name and value strings with their bytes (id 0: fields kept only by "all"). */
+  /**
+   * By id: the last name and value strings with their bytes (id 0: fields kept only by "all"),
+   * made at a name's first field: a parser is made for each direction of each connection, and
+   * most ids never come on most connections.
+   */
   private final LastText[] lastNames;
   private final LastText[] lastValues;
   private final Headers.Builder builder = Headers.builder();
@@ -63,12 +67,17 @@ final class KeptHeaders {
     this.idsByLength = table.idsByLength();
     this.lastNames = new LastText[names.length];
     this.lastValues = new LastText[names.length];
-    this.hostId = indexOf(names, "host");
-    this.userAgentId = indexOf(names, "user-agent");
-    for (int i = 0; i < names.length; i++) {
-      lastNames[i] = new LastText();
-      lastValues[i] = new LastText();
+    this.hostId = table.hostId();
+    this.userAgentId = table.userAgentId();
+  }
+
+  private static LastText last(LastText[] texts, int id) {
+    LastText text = texts[id];
+    if (text == null) {
+      text = new LastText();
+      texts[id] = text;
     }
+    return text;
   }
 
   /** Whether every field is kept. */
@@ -106,20 +115,20 @@ final class KeptHeaders {
   void keep(int id, byte[] name, int nameLength, byte[] value, int valueLength) {
     if (id != 0 && id == hostId) {
       if (host == null) {
-        host = lastValues[id].get(value, valueLength);
+        host = last(lastValues, id).get(value, valueLength);
       }
       if (!all) {
         return;
       }
     } else if (id != 0 && id == userAgentId) {
       if (userAgent == null) {
-        userAgent = lastValues[id].get(value, valueLength);
+        userAgent = last(lastValues, id).get(value, valueLength);
       }
       if (!all) {
         return;
       }
     }
-    builder.add(lastNames[id].get(name, nameLength), lastValues[id].get(value, valueLength));
+    builder.add(last(lastNames, id).get(name, nameLength), last(lastValues, id).get(value, valueLength));
   }
 
   /** The Host header of the message under way, or null. */
@@ -155,7 +164,8 @@ final class KeptHeaders {
 
   /** A text's last bytes and string: made once while the bytes repeat. */
   private static final class LastText {
-    private byte[] bytes = new byte[0];
+    private static final byte[] NONE = new byte[0];
+    private byte[] bytes = NONE;
     private String string;
 
     String get(byte[] value, int length) {
