@@ -55,7 +55,7 @@ public record TracedConnections(Pattern comm, Set<Integer> ports, boolean allPor
   }
 
   private static final byte[] HTTP1_VERSION = {'H', 'T', 'T', 'P', '/', '1', '.'};
-  private static final byte[] HTTP2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+  private static final byte[] HTTP2_PREFACE = dev.spanwire.exporter.protocol.http2.Http2Protocol.preface();
 
   /** {@link #DEFAULT_PROTOCOL} found in {@code payload[0, n)}: {@code HTTP/1.} and 0, 1 or 2, or the HTTP/2 preface. */
   static boolean findsDefault(byte[] payload, int n) {

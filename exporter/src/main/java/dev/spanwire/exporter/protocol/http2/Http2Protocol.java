@@ -62,6 +62,11 @@ public final class Http2Protocol implements Protocol {
     return true;
   }
 
+  /** The client's connection preface (RFC 9113, 3.4), a copy of the one the frame reader expects. */
+  public static byte[] preface() {
+    return FrameReader.PREFACE.clone();
+  }
+
   static boolean startsWithPreface(byte[] bytes) {
     int n = Math.min(bytes.length, FrameReader.PREFACE.length);
     if (n < 16) {
