@@ -8,7 +8,7 @@ public final class BpfFeatures {
 
   /**
    * Why libbpf cannot be used, or empty when it loads. Binds nothing: the bindings ({@link
-   * Libbpf}'s initialisation) may be under way on another thread (see {@link SocketCapture#prepare}).
+   * Libbpf}'s initialisation) may be under way on another thread (see {@link SocketCapture#preparation}).
    */
   public static Optional<String> libbpfMissing() {
     try {

@@ -7,10 +7,15 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Socket traffic from the kernel: loads {@code spanwire.bpf.o} from the classpath
@@ -78,22 +83,62 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     }
   }
 
+  /** The object the next {@link #load} takes, opened by the work {@link #preparation} returned. */
+  private static final AtomicReference<FutureTask<BpfObject>> OPENED_AHEAD = new AtomicReference<>();
+
   /**
-   * Binds the native calls a capture makes — libbpf's and libc's, the libbpf log callback — which
-   * {@link #load} and {@link #start} would otherwise bind on first use: each distinct C signature
-   * costs its FFM stub, ~10 ms at start and about a third of a second in all. A thread started
-   * early runs this while the caller reads its configuration and the kernel verifies the programs.
-   * Failures are left for the caller's own use to report (a missing libbpf fails the same way there).
+   * The work that makes a start quicker, for a thread started early, while the caller reads its
+   * configuration and the kernel verifies the programs (the other core's time): it binds the native
+   * calls a capture makes — libbpf's and libc's, the libbpf log callback — which {@link #load} and
+   * {@link #start} would otherwise bind on first use (each distinct C signature costs its FFM stub,
+   * ~10 ms at start and about a third of a second in all), opens the object for the next {@link
+   * #load} (libbpf parses it and the kernel's BTF: 60-110 ms of a start) and analyses the system's
+   * TLS libraries for {@link TlsLibraries#attachSystemLibraries} (about 50 ms). Called before the
+   * {@link #load} it is for; a load that comes before the work has begun opens the object itself,
+   * one that comes during it waits for it. Failures are left for the caller's own use to report (a
+   * missing libbpf fails the same way there).
    */
-  public static void prepare() {
-    var lookup = java.lang.invoke.MethodHandles.lookup();
-    for (Class<?> type : new Class<?>[] {Libbpf.class, LibbpfLog.class, Libbpf.Elements.class, KernelClock.class,
-        Tracefs.class, RingBufferReader.class}) {
+  public static Runnable preparation() {
+    FutureTask<BpfObject> opening = new FutureTask<>(() -> BpfObject.openResource(SocketCapture.class, OBJECT));
+    closeUnused(OPENED_AHEAD.getAndSet(opening));
+    return () -> {
+      var lookup = MethodHandles.lookup();
       try {
-        lookup.ensureInitialized(type);
+        for (Class<?> type : new Class<?>[] {Libbpf.class, LibbpfLog.class, Libbpf.Elements.class}) {
+          lookup.ensureInitialized(type);
+        }
+        opening.run();
+        for (Class<?> type : new Class<?>[] {KernelClock.class, Tracefs.class, RingBufferReader.class}) {
+          lookup.ensureInitialized(type);
+        }
+        TlsLibraries.analyzeSystemLibraries();
       } catch (IllegalAccessException | RuntimeException | Error e) {
-        return;
+        // reported by the load, which does the same
       }
+    };
+  }
+
+  /** The object opened ahead, or one opened now (where an open that failed ahead fails again, reported). */
+  private static BpfObject openedAheadOrNow() {
+    FutureTask<BpfObject> opening = OPENED_AHEAD.getAndSet(null);
+    if (opening != null) {
+      opening.run(); // here, unless the preparing thread has begun it
+      try {
+        return opening.get();
+      } catch (ExecutionException e) {
+        // opened again below, which reports why
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while the capture object was opened", e);
+      }
+    }
+    return BpfObject.openResource(SocketCapture.class, OBJECT);
+  }
+
+  /** An object opened ahead that no load took (a second preparation) is closed. */
+  private static void closeUnused(FutureTask<BpfObject> opening) {
+    if (opening != null && !opening.cancel(false) && opening.state() == Future.State.SUCCESS) {
+      opening.resultNow().close();
     }
   }
 
@@ -119,7 +164,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
 
   private static SocketCapture load(CaptureConfig config, CaptureBackend backend) {
     int cpus = Libbpf.numPossibleCpus();
-    BpfObject object = BpfObject.openResource(SocketCapture.class, OBJECT);
+    BpfObject object = openedAheadOrNow();
     try {
       configure(object, config, cpus);
       // only the chosen backend's programs load: the other's may not exist in this kernel

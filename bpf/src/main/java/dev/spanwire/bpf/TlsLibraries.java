@@ -13,6 +13,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The TLS capture source: uprobes on a TLS library's read and write calls, attached once per
@@ -103,6 +104,21 @@ public final class TlsLibraries implements AutoCloseable {
    * the usual directories are searched), kept for the agent's life.
    */
   public synchronized void attachSystemLibraries() {
+    for (Path file : systemLibraries()) {
+      String key = fileKey(file);
+      if (key != null && !attached.containsKey(key)) {
+        try {
+          tryAttach(key, file.toRealPath().toString(), true);
+        } catch (IOException e) {
+          // gone since it was listed: the scans still find what processes map
+        }
+      }
+    }
+  }
+
+  /** The system's libssl files, as {@link #attachSystemLibraries} looks for them. */
+  private static List<Path> systemLibraries() {
+    List<Path> found = new ArrayList<>();
     for (String dir : List.of("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
         "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/lib64", "/usr/lib", "/lib")) {
       Path directory = Path.of(dir);
@@ -110,15 +126,50 @@ public final class TlsLibraries implements AutoCloseable {
         continue;
       }
       try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "libssl.so.*")) {
-        for (Path file : files) {
-          String key = fileKey(file);
-          if (key != null && !attached.containsKey(key)) {
-            tryAttach(key, file.toRealPath().toString(), true);
-          }
-        }
+        files.forEach(found::add);
       } catch (IOException e) {
         // an unreadable directory: the scans still find what processes map
       }
+    }
+    return found;
+  }
+
+  /** A file's probe sites as {@link #analyze} found them, keyed by {@link #fileKey}; none when it is no TLS library. */
+  private record Analysis(String file, List<TlsProbeSites.Site> sites) {}
+
+  /** The system libraries' analyses made ahead of the capture's start (see {@link #analyzeSystemLibraries}). */
+  private static final Map<String, Analysis> ANALYZED_AHEAD = new ConcurrentHashMap<>();
+
+  /**
+   * Reads the system's libssl files' symbols and chooses their probe sites ahead of {@link
+   * #attachSystemLibraries}, which then only attaches: the reading and the instruction decoding are
+   * about 50 ms of a start, done on another core while the kernel verifies the programs. Each
+   * analysis is taken once, by the file's device and inode and its path.
+   */
+  public static void analyzeSystemLibraries() {
+    for (Path file : systemLibraries()) {
+      try {
+        String key = fileKey(file);
+        if (key != null) {
+          String real = file.toRealPath().toString();
+          ANALYZED_AHEAD.put(key, new Analysis(real, analyze(real)));
+        }
+      } catch (IOException | RuntimeException e) {
+        // analysed again where it is attached, which reports what goes wrong
+      }
+    }
+  }
+
+  /** The probe sites of a TLS library file, or null when it is none (or cannot be read). */
+  private static List<TlsProbeSites.Site> analyze(String file) {
+    try (FileChannel channel = FileChannel.open(Path.of(file), StandardOpenOption.READ)) {
+      Map<String, ElfSymbols.Function> defined = ElfSymbols.functions(Path.of(file), TlsProbeSites.FUNCTIONS);
+      if (!defined.containsKey("SSL_read") || !defined.containsKey("SSL_write")) {
+        return null;
+      }
+      return TlsProbeSites.choose(defined, (offset, length) -> read(channel, offset, length));
+    } catch (IOException | RuntimeException e) {
+      return null;
     }
   }
 
@@ -211,15 +262,9 @@ public final class TlsLibraries implements AutoCloseable {
 
   /** Attaches the probes of {@code file} if it defines SSL_read and SSL_write; false otherwise. */
   private boolean tryAttach(String key, String file, boolean pinned) {
-    List<TlsProbeSites.Site> sites;
-    try (FileChannel channel = FileChannel.open(Path.of(file), StandardOpenOption.READ)) {
-      Map<String, ElfSymbols.Function> defined = ElfSymbols.functions(Path.of(file), TlsProbeSites.FUNCTIONS);
-      if (!defined.containsKey("SSL_read") || !defined.containsKey("SSL_write")) {
-        remember(key);
-        return false;
-      }
-      sites = TlsProbeSites.choose(defined, (offset, length) -> read(channel, offset, length));
-    } catch (IOException | RuntimeException e) {
+    Analysis ahead = ANALYZED_AHEAD.remove(key);
+    List<TlsProbeSites.Site> sites = ahead != null && ahead.file().equals(file) ? ahead.sites() : analyze(file);
+    if (sites == null) {
       remember(key);
       return false;
     }

@@ -85,17 +85,22 @@ final class Agent implements AutoCloseable {
         Thread.ofPlatform().name("spanwire-housekeeping").daemon().factory());
   }
 
-  /** Starts capture with {@code settings}, writing {@code output} to stdout; {@code version} names the agent. */
-  static Agent start(Settings settings, Output output, String version) {
+  /**
+   * Starts capture with {@code settings}, writing {@code output} to stdout; {@code version} names
+   * the agent. The calling thread's {@code priority} is given back before the agent's own threads
+   * start ({@link StartPriority#started}).
+   */
+  static Agent start(Settings settings, Output output, String version, StartPriority priority) {
     // the first real events must not wait for class loading and compilation (see Warmup): the
     // pipeline warms up on another core while the kernel verifies the programs
-    Thread warmup = Thread.ofPlatform().name("spanwire-warmup").daemon().start(Agent::warmUp);
+    Thread warmup = Thread.ofPlatform().name("spanwire-warmup").daemon().start(priority.atNormal(Agent::warmUp));
     // so are the OTLP exporters made (the SDK's classes are half a second of a start)
     ExportSettings export = output == Output.RAW ? null : settings.export();
     FutureTask<OtelSink.Exporters> exporters =
         export == null ? null : new FutureTask<>(() -> OtelSink.Exporters.of(export));
     if (exporters != null) {
-      Thread.ofPlatform().name("spanwire-otlp-setup").daemon().start(exporters);
+      // at the agent's own priority: the exporters may start threads that live on
+      Thread.ofPlatform().name("spanwire-otlp-setup").daemon().start(priority.atNormal(exporters));
     }
     Counters counters = new Counters();
     SocketCapture capture = null;
@@ -104,6 +109,7 @@ final class Agent implements AutoCloseable {
       capture = SocketCapture.load(settings.capture());
       registerCapture(counters, capture);
       warmup.join();
+      priority.started();
       return wire(settings, output, version, counters, clock, capture, exporters == null ? null : made(exporters));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

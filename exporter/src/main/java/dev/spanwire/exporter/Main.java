@@ -124,8 +124,16 @@ public final class Main {
 
   /** The agent: checks, configuration, start, and the wait until a signal or a failure. */
   private int capture(ConfigOptions options, boolean verbose) {
-    // the native calls are bound on the other core while this thread checks and reads the configuration
-    Thread.ofPlatform().name("spanwire-prepare").daemon().start(dev.spanwire.bpf.SocketCapture::prepare);
+    // ahead of the JIT compilers until the agent starts its own threads (see StartPriority)
+    try (StartPriority startPriority = StartPriority.raise()) {
+      return capture(options, verbose, startPriority);
+    }
+  }
+
+  private int capture(ConfigOptions options, boolean verbose, StartPriority startPriority) {
+    // the native calls are bound and the capture object opened on the other core while this thread
+    // checks and reads the configuration
+    Thread.ofPlatform().name("spanwire-prepare").daemon().start(dev.spanwire.bpf.SocketCapture.preparation());
     Logging.configure(verbose);
     Capabilities privileges = Capabilities.current();
     if (!privileges.canCapture()) {
@@ -150,7 +158,7 @@ public final class Main {
 
     Agent agent;
     try {
-      agent = Agent.start(settings, output, version());
+      agent = Agent.start(settings, output, version(), startPriority);
     } catch (BpfException e) {
       err.println("spanwire: " + (verbose ? e.getMessage() : e.summary()));
       return e.errno() == 1 ? ExitCode.NO_CAPABILITY : ExitCode.RUNTIME_FAILURE;
