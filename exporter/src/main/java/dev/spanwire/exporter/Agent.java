@@ -92,7 +92,8 @@ final class Agent implements AutoCloseable {
    */
   static Agent start(Settings settings, Output output, String version, StartPriority priority) {
     // the first real events must not wait for class loading and compilation (see Warmup): the
-    // pipeline warms up on another core while the kernel verifies the programs
+    // pipeline warms up on another core while the kernel verifies the programs, at the agent's own
+    // priority (see StartPriority)
     Thread warmup = Thread.ofPlatform().name("spanwire-warmup").daemon().start(priority.atNormal(Agent::warmUp));
     // so are the OTLP exporters made (the SDK's classes are half a second of a start)
     ExportSettings export = output == Output.RAW ? null : settings.export();

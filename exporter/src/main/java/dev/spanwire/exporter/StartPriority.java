@@ -13,17 +13,19 @@ import java.util.List;
  * Who goes first while the agent starts. A start is mostly one thread's work — the configuration
  * read, the programs verified by the kernel on that thread — and on a host with few cores the C1
  * and C2 compiler threads took turns with it: measured on 2 cores, they used 0.7-0.8 s of CPU by
- * "capturing", and the starting thread waited for a core 0.3-0.55 s of a 1.0-1.4 s start. With its
- * nice value {@link #START_STEP} lower (and that of the threads it starts meanwhile, whose work it
- * waits for), it has a core; the compilers compile the same, on the other core and later.
+ * "capturing", and the starting thread waited for a core 0.3-0.45 s of a 1.0-1.4 s start. With its
+ * nice value {@link #START_STEP} lower it has a core (0.1-0.2 s of waiting left), and so has the
+ * thread it starts first, which opens the capture object for it; the compilers compile the same,
+ * on the other core and later. The pipeline's warm-up runs at the agent's value: it competed with
+ * the starting thread for the start's first core and made it wait longer.
  *
  * <p>Once the start's own work is done ({@link #started}) the compilers go first for {@link
  * #JIT_WARMUP}: the agent's first events need the code compiled that the start held back, and on a
  * host whose services keep every core busy the compilers would otherwise share the cores with them
- * as equals. Measured, starting the agent into a running wrk load on 2 cores: events lost in 6 of
- * 16 starts before (227-10,231), in 5 of 16 with the start raised alone (498-5,724), and in none of
- * 6 with the compilers ahead afterwards; lowering the compilers' value during the start instead of
- * raising the starting thread's lost events in 3 of 4.
+ * as equals. Measured, starting the agent into a running wrk load on 2 cores: events lost in 10
+ * of 28 starts before (227-10,231), in 5 of 16 with the start raised alone (498-5,724), and in none
+ * of 18 with the compilers ahead afterwards; lowering the compilers' value during the start instead
+ * of raising the starting thread's lost events in 3 of 4.
  *
  * <p>Threads that live on, and whatever they start, must not keep a raised value: the starting
  * thread gives its value back before it starts them, and a thread started meanwhile that makes
