@@ -88,7 +88,7 @@ final class Agent implements AutoCloseable {
   /**
    * Starts capture with {@code settings}, writing {@code output} to stdout; {@code version} names
    * the agent. The calling thread's {@code priority} is given back before the agent's own threads
-   * start ({@link StartPriority#started}).
+   * start.
    */
   static Agent start(Settings settings, Output output, String version, StartPriority priority) {
     // the first real events must not wait for class loading and compilation (see Warmup): the
@@ -110,7 +110,7 @@ final class Agent implements AutoCloseable {
       capture = SocketCapture.load(settings.capture());
       registerCapture(counters, capture);
       warmup.join();
-      priority.started();
+      priority.close();
       return wire(settings, output, version, counters, clock, capture, exporters == null ? null : made(exporters));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

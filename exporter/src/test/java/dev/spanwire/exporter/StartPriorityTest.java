@@ -3,17 +3,15 @@ package dev.spanwire.exporter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spanwire.bpf.Capabilities;
-import dev.spanwire.bpf.testing.Await;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** Nice values as the kernel shows them (/proc/self/task/TID/stat), before, during and after a start. */
+/** Nice values as the kernel shows them (/proc/self/task/TID/stat), during a start and after it. */
 class StartPriorityTest {
   private static final boolean MAY_RAISE = Capabilities.current().has(Capabilities.CAP_SYS_NICE);
 
@@ -82,32 +80,5 @@ class StartPriorityTest {
     int before = seen.get(0);
     int raised = MAY_RAISE ? Math.max(-20, before - 10) : before;
     assertThat(seen).containsExactly(before, raised, raised, before, before, before);
-  }
-
-  @Test
-  void startedGivesTheValueBackAndPutsTheCompilersFiveAheadForTheWarmup() throws Exception {
-    List<Integer> compilers = StartPriority.compilerThreads();
-    assertThat(compilers).as("this JVM's C1 and C2 threads").isNotEmpty();
-    for (int tid : compilers) {
-      assertThat(Files.readString(Path.of("/proc/self/task/" + tid + "/comm"))).matches("C[12] CompilerThre.*\\n");
-    }
-    int normal = kernelNice(compilers.getFirst());
-    List<Integer> seen = onThread(values -> {
-      StartPriority priority = StartPriority.raise(Duration.ofSeconds(2));
-      priority.started();
-      values.add(ownNice());
-      values.add(newThreadsNice(() -> {}));
-      priority.started();
-      priority.close();
-    });
-    assertThat(seen).containsExactly(normal, normal);
-    if (!MAY_RAISE) {
-      assertThat(StartPriority.compilerThreads()).allSatisfy(tid -> assertThat(kernelNice(tid)).isEqualTo(normal));
-      return;
-    }
-    Await.until("the compilers five ahead", Duration.ofSeconds(1),
-        () -> StartPriority.compilerThreads().stream().allMatch(tid -> kernelNice(tid) == normal - 5));
-    Await.until("the compilers back", Duration.ofSeconds(10),
-        () -> StartPriority.compilerThreads().stream().allMatch(tid -> kernelNice(tid) == normal));
   }
 }
