@@ -15,7 +15,7 @@ import dev.spanwire.bpf.ThreadNice;
  * <p>The compilers keep their own value. Lowering theirs during the start instead of raising the
  * starting thread's lost events in 3 of 4 starts into a running wrk load on 2 cores (the agent's
  * first events need the code they compile, and the traced services took their share); raising
- * theirs for 5 s after the start lost none in 18 such starts, against 13 of 40 before, but took
+ * theirs for 5 s after the start lost none in 18 such starts, against 13 of 44 before, but took
  * the reader's share in those seconds: in CI a kernel test's curl, run just after the start, had
  * exited before the agent read its command line (once; likely that, not proven).
  *
