@@ -36,32 +36,16 @@ public final class ThreadNice {
    * value below the current one needs CAP_SYS_NICE or RLIMIT_NICE).
    */
   public static String set(int nice) {
-    return set(self(), nice);
-  }
-
-  /**
-   * Sets the nice value of the thread {@code tid} of this process, as {@link #set(int)} does the
-   * calling thread's: null when done, else why not.
-   */
-  public static String set(int tid, int nice) {
     checkRange(nice);
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment state = arena.allocate(CALL_STATE);
+      int tid = (int) GETTID.invokeExact();
       int rc = (int) SETPRIORITY.invokeExact(state, PRIO_PROCESS, tid, nice);
       if (rc == 0) {
         return null;
       }
       int errno = (int) ERRNO.get(state, 0L);
       return "setpriority(" + nice + "): " + Libbpf.strerror(errno);
-    } catch (Throwable t) {
-      throw Ffm.rethrow(t);
-    }
-  }
-
-  /** The calling thread's id (the kernel's, as /proc/self/task names it). */
-  public static int self() {
-    try {
-      return (int) GETTID.invokeExact();
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     }
@@ -77,12 +61,8 @@ public final class ThreadNice {
 
   /** The calling thread's nice value. */
   public static int get() {
-    return get(self());
-  }
-
-  /** The nice value of the thread {@code tid} of this process. */
-  public static int get(int tid) {
     try {
+      int tid = (int) GETTID.invokeExact();
       // getpriority returns the nice value itself (glibc turns the kernel's 20 - nice back)
       return (int) GETPRIORITY.invokeExact(PRIO_PROCESS, tid);
     } catch (Throwable t) {

@@ -29,12 +29,10 @@ final class StartPriority implements AutoCloseable {
   /** How much lower the starting thread's nice value is (Linux gives nice -10 about 9 times nice 0's share). */
   static final int STEP = 10;
 
-  private final int thread;
   private final int normal;
   private boolean raised;
 
-  private StartPriority(int thread, int normal, boolean raised) {
-    this.thread = thread;
+  private StartPriority(int normal, boolean raised) {
     this.normal = normal;
     this.raised = raised;
   }
@@ -43,7 +41,7 @@ final class StartPriority implements AutoCloseable {
   static StartPriority raise() {
     int normal = ThreadNice.get();
     int start = Math.max(ThreadNice.MIN, normal - STEP);
-    return new StartPriority(ThreadNice.self(), normal, start != normal && ThreadNice.set(start) == null);
+    return new StartPriority(normal, start != normal && ThreadNice.set(start) == null);
   }
 
   /**
@@ -65,7 +63,7 @@ final class StartPriority implements AutoCloseable {
   public void close() {
     if (raised) {
       raised = false;
-      ThreadNice.set(thread, normal);
+      ThreadNice.set(normal);
     }
   }
 }

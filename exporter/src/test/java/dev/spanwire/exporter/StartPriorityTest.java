@@ -11,23 +11,19 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** Nice values as the kernel shows them (/proc/self/task/TID/stat), during a start and after it. */
+/** Nice values as the kernel shows them (/proc/thread-self/stat), during a start and after it. */
 class StartPriorityTest {
   private static final boolean MAY_RAISE = Capabilities.current().has(Capabilities.CAP_SYS_NICE);
 
-  /** Field 19 of a thread's stat line (counted after the command name, which may hold spaces). */
-  static int kernelNice(long tid) {
+  /** Field 19 of the calling thread's stat line (counted after the command name, which may hold spaces). */
+  private static int ownNice() {
     try {
-      String stat = Files.readString(Path.of("/proc/self/task/" + tid + "/stat"));
+      String stat = Files.readString(Path.of("/proc/thread-self/stat"));
       String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
       return Integer.parseInt(fields[19 - 3]);
     } catch (IOException e) {
-      throw new IllegalStateException("no thread " + tid, e);
+      throw new IllegalStateException(e);
     }
-  }
-
-  private static int ownNice() {
-    return kernelNice(dev.spanwire.bpf.ThreadNice.self());
   }
 
   /** Runs {@code body} on a thread of its own (nice values stay with a thread) and returns what it saw. */
