@@ -3,10 +3,14 @@ package dev.spanwire.bench;
 import com.sun.management.OperatingSystemMXBean;
 import dev.spanwire.bpf.KernelClock;
 import dev.spanwire.bpf.Role;
+import dev.spanwire.exporter.config.ConfigLayers;
+import dev.spanwire.exporter.config.Settings;
+import dev.spanwire.exporter.counters.Counters;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.ProcessInfo;
 import dev.spanwire.exporter.otel.ExportSettings;
+import dev.spanwire.exporter.filter.WatchRule;
 import dev.spanwire.exporter.otel.OtelSink;
 import dev.spanwire.exporter.testing.Exchanges;
 import java.lang.management.ManagementFactory;
@@ -50,7 +54,9 @@ public final class ExportBenchmark {
             Integer.getInteger("spanwire.bench.batch", ExportSettings.DEFAULT_MAX_EXPORT_BATCH_SIZE),
             ExportSettings.DEFAULT_SCHEDULE_DELAY)
         .withConcurrentExports(Integer.getInteger("spanwire.bench.concurrent", ExportSettings.DEFAULT_MAX_CONCURRENT_EXPORTS));
-    OtelSink sink = OtelSink.start(settings, KernelClock.calibrate(), "bench", "bench");
+    // the embedded default's watch rule, as the agent runs it without a configuration file
+    WatchRule watch = Settings.from(ConfigLayers.load(null, List.of(), List.of())).filter().watch();
+    OtelSink sink = OtelSink.start(settings, KernelClock.calibrate(), "bench", "bench", new Counters(), watch);
     try {
       run(sink, exchanges, total / 5); // warm-up
       long cpuBefore = os.getProcessCpuTime();

@@ -11,9 +11,11 @@ import com.typesafe.config.ConfigValueType;
 import dev.spanwire.bpf.CaptureBackend;
 import dev.spanwire.bpf.CaptureConfig;
 import dev.spanwire.bpf.ThreadNice;
+import dev.spanwire.exporter.exchange.WatchedHeaders;
 import dev.spanwire.exporter.filter.FilterSettings;
 import dev.spanwire.exporter.filter.Redaction;
 import dev.spanwire.exporter.filter.WatchRule;
+import dev.spanwire.exporter.protocol.HeaderSelection;
 import dev.spanwire.exporter.protocol.http1.Http1Parser;
 import dev.spanwire.exporter.otel.ExportSettings;
 import dev.spanwire.exporter.output.Column;
@@ -105,8 +107,14 @@ public record Settings(
     Redaction redaction = new Redaction(
         new LinkedHashSet<>(r.strings(Keys.REDACT_HEADERS)), r.strings(Keys.REDACT_QUERY_PARAMETERS),
         r.string(Keys.REDACT_REPLACEMENT));
+    HeaderSelection headers = HeaderSelection.product();
+    if (watch != null && !watch.headers().isEmpty()) {
+      // the headers the watched regexes name, or all of them when one may match any line
+      List<String> watched = new WatchedHeaders(watch.headers()).names();
+      headers = watched == null ? HeaderSelection.product(true) : headers.with(watched);
+    }
     PipelineSettings pipeline = new PipelineSettings(
-        watch != null && !watch.headers().isEmpty(),
+        headers,
         maxBody,
         Http1Parser.DEFAULT_MAX_HEAD_BYTES,
         r.integer(Keys.MAX_CONNECTIONS, 1, 1 << 24),

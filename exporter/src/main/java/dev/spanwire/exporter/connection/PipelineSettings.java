@@ -11,7 +11,7 @@ import java.time.Duration;
 /**
  * Bounds and options of the HTTP pipeline.
  *
- * @param keepHeaderLines keep every header field of messages (for watch rules)
+ * @param headers the header fields protocol sessions keep of each message (the product's, and those watch rules name)
  * @param bodyCaptureBytes body bytes kept per message (0: none)
  * @param maxHeadBytes bound on a header block
  * @param maxConnections connections tracked at once; the least recently active go first
@@ -22,7 +22,7 @@ import java.time.Duration;
  * @param traces how exchanges become traces (sampling, the linking window)
  */
 public record PipelineSettings(
-    boolean keepHeaderLines,
+    HeaderSelection headers,
     int bodyCaptureBytes,
     int maxHeadBytes,
     int maxConnections,
@@ -49,36 +49,41 @@ public record PipelineSettings(
 
   /** The same with the pipeline's body budget. */
   public ProtocolSettings protocol(BodyBudget bodies) {
-    return new ProtocolSettings(HeaderSelection.product(keepHeaderLines), bodyCaptureBytes, maxHeadBytes, maxPipelined, bodies);
+    return new ProtocolSettings(headers, bodyCaptureBytes, maxHeadBytes, maxPipelined, bodies);
   }
 
   public static PipelineSettings defaults() {
     return new PipelineSettings(
-        false, 0, Http1Parser.DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PIPELINED,
+        HeaderSelection.product(), 0, Http1Parser.DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PIPELINED,
         TracedConnections.defaults(), Redaction.defaults(), TraceSettings.defaults());
   }
 
+  /** Every header field of messages kept, or only the product's. */
   public PipelineSettings withKeepHeaderLines(boolean keep) {
-    return new PipelineSettings(keep, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction, traces);
+    return withHeaders(HeaderSelection.product(keep));
+  }
+
+  public PipelineSettings withHeaders(HeaderSelection headers) {
+    return new PipelineSettings(headers, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction, traces);
   }
 
   public PipelineSettings withBodyCaptureBytes(int bytes) {
-    return new PipelineSettings(keepHeaderLines, bytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction, traces);
+    return new PipelineSettings(headers, bytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction, traces);
   }
 
   public PipelineSettings withMaxConnections(int max) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, max, idleTimeout, maxPipelined, traced, redaction, traces);
+    return new PipelineSettings(headers, bodyCaptureBytes, maxHeadBytes, max, idleTimeout, maxPipelined, traced, redaction, traces);
   }
 
   public PipelineSettings withIdleTimeout(Duration timeout) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, timeout, maxPipelined, traced, redaction, traces);
+    return new PipelineSettings(headers, bodyCaptureBytes, maxHeadBytes, maxConnections, timeout, maxPipelined, traced, redaction, traces);
   }
 
   public PipelineSettings withTraced(TracedConnections connections) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, connections, redaction, traces);
+    return new PipelineSettings(headers, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, connections, redaction, traces);
   }
 
   public PipelineSettings withTraces(TraceSettings settings) {
-    return new PipelineSettings(keepHeaderLines, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction, settings);
+    return new PipelineSettings(headers, bodyCaptureBytes, maxHeadBytes, maxConnections, idleTimeout, maxPipelined, traced, redaction, settings);
   }
 }

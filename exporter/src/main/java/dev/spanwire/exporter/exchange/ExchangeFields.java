@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  */
 public final class ExchangeFields {
   private final NamingScheme scheme;
-  private final List<Pattern> watchedHeaders;
+  private final WatchedHeaders watchedHeaders;
 
   /** Fields without extra headers. */
   public ExchangeFields(NamingScheme scheme) {
@@ -32,7 +32,7 @@ public final class ExchangeFields {
    */
   public ExchangeFields(NamingScheme scheme, List<Pattern> watchedHeaders) {
     this.scheme = scheme;
-    this.watchedHeaders = List.copyOf(watchedHeaders);
+    this.watchedHeaders = new WatchedHeaders(watchedHeaders);
   }
 
   public NamingScheme scheme() {
@@ -42,6 +42,11 @@ public final class ExchangeFields {
   /** Whether header lines are watched: then a field's name may be asked of the sink ({@link FieldSink#has}). */
   public boolean watchesHeaders() {
     return !watchedHeaders.isEmpty();
+  }
+
+  /** The watched headers' regexes, as rules. */
+  public WatchedHeaders watchedHeaders() {
+    return watchedHeaders;
   }
 
   /** The fields of AppScope's {@code http-req} event; {@code version} as {@code http_flavor}. */
@@ -135,29 +140,34 @@ public final class ExchangeFields {
     if (watchedHeaders.isEmpty() || headers.isEmpty()) {
       return;
     }
-    Map<String, String> values = new LinkedHashMap<>();
-    for (String line : headers.lines()) {
-      int colon = line.indexOf(':');
-      if (colon <= 0 || !watched(line)) {
+    Map<String, String> values = null;
+    for (int i = 0; i < headers.size(); i++) {
+      String rawName = headers.name(i);
+      int colon = rawName.indexOf(':');
+      if (colon == 0 || rawName.isEmpty()) {
+        continue; // a line with nothing before its first colon (an HTTP/2 pseudo-header) names no field
+      }
+      if (!watchedHeaders.matches(rawName, headers.value(i))) {
         continue;
       }
-      String name = HttpField.headerName(scheme, request, line.substring(0, colon).strip());
+      // as the line "Name: value" splits at its first colon, stripped
+      String line = null;
+      if (colon > 0) {
+        line = rawName + ": " + headers.value(i);
+      }
+      String name = HttpField.headerName(scheme, request, (line == null ? rawName : line.substring(0, colon)).strip());
       if (fields.has(name)) {
         continue; // a standard field of the same name (x-appscope in the dotted schemes) is there
       }
-      String value = line.substring(colon + 1).strip();
+      String value = line == null ? headers.value(i).strip() : line.substring(colon + 1).strip();
+      if (values == null) {
+        values = new LinkedHashMap<>();
+      }
       values.merge(name, value, (a, b) -> a + ", " + b);
     }
-    values.forEach(fields::add);
-  }
-
-  private boolean watched(String line) {
-    for (Pattern header : watchedHeaders) {
-      if (header.matcher(line).find()) {
-        return true;
-      }
+    if (values != null) {
+      values.forEach(fields::add);
     }
-    return false;
   }
 
   /**

@@ -99,7 +99,7 @@ public final class OtelSink {
     ExchangeFields fields = new ExchangeFields(settings.scheme(), watch == null ? List.of() : watch.headers());
     SpanBatcher batcher = exporters.spans() != null
         ? new SpanBatcher(exporters.spans(),
-            new OtlpSpanEncoder(clock, fields, watch == null ? null : watch::keep, resources, scope), settings)
+            new OtlpSpanEncoder(clock, fields, watch == null || !watch.filtersFields() ? null : watch::keep, resources, scope), settings)
         : null;
     HttpMetrics httpMetrics = settings.metrics()
         ? new HttpMetrics(settings.scheme(), resources, scope, clock, settings.cardinalityLimit(),

@@ -81,18 +81,19 @@ final class OtlpSpanEncoder {
   private static final int RECENT_KEYS = 64;
   private final String[] recentNames = new String[RECENT_KEYS];
   private final byte[][] recentFields = new byte[RECENT_KEYS][];
-  /** Every field is kept and no name is asked back: fields go straight into the span (no list, no boxes). */
+  /** Every field is kept: fields go straight into the span (no list, no boxes). */
   private final boolean direct;
-  private final Attributes attributes = new Attributes();
+  private final Attributes attributes;
 
-  /** @param keep which fields become attributes; null for all of them */
+  /** @param keep which fields become attributes; null for all of them (then written as they come) */
   OtlpSpanEncoder(
       KernelClock clock, ExchangeFields fields, UnaryOperator<List<Field>> keep, ProcessResources resources,
       InstrumentationScopeInfo scope) {
     this.clock = clock;
     this.fields = fields;
     this.keep = keep;
-    this.direct = keep == null && !fields.watchesHeaders();
+    this.direct = keep == null;
+    this.attributes = new Attributes(fields.watchesHeaders());
     this.resources = resources;
     this.scope = scope;
     this.routeAttribute = HttpField.ROUTE.name(fields.scheme());
@@ -187,7 +188,7 @@ final class OtlpSpanEncoder {
     out.tag(SPAN_END, ProtoWriter.FIXED64);
     out.fixed64(clock.toEpochNanos(exchange.endNanos()));
     if (direct) {
-      attributes.out = out;
+      attributes.start(out);
       fields.exchange(exchange, attributes);
     } else {
       for (Field field : keep.apply(fields.exchange(exchange))) {
@@ -248,9 +249,34 @@ final class OtlpSpanEncoder {
   /** The fields of the span being written, each an attribute as it comes. */
   private final class Attributes implements FieldSink {
     ProtoWriter out;
+    /** The names written into this span, for {@link #has}: watched headers ask before adding. */
+    private final boolean tracking;
+    private String[] names = new String[32];
+    private int count;
+
+    Attributes(boolean tracking) {
+      this.tracking = tracking;
+    }
+
+    void start(ProtoWriter out) {
+      this.out = out;
+      java.util.Arrays.fill(names, 0, count, null);
+      count = 0;
+    }
+
+    private void named(String name) {
+      if (!tracking) {
+        return;
+      }
+      if (count == names.length) {
+        names = java.util.Arrays.copyOf(names, count * 2);
+      }
+      names[count++] = name;
+    }
 
     @Override
     public void add(String name, Object value) {
+      named(name);
       fieldValue(out, name, value);
     }
 
@@ -266,6 +292,7 @@ final class OtlpSpanEncoder {
 
     /** An int attribute, or a double one whose bits are {@code value}. */
     private void number(String name, boolean decimal, long value) {
+      named(name);
       int kv = out.begin(SPAN_ATTRIBUTES);
       out.raw(keyField(name));
       int any = out.begin(KEY_VALUE_VALUE);
@@ -282,7 +309,12 @@ final class OtlpSpanEncoder {
 
     @Override
     public boolean has(String name) {
-      throw new IllegalStateException("no header lines are watched: no field name is asked back");
+      for (int i = 0; i < count; i++) {
+        if (names[i].equals(name)) {
+          return true;
+        }
+      }
+      return false;
     }
   }
 

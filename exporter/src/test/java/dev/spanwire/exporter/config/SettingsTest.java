@@ -10,6 +10,7 @@ import dev.spanwire.exporter.filter.FilterSettings;
 import dev.spanwire.exporter.output.Column;
 import dev.spanwire.exporter.output.Output;
 import dev.spanwire.exporter.otel.ExportSettings;
+import dev.spanwire.exporter.protocol.HeaderSelection;
 import dev.spanwire.exporter.connection.PipelineSettings;
 import dev.spanwire.exporter.connection.TracedConnections;
 import dev.spanwire.exporter.testing.Corpora;
@@ -144,8 +145,16 @@ class SettingsTest {
     assertThat(s.filter().watch().emits("http-req")).isFalse();
     assertThat(s.filter().watch().value().pattern()).isEqualTo(".*");
     assertThat(s.filter().watch().headers()).singleElement().satisfies(h -> assertThat(h.matcher("X-Tenant: acme").find()).isTrue());
-    assertThat(s.pipeline().keepHeaderLines()).as("header lines are kept for the watched headers").isTrue();
-    assertThat(settings(file("spanwire.watch = []"), Map.of()).filter().watch()).isNull();
+    assertThat(s.pipeline().headers()).as("the one header the regex names is kept, besides the product's")
+        .isEqualTo(new HeaderSelection(
+            List.of("host", "user-agent", "x-forwarded-for", "x-appscope", "traceparent", "tracestate", "x-tenant"), false));
+    Settings anyLine = settings(file("""
+        spanwire.watch = [{ type = http, headers = ["(?i)^x-tenant:", "acme"] }]
+        """), Map.of());
+    assertThat(anyLine.pipeline().headers().all()).as("a regex that may match a line of any name keeps every header").isTrue();
+    Settings none = settings(file("spanwire.watch = []"), Map.of());
+    assertThat(none.filter().watch()).isNull();
+    assertThat(none.pipeline().headers()).isEqualTo(HeaderSelection.product());
   }
 
   @Test

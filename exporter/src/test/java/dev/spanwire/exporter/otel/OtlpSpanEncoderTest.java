@@ -85,7 +85,7 @@ class OtlpSpanEncoderTest {
         1000, 1000);
     List<Exchange> list = new ArrayList<>();
     list.add(exchange(nginx, Role.SERVER, 1, "1.1", -1,
-        "GET /users/42?page=2 HTTP/1.1\nHost: shop:8080\nUser-Agent: curl/8\nX-Tenant: blue\n\n",
+        "GET /users/42?page=2 HTTP/1.1\nHost: shop:8080\nUser-Agent: curl/8\nX-Tenant: blue\nX-AppScope: app=1\nx-tenant: green\n\n",
         "HTTP/1.1 200 OK\nContent-Length: 5\nX-Tenant: blue\n\nhello"));
     list.add(exchange(curl, Role.CLIENT, 2, "1.1", -1,
         "POST /orders HTTP/1.1\nHost: shop\nContent-Type: application/json\nContent-Length: 13\n\n{\"a\":\"caf\u00e9\"}",
@@ -122,8 +122,12 @@ class OtlpSpanEncoderTest {
   void theEncodedRequestIsTheSdksForEveryNamingSchemeAndKindOfExchange() throws IOException {
     List<Exchange> exchanges = exchanges();
     for (NamingScheme scheme : NamingScheme.values()) {
-      for (boolean watched : new boolean[] {false, true}) {
-        ExchangeFields fields = new ExchangeFields(scheme, watched ? List.of(Pattern.compile("(?i)^x-tenant:")) : List.of());
+      // no watched headers; one header by name; a header a standard field of the dotted schemes
+      // has too (asked back of the span); a regex over whole lines
+      for (List<String> regexes : List.of(List.<String>of(), List.of("(?i)^x-tenant:"), List.of("(?i)^x-appscope:", "^X-Tenant:"),
+          List.of("blue|grpc-message"))) {
+        boolean watched = !regexes.isEmpty();
+        ExchangeFields fields = new ExchangeFields(scheme, regexes.stream().map(Pattern::compile).toList());
         UnaryOperator<List<Field>> keep = watched
             ? f -> f.stream().filter(x -> !x.name().contains("user")).toList()
             : f -> f;
@@ -140,16 +144,33 @@ class OtlpSpanEncoderTest {
         // with every field kept the encoder writes them straight into the span (a null filter);
         // through a filter, from the list of fields
         for (UnaryOperator<List<Field>> filter : watched ? List.of(keep) : java.util.Arrays.asList(keep, null)) {
-          ProtoWriter ours = new ProtoWriter(64); // small: every growth path runs
-          int written = new OtlpSpanEncoder(CLOCK, fields, filter, resources, SCOPE)
-              .encode(exchanges, ours, (e, failure) -> { throw failure; });
-          assertThat(written).isEqualTo(exchanges.size());
-          ExportTraceServiceRequest actual = normalized(ExportTraceServiceRequest.parseFrom(ours.toByteArray()));
-          assertThat(actual).as("%s, watched %s, filter %s", scheme, watched, filter).isEqualTo(expected);
-          assertThat(actual.getResourceSpansCount()).isEqualTo(3);
+          encodeAndCompare(exchanges, fields, filter, resources, expected, scheme + ", watched " + regexes + ", filter " + filter);
+        }
+        if (watched) {
+          // every field kept: straight into the span, each watched header asking what came before
+          List<SpanData> all = new ArrayList<>();
+          ExchangeSpans allSpans = new ExchangeSpans(CLOCK, fields, f -> f, resources, SCOPE);
+          for (Exchange e : exchanges) {
+            all.add(allSpans.apply(e));
+          }
+          ByteArrayOutputStream sdkAll = new ByteArrayOutputStream();
+          TraceRequestMarshaler.create(all).writeBinaryTo(sdkAll);
+          encodeAndCompare(exchanges, fields, null, resources,
+              normalized(ExportTraceServiceRequest.parseFrom(sdkAll.toByteArray())), scheme + ", watched " + regexes + ", direct");
         }
       }
     }
+  }
+
+  private static void encodeAndCompare(List<Exchange> exchanges, ExchangeFields fields, UnaryOperator<List<Field>> filter,
+      ProcessResources resources, ExportTraceServiceRequest expected, String what) throws IOException {
+    ProtoWriter ours = new ProtoWriter(64); // small: every growth path runs
+    int written = new OtlpSpanEncoder(CLOCK, fields, filter, resources, SCOPE)
+        .encode(exchanges, ours, (e, failure) -> { throw failure; });
+    assertThat(written).isEqualTo(exchanges.size());
+    ExportTraceServiceRequest actual = normalized(ExportTraceServiceRequest.parseFrom(ours.toByteArray()));
+    assertThat(actual).as(what).isEqualTo(expected);
+    assertThat(actual.getResourceSpansCount()).isEqualTo(3);
   }
 
   @Test
