@@ -11,8 +11,15 @@ import java.io.OutputStream;
  * from call to call; one set per call in flight.
  */
 final class GrpcMessage {
-  /** The buffer's size between calls (it grows for a message that needs more). */
+  /** The buffer's size at first (it grows for a message that needs more). */
   private static final int BUFFER_CAPACITY = 1 << 16;
+  /**
+   * The most a buffer keeps between calls: gzip's output room for a batch of 512 ordinary spans
+   * (a 280 KB message, room for its bound) stays, which growing again for every call made and
+   * copied 300 KB a call (a twelfth of the agent's allocation under `bench/load.sh -x`); one a
+   * batch with captured bodies grew to megabytes goes back to {@link #BUFFER_CAPACITY}.
+   */
+  private static final int KEPT_CAPACITY = 1 << 19;
 
   private final Compressor compressor;
   private final boolean gzip;
@@ -124,12 +131,12 @@ final class GrpcMessage {
     }
   }
 
-  /** Back to the buffers' usual sizes after a call that needed more. */
+  /** Back to the buffers' usual sizes after a call that needed more than they keep. */
   void trim() {
-    if (body.length > 4 * BUFFER_CAPACITY) {
+    if (body.length > KEPT_CAPACITY) {
       body = new byte[BUFFER_CAPACITY];
     }
-    if (staged.length > 4 * BUFFER_CAPACITY) {
+    if (staged.length > KEPT_CAPACITY) {
       staged = new byte[0];
     }
   }
