@@ -88,7 +88,7 @@ class AgentFiltersKernelTest {
     }
     Files.write(binary, bytes);
     Path conf = conf("""
-        spanwire.watch = [{ type = http, headers = ["(?i)^x-tenant:", "(?i)^authorization:", "(?i)^x-served-by:"] }]
+        spanwire.watch = [{ type = http, headers = ["(?i)^x-tenant:", "(?i)^authorization:", "(?i)^x-served-by:", "^Content-Type: text/"] }]
         """);
     try (OtlpReceiver receiver = OtlpReceiver.start(); Server echo = echo();
         AgentRun agent = AgentRun.start(work.resolve("agent.log"), export(receiver),
@@ -105,6 +105,8 @@ class AgentFiltersKernelTest {
       assertThat(request.get("http_request_header_x_tenant").asText()).isEqualTo("acme");
       assertThat(request.get("http_request_header_authorization").asText()).isEqualTo("REDACTED");
       assertThat(request.get("http_request_body").asText()).isEqualTo("hello=world");
+      // a regex over whole lines (not one header's name): every header is kept and matched
+      assertThat(request.get("http_request_header_content_type").asText()).isEqualTo("text/plain");
       JsonNode response = agent.events(text.pid(), "http-resp").getFirst().at("/body/data");
       assertThat(response.get("http_response_header_x_served_by").asText()).isEqualTo("echo");
       assertThat(response.get("http_response_body").asText()).isEqualTo("hello=world");
@@ -112,6 +114,7 @@ class AgentFiltersKernelTest {
 
       JsonNode binaryRequest = agent.events(raw.pid(), "http-req").getFirst().at("/body/data");
       assertThat(binaryRequest.get("http_request_body_encoding").asText()).isEqualTo("base64");
+      assertThat(binaryRequest.has("http_request_header_content_type")).as("application/octet-stream is not text/").isFalse();
       assertThat(binaryRequest.get("http_request_body_truncated").asBoolean()).isTrue();
       assertThat(Base64.getDecoder().decode(binaryRequest.get("http_request_body").asText()))
           .isEqualTo(java.util.Arrays.copyOf(bytes, 64));
@@ -125,6 +128,7 @@ class AgentFiltersKernelTest {
             .containsEntry("http_target", "/echo?token=REDACTED&q=1")
             .containsEntry("http_request_header_x_tenant", "acme")
             .containsEntry("http_request_header_authorization", "REDACTED")
+            .containsEntry("http_request_header_content_type", "text/plain")
             .containsEntry("http_response_header_x_served_by", "echo")
             .containsEntry("http_request_body", "hello=world")
             .containsEntry("http_response_body", "hello=world");

@@ -44,11 +44,6 @@ public final class ExchangeFields {
     return !watchedHeaders.isEmpty();
   }
 
-  /** The watched headers' regexes, as rules. */
-  public WatchedHeaders watchedHeaders() {
-    return watchedHeaders;
-  }
-
   /** The fields of AppScope's {@code http-req} event; {@code version} as {@code http_flavor}. */
   public List<Field> request(ConnectionInfo connection, String version, Request request) {
     FieldSink.Collected fields = new FieldSink.Collected(16);

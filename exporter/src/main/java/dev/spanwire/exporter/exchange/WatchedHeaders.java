@@ -6,7 +6,7 @@ import java.util.regex.Pattern;
 
 /**
  * A watch rule's header regexes, each found anywhere in a {@code Name: value} line. Most name one
- * header, as the default {@code (?i)^x-request-id:} does: a regex of the shape {@code ^name:} or
+ * header, as the shipped configuration's {@code (?i)^x-request-id:} does: a regex of the shape {@code ^name:} or
  * {@code (?i)^name:} (a name of letters, digits, '-' and '_') matches exactly the lines whose
  * name is that one (in any ASCII case with {@code (?i)}, as the regex does), so those are decided
  * on the name alone, no line made and no regex run, and protocol sessions need keep only those
