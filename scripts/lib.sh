@@ -15,7 +15,7 @@ SPANWIRE_BUILD_PACKAGES="clang llvm libbpf-dev libbpf1"
 # loading freed goes back. The launcher, the image
 # and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change.
 # The JVM's own warnings go to stderr (its default is stdout, which carries the agent's output).
-: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn10m -XX:SurvivorRatio=3 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -Xlog:disable -Xlog:all=warning:stderr}"
+: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn8m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -Xlog:disable -Xlog:all=warning:stderr}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 # libisal2 (ISA-L) and libdeflate0: span export's gzip, by the first there (ISA-L at a third of
 # libdeflate's CPU, libdeflate at half of the JDK's zlib's, which is used where neither is).
