@@ -146,15 +146,11 @@ public final class ExchangeFields {
         continue;
       }
       // as the line "Name: value" splits at its first colon, stripped
-      String line = null;
-      if (colon > 0) {
-        line = rawName + ": " + headers.value(i);
-      }
-      String name = HttpField.headerName(scheme, request, (line == null ? rawName : line.substring(0, colon)).strip());
+      String name = HttpField.headerName(scheme, request, (colon > 0 ? rawName.substring(0, colon) : rawName).strip());
       if (fields.has(name)) {
         continue; // a standard field of the same name (x-appscope in the dotted schemes) is there
       }
-      String value = line == null ? headers.value(i).strip() : line.substring(colon + 1).strip();
+      String value = (colon > 0 ? rawName.substring(colon + 1) + ": " + headers.value(i) : headers.value(i)).strip();
       if (values == null) {
         values = new LinkedHashMap<>();
       }
