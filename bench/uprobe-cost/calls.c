@@ -1,16 +1,23 @@
-/* Calls one of two functions in a loop and prints the nanoseconds per call; bench/uprobe-cost.sh
- * puts probes on them. `plain` opens as a compiler makes a function (an int3 probe there traps);
- * `nop5` opens with a 5-byte nop, the one instruction the kernel (6.18 and later, x86-64) turns
- * a uprobe on into a call of its uprobe trampoline (a syscall) instead of a trap. */
+/* Calls one of three functions in a loop and prints the nanoseconds per call; bench/uprobe-cost.sh
+ * puts probes on their first instructions. x86-64 uprobes handle a probed instruction one of three
+ * ways: `pushed` opens with a push, which the kernel emulates after the int3 trap (the TLS probes
+ * are placed on such instructions, see TlsProbeSites); `stepped` opens with a stack adjustment,
+ * which the kernel executes out of line with a single step (a second trap, the debug exception);
+ * `nop5` opens with a 5-byte nop, which kernels 6.18 and later replace with a call of the uprobe
+ * trampoline (a syscall, no trap at all). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-__attribute__((noinline)) int plain(int x)
+__attribute__((noinline, naked)) int pushed(int x)
 {
-	__asm__ volatile("");
-	return x + 1;
+	__asm__ volatile("pushq %rbx\n\tleal 1(%rdi), %eax\n\tpopq %rbx\n\tret");
+}
+
+__attribute__((noinline, naked)) int stepped(int x)
+{
+	__asm__ volatile("subq $0x18, %rsp\n\tleal 1(%rdi), %eax\n\taddq $0x18, %rsp\n\tret");
 }
 
 __attribute__((noinline, naked)) int nop5(int x)
@@ -27,13 +34,15 @@ static double now_ns(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3 || (strcmp(argv[2], "plain") && strcmp(argv[2], "nop5"))) {
-		fprintf(stderr, "usage: %s CALLS plain|nop5\n", argv[0]);
+	int (*f)(int) = NULL;
+	if (argc == 3)
+		f = !strcmp(argv[2], "pushed") ? pushed : !strcmp(argv[2], "stepped") ? stepped : !strcmp(argv[2], "nop5") ? nop5 : NULL;
+	if (!f) {
+		fprintf(stderr, "usage: %s CALLS pushed|stepped|nop5\n", argv[0]);
 		return 2;
 	}
 	long calls = atol(argv[1]);
-	int (*f)(int) = strcmp(argv[2], "plain") ? nop5 : plain;
-	volatile int sink = 0;
+	volatile int sink = 0; /* kept: the calls must happen */
 	/* the first calls let the kernel optimise a nop5 probe (it does on the first hit) */
 	for (int i = 0; i < 1000; i++)
 		sink += f(i);
