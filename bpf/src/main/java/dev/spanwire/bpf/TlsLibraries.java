@@ -230,14 +230,13 @@ public final class TlsLibraries implements AutoCloseable {
     int added = 0;
     Set<String> seen = new HashSet<>();
     for (String line : lines) {
-      // address perms offset dev inode path
-      String[] fields = line.split("\\s+", 6);
-      if (fields.length < 6 || fields[1].indexOf('x') < 0 || !fields[5].startsWith("/")) {
+      ExecutableMapping mapping = ExecutableMapping.parse(line);
+      if (mapping == null) {
         continue;
       }
-      String path = fields[5].endsWith(" (deleted)") ? null : fields[5];
-      String key = fields[3] + ":" + fields[4];
-      if (path == null || !seen.add(key)) {
+      String path = mapping.path();
+      String key = mapping.key();
+      if (!seen.add(key)) {
         continue;
       }
       String name = path.substring(path.lastIndexOf('/') + 1);
@@ -258,6 +257,51 @@ public final class TlsLibraries implements AutoCloseable {
       }
     }
     return added;
+  }
+
+  /**
+   * An executable mapping of a file that is still there, from a line of {@code /proc/PID/maps}
+   * ({@code address perms offset dev inode path}); {@code key} is {@code dev:inode}. Read by hand:
+   * every process's maps are read every few seconds, most lines are not such mappings, and a regular
+   * expression's split of each line cost more than the rest of the scan.
+   */
+  record ExecutableMapping(String key, String path) {
+    /** The mapping on {@code line}, or null when it is not one of an existing file's executable pages. */
+    static ExecutableMapping parse(String line) {
+      int perms = skipSpaces(line, skipField(line, 0));
+      int permsEnd = skipField(line, perms);
+      int x = line.indexOf('x', perms);
+      if (x < 0 || x >= permsEnd) {
+        return null; // not executable
+      }
+      int offset = skipSpaces(line, permsEnd);
+      int dev = skipSpaces(line, skipField(line, offset));
+      int devEnd = skipField(line, dev);
+      int inode = skipSpaces(line, devEnd);
+      int inodeEnd = skipField(line, inode);
+      int path = skipSpaces(line, inodeEnd);
+      if (inode == inodeEnd || path >= line.length() || line.charAt(path) != '/' || line.endsWith(" (deleted)")) {
+        return null; // anonymous, [vdso] and the like, or a file since replaced
+      }
+      return new ExecutableMapping(line.substring(dev, devEnd) + ":" + line.substring(inode, inodeEnd),
+          line.substring(path));
+    }
+
+    private static int skipField(String line, int from) {
+      int i = from;
+      while (i < line.length() && line.charAt(i) != ' ' && line.charAt(i) != '\t') {
+        i++;
+      }
+      return i;
+    }
+
+    private static int skipSpaces(String line, int from) {
+      int i = from;
+      while (i < line.length() && (line.charAt(i) == ' ' || line.charAt(i) == '\t')) {
+        i++;
+      }
+      return i;
+    }
   }
 
   /** Attaches the probes of {@code file} if it defines SSL_read and SSL_write; false otherwise. */
