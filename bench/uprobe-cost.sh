@@ -15,7 +15,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 calls=${1:-50000}
 [[ $calls =~ ^[0-9]+$ ]] && [ "$calls" -gt 0 ] || die "CALLS must be a positive number, got $calls"
 [ "$(id -u)" -eq 0 ] || die "uprobes need root"
-ensure_packages $SPANWIRE_BUILD_PACKAGES
+ensure_packages $SPANWIRE_BUILD_PACKAGES binutils # clang, and nm and readelf
 tracing=/sys/kernel/tracing
 [ -e "$tracing/uprobe_events" ] || mount -t tracefs nodev "$tracing" 2>/dev/null || true
 [ -e "$tracing/uprobe_events" ] || die "no tracefs with uprobe_events at $tracing"
