@@ -117,6 +117,8 @@ public enum AgentMetric {
       "Spans the endpoint refused for good (a non-retryable OTLP status; also counted as dropped)"),
   EXPORT_FAILURES("spanwire.export.failures", "{export}", true, "export failures", false,
       "Span exports the endpoint refused or timed out (each retry counts)"),
+  EXPORT_CATCH_UPS("spanwire.export.catch_ups", "{event}", true, "export catch-ups", false,
+      "Times a span export worker found the queue a quarter full and ran at the catch-up nice value until it had drained to an eighth"),
   QUEUE_SIZE("spanwire.queue.size", "{span}", false, null, false, "Spans waiting for export"),
   QUEUE_CAPACITY("spanwire.queue.capacity", "{span}", false, null, false, "Spans the export queue holds");
 

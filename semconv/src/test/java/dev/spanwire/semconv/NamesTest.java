@@ -187,6 +187,7 @@ class NamesTest {
         Map.entry("spanwire.spans.dropped", "{span} counter"),
         Map.entry("spanwire.spans.rejected", "{span} counter"),
         Map.entry("spanwire.export.failures", "{export} counter"),
+        Map.entry("spanwire.export.catch_ups", "{event} counter"),
         Map.entry("spanwire.queue.size", "{span} gauge"),
         Map.entry("spanwire.queue.capacity", "{span} gauge"));
   }

@@ -488,6 +488,8 @@ public record Settings(
       }
       s = s.withBatching(queue, batch, duration(Keys.OTLP_DELAY, Duration.ofMillis(1)));
       s = s.withConcurrentExports(integer(Keys.OTLP_CONCURRENT, 1, ExportSettings.MAX_CONCURRENT_EXPORTS));
+      // the reader's catch-up value serves the span export workers too (see SpanBatcher)
+      s = s.withCatchUpNice(integer(Keys.CATCH_UP_NICE, ThreadNice.MIN, ThreadNice.MAX));
       s = s.withMetricInterval(duration(Keys.OTLP_METRIC_INTERVAL, Duration.ofMillis(100)));
       s = s.withCardinalityLimit(integer(Keys.OTLP_CARDINALITY_LIMIT, 1, 1 << 20));
       String service = string(Keys.OTLP_SERVICE_NAME);

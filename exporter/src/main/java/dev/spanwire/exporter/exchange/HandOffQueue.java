@@ -16,6 +16,7 @@ import java.util.function.ToLongFunction;
  */
 public final class HandOffQueue<T> {
   private final ArrayBlockingQueue<T> items;
+  private final int capacity;
   private final long maxBytes;
   private final ToLongFunction<? super T> sizer;
   private final AtomicLong bytes = new AtomicLong();
@@ -36,6 +37,7 @@ public final class HandOffQueue<T> {
       throw new IllegalArgumentException("maxBytes " + maxBytes);
     }
     this.items = new ArrayBlockingQueue<>(capacity);
+    this.capacity = capacity;
     this.maxBytes = maxBytes;
     this.sizer = sizer;
   }
@@ -120,7 +122,12 @@ public final class HandOffQueue<T> {
 
   /** The most items held. */
   public int capacity() {
-    return items.size() + items.remainingCapacity();
+    return capacity;
+  }
+
+  /** How full the queue is, 0 to 1: the larger of its share of the item bound and of the byte bound. */
+  public double fill() {
+    return Math.max((double) count.get() / capacity, (double) bytes.get() / maxBytes);
   }
 
   private T released(T item) {

@@ -26,6 +26,8 @@ import java.util.Map;
  * @param maxExportBatchSize spans per export
  * @param scheduleDelay the longest a span waits before its batch goes out
  * @param maxConcurrentExports span export requests in flight at once
+ * @param catchUpNice the nice value a span export worker runs at while the queue is behind (see
+ *     {@code SpanBatcher}); 0 never changes it
  * @param metricInterval how often metrics are exported
  * @param cardinalityLimit attribute sets per metric and process; more go to an overflow series
  * @param scheme attribute and metric names
@@ -48,6 +50,7 @@ public record ExportSettings(
     int maxExportBatchSize,
     Duration scheduleDelay,
     int maxConcurrentExports,
+    int catchUpNice,
     Duration metricInterval,
     int cardinalityLimit,
     NamingScheme scheme,
@@ -116,6 +119,9 @@ public record ExportSettings(
     if (maxConcurrentExports < 1 || maxConcurrentExports > MAX_CONCURRENT_EXPORTS) {
       throw new IllegalArgumentException("concurrent exports must be 1.." + MAX_CONCURRENT_EXPORTS + ", got " + maxConcurrentExports);
     }
+    if (catchUpNice < -20 || catchUpNice > 19) {
+      throw new IllegalArgumentException("catch-up nice must be -20..19, got " + catchUpNice);
+    }
     if (cardinalityLimit < 1) {
       throw new IllegalArgumentException("cardinality limit must be positive");
     }
@@ -161,6 +167,12 @@ public record ExportSettings(
   public ExportSettings withConcurrentExports(int concurrent) {
     Builder b = toBuilder();
     b.maxConcurrentExports = concurrent;
+    return b.build();
+  }
+
+  public ExportSettings withCatchUpNice(int nice) {
+    Builder b = toBuilder();
+    b.catchUpNice = nice;
     return b.build();
   }
 
@@ -223,6 +235,7 @@ public record ExportSettings(
     b.maxExportBatchSize = maxExportBatchSize;
     b.scheduleDelay = scheduleDelay;
     b.maxConcurrentExports = maxConcurrentExports;
+    b.catchUpNice = catchUpNice;
     b.metricInterval = metricInterval;
     b.cardinalityLimit = cardinalityLimit;
     b.scheme = scheme;
@@ -248,6 +261,7 @@ public record ExportSettings(
     int maxExportBatchSize = DEFAULT_MAX_EXPORT_BATCH_SIZE;
     Duration scheduleDelay = DEFAULT_SCHEDULE_DELAY;
     int maxConcurrentExports = DEFAULT_MAX_CONCURRENT_EXPORTS;
+    int catchUpNice = dev.spanwire.bpf.CaptureConfig.DEFAULT_CATCH_UP_NICE;
     Duration metricInterval = DEFAULT_METRIC_INTERVAL;
     int cardinalityLimit = DEFAULT_CARDINALITY_LIMIT;
     NamingScheme scheme = NamingScheme.APPSCOPE;
@@ -257,7 +271,7 @@ public record ExportSettings(
     ExportSettings build() {
       return new ExportSettings(traces, metrics, protocol, tracesEndpoint, metricsEndpoint, headers, compression, timeout,
           certificate, clientKey, clientCertificate, maxQueueSize, maxExportBatchSize, scheduleDelay, maxConcurrentExports,
-          metricInterval, cardinalityLimit, scheme, agentServiceName, agentResourceAttributes);
+          catchUpNice, metricInterval, cardinalityLimit, scheme, agentServiceName, agentResourceAttributes);
     }
   }
 

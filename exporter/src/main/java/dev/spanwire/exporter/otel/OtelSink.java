@@ -110,6 +110,7 @@ public final class OtelSink {
       counters.register(AgentMetric.SPANS_DROPPED, batcher::dropped);
       counters.register(AgentMetric.SPANS_REJECTED, batcher::rejected);
       counters.register(AgentMetric.EXPORT_FAILURES, batcher::failures);
+      counters.register(AgentMetric.EXPORT_CATCH_UPS, batcher::catchUps);
       counters.register(AgentMetric.QUEUE_SIZE, batcher::queued);
       counters.register(AgentMetric.QUEUE_CAPACITY, batcher::capacity);
     }

@@ -1,5 +1,6 @@
 package dev.spanwire.exporter.otel;
 
+import dev.spanwire.bpf.ThreadNice;
 import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.HandOffQueue;
 import io.opentelemetry.sdk.common.CompletableResultCode;
@@ -32,6 +33,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * batch is sent in requests small enough for the endpoint's message limit, split further when it
  * says a request was too large. {@link #shutdown} exports what is queued within its deadline and
  * counts the rest as dropped.
+ *
+ * <p>A worker that starts a batch with the queue more than a quarter full runs at the catch-up nice
+ * value ({@code capture.catch-up-nice}, as the ring buffer reader does) until it starts one with an
+ * eighth or less: an agent started into a load that keeps every core busy produced spans at the
+ * full rate (the reader catches up that way) while its export code was still cold, and at the
+ * scheduler's fair share the queue overflowed — every span dropped in a {@code bench/load.sh -x} run
+ * (33,247 of 3.58 M) was dropped in the agent's first minute, none once warm. A worker that keeps
+ * up keeps its own value.
  */
 final class SpanBatcher {
   private static final System.Logger LOG = System.getLogger(SpanBatcher.class.getName());
@@ -77,6 +86,9 @@ final class SpanBatcher {
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong conversionFailures = new AtomicLong();
   private final AtomicLong rejected = new AtomicLong();
+  /** The catch-up nice value (0: never changes a worker's). */
+  private final int catchUpNice;
+  private final AtomicLong catchUps = new AtomicLong();
   private final long maxBatchBytes;
   private final AtomicLong nextRejectionLogNanos = new AtomicLong(System.nanoTime());
   private final String endpoint;
@@ -121,6 +133,7 @@ final class SpanBatcher {
     this.exportTimeout = settings.timeout();
     this.endpoint = settings.tracesEndpoint();
     this.queue = new HandOffQueue<>(settings.maxQueueSize(), maxQueueBytes, HandOffQueue::heldBytes);
+    this.catchUpNice = settings.catchUpNice();
     for (int i = 1; i <= settings.maxConcurrentExports(); i++) {
       workers.add(Thread.ofPlatform().name(i == 1 ? "spanwire-span-export" : "spanwire-span-export-" + i).daemon().start(this::run));
     }
@@ -170,9 +183,11 @@ final class SpanBatcher {
     List<Exchange> batch = new ArrayList<>(maxExportBatchSize);
     // the request being sent, reused from batch to batch
     ProtoWriter message = new ProtoWriter(MESSAGE_CAPACITY);
+    Pace pace = new Pace();
     while (true) {
       List<Exchange> spans;
       synchronized (filling) {
+        pace.adjust(queue.fill());
         if (!fillBatch(batch)) {
           return;
         }
@@ -193,6 +208,44 @@ final class SpanBatcher {
         }
       }
     }
+  }
+
+  /** One worker's catch-up: its own nice value, and whether it runs at {@link #catchUpNice} now. */
+  private final class Pace {
+    private final int ownNice = ThreadNice.get();
+    /** Whether the worker may change its nice value (not once the kernel has refused it). */
+    private boolean paced = catchUpNice != 0 && catchUpNice < ownNice;
+    private boolean catchingUp;
+
+    /** At a batch's start, with the queue {@code fill} full (0 to 1). */
+    void adjust(double fill) {
+      if (!paced) {
+        return;
+      }
+      if (!catchingUp && fill > 0.25) {
+        String refused = ThreadNice.set(catchUpNice);
+        if (refused != null) {
+          LOG.log(System.Logger.Level.INFO, "span export fell behind and keeps nice {0} ({1})", ownNice, refused);
+          paced = false; // tried once
+          return;
+        }
+        catchingUp = true;
+        catchUps.incrementAndGet();
+        LOG.log(System.Logger.Level.DEBUG, "span export queue {0} full: nice {1} until it has drained",
+            String.format("%.0f %%", fill * 100), catchUpNice);
+      } else if (catchingUp && fill <= 0.125) {
+        String refused = ThreadNice.set(ownNice);
+        if (refused != null) {
+          LOG.log(System.Logger.Level.WARNING, "span export could not take back nice {0} ({1})", ownNice, refused);
+        }
+        catchingUp = false;
+      }
+    }
+  }
+
+  /** Times a worker found the queue behind and ran at the catch-up nice value (see {@link Pace}). */
+  long catchUps() {
+    return catchUps.get();
   }
 
   /**

@@ -40,6 +40,9 @@ public final class OtlpReceiver implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicInteger refusedSpans = new java.util.concurrent.atomic.AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger traceRequestsInFlight = new java.util.concurrent.atomic.AtomicInteger();
   private final java.util.concurrent.atomic.AtomicInteger mostTraceRequestsInFlight = new java.util.concurrent.atomic.AtomicInteger();
+  /** When set, each trace request takes a permit before it is answered (see {@link #holdTraceRequests}). */
+  private volatile java.util.concurrent.Semaphore gate;
+  private final java.util.concurrent.atomic.AtomicInteger traceRequestsArrived = new java.util.concurrent.atomic.AtomicInteger();
   /** Trace requests answered only in groups of this many (0: each at once); see {@link #answerTraceRequestsInGroupsOf}. */
   private int groupSize;
   private int groupWaiting;
@@ -106,6 +109,19 @@ public final class OtlpReceiver implements AutoCloseable {
           .addService(io.grpc.ServerInterceptors.intercept(new TraceServiceGrpc.TraceServiceImplBase() {
             @Override
             public void export(ExportTraceServiceRequest request, StreamObserver<ExportTraceServiceResponse> response) {
+              traceRequestsArrived.incrementAndGet();
+              java.util.concurrent.Semaphore held = gate;
+              if (held != null) {
+                try {
+                  if (!held.tryAcquire(20, java.util.concurrent.TimeUnit.SECONDS)) {
+                    response.onError(io.grpc.Status.DEADLINE_EXCEEDED.withDescription("held too long").asRuntimeException());
+                    return;
+                  }
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                  return;
+                }
+              }
               int spanCount = request.getResourceSpansList().stream()
                   .flatMap(r -> r.getScopeSpansList().stream()).mapToInt(ss -> ss.getSpansCount()).sum();
               traceArrivalNanos.add(System.nanoTime());
@@ -179,6 +195,34 @@ public final class OtlpReceiver implements AutoCloseable {
     synchronized (traces) {
       groupSize = n;
       groupWaiting = 0;
+    }
+  }
+
+  /**
+   * From now on a trace request is held before it is looked at, until {@link #allowTraceRequests}
+   * lets it through (at most 20 s; then it is refused with DEADLINE_EXCEEDED);
+   * {@link #releaseTraceRequests} ends the holding.
+   */
+  public void holdTraceRequests() {
+    gate = new java.util.concurrent.Semaphore(0);
+  }
+
+  /** Trace requests that have arrived, held or not, answered or not. */
+  public int traceRequestsArrived() {
+    return traceRequestsArrived.get();
+  }
+
+  /** Lets {@code n} held (or later) trace requests through. */
+  public void allowTraceRequests(int n) {
+    gate.release(n);
+  }
+
+  /** Lets every held trace request through and holds no more. */
+  public void releaseTraceRequests() {
+    java.util.concurrent.Semaphore held = gate;
+    gate = null;
+    if (held != null) {
+      held.release(Integer.MAX_VALUE / 2);
     }
   }
 
