@@ -119,8 +119,9 @@ public record ExportSettings(
     if (maxConcurrentExports < 1 || maxConcurrentExports > MAX_CONCURRENT_EXPORTS) {
       throw new IllegalArgumentException("concurrent exports must be 1.." + MAX_CONCURRENT_EXPORTS + ", got " + maxConcurrentExports);
     }
-    if (catchUpNice < -20 || catchUpNice > 19) {
-      throw new IllegalArgumentException("catch-up nice must be -20..19, got " + catchUpNice);
+    if (catchUpNice < dev.spanwire.bpf.ThreadNice.MIN || catchUpNice > dev.spanwire.bpf.ThreadNice.MAX) {
+      throw new IllegalArgumentException("catch-up nice must be " + dev.spanwire.bpf.ThreadNice.MIN + ".."
+          + dev.spanwire.bpf.ThreadNice.MAX + ", got " + catchUpNice);
     }
     if (cardinalityLimit < 1) {
       throw new IllegalArgumentException("cardinality limit must be positive");

@@ -38,9 +38,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * value ({@code capture.catch-up-nice}, as the ring buffer reader does) until it starts one with an
  * eighth or less: an agent started into a load that keeps every core busy produced spans at the
  * full rate (the reader catches up that way) while its export code was still cold, and at the
- * scheduler's fair share the queue overflowed — every span dropped in a {@code bench/load.sh -x} run
- * (33,247 of 3.58 M) was dropped in the agent's first minute, none once warm. A worker that keeps
- * up keeps its own value.
+ * scheduler's fair share the queue overflowed: the spans a {@code bench/load.sh -x} run dropped
+ * (24,892 of 1.4 M, the agent's metrics per second) were all dropped in its first two seconds of
+ * capture, while the first batch waited for classes to load and code to compile. It helps where
+ * that wait is short (the launcher's AOT cache); without the cache the first batch still comes too
+ * late. A worker that keeps up keeps its own value.
  */
 final class SpanBatcher {
   private static final System.Logger LOG = System.getLogger(SpanBatcher.class.getName());
