@@ -75,12 +75,8 @@ public final class RingBufferReader implements AutoCloseable {
   private final int pollMillis;
   /** The nice value the thread takes while it is behind; 0 never changes it. */
   private final int catchUpNice;
-  /** The thread's own nice value, taken back once it has caught up. */
-  private int ownNice;
-  /** Whether the thread changes its nice value at all (it would go up, and the kernel let it). */
-  private boolean paced;
-  /** Whether the thread runs at {@link #catchUpNice} now. */
-  private boolean catchingUp;
+  /** The thread's catch-up (made on the thread when it starts). */
+  private CatchUp catchUp;
   private final AtomicLong catchUps = new AtomicLong();
   private final Arena arena = Arena.ofShared();
   private final long pageSize;
@@ -190,8 +186,7 @@ public final class RingBufferReader implements AutoCloseable {
   }
 
   private void run() {
-    ownNice = ThreadNice.get();
-    paced = catchUpNice != 0 && catchUpNice < ownNice;
+    catchUp = new CatchUp("the ring buffer reader", catchUpNice, catchUps);
     try (Arena waitArena = Arena.ofConfined()) {
       MemorySegment callState = waitArena.allocate(CALL_STATE);
       while (running) {
@@ -262,26 +257,7 @@ public final class RingBufferReader implements AutoCloseable {
    * that keeps up stays at its own value, so the traced services see no difference then.
    */
   private void pace(long unread) {
-    if (!paced) {
-      return;
-    }
-    if (!catchingUp && unread > dataBytes / 4) {
-      String refused = ThreadNice.set(catchUpNice);
-      if (refused != null) {
-        LOG.log(System.Logger.Level.INFO, "the ring buffer reader fell behind and keeps nice {0} ({1})", ownNice, refused);
-        paced = false; // tried once
-        return;
-      }
-      catchingUp = true;
-      catchUps.incrementAndGet();
-      LOG.log(System.Logger.Level.DEBUG, "ring buffer reader {0} bytes behind: nice {1} until it has caught up", unread, catchUpNice);
-    } else if (catchingUp && unread <= dataBytes / 8) {
-      String refused = ThreadNice.set(ownNice);
-      if (refused != null) {
-        LOG.log(System.Logger.Level.WARNING, "the ring buffer reader could not take back nice {0} ({1})", ownNice, refused);
-      }
-      catchingUp = false;
-    }
+    catchUp.adjust((double) unread / dataBytes);
   }
 
   /** Times the reader fell behind and ran at its catch-up nice value (see {@link #pace}). */

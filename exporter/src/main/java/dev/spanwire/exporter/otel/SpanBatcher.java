@@ -1,6 +1,6 @@
 package dev.spanwire.exporter.otel;
 
-import dev.spanwire.bpf.ThreadNice;
+import dev.spanwire.bpf.CatchUp;
 import dev.spanwire.exporter.exchange.Exchange;
 import dev.spanwire.exporter.exchange.HandOffQueue;
 import io.opentelemetry.sdk.common.CompletableResultCode;
@@ -185,11 +185,11 @@ final class SpanBatcher {
     List<Exchange> batch = new ArrayList<>(maxExportBatchSize);
     // the request being sent, reused from batch to batch
     ProtoWriter message = new ProtoWriter(MESSAGE_CAPACITY);
-    Pace pace = new Pace();
+    CatchUp catchUp = new CatchUp("span export", catchUpNice, catchUps);
     while (true) {
       List<Exchange> spans;
       synchronized (filling) {
-        pace.adjust(queue.fill());
+        catchUp.adjust(queue.fill());
         if (!fillBatch(batch)) {
           return;
         }
@@ -212,40 +212,7 @@ final class SpanBatcher {
     }
   }
 
-  /** One worker's catch-up: its own nice value, and whether it runs at {@link #catchUpNice} now. */
-  private final class Pace {
-    private final int ownNice = ThreadNice.get();
-    /** Whether the worker may change its nice value (not once the kernel has refused it). */
-    private boolean paced = catchUpNice != 0 && catchUpNice < ownNice;
-    private boolean catchingUp;
-
-    /** At a batch's start, with the queue {@code fill} full (0 to 1). */
-    void adjust(double fill) {
-      if (!paced) {
-        return;
-      }
-      if (!catchingUp && fill > 0.25) {
-        String refused = ThreadNice.set(catchUpNice);
-        if (refused != null) {
-          LOG.log(System.Logger.Level.INFO, "span export fell behind and keeps nice {0} ({1})", ownNice, refused);
-          paced = false; // tried once
-          return;
-        }
-        catchingUp = true;
-        catchUps.incrementAndGet();
-        LOG.log(System.Logger.Level.DEBUG, "span export queue {0} full: nice {1} until it has drained",
-            String.format("%.0f %%", fill * 100), catchUpNice);
-      } else if (catchingUp && fill <= 0.125) {
-        String refused = ThreadNice.set(ownNice);
-        if (refused != null) {
-          LOG.log(System.Logger.Level.WARNING, "span export could not take back nice {0} ({1})", ownNice, refused);
-        }
-        catchingUp = false;
-      }
-    }
-  }
-
-  /** Times a worker found the queue behind and ran at the catch-up nice value (see {@link Pace}). */
+  /** Times a worker found the queue behind and ran at the catch-up nice value (see {@link CatchUp}). */
   long catchUps() {
     return catchUps.get();
   }
