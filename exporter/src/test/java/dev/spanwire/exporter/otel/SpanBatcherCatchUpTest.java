@@ -13,6 +13,7 @@ import dev.spanwire.exporter.testing.Exchanges;
 import dev.spanwire.exporter.testing.OtlpReceiver;
 import io.opentelemetry.sdk.common.InstrumentationScopeInfo;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -87,8 +88,18 @@ class SpanBatcherCatchUpTest {
       });
       maker.join();
       SpanBatcher batcher = made.get();
-      Set<String> workers = workerThreads();
-      workers.removeAll(before);
+      // the JVM names a thread for the kernel from the thread itself, once it runs: after start returns
+      Set<String> workers = new HashSet<>();
+      Await.until("the worker named", Duration.ofSeconds(20), () -> {
+        workers.clear();
+        try {
+          workers.addAll(workerThreads());
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+        workers.removeAll(before);
+        return !workers.isEmpty();
+      });
       assertThat(workers).hasSize(1);
       String worker = workers.iterator().next();
       assertThat(kernelNice(worker)).isEqualTo(OWN_NICE);
