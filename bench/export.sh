@@ -28,7 +28,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 log=$(mktemp)
 taskset -c 1 "${java[@]}" dev.spanwire.bench.CountingReceiver "$port" "$rtt" >"$log" 2>&1 & receiver=$!
 trap 'kill $receiver 2>/dev/null || true; wait 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.1; done
+# it answers requests of its own before it listens (a few seconds: see CountingReceiver.warmUp)
+for _ in $(seq 600); do grep -q listening "$log" && break; sleep 0.1; done
 grep -q listening "$log" || { cat "$log" >&2; die "receiver did not start"; }
 runs=0
 if [ "$rtt" -gt 0 ]; then

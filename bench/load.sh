@@ -29,7 +29,10 @@
 # the ratio then include (tens of nanoseconds per call).
 #
 # -x exports spans and metrics over OTLP/gRPC (the defaults: gzip, batches of 512) to a counting
-# receiver in its own process and reports the spans it received; without it export is off.
+# receiver in its own process and reports the spans it received; without it export is off. The
+# receiver is a JVM, warmed before the runs (it answers 2,000 requests of its own): cold, it took
+# ~0.85 s over the agent's first request, whose spans then dropped at the full queue meanwhile,
+# the receiver's start counted against the agent.
 # --otlp-rtt MS makes that receiver answer each request MS after it came, as an endpoint a round
 # trip away (SPANWIRE_OTLP_CONCURRENT_EXPORTS sets the agent's requests in flight).
 #
@@ -126,7 +129,9 @@ if [ -n "$export" ]; then
   receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   "$java_home/bin/java" -cp "$root/bench/jmh/target/benchmarks.jar" dev.spanwire.bench.CountingReceiver "$receiver_port" "$otlp_rtt" \
     >"$work/receiver.log" 2>&1 & receiver_pid=$!
-  for _ in $(seq 100); do grep -q listening "$work/receiver.log" && break; sleep 0.1; done
+  # it answers requests of its own before it listens (a few seconds: see CountingReceiver.warmUp)
+  for _ in $(seq 600); do grep -q listening "$work/receiver.log" && break; sleep 0.1; done
+  grep -q listening "$work/receiver.log" || { cat "$work/receiver.log" >&2; die "the OTLP receiver did not start"; }
   otlp=(--otlp-endpoint "http://127.0.0.1:$receiver_port")
 fi
 [ -n "$h2" ] && { [ -z "$download$upload$close" ] || die "--h2 serves the page only, on kept connections"; }

@@ -124,6 +124,57 @@ public final class CountingReceiver implements AutoCloseable {
     return n;
   }
 
+  /** Requests a new receiver answers to itself before it listens for the run's (see {@link #warmUp}). */
+  static final int WARM_UP_REQUESTS = 2_000;
+
+  /**
+   * Answers {@code requests} gzip-compressed trace exports of ten spans each that it sends itself,
+   * then forgets them: the run's exporter then meets a receiver whose JIT compilers have done their
+   * work (a cold one took most of a second over its first request), as a collector that has been
+   * running would be.
+   */
+  void warmUp(int requests) throws InterruptedException {
+    io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+        .forAddress("127.0.0.1", port()).usePlaintext().build();
+    try {
+      MethodDescriptor<byte[], byte[]> raw = MethodDescriptor.<byte[], byte[]>newBuilder()
+          .setType(MethodDescriptor.MethodType.UNARY)
+          .setFullMethodName(TraceServiceGrpc.getExportMethod().getFullMethodName())
+          .setRequestMarshaller(new Bytes())
+          .setResponseMarshaller(new Bytes())
+          .build();
+      io.opentelemetry.proto.trace.v1.ScopeSpans.Builder scope = io.opentelemetry.proto.trace.v1.ScopeSpans.newBuilder();
+      for (int i = 0; i < 10; i++) {
+        scope.addSpans(io.opentelemetry.proto.trace.v1.Span.newBuilder().setName("GET /warm-up/" + i)
+            .setTraceId(com.google.protobuf.ByteString.copyFrom(new byte[16]))
+            .setSpanId(com.google.protobuf.ByteString.copyFrom(new byte[8])));
+      }
+      byte[] request = io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest.newBuilder()
+          .addResourceSpans(io.opentelemetry.proto.trace.v1.ResourceSpans.newBuilder().addScopeSpans(scope))
+          .build().toByteArray();
+      // sixteen at a time, as an exporter with requests in flight sends them
+      java.util.List<com.google.common.util.concurrent.ListenableFuture<byte[]>> inFlight = new java.util.ArrayList<>();
+      for (int i = 0; i < requests; i++) {
+        inFlight.add(io.grpc.stub.ClientCalls.futureUnaryCall(
+            channel.newCall(raw, io.grpc.CallOptions.DEFAULT.withCompression("gzip")), request));
+        if (inFlight.size() == 16 || i == requests - 1) {
+          for (var answer : inFlight) {
+            try {
+              answer.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+              throw new IllegalStateException("the receiver did not answer its own warm-up request", e);
+            }
+          }
+          inFlight.clear();
+        }
+      }
+    } finally {
+      channel.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    spans.set(0);
+    traceRequests.set(0);
+  }
+
   public int port() {
     return server.getPort();
   }
@@ -158,6 +209,7 @@ public final class CountingReceiver implements AutoCloseable {
       receiver.close();
       done.countDown();
     }));
+    receiver.warmUp(WARM_UP_REQUESTS);
     System.out.println("listening on " + receiver.port());
     done.await();
   }
