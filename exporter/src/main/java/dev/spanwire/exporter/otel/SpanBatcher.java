@@ -36,13 +36,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>A worker that starts a batch with the queue more than a quarter full runs at the catch-up nice
  * value ({@code capture.catch-up-nice}, as the ring buffer reader does) until it starts one with an
- * eighth or less: an agent started into a load that keeps every core busy produced spans at the
- * full rate (the reader catches up that way) while its export code was still cold, and at the
- * scheduler's fair share the queue overflowed: the spans a {@code bench/load.sh -x} run dropped
- * (24,892 of 1.4 M, the agent's metrics per second) were all dropped in its first two seconds of
- * capture, while the first batch waited for classes to load and code to compile. Whether this
- * closes it is not shown (nine runs each way: no drop in six with it, four without); how cold the
- * export path starts moves the drops more. A worker that keeps up keeps its own value.
+ * eighth or less, so that a worker still cold from the start, or held back by the scheduler's fair
+ * share on cores the traced services keep busy, gets the CPU to drain the queue before it
+ * overflows. A worker that keeps up keeps its own value. (The spans {@code bench/load.sh -x} once
+ * dropped in an agent's first two seconds were its receiver's: a cold JVM that answered the first
+ * request ~0.85 s late.)
  */
 final class SpanBatcher {
   private static final System.Logger LOG = System.getLogger(SpanBatcher.class.getName());
