@@ -3,7 +3,6 @@ package dev.spanwire.exporter.otel;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -44,6 +43,9 @@ final class Gzip implements AutoCloseable {
   private Arena isalArena;
   private MemorySegment stream;
   private MemorySegment levelBuffer;
+  /** The fields of {@code struct isal_zstream} before its internal state, on the heap (see {@link #isal}). */
+  private final byte[] headerBytes = new byte[(int) IsaL.HEADER_BYTES];
+  private final MemorySegment header = MemorySegment.ofArray(headerBytes);
   private Arena bufferArena;
   private MemorySegment nativeIn = MemorySegment.NULL;
   private MemorySegment nativeOut = MemorySegment.NULL;
@@ -133,6 +135,22 @@ final class Gzip implements AutoCloseable {
     };
   }
 
+  /** Little-endian writes into {@code h}, as the struct is laid out on ISA-L's 64-bit targets (x86-64, arm64). */
+  private static void putLong(byte[] h, long at, long value) {
+    putInt(h, at, (int) value);
+    putInt(h, at + 4, (int) (value >>> 32));
+  }
+
+  private static void putInt(byte[] h, long at, int value) {
+    putShort(h, at, value);
+    putShort(h, at + 2, value >>> 16);
+  }
+
+  private static void putShort(byte[] h, long at, int value) {
+    h[(int) at] = (byte) value;
+    h[(int) at + 1] = (byte) (value >>> 8);
+  }
+
   private int isal(byte[] in, int offset, int length, byte[] out, int at, int room) {
     if (nativeIn.byteSize() < length || nativeOut.byteSize() < room) {
       // grown to the largest message yet (a request is at most a few MiB: larger ones are split)
@@ -147,15 +165,21 @@ final class Gzip implements AutoCloseable {
     int rc;
     try {
       IsaL.INIT.invokeExact(stream);
-      stream.set(ADDRESS, IsaL.NEXT_IN, nativeIn);
-      stream.set(JAVA_INT, IsaL.AVAIL_IN, length);
-      stream.set(ADDRESS, IsaL.NEXT_OUT, nativeOut);
-      stream.set(JAVA_INT, IsaL.AVAIL_OUT, room);
-      stream.set(JAVA_INT, IsaL.LEVEL, 1);
-      stream.set(JAVA_INT, IsaL.LEVEL_BUF_SIZE, (int) levelBuffer.byteSize());
-      stream.set(ADDRESS, IsaL.LEVEL_BUF, levelBuffer);
-      stream.set(JAVA_SHORT, IsaL.END_OF_STREAM, (short) 1);
-      stream.set(JAVA_SHORT, IsaL.GZIP_FLAG, IsaL.IGZIP_GZIP);
+      // the fields init set (the Huffman tables, counters, flags) read out and this call's written
+      // over them in a copy on the heap, which goes back in one piece: a segment access per field
+      // had C1 inline a var handle's chain for each, 20 MB of compiler memory for this method
+      MemorySegment.copy(stream, 0, header, 0, IsaL.HEADER_BYTES);
+      byte[] h = headerBytes;
+      putLong(h, IsaL.NEXT_IN, nativeIn.address());
+      putInt(h, IsaL.AVAIL_IN, length);
+      putLong(h, IsaL.NEXT_OUT, nativeOut.address());
+      putInt(h, IsaL.AVAIL_OUT, room);
+      putInt(h, IsaL.LEVEL, 1);
+      putInt(h, IsaL.LEVEL_BUF_SIZE, (int) levelBuffer.byteSize());
+      putLong(h, IsaL.LEVEL_BUF, levelBuffer.address());
+      putShort(h, IsaL.END_OF_STREAM, 1);
+      putShort(h, IsaL.GZIP_FLAG, IsaL.IGZIP_GZIP);
+      MemorySegment.copy(header, 0, stream, 0, IsaL.HEADER_BYTES);
       rc = (int) IsaL.DEFLATE.invokeExact(stream);
     } catch (Throwable e) {
       throw new IllegalStateException("isal_deflate_stateless", e);
@@ -249,6 +273,8 @@ final class Gzip implements AutoCloseable {
     static final long END_OF_STREAM = 56;
     static final long GZIP_FLAG = 60;
     static final short IGZIP_GZIP = 1;
+    /** Up to and with hist_bits (62): what comes before the internal state. */
+    static final long HEADER_BYTES = 64;
     /** ISAL_DEF_LVL1_DEFAULT: level 1's suggested buffer. */
     static final long LEVEL1_BUFFER_BYTES = 282_624;
     static final MethodHandle INIT;
