@@ -1,21 +1,35 @@
 package dev.spanwire.bench;
 
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.WireFormat;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
 import io.opentelemetry.proto.collector.metrics.v1.MetricsServiceGrpc;
+import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
+import io.opentelemetry.proto.trace.v1.ResourceSpans;
+import io.opentelemetry.proto.trace.v1.ScopeSpans;
+import io.opentelemetry.proto.trace.v1.Span;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -54,12 +68,7 @@ public final class CountingReceiver implements AutoCloseable {
 
   /** The export method of a service, taking the request as raw bytes and answering empty. */
   private ServerServiceDefinition counting(MethodDescriptor<?, ?> export, java.util.function.Consumer<byte[]> onRequest) {
-    MethodDescriptor<byte[], byte[]> raw = MethodDescriptor.<byte[], byte[]>newBuilder()
-        .setType(MethodDescriptor.MethodType.UNARY)
-        .setFullMethodName(export.getFullMethodName())
-        .setRequestMarshaller(new Bytes())
-        .setResponseMarshaller(new Bytes())
-        .build();
+    MethodDescriptor<byte[], byte[]> raw = raw(export);
     byte[] empty = ExportTraceServiceResponse.getDefaultInstance().toByteArray();
     return ServerServiceDefinition.builder(export.getServiceName())
         .addMethod(raw, ServerCalls.asyncUnaryCall((request, response) -> {
@@ -74,6 +83,16 @@ public final class CountingReceiver implements AutoCloseable {
             later.schedule(answer, delayMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
           }
         }))
+        .build();
+  }
+
+  /** {@code export}'s unary method with its messages as raw bytes. */
+  private static MethodDescriptor<byte[], byte[]> raw(MethodDescriptor<?, ?> export) {
+    return MethodDescriptor.<byte[], byte[]>newBuilder()
+        .setType(MethodDescriptor.MethodType.UNARY)
+        .setFullMethodName(export.getFullMethodName())
+        .setRequestMarshaller(new Bytes())
+        .setResponseMarshaller(new Bytes())
         .build();
   }
 
@@ -134,34 +153,28 @@ public final class CountingReceiver implements AutoCloseable {
    * running would be.
    */
   void warmUp(int requests) throws InterruptedException {
-    io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
-        .forAddress("127.0.0.1", port()).usePlaintext().build();
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port()).usePlaintext().build();
     try {
-      MethodDescriptor<byte[], byte[]> raw = MethodDescriptor.<byte[], byte[]>newBuilder()
-          .setType(MethodDescriptor.MethodType.UNARY)
-          .setFullMethodName(TraceServiceGrpc.getExportMethod().getFullMethodName())
-          .setRequestMarshaller(new Bytes())
-          .setResponseMarshaller(new Bytes())
-          .build();
-      io.opentelemetry.proto.trace.v1.ScopeSpans.Builder scope = io.opentelemetry.proto.trace.v1.ScopeSpans.newBuilder();
+      MethodDescriptor<byte[], byte[]> raw = raw(TraceServiceGrpc.getExportMethod());
+      ScopeSpans.Builder scope = ScopeSpans.newBuilder();
       for (int i = 0; i < 10; i++) {
-        scope.addSpans(io.opentelemetry.proto.trace.v1.Span.newBuilder().setName("GET /warm-up/" + i)
-            .setTraceId(com.google.protobuf.ByteString.copyFrom(new byte[16]))
-            .setSpanId(com.google.protobuf.ByteString.copyFrom(new byte[8])));
+        scope.addSpans(Span.newBuilder().setName("GET /warm-up/" + i)
+            .setTraceId(ByteString.copyFrom(new byte[16]))
+            .setSpanId(ByteString.copyFrom(new byte[8])));
       }
-      byte[] request = io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest.newBuilder()
-          .addResourceSpans(io.opentelemetry.proto.trace.v1.ResourceSpans.newBuilder().addScopeSpans(scope))
+      byte[] request = ExportTraceServiceRequest.newBuilder()
+          .addResourceSpans(ResourceSpans.newBuilder().addScopeSpans(scope))
           .build().toByteArray();
       // sixteen at a time, as an exporter with requests in flight sends them
-      java.util.List<com.google.common.util.concurrent.ListenableFuture<byte[]>> inFlight = new java.util.ArrayList<>();
+      List<ListenableFuture<byte[]>> inFlight = new ArrayList<>();
       for (int i = 0; i < requests; i++) {
-        inFlight.add(io.grpc.stub.ClientCalls.futureUnaryCall(
-            channel.newCall(raw, io.grpc.CallOptions.DEFAULT.withCompression("gzip")), request));
+        inFlight.add(ClientCalls.futureUnaryCall(
+            channel.newCall(raw, CallOptions.DEFAULT.withCompression("gzip")), request));
         if (inFlight.size() == 16 || i == requests - 1) {
           for (var answer : inFlight) {
             try {
               answer.get(10, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            } catch (ExecutionException | TimeoutException e) {
               throw new IllegalStateException("the receiver did not answer its own warm-up request", e);
             }
           }
