@@ -30,9 +30,10 @@
 #
 # -x exports spans and metrics over OTLP/gRPC (the defaults: gzip, batches of 512) to a counting
 # receiver in its own process and reports the spans it received; without it export is off. The
-# receiver is a JVM, warmed before the runs (it answers 2,000 requests of its own): cold, it took
-# ~0.85 s over the agent's first request, whose spans then dropped at the full queue meanwhile,
-# the receiver's start counted against the agent.
+# receiver is a JVM (C1 only, serial collector: see below), warmed before the runs (it answers
+# 500 requests of 512 spans of its own): cold, it took ~0.85 s over the agent's first request,
+# whose spans then dropped at the full queue meanwhile, the receiver's start counted against the
+# agent.
 # --otlp-rtt MS makes that receiver answer each request MS after it came, as an endpoint a round
 # trip away (SPANWIRE_OTLP_CONCURRENT_EXPORTS sets the agent's requests in flight).
 #
@@ -127,7 +128,10 @@ otlp=(--otlp-endpoint none)
 if [ -n "$export" ]; then
   (cd "$root" && JAVA_HOME="$java_home" ./mvnw -B -q -Pbench -DskipTests install >&2)
   receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$java_home/bin/java" -cp "$root/bench/jmh/target/benchmarks.jar" dev.spanwire.bench.CountingReceiver "$receiver_port" "$otlp_rtt" \
+  # C1 only and the serial collector: the receiver shares the measured cores, and its C2 compiler
+  # and G1's threads took 2-3 s of CPU in an -x --pid run (0.7 s in all so; 2.5 us a span)
+  "$java_home/bin/java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms64m -Xmx256m \
+    -cp "$root/bench/jmh/target/benchmarks.jar" dev.spanwire.bench.CountingReceiver "$receiver_port" "$otlp_rtt" \
     >"$work/receiver.log" 2>&1 & receiver_pid=$!
   # it answers requests of its own before it listens (a few seconds: see CountingReceiver.warmUp)
   for _ in $(seq 600); do grep -q listening "$work/receiver.log" && break; sleep 0.1; done

@@ -144,10 +144,11 @@ public final class CountingReceiver implements AutoCloseable {
   }
 
   /** Requests a new receiver answers to itself before it listens for the run's (see {@link #warmUp}). */
-  static final int WARM_UP_REQUESTS = 2_000;
+  static final int WARM_UP_REQUESTS = 500;
+  private static final int SPANS_PER_REQUEST = 512;
 
   /**
-   * Answers {@code requests} gzip-compressed trace exports of ten spans each that it sends itself,
+   * Answers {@code requests} gzip-compressed trace exports of 512 spans each that it sends itself,
    * then forgets them: the run's exporter then meets a receiver whose JIT compilers have done their
    * work (a cold one took most of a second over its first request), as a collector that has been
    * running would be.
@@ -156,21 +157,26 @@ public final class CountingReceiver implements AutoCloseable {
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", port()).usePlaintext().build();
     try {
       MethodDescriptor<byte[], byte[]> raw = raw(TraceServiceGrpc.getExportMethod());
+      // shaped like the agent's requests (a batch of 512 spans of some 300 bytes): smaller ones left
+      // the paths of large messages (HTTP/2 frames, inflating, buffers) to C2 during the runs
       ScopeSpans.Builder scope = ScopeSpans.newBuilder();
-      for (int i = 0; i < 10; i++) {
+      for (int i = 0; i < SPANS_PER_REQUEST; i++) {
         scope.addSpans(Span.newBuilder().setName("GET /warm-up/" + i)
             .setTraceId(ByteString.copyFrom(new byte[16]))
-            .setSpanId(ByteString.copyFrom(new byte[8])));
+            .setSpanId(ByteString.copyFrom(new byte[8]))
+            .addAttributes(io.opentelemetry.proto.common.v1.KeyValue.newBuilder().setKey("http_target")
+                .setValue(io.opentelemetry.proto.common.v1.AnyValue.newBuilder()
+                    .setStringValue("/warm-up/" + i + "?" + "q".repeat(200 + i % 64)))));
       }
       byte[] request = ExportTraceServiceRequest.newBuilder()
           .addResourceSpans(ResourceSpans.newBuilder().addScopeSpans(scope))
           .build().toByteArray();
-      // sixteen at a time, as an exporter with requests in flight sends them
+      // four at a time, as an exporter with requests in flight sends them
       List<ListenableFuture<byte[]>> inFlight = new ArrayList<>();
       for (int i = 0; i < requests; i++) {
         inFlight.add(ClientCalls.futureUnaryCall(
             channel.newCall(raw, CallOptions.DEFAULT.withCompression("gzip")), request));
-        if (inFlight.size() == 16 || i == requests - 1) {
+        if (inFlight.size() == 4 || i == requests - 1) {
           for (var answer : inFlight) {
             try {
               answer.get(10, java.util.concurrent.TimeUnit.SECONDS);
