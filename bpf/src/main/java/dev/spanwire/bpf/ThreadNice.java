@@ -52,7 +52,7 @@ public final class ThreadNice {
   }
 
   /** {@code nice} when it is within Linux's range, else an IllegalArgumentException saying so. */
-  static int checkRange(int nice) {
+  public static int checkRange(int nice) {
     if (nice < MIN || nice > MAX) {
       throw new IllegalArgumentException("nice must be " + MIN + ".." + MAX + ", got " + nice);
     }

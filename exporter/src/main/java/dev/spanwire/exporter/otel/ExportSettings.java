@@ -119,10 +119,7 @@ public record ExportSettings(
     if (maxConcurrentExports < 1 || maxConcurrentExports > MAX_CONCURRENT_EXPORTS) {
       throw new IllegalArgumentException("concurrent exports must be 1.." + MAX_CONCURRENT_EXPORTS + ", got " + maxConcurrentExports);
     }
-    if (catchUpNice < dev.spanwire.bpf.ThreadNice.MIN || catchUpNice > dev.spanwire.bpf.ThreadNice.MAX) {
-      throw new IllegalArgumentException("catch-up nice must be " + dev.spanwire.bpf.ThreadNice.MIN + ".."
-          + dev.spanwire.bpf.ThreadNice.MAX + ", got " + catchUpNice);
-    }
+    dev.spanwire.bpf.ThreadNice.checkRange(catchUpNice);
     if (cardinalityLimit < 1) {
       throw new IllegalArgumentException("cardinality limit must be positive");
     }

@@ -1,6 +1,7 @@
 package dev.spanwire.exporter.otel;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -44,8 +45,7 @@ final class Gzip implements AutoCloseable {
   private MemorySegment stream;
   private MemorySegment levelBuffer;
   /** The fields of {@code struct isal_zstream} before its internal state, on the heap (see {@link #isal}). */
-  private final byte[] headerBytes = new byte[(int) IsaL.HEADER_BYTES];
-  private final MemorySegment header = MemorySegment.ofArray(headerBytes);
+  private final byte[] header = new byte[IsaL.HEADER_BYTES];
   private Arena bufferArena;
   private MemorySegment nativeIn = MemorySegment.NULL;
   private MemorySegment nativeOut = MemorySegment.NULL;
@@ -168,18 +168,17 @@ final class Gzip implements AutoCloseable {
       // the fields init set (the Huffman tables, counters, flags) read out and this call's written
       // over them in a copy on the heap, which goes back in one piece: a segment access per field
       // had C1 inline a var handle's chain for each, 20 MB of compiler memory for this method
-      MemorySegment.copy(stream, 0, header, 0, IsaL.HEADER_BYTES);
-      byte[] h = headerBytes;
-      putLong(h, IsaL.NEXT_IN, nativeIn.address());
-      putInt(h, IsaL.AVAIL_IN, length);
-      putLong(h, IsaL.NEXT_OUT, nativeOut.address());
-      putInt(h, IsaL.AVAIL_OUT, room);
-      putInt(h, IsaL.LEVEL, 1);
-      putInt(h, IsaL.LEVEL_BUF_SIZE, (int) levelBuffer.byteSize());
-      putLong(h, IsaL.LEVEL_BUF, levelBuffer.address());
-      putShort(h, IsaL.END_OF_STREAM, 1);
-      putShort(h, IsaL.GZIP_FLAG, IsaL.IGZIP_GZIP);
-      MemorySegment.copy(header, 0, stream, 0, IsaL.HEADER_BYTES);
+      MemorySegment.copy(stream, JAVA_BYTE, 0, header, 0, IsaL.HEADER_BYTES);
+      putLong(header, IsaL.NEXT_IN, nativeIn.address());
+      putInt(header, IsaL.AVAIL_IN, length);
+      putLong(header, IsaL.NEXT_OUT, nativeOut.address());
+      putInt(header, IsaL.AVAIL_OUT, room);
+      putInt(header, IsaL.LEVEL, 1);
+      putInt(header, IsaL.LEVEL_BUF_SIZE, (int) levelBuffer.byteSize());
+      putLong(header, IsaL.LEVEL_BUF, levelBuffer.address());
+      putShort(header, IsaL.END_OF_STREAM, 1);
+      putShort(header, IsaL.GZIP_FLAG, IsaL.IGZIP_GZIP);
+      MemorySegment.copy(header, 0, stream, JAVA_BYTE, 0, IsaL.HEADER_BYTES);
       rc = (int) IsaL.DEFLATE.invokeExact(stream);
     } catch (Throwable e) {
       throw new IllegalStateException("isal_deflate_stateless", e);
@@ -274,7 +273,7 @@ final class Gzip implements AutoCloseable {
     static final long GZIP_FLAG = 60;
     static final short IGZIP_GZIP = 1;
     /** Up to and with hist_bits (62): what comes before the internal state. */
-    static final long HEADER_BYTES = 64;
+    static final int HEADER_BYTES = 64;
     /** ISAL_DEF_LVL1_DEFAULT: level 1's suggested buffer. */
     static final long LEVEL1_BUFFER_BYTES = 282_624;
     static final MethodHandle INIT;
