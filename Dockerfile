@@ -24,5 +24,5 @@ ENV OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317
 # heap trimmed every 10 s in two malloc arenas, the JVM's own warnings on stderr. (The launcher's
 # ahead-of-time cache is not made here: it is recorded by a run that captures, which a build is not.)
 ENV MALLOC_ARENA_MAX=2
-ENTRYPOINT ["java", "-Xms16m", "-Xmx32m", "-Xmn8m", "-XX:+UseSerialGC", "-XX:TrimNativeHeapInterval=10000", "-Xlog:disable", "-Xlog:all=warning:stderr", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/spanwire/spanwire.jar", \
+ENTRYPOINT ["java", "-Xms16m", "-Xmx32m", "-Xmn10m", "-XX:SurvivorRatio=3", "-XX:+UseSerialGC", "-XX:TrimNativeHeapInterval=10000", "-Xlog:disable", "-Xlog:all=warning:stderr", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/spanwire/spanwire.jar", \
             "--config", "/etc/spanwire/application.conf"]

@@ -5,17 +5,18 @@
 # takes the debug info the kernel and libbpf do not read out of them).
 SPANWIRE_BUILD_PACKAGES="clang llvm libbpf-dev libbpf1"
 # Packages the agent needs at run time.
-# The agent's JVM: a heap that starts at 16 MiB and stops at 32 with a young generation of 8, and
-# the serial collector, keep its RSS small and leave the cores to the traced programs (a parallel
-# collector's threads would compete with them). The serial collector grows its old generation to
-# the maximum before it collects it, so the maximum is what a busy agent keeps resident: 64 MiB
-# measured 146-164 MiB of RSS in bench/soak.sh, these 111 once warm (120-132 in its first
-# minutes), at the same CPU per exchange (bench/load.sh). The C heap is trimmed every 10 s and
-# glibc keeps two malloc arenas: what the C2 compiler's arenas (25 MiB at peak) and libbpf's
-# loading freed goes back. The launcher, the image
+# The agent's JVM: a heap that starts at 16 MiB and stops at 32 with a young generation of 10
+# (eden 6, two survivor spaces of 2), and the serial collector, keep its RSS small and leave the
+# cores to the traced programs (a parallel collector's threads would compete with them). The
+# survivor spaces hold the exchanges in flight at a young collection (about 1.1 MiB under
+# bench/load.sh -x): with -Xmn8m's 0.8 MiB they overflowed at every collection and were promoted,
+# and the old generation filled to its maximum before it was collected (a serial collector keeps
+# what it touched): peak RSS under -x 119-129 MiB against 109-120 now (same jar, alternating runs), the old generation 24 MiB against
+# 6-7. The C heap is trimmed every 10 s and glibc keeps two malloc arenas: what the C2 compiler's
+# arenas (25 MiB at peak) and libbpf's loading freed goes back. The launcher, the image
 # and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change.
 # The JVM's own warnings go to stderr (its default is stdout, which carries the agent's output).
-: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn8m -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -Xlog:disable -Xlog:all=warning:stderr}"
+: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn10m -XX:SurvivorRatio=3 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -Xlog:disable -Xlog:all=warning:stderr}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 # libisal2 (ISA-L) and libdeflate0: span export's gzip, by the first there (ISA-L at a third of
 # libdeflate's CPU, libdeflate at half of the JDK's zlib's, which is used where neither is).
