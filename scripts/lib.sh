@@ -8,12 +8,14 @@ SPANWIRE_BUILD_PACKAGES="clang llvm libbpf-dev libbpf1"
 # The agent's JVM: a heap that starts at 16 MiB and stops at 32 with a young generation of 10
 # (eden 6, two survivor spaces of 2), and the serial collector, keep its RSS small and leave the
 # cores to the traced programs (a parallel collector's threads would compete with them). The
+# serial collector grows its old generation to the maximum before it collects it, so that is what
+# a busy agent keeps resident (a 64 MiB maximum measured 146-164 MiB of RSS in bench/soak.sh). The
 # survivor spaces hold the exchanges in flight at a young collection (about 1.1 MiB under
-# bench/load.sh -x): with -Xmn8m's 0.8 MiB they overflowed at every collection and were promoted,
-# and the old generation filled to its maximum before it was collected (a serial collector keeps
-# what it touched): peak RSS under -x 119-129 MiB against 109-120 now (same jar, alternating runs), the old generation 24 MiB against
-# 6-7. The C heap is trimmed every 10 s and glibc keeps two malloc arenas: what the C2 compiler's
-# arenas (25 MiB at peak) and libbpf's loading freed goes back. The launcher, the image
+# bench/load.sh -x); -Xmn8m's 0.8 MiB overflowed at every collection, the exchanges were promoted
+# and the old generation filled: peak RSS under -x 119-129 MiB against 109-120 with these (same
+# jar, alternating runs), the old generation 24 MiB against 6-7. The C heap is trimmed every 10 s
+# and glibc keeps two malloc arenas: what the C2 compiler's arenas (19-25 MiB at peak) and libbpf's
+# loading freed goes back. The launcher, the image
 # and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change.
 # The JVM's own warnings go to stderr (its default is stdout, which carries the agent's output).
 : "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn10m -XX:SurvivorRatio=3 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -Xlog:disable -Xlog:all=warning:stderr}"
