@@ -31,8 +31,18 @@ final class ProcessRegistry {
 
   private record Cached(ProcessInfo info, String startTime, long checkedNanos) {}
 
+  /** What one read gave: {@code whole} when the process still had its memory once everything was read. */
+  private record Read(Cached cached, boolean whole) {}
+
+  /** Reads at most {@code max} bytes of a /proc file, or null when it cannot be read. */
+  @FunctionalInterface
+  interface ProcFiles {
+    byte[] read(Path path, int max);
+  }
+
   private final Path proc;
   private final Redaction redaction;
+  private final ProcFiles files;
   private final Map<Integer, Cached> entries =
       new LinkedHashMap<>(64, 0.75f, true) {
         @Override
@@ -43,8 +53,14 @@ final class ProcessRegistry {
 
   /** @param redaction applied to command lines, which often carry secrets (curl -H, --password=) */
   ProcessRegistry(Path proc, Redaction redaction) {
+    this(proc, redaction, ProcessRegistry::readBytes);
+  }
+
+  /** @param files how /proc's files are read: tests put a process's exit between two reads */
+  ProcessRegistry(Path proc, Redaction redaction, ProcFiles files) {
     this.proc = proc;
     this.redaction = redaction;
+    this.files = files;
   }
 
   ProcessRegistry(Path proc) {
@@ -67,7 +83,7 @@ final class ProcessRegistry {
         return entry.info();
       }
     }
-    Cached fresh = read(pid, comm, kernelCommandLine, uid, gid, nowNanos);
+    Cached fresh = read(pid, comm, kernelCommandLine, uid, gid, nowNanos).cached();
     entries.put(pid, fresh);
     return fresh.info();
   }
@@ -86,10 +102,10 @@ final class ProcessRegistry {
         || status.contains("\nState:\tZ")) {
       return; // gone already (a zombie has no command line): the connection's kernel event will stand in
     }
-    Cached fresh = read(pid, comm.strip(), "", statusId(status, "Uid:"), statusId(status, "Gid:"), nowNanos);
-    if (fresh.startTime() != null) {
-      entries.put(pid, fresh);
-    }
+    Read fresh = read(pid, comm.strip(), "", statusId(status, "Uid:"), statusId(status, "Gid:"), nowNanos);
+    if (fresh.whole() && fresh.cached().startTime() != null) {
+      entries.put(pid, fresh.cached());
+    } // else it exited while it was read: its command name would stand over the kernel's command line
   }
 
   /** The real id on a /proc/PID/status line ({@code Uid:\t0\t0\t0\t0}), or -1. */
@@ -156,7 +172,12 @@ final class ProcessRegistry {
     return entries.size();
   }
 
-  private Cached read(int pid, String kernelComm, String kernelCommandLine, int uid, int gid, long nowNanos) {
+  /**
+   * Reads {@code pid}'s files. An exiting process loses its memory (command line, environment,
+   * executable) before it turns zombie; the command line read once more after the rest tells
+   * whether everything before was read whole.
+   */
+  private Read read(int pid, String kernelComm, String kernelCommandLine, int uid, int gid, long nowNanos) {
     Path dir = proc.resolve(Integer.toString(pid));
     String comm = readString(dir.resolve("comm"), 64);
     comm = comm == null || comm.isBlank() ? kernelComm : comm.strip();
@@ -188,7 +209,8 @@ final class ProcessRegistry {
     resourceAttributes.replaceAll(redaction::setting); // an api.key=... goes no further
     ProcessInfo info =
         new ProcessInfo(pid, comm, executable, commandLine, serviceName, containerId, uid, gid, resourceAttributes);
-    return new Cached(info, startTime(pid), nowNanos);
+    String stillThere = readString(dir.resolve("cmdline"), 16);
+    return new Read(new Cached(info, startTime(pid), nowNanos), stillThere != null && !stillThere.isEmpty());
   }
 
   /** Attributes a process declares of itself: at most this many, each value at most {@link #MAX_ATTRIBUTE_CHARS}. */
@@ -247,8 +269,8 @@ final class ProcessRegistry {
     return fields.length > 19 ? fields[19] : null;
   }
 
-  private static String environmentValue(Path environ, String prefix) {
-    byte[] bytes = readBytes(environ, MAX_ENVIRON_BYTES);
+  private String environmentValue(Path environ, String prefix) {
+    byte[] bytes = files.read(environ, MAX_ENVIRON_BYTES);
     if (bytes == null) {
       return null;
     }
@@ -265,8 +287,8 @@ final class ProcessRegistry {
     return value.isEmpty() ? null : value;
   }
 
-  private static String readString(Path path, int max) {
-    byte[] bytes = readBytes(path, max);
+  private String readString(Path path, int max) {
+    byte[] bytes = files.read(path, max);
     return bytes == null ? null : new String(bytes, StandardCharsets.UTF_8);
   }
 

@@ -3,6 +3,7 @@ package dev.spanwire.exporter.connection;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spanwire.exporter.exchange.ProcessInfo;
+import dev.spanwire.exporter.filter.Redaction;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,6 +11,8 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** What the registry reads of a process, against a /proc tree written here. */
 class ProcessRegistryTest {
@@ -58,6 +61,71 @@ class ProcessRegistryTest {
 
     ProcessInfo info = registry.get(779, "curl", "curl\0-s\0http://127.0.0.1/", 0, 0, 2_000);
     assertThat(info.commandLine()).isEqualTo("curl -s http://127.0.0.1/");
+  }
+
+  /**
+   * The client exits while the prefetch reads it: its memory (command line, environment) goes
+   * first, the /proc entry stays until it is reaped. Whether it goes after the prefetch's first
+   * look at the command line or after the full read of it, nothing half-read is cached over what
+   * the kernel's event carries.
+   */
+  @ParameterizedTest(name = "exits after command-line read {0}")
+  @ValueSource(ints = {1, 2})
+  void aProcessThatExitsWhileThePrefetchReadsItLeavesTheKernelsCommandLineInPlace(int exitAfter) throws IOException {
+    Path dir = process(781, "curl", "OTEL_SERVICE_NAME=fetcher\0");
+    Path cmdline = dir.resolve("cmdline");
+    int[] cmdlineReads = {0};
+    ProcessRegistry.ProcFiles exitsMidway = (path, max) -> {
+      byte[] bytes = readFile(path, max);
+      if (path.equals(cmdline) && ++cmdlineReads[0] == exitAfter) {
+        write(cmdline, ""); // exit_mm: no command line, no environment any more
+        write(dir.resolve("environ"), "");
+      }
+      return bytes;
+    };
+    ProcessRegistry registry = new ProcessRegistry(proc, Redaction.defaults(), exitsMidway);
+    registry.prefetch(781, 1_000);
+    assertThat(cmdlineReads[0]).as("the prefetch read the command line at least this often").isGreaterThanOrEqualTo(exitAfter);
+    assertThat(registry.size()).as("nothing half-read is cached").isZero();
+    delete(dir); // reaped before its connection's first event is handled
+
+    ProcessInfo info = registry.get(781, "curl", "curl\0-s\0http://127.0.0.1/", 0, 0, 2_000);
+    assertThat(info.commandLine()).isEqualTo("curl -s http://127.0.0.1/");
+    assertThat(info.executable()).isEqualTo("curl");
+  }
+
+  @Test
+  void aProcessThatStaysWhileThePrefetchReadsItIsCachedWhole() throws IOException {
+    Path dir = process(782, "curl", "OTEL_SERVICE_NAME=fetcher\0");
+    int[] reads = {0};
+    ProcessRegistry registry = new ProcessRegistry(proc, Redaction.defaults(),
+        (path, max) -> {
+          reads[0]++;
+          return readFile(path, max);
+        });
+    registry.prefetch(782, 1_000);
+    assertThat(reads[0]).as("the reader given is the one used").isPositive();
+    delete(dir);
+
+    ProcessInfo info = registry.get(782, "curl", "curl\0-x", 0, 0, 2_000);
+    assertThat(info.commandLine()).isEqualTo("/usr/bin/curl -c pass");
+    assertThat(info.serviceName()).isEqualTo("fetcher");
+  }
+
+  private static byte[] readFile(Path path, int max) {
+    try (java.io.InputStream in = Files.newInputStream(path)) {
+      return in.readNBytes(max);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private static void write(Path path, String text) {
+    try {
+      Files.writeString(path, text);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   @Test
