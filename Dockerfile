@@ -21,8 +21,9 @@ COPY config/application.conf /etc/spanwire/application.conf
 # OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* / SPANWIRE_* variables) override the file.
 ENV OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317
 # The JVM flags of scripts/lib.sh (SPANWIRE_JAVA_OPTS): a small heap, the serial collector, the C
-# heap trimmed every 10 s in two malloc arenas, the JVM's own warnings on stderr. (The launcher's
+# heap trimmed every 10 s in two malloc arenas, a compilation's memory at most 8 MiB, the JVM's own
+# warnings on stderr. (The launcher's
 # ahead-of-time cache is not made here: it is recorded by a run that captures, which a build is not.)
 ENV MALLOC_ARENA_MAX=2
-ENTRYPOINT ["java", "-Xms16m", "-Xmx32m", "-Xmn10m", "-XX:SurvivorRatio=3", "-XX:+UseSerialGC", "-XX:TrimNativeHeapInterval=10000", "-Xlog:disable", "-Xlog:all=warning:stderr", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/spanwire/spanwire.jar", \
+ENTRYPOINT ["java", "-Xms16m", "-Xmx32m", "-Xmn10m", "-XX:SurvivorRatio=3", "-XX:+UseSerialGC", "-XX:TrimNativeHeapInterval=10000", "-XX:CompileCommand=quiet", "-XX:CompileCommand=MemLimit,*.*,8m", "-Xlog:disable", "-Xlog:all=warning:stderr", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/spanwire/spanwire.jar", \
             "--config", "/etc/spanwire/application.conf"]

@@ -14,11 +14,15 @@ SPANWIRE_BUILD_PACKAGES="clang llvm libbpf-dev libbpf1"
 # bench/load.sh -x); -Xmn8m's 0.8 MiB overflowed at every collection, the exchanges were promoted
 # and the old generation filled: peak RSS under -x 119-129 MiB against 109-120 with these (same
 # jar, alternating runs), the old generation 24 MiB against 6-7. The C heap is trimmed every 10 s
-# and glibc keeps two malloc arenas: what the C2 compiler's arenas (19-25 MiB at peak) and libbpf's
-# loading freed goes back. The launcher, the image
+# and glibc keeps two malloc arenas: what the compilers' arenas and libbpf's loading freed goes
+# back. A compilation stops at 8 MiB of compiler memory (MemLimit, JDK 22+; the method then runs
+# as C1 compiled it): the largest C2 compiles of the pipeline took 10-23 MiB each, beside a C1
+# compile in the other thread, and that was the peak; peak RSS under bench/load.sh -x 101-105 MiB
+# against 111-113 without the limit, capture only 86-88 against 91-93 (same jar, alternating
+# runs), agent CPU within the runs' noise. The launcher, the image
 # and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change.
 # The JVM's own warnings go to stderr (its default is stdout, which carries the agent's output).
-: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn10m -XX:SurvivorRatio=3 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -Xlog:disable -Xlog:all=warning:stderr}"
+: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn10m -XX:SurvivorRatio=3 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -XX:CompileCommand=quiet -XX:CompileCommand=MemLimit,*.*,8m -Xlog:disable -Xlog:all=warning:stderr}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 # libisal2 (ISA-L) and libdeflate0: span export's gzip, by the first there (ISA-L at a third of
 # libdeflate's CPU, libdeflate at half of the JDK's zlib's, which is used where neither is).
@@ -148,8 +152,11 @@ exec_agent() {
   # this shell's own pid, also in a subshell ("$$" is the parent's there): the JVM's once it execs
   local SPANWIRE_JVM_PID=$BASHPID
   shift 2
-  # shellcheck disable=SC2086,SC2046 # SPANWIRE_JAVA_OPTS and the AOT options are lists of words
-  exec "$java_home/bin/java" $SPANWIRE_JAVA_OPTS $(aot_options "$java_home" "$jar" "$@") \
+  local aot
+  aot=$(aot_options "$java_home" "$jar" "$@")
+  set -f # the options are split into words, never expanded as file names (MemLimit's *.*)
+  # shellcheck disable=SC2086 # SPANWIRE_JAVA_OPTS and the AOT options are lists of words
+  exec "$java_home/bin/java" $SPANWIRE_JAVA_OPTS $aot \
     --enable-native-access=ALL-UNNAMED -jar "$jar" "$@"
 }
 

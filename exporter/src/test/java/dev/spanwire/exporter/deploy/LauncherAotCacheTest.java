@@ -32,9 +32,18 @@ class LauncherAotCacheTest {
   private record Run(int exit, String out, String err) {}
 
   private static Run bash(Map<String, String> env, String script, String... args) throws IOException, InterruptedException {
+    return bash(null, env, script, args);
+  }
+
+  /** Runs {@code script} after sourcing scripts/lib.sh, in {@code workingDir} (null: this JVM's). */
+  private static Run bash(Path workingDir, Map<String, String> env, String script, String... args)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of("bash", "-c", ". \"$0\"/scripts/lib.sh; " + script, ROOT.toString()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command);
+    if (workingDir != null) {
+      builder.directory(workingDir.toFile());
+    }
     builder.environment().putAll(env);
     Path err = Files.createTempFile("launcher", ".err");
     try {
@@ -79,12 +88,35 @@ class LauncherAotCacheTest {
     assertThat(exit).as("%s: %s", tool, out).isZero();
   }
 
-  /** The launcher's command line for {@code jar}: its JVM options, the AOT options, the jar. */
+  /** The launcher's command line for {@code jar} ({@code exec_agent}): its JVM options, the AOT options, the jar. */
   private static Run launch(Path cache, Path jar, String... args) throws IOException, InterruptedException {
-    return bash(Map.of("SPANWIRE_CACHE_DIR", cache.toString()),
-        "jar=$1; shift; exec \"" + JAVA_HOME + "/bin/java\" $SPANWIRE_JAVA_OPTS $(aot_options \"" + JAVA_HOME
-            + "\" \"$jar\" \"$@\") -jar \"$jar\" \"$@\"",
-        prepend(jar.toString(), args));
+    return launchIn(null, cache, jar, args);
+  }
+
+  private static Run launchIn(Path workingDir, Path cache, Path jar, String... args)
+      throws IOException, InterruptedException {
+    return bash(workingDir, Map.of("SPANWIRE_CACHE_DIR", cache.toString()),
+        "jar=$1; shift; exec_agent \"" + JAVA_HOME + "\" \"$jar\" \"$@\"", prepend(jar.toString(), args));
+  }
+
+  /**
+   * The JVM options are split into words and never expanded as file names: the compile memory
+   * limit's method pattern {@code *.*} would match a file here named like the option, and the JVM
+   * refuses the option the shell made of it ("MemLimit,.x,8m"). The first run of a jar and the
+   * next (the cache mapped) both start.
+   */
+  @Test
+  void theJvmOptionsReachTheJvmAsWrittenWhateverFilesTheDirectoryHolds(@TempDir Path dir) throws Exception {
+    assertThat(bash(Map.of(), "printf '%s' \"$SPANWIRE_JAVA_OPTS\"").out()).contains("-XX:CompileCommand=MemLimit,*.*,8m");
+    Path work = Files.createDirectories(dir.resolve("work"));
+    Files.writeString(work.resolve("-XX:CompileCommand=MemLimit,.x,8m"), "");
+    Path jar = jar(dir, "demo.jar");
+    for (int run = 1; run <= 2; run++) {
+      Run r = launchIn(work, dir.resolve("cache"), jar, "a");
+      assertThat(r.exit()).as("run %d: %s", run, r.err()).isZero();
+      assertThat(r.out()).isEqualTo("{\"arg\":\"a\"}\n");
+      assertThat(r.err()).doesNotContain("MemLimit,.x").doesNotContain("error occurred during parsing");
+    }
   }
 
   private static String[] prepend(String first, String... rest) {
@@ -135,7 +167,7 @@ class LauncherAotCacheTest {
     }
 
     // it maps: with AOTMode=on a cache that cannot be used is fatal
-    Run second = bash(Map.of(), "exec \"" + JAVA_HOME + "/bin/java\" $SPANWIRE_JAVA_OPTS -XX:AOTMode=on -XX:AOTCache=\"$1\" -jar \"$2\" c",
+    Run second = bash(Map.of(), "exec \"" + JAVA_HOME + "/bin/java\" $SPANWIRE_JAVA_OPTS -XX:AOTMode=on -XX:AOTCache=\"$1\" --enable-native-access=ALL-UNNAMED -jar \"$2\" c",
         recorded.getFirst().toString(), jar.toString());
     assertThat(second.exit()).as(second.err()).isZero();
     assertThat(second.out()).isEqualTo("{\"arg\":\"c\"}\n");
