@@ -108,6 +108,8 @@ public final class SpanIdentities {
    * this only covers their place in the event stream; an untraced client costs no more.
    */
   static final long UNKNOWN_PEER_WINDOW_NANOS = 50_000_000;
+  /** Server connections whose unknown local peer is remembered (see {@link #peerUntraced}). */
+  static final int MAX_UNKNOWN_PEERS = 65_536;
   /** Addresses of this host learned from traced connections' local ends, beside loopback. */
   static final int MAX_LOCAL_ADDRESSES = 1024;
 
@@ -154,6 +156,12 @@ public final class SpanIdentities {
       return size() > MAX_RENAMED;
     }
   };
+  /**
+   * Server connections whose peer on this host was not a known traced client at a request, to when
+   * that was first seen: once longer ago than {@link #UNKNOWN_PEER_WINDOW_NANOS}, its client would
+   * have announced itself by its first bytes if it were traced.
+   */
+  private final Map<Long, Long> unknownPeerSince = new HashMap<>();
   /** The local ends of traced client connections seen from their start, to their connection id. */
   private final Map<InetSocketAddress, Long> clientEnds = new LinkedHashMap<>(256, 0.75f, false) {
     @Override
@@ -296,7 +304,7 @@ public final class SpanIdentities {
             // its client is traced here but has not been reported writing it yet
             await(new Place(connection.remote(), connection.local(), position, request.streamId()), ids, request,
                 windowNanos, true);
-          } else if (isLocal(connection.remote().getAddress())) {
+          } else if (isLocal(connection.remote().getAddress()) && !peerUntraced(connection.id())) {
             // a client on this host not reported yet: the socket capture reports a connection with
             // its first bytes, which may come just after the server's read of them
             await(new Place(connection.remote(), connection.local(), position, request.streamId()), ids, request,
@@ -333,6 +341,29 @@ public final class SpanIdentities {
     return ids;
   }
 
+  /**
+   * Whether the server connection {@code connectionId}'s local peer has had its window to announce
+   * itself and has not: a client this host does not trace (another process under a pid filter,
+   * say). Its later requests then wait for nothing: on a keep-alive connection from an untraced
+   * load generator every request waited the window, thousands of exchanges held at once.
+   */
+  private boolean peerUntraced(long connectionId) {
+    long now = clock.getAsLong();
+    Long since = unknownPeerSince.get(connectionId);
+    if (since == null) {
+      if (unknownPeerSince.size() < MAX_UNKNOWN_PEERS) {
+        unknownPeerSince.put(connectionId, now);
+      }
+      return false;
+    }
+    return now - since > UNKNOWN_PEER_WINDOW_NANOS;
+  }
+
+  /** Server connections whose unknown local peer is remembered, for tests of the bound. */
+  int unknownPeers() {
+    return unknownPeerSince.size();
+  }
+
   /** Places the client connections keep to forget at close (at most {@link #MAX_ENTRIES} wait). */
   int placesKept() {
     return placesOf.values().stream().mapToInt(java.util.ArrayDeque::size).sum();
@@ -350,10 +381,12 @@ public final class SpanIdentities {
   }
 
   /**
-   * A client connection closed: its requests no longer wait for their server side, so a later
-   * connection on the same addresses and ports (its positions starting over) never finds them.
+   * A connection closed. A client's requests no longer wait for their server side, so a later
+   * connection on the same addresses and ports (its positions starting over) never finds them; what
+   * was learned of a server's peer goes with it.
    */
   public void closed(long connectionId) {
+    unknownPeerSince.remove(connectionId);
     InetSocketAddress end = clientEndOf.remove(connectionId);
     if (end != null) {
       clientEnds.remove(end, connectionId);

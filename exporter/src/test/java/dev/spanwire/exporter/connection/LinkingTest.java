@@ -386,6 +386,58 @@ class LinkingTest {
     assertThat(stats().linksWindowExpired()).as("nothing was missed").isZero();
   }
 
+  /**
+   * A keep-alive connection from a load generator this host does not trace (a pid filter on the
+   * server): its first requests wait the window for the client to announce itself, those after it
+   * wait for nothing; a new connection, from another port, waits again, and a traced client that
+   * announces itself within the window is still linked.
+   */
+  @Test
+  void aLocalPeerThatStayedUnannouncedPastTheWindowHoldsNoMoreOfItsConnectionsRequests() {
+    EventScript server = new EventScript(151, 8080, 50150);
+    pipeline.onEvent(server.open(Role.SERVER));
+    pipeline.onEvent(server.in("GET /u1 HTTP/1.1\nHost: h\n\nGET /u2 HTTP/1.1\nHost: h\n\n")); // pipelined
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\nHTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    now += 30_000_000L;
+    pipeline.onEvent(server.in("GET /u3 HTTP/1.1\nHost: h\n\n")); // still within the window: waits too
+    pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.afterBatch();
+    assertThat(sink.exchanges).isEmpty();
+    now += 21_000_000L;
+    pipeline.afterBatch();
+    assertThat(reported("/u1", Role.SERVER)).isTrue();
+    assertThat(reported("/u2", Role.SERVER)).isTrue();
+    assertThat(reported("/u3", Role.SERVER)).isFalse(); // its own window ends 30 ms later
+    for (int i = 4; i <= 6; i++) {
+      pipeline.onEvent(server.in("GET /u" + i + " HTTP/1.1\nHost: h\n\n"));
+      pipeline.onEvent(server.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    }
+    pipeline.afterBatch(); // no time passed: reported at once
+    assertThat(sink.exchanges).extracting(e -> e.request().target()).containsExactly("/u1", "/u2", "/u4", "/u5", "/u6");
+    assertThat(exchange("/u5", Role.SERVER).ids().hasParent()).isFalse();
+    assertThat(dev.spanwire.exporter.trace.SpanIdentitiesAccess.held(pipeline.identities())).isEqualTo(1); // /u3
+
+    // another connection, its client traced and announced within the window: linked
+    EventScript server2 = new EventScript(152, 8080, 50152);
+    EventScript client2 = new EventScript(153, 50152, 8080, 5153);
+    pipeline.onEvent(server2.open(Role.SERVER));
+    pipeline.onEvent(server2.in("GET /t1 HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(server2.out("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    pipeline.afterBatch();
+    assertThat(reported("/t1", Role.SERVER)).isFalse();
+    now += 10_000_000L;
+    pipeline.onEvent(client2.open(Role.CLIENT));
+    pipeline.onEvent(client2.out("GET /t1 HTTP/1.1\nHost: h\n\n"));
+    pipeline.onEvent(client2.in("HTTP/1.1 200 OK\nContent-Length: 0\n\n"));
+    assertThat(exchange("/t1", Role.SERVER).ids().parentSpanId()).isEqualTo(exchange("/t1", Role.CLIENT).ids().spanId());
+
+    // the untraced peer's connection closes: what was learned of it goes (a connection id is never reused)
+    pipeline.onEvent(server.close());
+    pipeline.afterBatch();
+    assertThat(dev.spanwire.exporter.trace.SpanIdentitiesAccess.unknownPeers(pipeline.identities())).isEqualTo(1); // server2's
+    assertThat(stats().linksWindowExpired()).as("nothing was missed").isZero();
+  }
+
   @Test
   void heldServerExchangesLeaveAtShutdown() {
     EventScript client = new EventScript(120, 50120, 8080, 5151); // curl, a process of its own

@@ -12,6 +12,14 @@ public final class SpanIdentitiesAccess {
     return SpanIdentities.MAX_ENTRIES;
   }
 
+  public static int held(SpanIdentities identities) {
+    return identities.held();
+  }
+
+  public static int unknownPeers(SpanIdentities identities) {
+    return identities.unknownPeers();
+  }
+
   public static int placesKept(SpanIdentities identities) {
     return identities.placesKept();
   }
