@@ -18,7 +18,7 @@ SPANWIRE_BUILD_PACKAGES="clang llvm libbpf-dev libbpf1"
 # back. A compilation stops at 8 MiB of compiler memory (MemLimit, JDK 22+; the method then runs
 # as C1 compiled it): the largest C2 compiles of the pipeline took 10-23 MiB each, beside a C1
 # compile in the other thread, and that was the peak; peak RSS under bench/load.sh -x 101-105 MiB
-# against 111-113 without the limit, capture only 86-88 against 91-93 (same jar, alternating
+# against 111-113 without the limit, capture only 86-91 against 91-93 (same jar, alternating
 # runs), agent CPU within the runs' noise. The launcher, the image
 # and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change.
 # The JVM's own warnings go to stderr (its default is stdout, which carries the agent's output).
