@@ -86,6 +86,8 @@ public final class SpanIdentities {
     final long deadlineNanos;
     /** Its client connection was known to be traced: giving up is worth counting. */
     final boolean peerKnown;
+    /** The server connection that read it. */
+    final long connectionId;
     /** The exchanges of its provisional trace that ended while it waited. */
     List<Exchange> held;
     /** What {@link #held} holds of the heap, as {@link HandOffQueue#heldBytes} estimates. */
@@ -93,8 +95,9 @@ public final class SpanIdentities {
     /** Linked, released or forgotten: its place in the queue is void. */
     boolean done;
 
-    Unclaimed(Place place, SpanIds ids, long readNanos, long deadlineNanos, boolean peerKnown) {
+    Unclaimed(Place place, SpanIds ids, long readNanos, long deadlineNanos, boolean peerKnown, long connectionId) {
       this.peerKnown = peerKnown;
+      this.connectionId = connectionId;
       this.place = place;
       this.ids = ids;
       this.readNanos = readNanos;
@@ -295,6 +298,7 @@ public final class SpanIdentities {
         if (written != null && written.startNanos() <= request.endNanos() + ORDER_SLACK_NANOS) {
           ids = childOf(follow(written.ids()));
           crossProcess.increment();
+          peerTraced(connection.id());
         }
       }
       if (ids == null) {
@@ -303,12 +307,12 @@ public final class SpanIdentities {
           if (clientEnds.containsKey(connection.remote())) {
             // its client is traced here but has not been reported writing it yet
             await(new Place(connection.remote(), connection.local(), position, request.streamId()), ids, request,
-                windowNanos, true);
+                windowNanos, true, connection.id());
           } else if (isLocal(connection.remote().getAddress()) && !peerUntraced(connection.id())) {
             // a client on this host not reported yet: the socket capture reports a connection with
             // its first bytes, which may come just after the server's read of them
             await(new Place(connection.remote(), connection.local(), position, request.streamId()), ids, request,
-                Math.min(windowNanos, UNKNOWN_PEER_WINDOW_NANOS), false);
+                Math.min(windowNanos, UNKNOWN_PEER_WINDOW_NANOS), false, connection.id());
           }
         }
       }
@@ -357,6 +361,16 @@ public final class SpanIdentities {
       return false;
     }
     return now - since > UNKNOWN_PEER_WINDOW_NANOS;
+  }
+
+  /**
+   * The server connection {@code connectionId}'s peer wrote a request this host traced, though it
+   * was not a known client connection (its start unseen, say): its requests keep waiting.
+   */
+  private void peerTraced(long connectionId) {
+    if (!unknownPeerSince.isEmpty()) {
+      unknownPeerSince.replace(connectionId, Long.MAX_VALUE);
+    }
   }
 
   /** Server connections whose unknown local peer is remembered, for tests of the bound. */
@@ -504,11 +518,11 @@ public final class SpanIdentities {
     return held;
   }
 
-  private void await(Place place, SpanIds ids, Request request, long window, boolean peerKnown) {
+  private void await(Place place, SpanIds ids, Request request, long window, boolean peerKnown, long connectionId) {
     if (waiting.size() >= MAX_UNCLAIMED) {
       giveUp(waiting.pollFirst());
     }
-    Unclaimed waiter = new Unclaimed(place, ids, request.endNanos(), clock.getAsLong() + window, peerKnown);
+    Unclaimed waiter = new Unclaimed(place, ids, request.endNanos(), clock.getAsLong() + window, peerKnown, connectionId);
     Unclaimed before = unclaimed.put(place, waiter);
     if (before != null) {
       forget(before); // the same place again: the connection started over
@@ -545,6 +559,7 @@ public final class SpanIdentities {
       renamed.remove(oldest.getKey(), oldest.getValue());
     }
     crossProcess.increment();
+    peerTraced(waiter.connectionId);
     leave(waiter);
     return true;
   }
