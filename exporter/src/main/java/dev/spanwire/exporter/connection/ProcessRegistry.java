@@ -31,9 +31,6 @@ final class ProcessRegistry {
 
   private record Cached(ProcessInfo info, String startTime, long checkedNanos) {}
 
-  /** What one read gave: {@code whole} when the process still had its memory once everything was read. */
-  private record Read(Cached cached, boolean whole) {}
-
   /** Reads at most {@code max} bytes of a /proc file, or null when it cannot be read. */
   @FunctionalInterface
   interface ProcFiles {
@@ -83,7 +80,7 @@ final class ProcessRegistry {
         return entry.info();
       }
     }
-    Cached fresh = read(pid, comm, kernelCommandLine, uid, gid, nowNanos).cached();
+    Cached fresh = read(pid, comm, kernelCommandLine, uid, gid, nowNanos);
     entries.put(pid, fresh);
     return fresh.info();
   }
@@ -102,10 +99,14 @@ final class ProcessRegistry {
         || status.contains("\nState:\tZ")) {
       return; // gone already (a zombie has no command line): the connection's kernel event will stand in
     }
-    Read fresh = read(pid, comm.strip(), "", statusId(status, "Uid:"), statusId(status, "Gid:"), nowNanos);
-    if (fresh.whole() && fresh.cached().startTime() != null) {
-      entries.put(pid, fresh.cached());
-    } // else it exited while it was read: its command name would stand over the kernel's command line
+    Cached fresh = read(pid, comm.strip(), "", statusId(status, "Uid:"), statusId(status, "Gid:"), nowNanos);
+    // an exiting process loses its memory (command line, environment, executable) before it turns
+    // zombie: a command line still there after the read says the read saw it whole; one gone would
+    // leave the command name cached over the kernel's command line
+    String stillThere = readString(dir.resolve("cmdline"), 16);
+    if (stillThere != null && !stillThere.isEmpty() && fresh.startTime() != null) {
+      entries.put(pid, fresh);
+    }
   }
 
   /** The real id on a /proc/PID/status line ({@code Uid:\t0\t0\t0\t0}), or -1. */
@@ -172,12 +173,7 @@ final class ProcessRegistry {
     return entries.size();
   }
 
-  /**
-   * Reads {@code pid}'s files. An exiting process loses its memory (command line, environment,
-   * executable) before it turns zombie; the command line read once more after the rest tells
-   * whether everything before was read whole.
-   */
-  private Read read(int pid, String kernelComm, String kernelCommandLine, int uid, int gid, long nowNanos) {
+  private Cached read(int pid, String kernelComm, String kernelCommandLine, int uid, int gid, long nowNanos) {
     Path dir = proc.resolve(Integer.toString(pid));
     String comm = readString(dir.resolve("comm"), 64);
     comm = comm == null || comm.isBlank() ? kernelComm : comm.strip();
@@ -209,8 +205,7 @@ final class ProcessRegistry {
     resourceAttributes.replaceAll(redaction::setting); // an api.key=... goes no further
     ProcessInfo info =
         new ProcessInfo(pid, comm, executable, commandLine, serviceName, containerId, uid, gid, resourceAttributes);
-    String stillThere = readString(dir.resolve("cmdline"), 16);
-    return new Read(new Cached(info, startTime(pid), nowNanos), stillThere != null && !stillThere.isEmpty());
+    return new Cached(info, startTime(pid), nowNanos);
   }
 
   /** Attributes a process declares of itself: at most this many, each value at most {@link #MAX_ATTRIBUTE_CHARS}. */

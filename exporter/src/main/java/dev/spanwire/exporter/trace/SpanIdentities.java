@@ -162,7 +162,8 @@ public final class SpanIdentities {
   /**
    * Server connections whose peer on this host was not a known traced client at a request, to when
    * that was first seen: once longer ago than {@link #UNKNOWN_PEER_WINDOW_NANOS}, its client would
-   * have announced itself by its first bytes if it were traced.
+   * have announced itself by its first bytes if it were traced. {@code Long.MAX_VALUE} once a
+   * request showed its client traced after all ({@link #peerTraced}).
    */
   private final Map<Long, Long> unknownPeerSince = new HashMap<>();
   /** The local ends of traced client connections seen from their start, to their connection id. */
