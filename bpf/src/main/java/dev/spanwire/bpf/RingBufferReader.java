@@ -271,6 +271,15 @@ public final class RingBufferReader implements AutoCloseable {
     if (start + length <= dataBytes) {
       return data.asSlice(start, length);
     }
+    return reassembled(start, length);
+  }
+
+  /**
+   * A record that wraps past the end of the data area, copied together. Its own method: inlined,
+   * its allocation and copies made {@link #record}'s C2 compilation stop at the compile memory
+   * limit (8.8 MB), for a path taken once per pass over the ring.
+   */
+  private MemorySegment reassembled(long start, int length) {
     if (scratch.byteSize() < length) {
       scratch = arena.allocate(length, 8);
     }
