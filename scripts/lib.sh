@@ -15,14 +15,17 @@ SPANWIRE_BUILD_PACKAGES="clang llvm libbpf-dev libbpf1"
 # and the old generation filled: peak RSS under -x 119-129 MiB against 109-120 with these (same
 # jar, alternating runs), the old generation 24 MiB against 6-7. The C heap is trimmed every 10 s
 # and glibc keeps two malloc arenas: what the compilers' arenas and libbpf's loading freed goes
-# back. A compilation stops at 8 MiB of compiler memory (MemLimit, JDK 22+; the method then runs
+# back. A compilation stops at 6 MiB of compiler memory (MemLimit, JDK 22+; the method then runs
 # as C1 compiled it): the largest C2 compiles of the pipeline took 10-23 MiB each, beside a C1
-# compile in the other thread, and that was the peak; peak RSS under bench/load.sh -x 101-105 MiB
-# against 111-113 without the limit, capture only 86-91 against 91-93 (same jar, alternating
-# runs), agent CPU within the runs' noise. The launcher, the image
+# compile in the other thread, and that was the peak. The ring buffer reader's loop is compiled
+# without the record handler inlined (dontinline), which keeps it under the limit: inlined, the
+# handler brought the pipeline into the loop's compilation, which then stopped at the limit and
+# left the capture loop to C1. Peak RSS under bench/load.sh -x 99.9-101.5 MiB against
+# 104.4-105.6 at 8 MiB and 111-113 without a limit, capture only 86.2 / 88.8 against 88.4 / 88.7
+# (same jar, alternating runs), agent CPU within the runs' noise. The launcher, the image
 # and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change.
 # The JVM's own warnings go to stderr (its default is stdout, which carries the agent's output).
-: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn10m -XX:SurvivorRatio=3 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -XX:CompileCommand=quiet -XX:CompileCommand=MemLimit,*.*,8m -Xlog:disable -Xlog:all=warning:stderr}"
+: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn10m -XX:SurvivorRatio=3 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -XX:CompileCommand=quiet -XX:CompileCommand=MemLimit,*.*,6m -XX:CompileCommand=dontinline,dev.spanwire.bpf.RingBufferReader::handle -Xlog:disable -Xlog:all=warning:stderr}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 # libisal2 (ISA-L) and libdeflate0: span export's gzip, by the first there (ISA-L at a third of
 # libdeflate's CPU, libdeflate at half of the JDK's zlib's, which is used where neither is).
