@@ -140,14 +140,14 @@ public final class EventDecoder {
   }
 
   /** The native-order int at {@code offset} of {@code bytes}. */
-  static int intAt(byte[] bytes, long offset) {
+  private static int intAt(byte[] bytes, long offset) {
     int i = (int) offset;
     int value = (bytes[i] & 0xFF) | (bytes[i + 1] & 0xFF) << 8 | (bytes[i + 2] & 0xFF) << 16 | bytes[i + 3] << 24;
     return BIG_ENDIAN ? Integer.reverseBytes(value) : value;
   }
 
   /** The native-order long at {@code offset} of {@code bytes}. */
-  static long longAt(byte[] bytes, long offset) {
+  private static long longAt(byte[] bytes, long offset) {
     long low = intAt(bytes, offset) & 0xFFFFFFFFL;
     long high = intAt(bytes, offset + 4) & 0xFFFFFFFFL;
     return BIG_ENDIAN ? low << 32 | high : high << 32 | low;
