@@ -10,6 +10,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -78,7 +80,8 @@ public final class EventDecoder {
    */
   private static final ThreadLocal<byte[]> HEAD = ThreadLocal.withInitial(() -> new byte[(int) DATA_PAYLOAD]);
 
-  private static final boolean BIG_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN;
+  private static final VarHandle INTS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.nativeOrder());
+  private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
   /** Decodes one record; nothing of the result refers to {@code record} afterwards. */
   public static SocketEvent decode(MemorySegment record) {
@@ -139,18 +142,12 @@ public final class EventDecoder {
         longAt(head, KEY));
   }
 
-  /** The native-order int at {@code offset} of {@code bytes}. */
   private static int intAt(byte[] bytes, long offset) {
-    int i = (int) offset;
-    int value = (bytes[i] & 0xFF) | (bytes[i + 1] & 0xFF) << 8 | (bytes[i + 2] & 0xFF) << 16 | bytes[i + 3] << 24;
-    return BIG_ENDIAN ? Integer.reverseBytes(value) : value;
+    return (int) INTS.get(bytes, (int) offset);
   }
 
-  /** The native-order long at {@code offset} of {@code bytes}. */
   private static long longAt(byte[] bytes, long offset) {
-    long low = intAt(bytes, offset) & 0xFFFFFFFFL;
-    long high = intAt(bytes, offset + 4) & 0xFFFFFFFFL;
-    return BIG_ENDIAN ? low << 32 | high : high << 32 | low;
+    return (long) LONGS.get(bytes, (int) offset);
   }
 
   private static ConnectionOpened decodeOpen(MemorySegment record) {
