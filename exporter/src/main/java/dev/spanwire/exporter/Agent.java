@@ -9,6 +9,7 @@ import dev.spanwire.exporter.connection.Warmup;
 import dev.spanwire.exporter.counters.Counter;
 import dev.spanwire.exporter.counters.Counters;
 import dev.spanwire.exporter.exchange.ExchangeFields;
+import dev.spanwire.exporter.exchange.Field;
 import dev.spanwire.exporter.exchange.ExchangeSink;
 import dev.spanwire.exporter.exchange.FanOutSink;
 import dev.spanwire.exporter.exchange.ProcessInfo;
@@ -208,11 +209,17 @@ final class Agent implements AutoCloseable {
       }
       case JSON -> {
         ExchangeFields fields = new ExchangeFields(NamingScheme.APPSCOPE, watch == null ? List.of() : watch.headers());
-        JsonEventSink.EventFilter events = (source, data) -> {
-          if (watch == null || !watch.emits(source) || (source.equals(JsonEventSink.RESPONSE_SOURCE) && !filters.captureResponse())) {
-            return null;
+        JsonEventSink.EventFilter events = new JsonEventSink.EventFilter() {
+          @Override
+          public boolean emits(String source) {
+            return watch != null && watch.emits(source)
+                && !(source.equals(JsonEventSink.RESPONSE_SOURCE) && !filters.captureResponse());
           }
-          return watch.keep(data);
+
+          @Override
+          public List<Field> apply(String source, List<Field> data) {
+            return emits(source) ? watch.keep(data) : null;
+          }
         };
         yield List.of(new AsyncSink("json", new JsonEventSink(stdout, clock, hostname(), fields, events, settings.eventTraceIds()), AsyncSink.DEFAULT_CAPACITY));
       }
@@ -371,6 +378,11 @@ final class Agent implements AutoCloseable {
       public void onRequest(dev.spanwire.exporter.exchange.ConnectionInfo connection, String version,
           dev.spanwire.exporter.exchange.Request request) {
         fields.request(connection, version, request);
+      }
+
+      @Override
+      public boolean takesRequests() {
+        return true;
       }
 
       @Override

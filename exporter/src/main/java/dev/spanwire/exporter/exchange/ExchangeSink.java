@@ -14,6 +14,15 @@ public interface ExchangeSink {
   default void onRequest(ConnectionInfo connection, String version, Request request) {}
 
   /**
+   * Whether this sink does anything with {@link #onRequest}: stages in front of it (the filters,
+   * an output's queue) skip the call, and what it costs to make or queue its argument, when not.
+   * A sink that overrides {@code onRequest} says true.
+   */
+  default boolean takesRequests() {
+    return false;
+  }
+
+  /**
    * The pipeline recognised a connection as HTTP by its first payload (AppScope's protocol
    * detection), when detection events are on.
    *

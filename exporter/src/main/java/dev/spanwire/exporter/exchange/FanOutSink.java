@@ -18,6 +18,11 @@ public final class FanOutSink implements ExchangeSink {
   }
 
   @Override
+  public boolean takesRequests() {
+    return sinks.stream().anyMatch(ExchangeSink::takesRequests);
+  }
+
+  @Override
   public void onDetected(ConnectionInfo connection, int fd, long timestampNanos) {
     for (ExchangeSink sink : sinks) {
       sink.onDetected(connection, fd, timestampNanos);

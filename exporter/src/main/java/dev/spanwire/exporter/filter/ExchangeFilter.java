@@ -24,12 +24,14 @@ public final class ExchangeFilter implements ExchangeSink {
   private final ExchangeSink next;
   private final FilterSettings settings;
   private final long minLatencyNanos;
+  private final boolean requestEvents;
   private final java.util.concurrent.atomic.AtomicLong belowMinLatency = new java.util.concurrent.atomic.AtomicLong();
 
   public ExchangeFilter(ExchangeSink next, FilterSettings settings) {
     this.next = next;
     this.settings = settings;
     this.minLatencyNanos = settings.minLatency().toNanos();
+    this.requestEvents = settings.captureRequest() && next.takesRequests();
   }
 
   /** Exchanges left out for being faster than the minimum latency. */
@@ -39,9 +41,14 @@ public final class ExchangeFilter implements ExchangeSink {
 
   @Override
   public void onRequest(ConnectionInfo connection, String version, Request request) {
-    if (settings.captureRequest() && minLatencyNanos == 0) {
+    if (requestEvents && minLatencyNanos == 0) {
       next.onRequest(connection, version, request(request));
     }
+  }
+
+  @Override
+  public boolean takesRequests() {
+    return requestEvents;
   }
 
   @Override
@@ -64,7 +71,7 @@ public final class ExchangeFilter implements ExchangeSink {
     }
     Request request = request(exchange.request());
     Response response = exchange.response() == null ? null : response(exchange.response());
-    if (minLatencyNanos > 0 && settings.captureRequest()) {
+    if (minLatencyNanos > 0 && requestEvents) {
       next.onRequest(exchange.connection(), exchange.version(), request);
     }
     next.onExchange(request == exchange.request() && response == exchange.response()

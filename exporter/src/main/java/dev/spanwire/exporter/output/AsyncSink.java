@@ -37,6 +37,7 @@ public final class AsyncSink implements ExchangeSink {
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final String name;
+  private final boolean takesRequests;
   private final Duration closeTimeout;
   private volatile boolean closed;
 
@@ -52,6 +53,7 @@ public final class AsyncSink implements ExchangeSink {
   AsyncSink(String name, ExchangeSink delegate, int capacity, long maxBytes, Duration closeTimeout) {
     this.name = name;
     this.delegate = delegate;
+    this.takesRequests = delegate.takesRequests();
     this.closeTimeout = closeTimeout;
     this.queue = new HandOffQueue<>(capacity, maxBytes, HandOffQueue::heldBytes);
     this.worker = Thread.ofPlatform().name("spanwire-" + name).daemon().start(this::run);
@@ -67,9 +69,17 @@ public final class AsyncSink implements ExchangeSink {
     return failures.get();
   }
 
+  /** Requests are queued only for a delegate that takes them (the table does not). */
   @Override
   public void onRequest(ConnectionInfo connection, String version, Request request) {
-    offer(new RequestSeen(connection, version, request));
+    if (takesRequests) {
+      offer(new RequestSeen(connection, version, request));
+    }
+  }
+
+  @Override
+  public boolean takesRequests() {
+    return takesRequests;
   }
 
   @Override

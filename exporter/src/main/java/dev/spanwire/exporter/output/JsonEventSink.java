@@ -34,6 +34,11 @@ public final class JsonEventSink implements ExchangeSink {
     /** The fields to write, or null to drop the event. */
     List<Field> apply(String source, List<Field> fields);
 
+    /** Whether any event of {@code source} may be written (false: none ever is). */
+    default boolean emits(String source) {
+      return true;
+    }
+
     EventFilter ALL = (source, fields) -> fields;
   }
 
@@ -73,6 +78,11 @@ public final class JsonEventSink implements ExchangeSink {
   @Override
   public void onRequest(ConnectionInfo connection, String version, Request request) {
     write(connection, REQUEST_SOURCE, request.endNanos(), fields.request(connection, version, request));
+  }
+
+  @Override
+  public boolean takesRequests() {
+    return filter.emits(REQUEST_SOURCE);
   }
 
   @Override

@@ -18,6 +18,11 @@ class RecordingSink implements ExchangeSink {
   }
 
   @Override
+  public boolean takesRequests() {
+    return true;
+  }
+
+  @Override
   public void onExchange(Exchange exchange) {
     exchanges.add(exchange);
   }

@@ -29,6 +29,11 @@ class ExchangeFilterTest {
     }
 
     @Override
+    public boolean takesRequests() {
+      return true;
+    }
+
+    @Override
     public void onExchange(Exchange exchange) {
       seen.add("exchange " + exchange.request().target());
       exchanges.add(exchange);
@@ -70,6 +75,31 @@ class ExchangeFilterTest {
     assertThat(seen).containsExactly("req /a");
     filter.onExchange(e);
     assertThat(seen).containsExactly("req /a", "exchange /a");
+  }
+
+  @Test
+  void requestsReachNoSinkThatDoesNotTakeThem() {
+    List<String> onlyExchanges = new ArrayList<>();
+    ExchangeSink table = new ExchangeSink() {
+      @Override
+      public void onRequest(ConnectionInfo connection, String version, Request request) {
+        onlyExchanges.add("req " + request.target()); // not called: it says it takes none
+      }
+
+      @Override
+      public void onExchange(Exchange exchange) {
+        onlyExchanges.add("exchange " + exchange.request().target());
+      }
+    };
+    for (Duration minLatency : List.of(Duration.ZERO, Duration.ofMillis(1))) {
+      ExchangeFilter filter = new ExchangeFilter(table, settings(true, true, minLatency));
+      assertThat(filter.takesRequests()).isFalse();
+      deliver(filter, exchange("/a" + minLatency.toMillis(), 3));
+    }
+    assertThat(onlyExchanges).containsExactly("exchange /a0", "exchange /a1");
+    assertThat(new ExchangeFilter(next, settings(true, true, Duration.ZERO)).takesRequests()).isTrue();
+    assertThat(new ExchangeFilter(next, settings(false, true, Duration.ZERO)).takesRequests())
+        .as("request capture off").isFalse();
   }
 
   @Test

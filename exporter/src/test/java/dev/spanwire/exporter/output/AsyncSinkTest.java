@@ -94,6 +94,78 @@ class AsyncSinkTest {
     assertThat(sink.dropped()).isEqualTo(13);
   }
 
+  @Test
+  void requestsTakeNoRoomInTheQueueOfAnOutputThatDoesNotShowThem() throws InterruptedException {
+    CountDownLatch stuck = new CountDownLatch(1);
+    CountDownLatch entered = new CountDownLatch(1);
+    List<String> delivered = new CopyOnWriteArrayList<>();
+    ExchangeSink table = exchange -> { // shows exchanges only, as the live table does
+      entered.countDown();
+      try {
+        stuck.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      delivered.add(exchange.request().target());
+    };
+    AsyncSink sink = new AsyncSink("test", table, 4, AsyncSink.DEFAULT_MAX_BYTES, Duration.ofSeconds(10));
+    assertThat(sink.takesRequests()).isFalse();
+    sink.onExchange(exchange(0));
+    entered.await();
+    for (int i = 1; i <= 4; i++) {
+      Exchange e = exchange(i);
+      sink.onRequest(e.connection(), e.version(), e.request());
+      sink.onExchange(e);
+    }
+    assertThat(sink.dropped()).isZero();
+    stuck.countDown();
+    sink.close();
+    assertThat(delivered).containsExactly("/0", "/1", "/2", "/3", "/4");
+  }
+
+  @Test
+  void requestsAreQueuedInOrderForAnOutputThatShowsThemAndCountedWhenTheQueueIsFull() throws InterruptedException {
+    CountDownLatch stuck = new CountDownLatch(1);
+    CountDownLatch entered = new CountDownLatch(1);
+    List<String> delivered = new CopyOnWriteArrayList<>();
+    ExchangeSink events = new ExchangeSink() {
+      @Override
+      public void onRequest(dev.spanwire.exporter.exchange.ConnectionInfo connection, String version,
+          dev.spanwire.exporter.exchange.Request request) {
+        delivered.add("req " + request.target());
+      }
+
+      @Override
+      public boolean takesRequests() {
+        return true;
+      }
+
+      @Override
+      public void onExchange(Exchange exchange) {
+        entered.countDown();
+        try {
+          stuck.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        delivered.add("exchange " + exchange.request().target());
+      }
+    };
+    AsyncSink sink = new AsyncSink("test", events, 4, AsyncSink.DEFAULT_MAX_BYTES, Duration.ofSeconds(10));
+    assertThat(sink.takesRequests()).isTrue();
+    sink.onExchange(exchange(0));
+    entered.await();
+    for (int i = 1; i <= 3; i++) {
+      Exchange e = exchange(i);
+      sink.onRequest(e.connection(), e.version(), e.request());
+      sink.onExchange(e);
+    }
+    assertThat(sink.dropped()).as("req 1, exchange 1, req 2, exchange 2 queued; the rest found it full").isEqualTo(2);
+    stuck.countDown();
+    sink.close();
+    assertThat(delivered).containsExactly("exchange /0", "req /1", "exchange /1", "req /2", "exchange /2");
+  }
+
   private static Exchange withBody(Exchange e, byte[] body) {
     return e.withMessages(e.request(), e.response().with(e.response().headers(), body));
   }

@@ -101,6 +101,24 @@ class JsonEventSinkTest {
   }
 
   @Test
+  void requestsAreTakenOnlyWhenTheFilterMayWriteRequestEvents() {
+    ExchangeFields fields = new ExchangeFields(NamingScheme.APPSCOPE, List.of());
+    JsonEventSink.EventFilter responsesOnly = new JsonEventSink.EventFilter() {
+      @Override
+      public boolean emits(String source) {
+        return source.equals("http-resp");
+      }
+
+      @Override
+      public List<dev.spanwire.exporter.exchange.Field> apply(String source, List<dev.spanwire.exporter.exchange.Field> data) {
+        return emits(source) ? data : null;
+      }
+    };
+    assertThat(sink.takesRequests()).isTrue();
+    assertThat(new JsonEventSink(out, KernelClock.withOffset(0), "box", fields, responsesOnly).takesRequests()).isFalse();
+  }
+
+  @Test
   void theNetCloseEventOfAnOpaqueConnectionKeepsNumericPorts() throws IOException {
     Exchange exchange = Exchanges.exchange(Exchanges.process(10, "svc", "svc"), Role.CLIENT, 4,
         "GET / HTTP/1.1\nHost: h\n\n", "HTTP/1.1 200 OK\nContent-Length: 0\n\n", 1_000_000_000L, 1_000_000L);

@@ -18,6 +18,11 @@ public final class ExchangeRecorder implements ExchangeSink {
   }
 
   @Override
+  public boolean takesRequests() {
+    return true;
+  }
+
+  @Override
   public synchronized void onExchange(Exchange exchange) {
     exchanges.add(exchange);
   }
