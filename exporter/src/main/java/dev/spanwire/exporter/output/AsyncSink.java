@@ -16,7 +16,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * the delegate.
  */
 public final class AsyncSink implements ExchangeSink {
-  public static final int DEFAULT_CAPACITY = 8192;
+  /**
+   * The most items queued. What waits in the queue longer than two young collections is
+   * promoted; a queue that holds more than the young generation's survivor space (2 MiB with the
+   * launcher's flags) fills the old generation with dead exchanges at every backlog (a cold start, a
+   * reader that pauses), and the serial collector grows the old generation to its maximum before
+   * it collects it, the pages then resident. 1,024 exchanges without bodies hold about 0.75 MiB
+   * (bench/soak.sh with 8,192: the old generation 16 MiB after the start, 6 of them live, peak RSS
+   * 107-112 MiB; with 1,024: 6 MiB, peak 98). Exchanges with captured bodies meet the byte bound
+   * first.
+   */
+  public static final int DEFAULT_CAPACITY = 1024;
 
   /**
    * The heap queued items may hold (estimated): an eighth of the JVM's; with the launcher's 32 MiB,
