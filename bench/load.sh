@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # End-to-end load harness: wrk against a local nginx, first without the agent, then with the
-# agent capturing (`--output none`, plus whatever AGENT_ARGS says). Prints requests/s of both runs,
+# agent capturing (`--output none` unless --output says otherwise, plus whatever AGENT_ARGS says). Prints requests/s of both runs,
 # their ratio, the agent's CPU seconds and peak RSS during the loaded run, the events it lost, and
 # the exchanges it reported against the requests wrk completed while it ran.
 #
 #   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-w SECONDS] [-x [--otlp-rtt MS]]
 #                 [--pid] [--download BYTES] [--upload BYTES] [--close] [--tls] [--h2 [-m STREAMS]] [-k]
+#                 [--output FORMAT]
 #
+# --output table measures ./spanwire's default, the live table (written to a file here, as a
+# terminal that keeps up would take it); json, AppScope's events. The default, none, measures
+# capture (and export with -x) alone.
 # --download N serves a file of N bytes instead of the 17-byte page; --upload N POSTs N bytes per
 # request (nginx reads and drops them). --close sends each request on a connection of its own
 # (wrk with Connection: close: a connect, an accept and a close per request, as HTTP/1.0 clients,
@@ -49,15 +53,16 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 duration=10 connections=16 threads=2 rounds=3 warmup=2 export="" one_pid="" download="" upload="" close="" tls="" h2="" streams=10
 otlp_rtt=0
-kernel_cost=""
-usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-w seconds] [-x [--otlp-rtt ms]] [--pid] [--download bytes] [--upload bytes] [--close] [--tls] [--h2 [-m streams]] [-k]" >&2; exit 2; }
+kernel_cost="" output=none
+usage() { echo "usage: $0 [-d seconds] [-c connections] [-t threads] [-r rounds] [-w seconds] [-x [--otlp-rtt ms]] [--pid] [--download bytes] [--upload bytes] [--close] [--tls] [--h2 [-m streams]] [-k] [--output format]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift ;; -c) connections=$2; shift ;; -t) threads=$2; shift ;; -r) rounds=$2; shift ;;
     -w) warmup=$2; shift ;;
     -x) export=1 ;; --otlp-rtt) otlp_rtt=$2; shift ;; --pid|-p) one_pid=1 ;;
     --download) download=$2; shift ;; --upload) upload=$2; shift ;; --close) close=1 ;; --tls) tls=1 ;;
-    --h2) h2=1 ;; -m) streams=$2; shift ;; -k|--kernel-cost) kernel_cost=1 ;; *) usage ;;
+    --h2) h2=1 ;; -m) streams=$2; shift ;; -k|--kernel-cost) kernel_cost=1 ;; --output) output=$2; shift ;;
+    *) usage ;;
   esac
   shift
 done
@@ -178,7 +183,7 @@ start_agent() {
   # from a shell that execs the JVM, so the cache's recording is named by the JVM's pid
   # shellcheck disable=SC2016 # expanded by that shell
   SPANWIRE_JAVA_OPTS=$SPANWIRE_JAVA_OPTS bash -c '. "$1"; shift; exec_agent "$@"' spanwire "$root/scripts/lib.sh" "$java_home" "$jar" \
-    --output none "${otlp[@]}" "${only[@]}" ${AGENT_ARGS:-} 2>"$work/agent.log" >"$work/agent.out" & agent_pid=$!
+    --output "$output" "${otlp[@]}" "${only[@]}" ${AGENT_ARGS:-} 2>"$work/agent.log" >"$work/agent.out" & agent_pid=$!
   # waited for with shell builtins only: a grep and a sleep every 10 ms were ~200 processes a
   # second competing with the start they timed (80 ms more to "capturing" on 2 cores); the wait
   # is a read with a timeout on a FIFO nobody writes
