@@ -17,16 +17,17 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class AsyncSink implements ExchangeSink {
   /**
-   * The most items queued. What waits in the queue longer than two young collections is
-   * promoted; a queue that holds more than the young generation's survivor space (2 MiB with the
-   * launcher's flags) fills the old generation with dead exchanges at every backlog (a cold start, a
-   * reader that pauses), and the serial collector grows the old generation to its maximum before
-   * it collects it, the pages then resident. 1,024 exchanges without bodies hold about 0.75 MiB
-   * (bench/soak.sh with 8,192: the old generation 16 MiB after the start, 6 of them live, peak RSS
-   * 107-112 MiB; with 1,024: 6 MiB, peak 98). Exchanges with captured bodies meet the byte bound
-   * first.
+   * The most items queued: what one burst of the reader (a ring buffer's backlog handed over at
+   * once) brings, and not much more. What waits in the queue longer than two young collections is
+   * promoted; a queue that held more than the young generation's survivor space (2 MiB with the
+   * launcher's flags) filled the old generation with dead exchanges at every backlog (the cold
+   * start), and the serial collector grows the old generation to its maximum before it collects
+   * it, the pages then resident. Measured (bench/soak.sh, peak RSS and old generation; the live
+   * table written to a file under bench/load.sh, rows dropped): 8,192 107-112 MiB, 16 MiB; 4,096
+   * 106 MiB, 13 MiB, 0.04 % dropped; 2,048 98 MiB, 7 MiB, 2.4 %; 1,024 96-101 MiB, 6 MiB, 15-18 %.
+   * Exchanges with captured bodies meet the byte bound first.
    */
-  public static final int DEFAULT_CAPACITY = 1024;
+  public static final int DEFAULT_CAPACITY = 2048;
 
   /**
    * The heap queued items may hold (estimated): an eighth of the JVM's; with the launcher's 32 MiB,
