@@ -18,6 +18,9 @@
 # the agent reports (JSON events, both sides) whose answer carries one must carry its request's.
 #
 #   bench/soak.sh [MINUTES]
+#
+# AGENT_JAR runs another build (as bench/load.sh: then the sources are not built, so a jar of
+# another commit is measured as it is).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
@@ -25,7 +28,7 @@ minutes=${1:-10}
 [ "$(id -u)" -eq 0 ] || die "the soak loads BPF programs: run it as root"
 ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_RUNTIME_PACKAGES nginx-light wrk nghttp2-client curl python3 bpftool
 java_home=$(find_jdk)
-agent_stale "$root" && build_agent "$root" "$java_home"
+[ -n "${AGENT_JAR:-}" ] || ! agent_stale "$root" || build_agent "$root" "$java_home"
 jar=${AGENT_JAR:-$root/exporter/target/spanwire.jar}
 seconds=$((minutes * 60))
 
