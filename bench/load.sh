@@ -133,6 +133,10 @@ otlp=(--otlp-endpoint none)
 if [ -n "$export" ]; then
   (cd "$root" && JAVA_HOME="$java_home" ./mvnw -B -q -Pbench -DskipTests install >&2)
   receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  otlp=(--otlp-endpoint "http://127.0.0.1:$receiver_port")
+fi
+start_receiver() {
+  [ -n "$export" ] || return 0
   # C1 only and the serial collector: the receiver shares the measured cores, and its C2 compiler
   # and G1's threads took 2-3 s of CPU in an -x --pid run (0.7 s in all so; 2.5 us a span)
   "$java_home/bin/java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms64m -Xmx256m \
@@ -141,8 +145,12 @@ if [ -n "$export" ]; then
   # it answers requests of its own before it listens (a few seconds: see CountingReceiver.warmUp)
   for _ in $(seq 600); do grep -q listening "$work/receiver.log" && break; sleep 0.1; done
   grep -q listening "$work/receiver.log" || { cat "$work/receiver.log" >&2; die "the OTLP receiver did not start"; }
-  otlp=(--otlp-endpoint "http://127.0.0.1:$receiver_port")
-fi
+}
+stop_receiver() {
+  [ -n "$receiver_pid" ] || return 0
+  kill -TERM "$receiver_pid"; wait "$receiver_pid" 2>/dev/null || true; receiver_pid=""
+}
+start_receiver
 [ -n "$h2" ] && { [ -z "$download$upload$close" ] || die "--h2 serves the page only, on kept connections"; }
 [ -z "$close" ] || wrk_script+=(-H "Connection: close")
 # one load run of $1 seconds into $work/wrk.out: wrk, or h2load for HTTP/2
@@ -215,6 +223,9 @@ if recording; then
   start_agent; stop_agent
   # the JVM assembles the cache in a child process as it exits; the timed runs start once it is there
   for _ in $(seq 600); do recording || break; sleep 0.1; done
+  # a new receiver: the spans it counts are the timed rounds' only (this run's had been counted
+  # with them, 1.2-1.7 times the spans the rounds exported)
+  stop_receiver; start_receiver
 fi
 # the agent's BPF programs, from its program fds' fdinfo: "id name run_cnt run_time_ns" lines
 # (names from bpftool where it is installed)
@@ -296,7 +307,7 @@ if [ -n "$kernel_cost" ]; then
 fi
 received="export off"
 if [ -n "$receiver_pid" ]; then
-  kill -TERM "$receiver_pid"; wait "$receiver_pid" 2>/dev/null || true; receiver_pid=""
+  stop_receiver
   received="$(grep -o 'received spans [0-9]*' "$work/receiver.log" | awk '{print $3}') spans at the OTLP receiver (all rounds)"
   [ "$otlp_rtt" -eq 0 ] || received="$received, which answered each request $otlp_rtt ms after it came"
 fi
