@@ -22,14 +22,16 @@ public final class BpfObject implements AutoCloseable {
   static final int LOG_TAIL_CHARS = 16 * 1024;
 
   private final String name;
-  private final Arena arena;
+  /** The verifier's log buffer until the load is done (1 MiB, zeroed so resident); then null. */
+  private Arena logArena;
   private final MemorySegment logBuffer;
   private MemorySegment object;
+  private boolean loadAttempted;
   private boolean loaded;
 
-  private BpfObject(String name, Arena arena, MemorySegment object, MemorySegment logBuffer) {
+  private BpfObject(String name, Arena logArena, MemorySegment object, MemorySegment logBuffer) {
     this.name = name;
-    this.arena = arena;
+    this.logArena = logArena;
     this.object = object;
     this.logBuffer = logBuffer;
   }
@@ -49,28 +51,29 @@ public final class BpfObject implements AutoCloseable {
   /** Opens an object from ELF bytes; {@code name} names it in errors and its internal maps. */
   public static BpfObject open(String name, byte[] elf) {
     LibbpfLog.install();
-    Arena arena = Arena.ofShared();
-    try {
-      // libbpf reads the image until load, so it lives in the object's arena
-      MemorySegment image = arena.allocate(elf.length, 8);
+    Arena logArena = Arena.ofShared();
+    // the image, options and name are read by the open call only: libbpf copies what it keeps
+    // (programs, BTF, sections' data) and lets go of the ELF before it returns
+    try (Arena openArena = Arena.ofConfined()) {
+      MemorySegment image = openArena.allocate(elf.length, 8);
       MemorySegment.copy(elf, 0, image, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, elf.length);
-      MemorySegment logBuffer = arena.allocate(LOG_BUFFER_BYTES);
-      MemorySegment opts = arena.allocate(Libbpf.OPEN_OPTS);
+      MemorySegment logBuffer = logArena.allocate(LOG_BUFFER_BYTES);
+      MemorySegment opts = openArena.allocate(Libbpf.OPEN_OPTS);
       opts.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, Libbpf.OPEN_OPTS.byteSize());
       opts.set(
           java.lang.foreign.ValueLayout.ADDRESS,
           offset("object_name"),
-          arena.allocateFrom(objectName(name)));
+          openArena.allocateFrom(objectName(name)));
       opts.set(java.lang.foreign.ValueLayout.ADDRESS, offset("kernel_log_buf"), logBuffer);
       opts.set(java.lang.foreign.ValueLayout.JAVA_LONG, offset("kernel_log_size"), LOG_BUFFER_BYTES);
-      MemorySegment callState = Libbpf.callState(arena);
+      MemorySegment callState = Libbpf.callState(openArena);
       MemorySegment object =
           (MemorySegment)
               Libbpf.BPF_OBJECT__OPEN_MEM.invokeExact(callState, image, (long) elf.length, opts);
       Libbpf.checkPointer("open " + name, object, callState);
-      return new BpfObject(name, arena, object, logBuffer);
+      return new BpfObject(name, logArena, object, logBuffer);
     } catch (Throwable t) {
-      arena.close();
+      logArena.close();
       throw Ffm.rethrow(t);
     }
   }
@@ -158,9 +161,26 @@ public final class BpfObject implements AutoCloseable {
    * {@link BpfException} carrying the tail of the verifier's log.
    */
   public void load() {
-    if (loaded) {
-      throw new IllegalStateException(name + " is already loaded");
+    if (loadAttempted) {
+      throw new IllegalStateException(name + (loaded ? " is already loaded" : " failed to load before"));
     }
+    loadAttempted = true;
+    try {
+      loadOnce();
+    } finally {
+      // the log is read for a refused load's report before this; libbpf never loads an object twice
+      releaseLog();
+    }
+  }
+
+  private synchronized void releaseLog() {
+    if (logArena != null) {
+      logArena.close();
+      logArena = null;
+    }
+  }
+
+  private void loadOnce() {
     StringBuilder libbpfLines = new StringBuilder();
     int rc =
         LibbpfLog.capture(
@@ -216,7 +236,7 @@ public final class BpfObject implements AutoCloseable {
       throw Ffm.rethrow(t);
     } finally {
       object = null;
-      arena.close();
+      releaseLog();
     }
   }
 

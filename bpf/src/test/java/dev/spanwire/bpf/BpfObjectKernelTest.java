@@ -33,6 +33,10 @@ class BpfObjectKernelTest {
                 });
               });
       assertThat(object.isLoaded()).isFalse();
+      // the log buffer went with the attempt; libbpf attempts an object's load once
+      assertThatThrownBy(object::load)
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage("rejected.bpf.o failed to load before");
     }
   }
 
