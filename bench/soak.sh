@@ -172,7 +172,8 @@ curl_loop() { # how many curl processes completed, in $work/curl.$1
   echo $n >"$work/curl.$1"
 }
 
-rss() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$agent_pid/status"; }
+# to a tenth of a MiB: whole MiB cut 100.9 to 100, which reads as within a goal of 100
+rss() { awk '/VmRSS/ {printf "%.1f\n", $2 / 1024}' "/proc/$agent_pid/status"; }
 heap() { # used heap after a full GC, MiB
   "$java_home/bin/jcmd" "$agent_pid" GC.run >/dev/null 2>&1 || true
   # the heap's generations (serial GC: DefNew and Tenured; G1: one line)
@@ -209,7 +210,7 @@ pids=()
 sleep 65   # a minute without traffic: idle connections go, exited processes are swept
 row "+1 idle" "$(rss)" "$(heap)" "$(kernel_conns)" "$(gauge spanwire.connections)" "$(gauge spanwire.processes)" "$(lost)"
 # the highest RSS of the agent's life (its JVM attaches the minutes' jcmd too)
-peak=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$agent_pid/status")
+peak=$(awk '/VmHWM/ {printf "%.1f\n", $2 / 1024}' "/proc/$agent_pid/status")
 kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
 wait "$checker_pid" 2>/dev/null || true
 summary=$(grep -o 'stopped: .*' "$work/agent.log" || echo "")
