@@ -7,8 +7,8 @@ import java.io.OutputStream;
 
 /**
  * One call's request buffers for {@link GrpcOverHttp2}: the gRPC length-prefixed message (its
- * 5-byte prefix, then the message, compressed when a compressor is set) and what gzip needs. Kept
- * from call to call; one set per call in flight.
+ * 5-byte prefix, then the message, compressed when a compressor is set); gzip is the process's
+ * one {@link Gzip#shared}. Kept from call to call; one set per call in flight.
  */
 final class GrpcMessage {
   /** The buffer's size at first (it grows for a message that needs more). */
@@ -23,7 +23,6 @@ final class GrpcMessage {
 
   private final Compressor compressor;
   private final boolean gzip;
-  private Gzip gzipper;
   /** A message written in pieces, gathered to be compressed whole. */
   private byte[] staged = new byte[0];
   private int stagedLength;
@@ -66,9 +65,6 @@ final class GrpcMessage {
    * SDK's metrics) is gathered first.
    */
   private void gzip(MessageWriter writer) throws IOException {
-    if (gzipper == null) {
-      gzipper = new Gzip();
-    }
     int length = writer.getContentLength();
     stagedLength = 0;
     boolean[] done = new boolean[1];
@@ -101,8 +97,11 @@ final class GrpcMessage {
   }
 
   private void compressed(byte[] message, int offset, int length) {
-    ensure(5L + gzipper.bound(length));
-    bodyLength = 5 + gzipper.compress(message, offset, length, body, 5);
+    Gzip gzipper = Gzip.shared();
+    synchronized (gzipper) {
+      ensure(5L + gzipper.bound(length));
+      bodyLength = 5 + gzipper.compress(message, offset, length, body, 5);
+    }
   }
 
   private OutputStream bodyStream() {
@@ -141,10 +140,4 @@ final class GrpcMessage {
     }
   }
 
-  void close() {
-    if (gzipper != null) {
-      gzipper.close();
-      gzipper = null;
-    }
-  }
 }

@@ -156,7 +156,6 @@ final class GrpcOverHttp2 implements GrpcSender {
       }
       open.addAll(retired);
       retired.clear();
-      spare.forEach(GrpcMessage::close);
       spare.clear();
     }
     for (Connection c : open) {
@@ -174,9 +173,7 @@ final class GrpcOverHttp2 implements GrpcSender {
 
   private synchronized void giveBack(GrpcMessage message) {
     message.trim();
-    if (shutdown) {
-      message.close();
-    } else {
+    if (!shutdown) {
       spare.push(message);
     }
   }

@@ -29,9 +29,27 @@ import java.util.zip.Deflater;
  * ISA-L takes its buffers in a struct, so the message is copied to native memory and the result
  * back (two copies of memory bandwidth, against compression at a few hundred MB/s).
  *
- * <p>Not thread-safe: one per sender, used under its lock.
+ * <p>Not thread-safe: used under a lock. The senders share one ({@link #shared}): each engine's
+ * state is large (ISA-L's stream and level buffer 356 KB, then native copies of the largest
+ * message and its output), and an instance per request in flight had held ~0.9 MB each, three
+ * under {@code bench/load.sh -x}, for compressions of ~0.3 ms a batch that rarely overlap.
  */
 final class Gzip implements AutoCloseable {
+  /**
+   * The native copies kept between messages: a batch of 512 ordinary spans (~280 KB) fits; ones a
+   * batch with captured bodies grew to megabytes are let go after it.
+   */
+  static final long KEPT_NATIVE_BYTES = 1 << 19;
+
+  private static final class Shared {
+    static final Gzip GZIP = new Gzip();
+  }
+
+  /** The process's instance, made at first use and never closed; use it under its lock. */
+  static Gzip shared() {
+    return Shared.GZIP;
+  }
+
   /** Who compresses. */
   enum Engine { ISAL, LIBDEFLATE, ZLIB }
 
@@ -188,7 +206,24 @@ final class Gzip implements AutoCloseable {
     }
     int written = stream.get(JAVA_INT, IsaL.TOTAL_OUT);
     MemorySegment.copy(nativeOut, 0, MemorySegment.ofArray(out), at, written);
+    if (nativeIn.byteSize() > KEPT_NATIVE_BYTES) {
+      releaseBuffers();
+    }
     return written;
+  }
+
+  /** Whether native copies of a message are held (ISA-L; tests). */
+  long nativeBytes() {
+    return nativeIn.byteSize() + nativeOut.byteSize();
+  }
+
+  private void releaseBuffers() {
+    if (bufferArena != null) {
+      bufferArena.close();
+      bufferArena = null;
+      nativeIn = MemorySegment.NULL;
+      nativeOut = MemorySegment.NULL;
+    }
   }
 
   private int libdeflate(byte[] in, int offset, int length, byte[] out, int at, int room) {
@@ -242,12 +277,7 @@ final class Gzip implements AutoCloseable {
       }
       compressor = MemorySegment.NULL;
     }
-    if (bufferArena != null) {
-      bufferArena.close();
-      bufferArena = null;
-      nativeIn = MemorySegment.NULL;
-      nativeOut = MemorySegment.NULL;
-    }
+    releaseBuffers();
     if (isalArena != null) {
       isalArena.close();
       isalArena = null;

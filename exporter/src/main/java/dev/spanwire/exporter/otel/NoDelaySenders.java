@@ -215,7 +215,6 @@ final class NoDelaySenders implements ComponentLoader {
     private final MediaType contentType;
     private final Compressor compressor;
     private final Supplier<Map<String, List<String>>> headers;
-    private Gzip gzip;
 
     HttpOverOkHttp(HttpSenderConfig config) {
       OkHttpClient base = client(config.getExecutorService(), config.getTimeout(), config.getConnectTimeout(),
@@ -244,10 +243,8 @@ final class NoDelaySenders implements ComponentLoader {
         return message.toByteArray();
       }
       byte[] plain = message.toByteArray();
-      synchronized (this) {
-        if (gzip == null) {
-          gzip = new Gzip();
-        }
+      Gzip gzip = Gzip.shared();
+      synchronized (gzip) {
         byte[] out = new byte[gzip.bound(plain.length)];
         return java.util.Arrays.copyOf(out, gzip.compress(plain, 0, plain.length, out, 0));
       }
@@ -274,12 +271,6 @@ final class NoDelaySenders implements ComponentLoader {
 
     @Override
     public CompletableResultCode shutdown() {
-      synchronized (this) {
-        if (gzip != null) {
-          gzip.close();
-          gzip = null;
-        }
-      }
       return NoDelaySenders.shutdown(client, ownsExecutor);
     }
 

@@ -62,25 +62,47 @@ class GrpcMessageTest {
   @Test
   void aBatchSizedBufferIsKeptFromCallToCallAndABodiesSizedOneGivenBack() throws IOException {
     GrpcMessage m = new GrpcMessage(GZIP);
-    try {
-      byte[] batch = bytes(300_000); // a 512-span batch is about 280 KB
-      m.frame(writer(batch));
-      assertThat(unzipped(m)).isEqualTo(batch);
-      byte[] kept = m.body;
-      assertThat(kept.length).as("grown for gzip's bound").isGreaterThan(300_000);
-      m.trim();
-      assertThat(m.body).as("kept for the next call").isSameAs(kept);
-      m.frame(writer(batch));
-      assertThat(m.body).as("the next call of that size grows nothing").isSameAs(kept);
-      assertThat(unzipped(m)).isEqualTo(batch);
+    byte[] batch = bytes(300_000); // a 512-span batch is about 280 KB
+    m.frame(writer(batch));
+    assertThat(unzipped(m)).isEqualTo(batch);
+    byte[] kept = m.body;
+    assertThat(kept.length).as("grown for gzip's bound").isGreaterThan(300_000);
+    m.trim();
+    assertThat(m.body).as("kept for the next call").isSameAs(kept);
+    m.frame(writer(batch));
+    assertThat(m.body).as("the next call of that size grows nothing").isSameAs(kept);
+    assertThat(unzipped(m)).isEqualTo(batch);
 
-      byte[] large = bytes(3_000_000);
-      m.frame(writer(large));
-      assertThat(unzipped(m)).isEqualTo(large);
-      m.trim();
-      assertThat(m.body.length).as("megabytes given back").isEqualTo(1 << 16);
-    } finally {
-      m.close();
+    byte[] large = bytes(3_000_000);
+    m.frame(writer(large));
+    assertThat(unzipped(m)).isEqualTo(large);
+    m.trim();
+    assertThat(m.body.length).as("megabytes given back").isEqualTo(1 << 16);
+  }
+
+  @Test
+  void callsInFlightShareOneCompressor() throws Exception {
+    GrpcMessage[] messages = {new GrpcMessage(GZIP), new GrpcMessage(GZIP), new GrpcMessage(GZIP)};
+    byte[][] batches = {bytes(300_000), bytes(200_000), bytes(100_000)};
+    Thread[] threads = new Thread[messages.length];
+    Throwable[] failed = new Throwable[messages.length];
+    for (int i = 0; i < messages.length; i++) {
+      int n = i;
+      threads[i] = Thread.ofPlatform().start(() -> {
+        try {
+          for (int round = 0; round < 20; round++) {
+            messages[n].frame(writer(batches[n]));
+            assertThat(unzipped(messages[n])).isEqualTo(batches[n]);
+          }
+        } catch (Throwable t) {
+          failed[n] = t;
+        }
+      });
     }
+    for (Thread t : threads) {
+      t.join(60_000);
+      assertThat(t.isAlive()).isFalse();
+    }
+    assertThat(failed).containsOnlyNulls();
   }
 }

@@ -69,6 +69,30 @@ class GzipTest {
   }
 
   @Test
+  void nativeCopiesOfABatchAreKeptAndOfMegabytesLetGo() throws IOException {
+    if (Gzip.unavailable(Gzip.Engine.ISAL) != null) {
+      System.out.println("GzipTest: ISA-L's native copies not tested: " + Gzip.unavailable(Gzip.Engine.ISAL));
+      return;
+    }
+    Random random = new Random(11);
+    try (Gzip gzip = new Gzip(Gzip.Engine.ISAL)) {
+      byte[] batch = new byte[300_000]; // a 512-span batch is about 280 KB
+      random.nextBytes(batch);
+      byte[] out = new byte[gzip.bound(4_000_000)];
+      gzip.compress(batch, 0, batch.length, out, 0);
+      // the message's copy and its output room (random bytes: the bound, not the ratio)
+      assertEquals(300_000 + gzip.bound(300_000), gzip.nativeBytes(), "kept for the next batch");
+      byte[] large = new byte[3_000_000];
+      random.nextBytes(large);
+      int written = gzip.compress(large, 0, large.length, out, 0);
+      assertEquals(0, gzip.nativeBytes(), "megabytes let go");
+      try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(out, 0, written))) {
+        assertArrayEquals(large, in.readAllBytes());
+      }
+    }
+  }
+
+  @Test
   void tooLittleRoomIsRefusedNotOverrun() {
     for (Gzip.Engine engine : Gzip.Engine.values()) {
       if (Gzip.unavailable(engine) != null) {
