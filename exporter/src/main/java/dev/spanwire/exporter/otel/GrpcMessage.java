@@ -139,5 +139,4 @@ final class GrpcMessage {
       staged = new byte[0];
     }
   }
-
 }

@@ -212,7 +212,7 @@ final class Gzip implements AutoCloseable {
     return written;
   }
 
-  /** Whether native copies of a message are held (ISA-L; tests). */
+  /** The bytes of native copies of a message and its output held between messages (ISA-L; tests). */
   long nativeBytes() {
     return nativeIn.byteSize() + nativeOut.byteSize();
   }
