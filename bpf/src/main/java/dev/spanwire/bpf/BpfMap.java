@@ -6,13 +6,17 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * A map of a {@link BpfObject}, alive as long as its object. Sizing and initial values are set
- * before load; lookups work after. Lookups may run on any thread.
+ * before load; lookups work after. Lookups may run on any thread. Once the object is closed every
+ * call throws {@link IllegalStateException}: libbpf has freed the map (a caller that can race the
+ * close must hold it off itself, as {@link SocketCapture} does).
  */
 public final class BpfMap {
+  private final BpfObject owner;
   private final MemorySegment map;
   private final String name;
 
-  BpfMap(MemorySegment map) {
+  BpfMap(BpfObject owner, MemorySegment map) {
+    this.owner = owner;
     this.map = map;
     try {
       this.name = Ffm.string((MemorySegment) Libbpf.BPF_MAP__NAME.invokeExact(map));
@@ -28,7 +32,7 @@ public final class BpfMap {
   /** The map's file descriptor once loaded. */
   public int fd() {
     try {
-      return Libbpf.check("fd of map " + name, (int) Libbpf.BPF_MAP__FD.invokeExact(map));
+      return Libbpf.check("fd of map " + name, (int) Libbpf.BPF_MAP__FD.invokeExact(live()));
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     }
@@ -36,7 +40,7 @@ public final class BpfMap {
 
   public int valueSize() {
     try {
-      return (int) Libbpf.BPF_MAP__VALUE_SIZE.invokeExact(map);
+      return (int) Libbpf.BPF_MAP__VALUE_SIZE.invokeExact(live());
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     }
@@ -45,7 +49,7 @@ public final class BpfMap {
   /** The capacity: entries, or bytes for a ring buffer. */
   public int maxEntries() {
     try {
-      return (int) Libbpf.BPF_MAP__MAX_ENTRIES.invokeExact(map);
+      return (int) Libbpf.BPF_MAP__MAX_ENTRIES.invokeExact(live());
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     }
@@ -56,7 +60,7 @@ public final class BpfMap {
     try {
       Libbpf.check(
           "set max entries of map " + name + " to " + maxEntries,
-          (int) Libbpf.BPF_MAP__SET_MAX_ENTRIES.invokeExact(map, maxEntries));
+          (int) Libbpf.BPF_MAP__SET_MAX_ENTRIES.invokeExact(live(), maxEntries));
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     }
@@ -66,7 +70,7 @@ public final class BpfMap {
   public long initialValueSize() {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment size = arena.allocate(ValueLayout.JAVA_LONG);
-      MemorySegment value = (MemorySegment) Libbpf.BPF_MAP__INITIAL_VALUE.invokeExact(map, size);
+      MemorySegment value = (MemorySegment) Libbpf.BPF_MAP__INITIAL_VALUE.invokeExact(live(), size);
       if (value.equals(MemorySegment.NULL)) {
         throw new BpfException("initial value of map " + name, 0, "map has no initial value");
       }
@@ -81,7 +85,7 @@ public final class BpfMap {
     try {
       Libbpf.check(
           "set initial value of map " + name,
-          (int) Libbpf.BPF_MAP__SET_INITIAL_VALUE.invokeExact(map, value, value.byteSize()));
+          (int) Libbpf.BPF_MAP__SET_INITIAL_VALUE.invokeExact(live(), value, value.byteSize()));
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     }
@@ -96,7 +100,7 @@ public final class BpfMap {
       int rc =
           (int)
               Libbpf.Elements.LOOKUP_ELEM.invokeExact(
-                  map, key, key.byteSize(), values, values.byteSize(), 0L);
+                  live(), key, key.byteSize(), values, values.byteSize(), 0L);
       if (rc == -2) { // ENOENT
         return false;
       }
@@ -112,7 +116,7 @@ public final class BpfMap {
     try {
       Libbpf.check(
           "update map " + name,
-          (int) Libbpf.Elements.UPDATE_ELEM.invokeExact(map, key, key.byteSize(), value, value.byteSize(), 0L));
+          (int) Libbpf.Elements.UPDATE_ELEM.invokeExact(live(), key, key.byteSize(), value, value.byteSize(), 0L));
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     }
@@ -121,7 +125,7 @@ public final class BpfMap {
   /** Deletes a key; false when it was absent. Any thread, after load. */
   public boolean delete(MemorySegment key) {
     try {
-      int rc = (int) Libbpf.Elements.DELETE_ELEM.invokeExact(map, key, key.byteSize(), 0L);
+      int rc = (int) Libbpf.Elements.DELETE_ELEM.invokeExact(live(), key, key.byteSize(), 0L);
       if (rc == -2) { // ENOENT
         return false;
       }
@@ -140,7 +144,7 @@ public final class BpfMap {
     try {
       // a local, not a conditional: invokeExact would see a conditional argument as an Object
       MemorySegment current = key == null ? MemorySegment.NULL : key;
-      int rc = (int) Libbpf.Elements.GET_NEXT_KEY.invokeExact(map, current, next, next.byteSize());
+      int rc = (int) Libbpf.Elements.GET_NEXT_KEY.invokeExact(live(), current, next, next.byteSize());
       if (rc == -2) { // ENOENT: no more keys
         return false;
       }
@@ -149,6 +153,13 @@ public final class BpfMap {
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     }
+  }
+
+  private MemorySegment live() {
+    if (owner.isClosed()) {
+      throw new IllegalStateException("map " + name + " used after its object was closed");
+    }
+    return map;
   }
 
   @Override

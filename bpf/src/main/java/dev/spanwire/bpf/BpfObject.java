@@ -26,6 +26,7 @@ public final class BpfObject implements AutoCloseable {
   private Arena logArena;
   private final MemorySegment logBuffer;
   private MemorySegment object;
+  private volatile boolean closed;
   private boolean loadAttempted;
   private boolean loaded;
 
@@ -120,7 +121,7 @@ public final class BpfObject implements AutoCloseable {
         if (map.equals(MemorySegment.NULL)) {
           return maps;
         }
-        maps.add(new BpfMap(map));
+        maps.add(new BpfMap(this, map));
       }
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
@@ -217,6 +218,11 @@ public final class BpfObject implements AutoCloseable {
     return loaded;
   }
 
+  /** Whether {@link #close} has begun; any thread. */
+  boolean isClosed() {
+    return closed;
+  }
+
   private MemorySegment live() {
     if (object == null) {
       throw new IllegalStateException(name + " is closed");
@@ -230,6 +236,7 @@ public final class BpfObject implements AutoCloseable {
     if (object == null) {
       return;
     }
+    closed = true; // before libbpf frees the maps: their users see it from now on
     try {
       Libbpf.BPF_OBJECT__CLOSE.invokeExact(object);
     } catch (Throwable t) {

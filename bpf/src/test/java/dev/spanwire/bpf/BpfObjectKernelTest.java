@@ -43,9 +43,19 @@ class BpfObjectKernelTest {
   @Test
   void objectClosesTwiceAndRefusesUseAfterClose() {
     BpfObject object = BpfObject.openResource(BpfObjectKernelTest.class, "rejected.bpf.o");
+    BpfMap map = object.maps().getFirst();
+    int entries = map.maxEntries();
     object.close();
     object.close();
     assertThatThrownBy(object::programs).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    // libbpf has freed the map: a call through it would read freed memory
+    assertThat(entries).as("max_entries of rejected.bpf.c's counters").isEqualTo(1);
+    assertThatThrownBy(map::maxEntries).isInstanceOf(IllegalStateException.class)
+        .hasMessage("map " + map.name() + " used after its object was closed");
+    try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+      assertThatThrownBy(() -> map.lookup(arena.allocate(4), arena.allocate(8))).isInstanceOf(IllegalStateException.class)
+          .hasMessage("map " + map.name() + " used after its object was closed");
+    }
   }
 
   @Test

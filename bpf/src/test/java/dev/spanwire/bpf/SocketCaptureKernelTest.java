@@ -499,6 +499,52 @@ class SocketCaptureKernelTest {
   }
 
   /**
+   * A handler still running after {@code close()} stopped waiting for the reader (a long last
+   * drain: the wait is bounded) finds the kernel's table closed: nothing found, forgetting and
+   * hints do nothing. It used the maps of the closed object before, freed memory in libbpf: the
+   * agent died in libc (SIGSEGV formatting libbpf's warning about the freed map) when stopped in
+   * the middle of a drain.
+   */
+  @Test
+  void aHandlerStillRunningAfterCloseFindsTheTableClosed() throws Exception {
+    java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicReference<SocketCapture> table = new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.atomic.AtomicReference<Object> afterClose = new java.util.concurrent.atomic.AtomicReference<>();
+    SocketEventHandler handler = event -> {
+      if (event instanceof ConnectionOpened opened && held.getCount() > 0) {
+        held.countDown();
+        try {
+          release.await(30, java.util.concurrent.TimeUnit.SECONDS);
+          ConnectionTable connections = table.get().connections();
+          var found = connections.find(opened.key(), opened.connectionId());
+          connections.forget(opened.key(), opened.connectionId());
+          connections.skipUntil(opened.key(), opened.connectionId(), Direction.INGRESS, 1 << 20);
+          afterClose.set(found);
+        } catch (Throwable t) {
+          afterClose.set(t);
+        }
+        done.countDown();
+      }
+    };
+    try (Server server = Peers.pythonHttpServer(files, "127.0.0.1")) {
+      SocketCapture own = SocketCapture.start(CaptureConfig.defaults().withTargetPid((int) server.pid()), handler);
+      table.set(own);
+      try {
+        Peers.run(CLIENT_TIMEOUT, "curl", "-sS", "-o", "/dev/null", server.url("/hello.txt")).assertSuccess();
+        assertThat(held.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("the handler holds the first connection").isTrue();
+      } finally {
+        own.close(); // waits for the held reader a while, then closes the object under it
+      }
+      release.countDown();
+      assertThat(done.await(30, java.util.concurrent.TimeUnit.SECONDS)).as("the handler finished").isTrue();
+      assertThat(afterClose.get()).as("what the table gave after close").isEqualTo(java.util.Optional.empty());
+      assertThat(own.stats().eventsLost()).as("events lost").isZero();
+    }
+  }
+
+  /**
    * A batch ends where the producer stood when it began: records the kernel wrote while the
    * handler was busy come in the next batch, after {@code afterBatch}. Found by bench/soak.sh: an
    * overloaded agent drained until the ring was empty, which it never was, so the pipeline's
