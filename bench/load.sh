@@ -213,7 +213,9 @@ start_agent() {
   completed >>"$work/completed"
 }
 stop_agent() {
-  kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
+  local pid=$agent_pid
+  agent_pid="" # stopped here, not again by the exit trap
+  stop_agent_process "$pid" "$work/agent.log"
   grep -o 'stopped: .*' "$work/agent.log" >>"$work/stats" || echo "stopped: (no summary)" >>"$work/stats"
 }
 # the ahead-of-time cache is recorded by a first run of this jar (written as it exits): one

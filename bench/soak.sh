@@ -110,7 +110,8 @@ wait_capturing() {
 if aot_recording "$java_home" "$jar"; then
   (exec_agent "$java_home" "$jar" --output none --otlp-endpoint none) 2>"$work/agent.log" >/dev/null & agent_pid=$!
   wait_capturing
-  kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
+  pid=$agent_pid; agent_pid=""
+  stop_agent_process "$pid" "$work/agent.log"
   for _ in $(seq 600); do aot_recording "$java_home" "$jar" || break; sleep 0.1; done
 fi
 (exec_agent "$java_home" "$jar" --config "$work/agent.conf" --output json --otlp-endpoint none) \
@@ -211,7 +212,8 @@ sleep 65   # a minute without traffic: idle connections go, exited processes are
 row "+1 idle" "$(rss)" "$(heap)" "$(kernel_conns)" "$(gauge spanwire.connections)" "$(gauge spanwire.processes)" "$(lost)"
 # the highest RSS of the agent's life (its JVM attaches the minutes' jcmd too)
 peak=$(awk '/VmHWM/ {printf "%.1f\n", $2 / 1024}' "/proc/$agent_pid/status")
-kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true; agent_pid=""
+pid=$agent_pid; agent_pid=""
+stop_agent_process "$pid" "$work/agent.log"
 wait "$checker_pid" 2>/dev/null || true
 summary=$(grep -o 'stopped: .*' "$work/agent.log" || echo "")
 completed() { awk '/ requests in / {print $1}' "$1"; }

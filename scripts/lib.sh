@@ -42,6 +42,20 @@ SPANWIRE_MIN_JDK=22
 say() { printf 'spanwire: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
+# Stops the agent the calling shell started as "$1" with SIGTERM and waits for it. An agent that
+# ended any other way than by that signal (143) or cleanly (0), a crash above all (134 after the
+# JVM's fatal error report), is an error: the harness says so with the tail of its log "$2"
+# instead of reading on (a crash in bench/load.sh's untimed first run went unnoticed).
+stop_agent_process() {
+  local pid=$1 log=$2 rc=0
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || rc=$?
+  if [ "$rc" != 0 ] && [ "$rc" != 143 ]; then
+    tail -n 40 "$log" >&2
+    die "the agent (pid $pid) exited with status $rc, not by the SIGTERM it was sent (143)"
+  fi
+}
+
 # Installs the Debian/Ubuntu packages among "$@" that are not installed yet (as root, with
 # apt-get); says exactly what is missing otherwise.
 ensure_packages() {

@@ -31,6 +31,12 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class RingBufferReader implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(RingBufferReader.class.getName());
   private static final int EINTR = 4;
+  /**
+   * How long {@link #close} waits for the last drain. A full ring read by code the JIT has not
+   * compiled yet (an agent stopped right after its start under load) took more than the second it
+   * waited before; what the thread hands over after close goes to a stopped pipeline.
+   */
+  static final long CLOSE_WAIT_MILLIS = 5_000;
   /** The record header: its length with the busy and discard bits, then 4 bytes of offset. */
   private static final int HEADER_BYTES = 8;
   /** Within a batch, how far behind the reader is is looked at again every this many records. */
@@ -319,7 +325,7 @@ public final class RingBufferReader implements AutoCloseable {
     closed = true;
     running = false;
     try {
-      thread.join(Math.max(1000, 10L * pollMillis));
+      thread.join(Math.max(CLOSE_WAIT_MILLIS, 10L * pollMillis));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
