@@ -235,6 +235,10 @@ made=$((made_wrk + made_h2 + made_py + made_curl))
 server=$(echo "$summary" | grep -o ', server [0-9]*' | awk '{print $3}')
 client=$(echo "$summary" | grep -o ', client [0-9]*' | awk '{print $3}')
 echo "clients completed $made exchanges (wrk $made_wrk, h2load $made_h2, python $made_py, curl $made_curl; resets not counted)"
+# each python client's own count: the pipelined one makes at most 10 every 0.1 s, big and upload
+# one every 0.2 s, a slow one one every ~3.5 s (a total of 245,848 in 10 minutes was seen once,
+# about four times what they can make; this tells which one said so)
+echo "python clients: pipelined $(paste -sd+ "$work/py.pipelined"), big $(paste -sd+ "$work/py.big"), upload $(paste -sd+ "$work/py.upload"), slow $(paste -sd+ "$work/py.slow")"
 echo "agent saw server side ${server:-?} ($(awk -v s="${server:-0}" -v m="$made" 'BEGIN {printf "%.2f", 100 * s / m}') %)$incomplete, client side ${client:-?}"
 read -r checked wrong <"$work/pairs" || { checked=0; wrong=0; }
 echo "wrong pairs: $wrong of $checked exchanges whose answer named its request (X-Uri), both sides"
