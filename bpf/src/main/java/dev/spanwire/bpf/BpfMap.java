@@ -6,9 +6,9 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * A map of a {@link BpfObject}, alive as long as its object. Sizing and initial values are set
- * before load; lookups work after. Lookups may run on any thread. Once the object is closed every
- * call throws {@link IllegalStateException}: libbpf has freed the map (a caller that can race the
- * close must hold it off itself, as {@link SocketCapture} does).
+ * before load; lookups work after. Lookups may run on any thread: each call holds the object open
+ * (its close waits for the call), and once the object is closed every call throws
+ * {@link BpfObject.ClosedException} — libbpf has freed the map.
  */
 public final class BpfMap {
   private final BpfObject owner;
@@ -31,63 +31,81 @@ public final class BpfMap {
 
   /** The map's file descriptor once loaded. */
   public int fd() {
+    owner.enterMapCall(name);
     try {
-      return Libbpf.check("fd of map " + name, (int) Libbpf.BPF_MAP__FD.invokeExact(live()));
+      return Libbpf.check("fd of map " + name, (int) Libbpf.BPF_MAP__FD.invokeExact(map));
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
+    } finally {
+      owner.exitMapCall();
     }
   }
 
   public int valueSize() {
+    owner.enterMapCall(name);
     try {
-      return (int) Libbpf.BPF_MAP__VALUE_SIZE.invokeExact(live());
+      return (int) Libbpf.BPF_MAP__VALUE_SIZE.invokeExact(map);
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
+    } finally {
+      owner.exitMapCall();
     }
   }
 
   /** The capacity: entries, or bytes for a ring buffer. */
   public int maxEntries() {
+    owner.enterMapCall(name);
     try {
-      return (int) Libbpf.BPF_MAP__MAX_ENTRIES.invokeExact(live());
+      return (int) Libbpf.BPF_MAP__MAX_ENTRIES.invokeExact(map);
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
+    } finally {
+      owner.exitMapCall();
     }
   }
 
   /** Sets the capacity (bytes for a ring buffer); before load. */
   public void setMaxEntries(int maxEntries) {
+    owner.enterMapCall(name);
     try {
       Libbpf.check(
           "set max entries of map " + name + " to " + maxEntries,
-          (int) Libbpf.BPF_MAP__SET_MAX_ENTRIES.invokeExact(live(), maxEntries));
+          (int) Libbpf.BPF_MAP__SET_MAX_ENTRIES.invokeExact(map, maxEntries));
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
+    } finally {
+      owner.exitMapCall();
     }
   }
 
   /** Size of the initial value of an internal map ({@code .rodata}, {@code .data}). */
   public long initialValueSize() {
+    owner.enterMapCall(name);
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment size = arena.allocate(ValueLayout.JAVA_LONG);
-      MemorySegment value = (MemorySegment) Libbpf.BPF_MAP__INITIAL_VALUE.invokeExact(live(), size);
+      MemorySegment value = (MemorySegment) Libbpf.BPF_MAP__INITIAL_VALUE.invokeExact(map, size);
       if (value.equals(MemorySegment.NULL)) {
         throw new BpfException("initial value of map " + name, 0, "map has no initial value");
       }
       return size.get(ValueLayout.JAVA_LONG, 0);
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
+    } finally {
+      owner.exitMapCall();
     }
   }
 
   /** Replaces the initial value of an internal map; its size must match exactly. Before load. */
   public void setInitialValue(MemorySegment value) {
+    owner.enterMapCall(name);
     try {
       Libbpf.check(
           "set initial value of map " + name,
-          (int) Libbpf.BPF_MAP__SET_INITIAL_VALUE.invokeExact(live(), value, value.byteSize()));
+          (int) Libbpf.BPF_MAP__SET_INITIAL_VALUE.invokeExact(map, value, value.byteSize()));
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
+    } finally {
+      owner.exitMapCall();
     }
   }
 
@@ -96,11 +114,12 @@ public final class BpfMap {
    * {@code valueSize} rounded up to 8 bytes. Returns false when the key is absent.
    */
   public boolean lookup(MemorySegment key, MemorySegment values) {
+    owner.enterMapCall(name);
     try {
       int rc =
           (int)
               Libbpf.Elements.LOOKUP_ELEM.invokeExact(
-                  live(), key, key.byteSize(), values, values.byteSize(), 0L);
+                  map, key, key.byteSize(), values, values.byteSize(), 0L);
       if (rc == -2) { // ENOENT
         return false;
       }
@@ -108,24 +127,30 @@ public final class BpfMap {
       return true;
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
+    } finally {
+      owner.exitMapCall();
     }
   }
 
   /** Inserts or replaces a key's value. Any thread, after load. */
   public void update(MemorySegment key, MemorySegment value) {
+    owner.enterMapCall(name);
     try {
       Libbpf.check(
           "update map " + name,
-          (int) Libbpf.Elements.UPDATE_ELEM.invokeExact(live(), key, key.byteSize(), value, value.byteSize(), 0L));
+          (int) Libbpf.Elements.UPDATE_ELEM.invokeExact(map, key, key.byteSize(), value, value.byteSize(), 0L));
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
+    } finally {
+      owner.exitMapCall();
     }
   }
 
   /** Deletes a key; false when it was absent. Any thread, after load. */
   public boolean delete(MemorySegment key) {
+    owner.enterMapCall(name);
     try {
-      int rc = (int) Libbpf.Elements.DELETE_ELEM.invokeExact(live(), key, key.byteSize(), 0L);
+      int rc = (int) Libbpf.Elements.DELETE_ELEM.invokeExact(map, key, key.byteSize(), 0L);
       if (rc == -2) { // ENOENT
         return false;
       }
@@ -133,6 +158,8 @@ public final class BpfMap {
       return true;
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
+    } finally {
+      owner.exitMapCall();
     }
   }
 
@@ -141,10 +168,11 @@ public final class BpfMap {
    * false at the end. Iteration over a map others change may skip or repeat keys.
    */
   public boolean nextKey(MemorySegment key, MemorySegment next) {
+    owner.enterMapCall(name);
     try {
       // a local, not a conditional: invokeExact would see a conditional argument as an Object
       MemorySegment current = key == null ? MemorySegment.NULL : key;
-      int rc = (int) Libbpf.Elements.GET_NEXT_KEY.invokeExact(live(), current, next, next.byteSize());
+      int rc = (int) Libbpf.Elements.GET_NEXT_KEY.invokeExact(map, current, next, next.byteSize());
       if (rc == -2) { // ENOENT: no more keys
         return false;
       }
@@ -152,14 +180,9 @@ public final class BpfMap {
       return true;
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
+    } finally {
+      owner.exitMapCall();
     }
-  }
-
-  private MemorySegment live() {
-    if (owner.isClosed()) {
-      throw new IllegalStateException("map " + name + " used after its object was closed");
-    }
-    return map;
   }
 
   @Override

@@ -7,13 +7,16 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * An opened BPF ELF object ({@code struct bpf_object}). Open it, configure maps and programs, then
  * {@link #load}; programs and maps belong to it and die with it.
  *
  * <p>Not thread-safe: one thread opens, configures and loads it. {@link #close} may run on another
- * thread (a shutdown hook) once nothing uses its programs or maps; closing twice is harmless.
+ * thread (a shutdown hook) while other threads still call its maps: each map call holds the object
+ * open (a shared lock) and {@link #close} waits for the calls under way, then frees the maps; a map
+ * call after that throws {@link ClosedException}. Closing twice is harmless.
  */
 public final class BpfObject implements AutoCloseable {
   /** Verifier log kept on a refused load; the kernel keeps the tail when the log is longer. */
@@ -27,6 +30,12 @@ public final class BpfObject implements AutoCloseable {
   private final MemorySegment logBuffer;
   private MemorySegment object;
   private volatile boolean closed;
+  /**
+   * Shared by each call on one of the maps, exclusive in {@link #close}: libbpf frees the maps there
+   * (a ring buffer handler still draining after the capture's close once used a freed map, and the
+   * agent died in libc formatting libbpf's warning about it).
+   */
+  private final ReentrantReadWriteLock use = new ReentrantReadWriteLock();
   private boolean loadAttempted;
   private boolean loaded;
 
@@ -223,6 +232,29 @@ public final class BpfObject implements AutoCloseable {
     return closed;
   }
 
+  /**
+   * Holds the object open for one call on its map {@code mapName}, until {@link #exitMapCall}; throws
+   * {@link ClosedException} when it is closed. Any thread.
+   */
+  void enterMapCall(String mapName) {
+    use.readLock().lock();
+    if (closed) {
+      use.readLock().unlock();
+      throw new ClosedException("map " + mapName + " used after its object was closed");
+    }
+  }
+
+  void exitMapCall() {
+    use.readLock().unlock();
+  }
+
+  /** A map used after its object was closed: libbpf has freed it. */
+  public static final class ClosedException extends IllegalStateException {
+    ClosedException(String message) {
+      super(message);
+    }
+  }
+
   private MemorySegment live() {
     if (object == null) {
       throw new IllegalStateException(name + " is closed");
@@ -230,19 +262,25 @@ public final class BpfObject implements AutoCloseable {
     return object;
   }
 
-  /** Unloads the programs and frees the maps; links must be closed first. */
+  /**
+   * Unloads the programs and frees the maps, once the map calls under way on other threads have
+   * returned; links must be closed first.
+   */
   @Override
   public synchronized void close() {
     if (object == null) {
       return;
     }
-    closed = true; // before libbpf frees the maps: their users see it from now on
+    var exclusive = use.writeLock();
+    exclusive.lock();
     try {
+      closed = true; // map calls from now on throw; none is under way
       Libbpf.BPF_OBJECT__CLOSE.invokeExact(object);
     } catch (Throwable t) {
       throw Ffm.rethrow(t);
     } finally {
       object = null;
+      exclusive.unlock();
       releaseLog();
     }
   }

@@ -49,16 +49,6 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   private final MemorySegment hintValue = hintArena.allocate(EventLayouts.SKIP_HINT);
   private final AtomicLong hintFailures = new AtomicLong();
   /**
-   * Held (shared) by every use of the object's maps from other threads ({@link #find},
-   * {@link #forget}, {@link #skipUntil}, {@link #sweepExitedProcesses}) and (exclusive) by
-   * {@link #close} while it marks them closed: the reader's handler can still run after close when
-   * the reader did not stop within its wait (a long last drain), and a map used after the object
-   * is closed is freed memory in libbpf (the agent died in libc formatting libbpf's warning about
-   * such a map).
-   */
-  private final java.util.concurrent.locks.ReentrantReadWriteLock mapsLock = new java.util.concurrent.locks.ReentrantReadWriteLock();
-  private boolean mapsClosed;
-  /**
    * Guards the counters' maps and {@link #finalStats} apart from this object's monitor: the
    * reader thread reads the counters (the pipeline's loss checks) while {@link #close} holds the
    * monitor and waits for that thread to stop.
@@ -279,12 +269,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   @Override
   public Optional<KernelConnection> find(long connectionKey, long connectionId) {
     var layout = EventLayouts.CONN_INFO;
-    var maps = mapsLock.readLock();
-    maps.lock();
     try (Arena arena = Arena.ofConfined()) {
-      if (mapsClosed) {
-        return Optional.empty();
-      }
       MemorySegment key = arena.allocate(JAVA_LONG);
       key.set(JAVA_LONG, 0, connectionKey);
       MemorySegment value = arena.allocate(layout);
@@ -308,26 +293,20 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
           (value.get(JAVA_BYTE, EventLayouts.offset(layout, "flags")) & EventLayouts.OPEN_FLAG_JOINED) != 0));
     } catch (EventDecoder.MalformedEventException e) {
       return Optional.empty();
-    } finally {
-      maps.unlock();
+    } catch (BpfObject.ClosedException e) {
+      return Optional.empty(); // a handler still draining after close (see close)
     }
   }
 
   @Override
   public void skipUntil(long connectionKey, long connectionId, Direction direction, long position) {
-    // not under the capture's lock: the reader's last drain runs inside close()
-    var maps = mapsLock.readLock();
-    maps.lock();
-    try {
-      if (mapsClosed) {
-        return;
+    // not under the capture's lock: the reader's last drain runs inside close(); the scratch is
+    // the reader thread's, its lock for any other caller and for close, which frees it
+    synchronized (hintKey) {
+      if (object.isClosed()) {
+        return; // a handler still draining after close
       }
-      // the scratch is the reader thread's, the lock for any other caller
-      synchronized (hintKey) {
-        hint(connectionKey, connectionId, direction, position);
-      }
-    } finally {
-      maps.unlock();
+      hint(connectionKey, connectionId, direction, position);
     }
   }
 
@@ -341,17 +320,14 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
       skipHints.update(hintKey, hintValue);
     } catch (BpfException e) {
       hintFailures.incrementAndGet(); // a hint only: the bytes are then copied as before
+    } catch (BpfObject.ClosedException e) {
+      // closed since the check: nothing is copied any more
     }
   }
 
   @Override
   public void forget(long connectionKey, long connectionId) {
-    var maps = mapsLock.readLock();
-    maps.lock();
     try (Arena arena = Arena.ofConfined()) {
-      if (mapsClosed) {
-        return;
-      }
       MemorySegment key = arena.allocate(JAVA_LONG);
       key.set(JAVA_LONG, 0, connectionKey);
       MemorySegment value = arena.allocate(EventLayouts.CONN_INFO);
@@ -359,8 +335,8 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
       if (connInfo.lookup(key, value) && value.get(JAVA_LONG, 0) == connectionId) {
         connInfo.delete(key);
       }
-    } finally {
-      maps.unlock();
+    } catch (BpfObject.ClosedException e) {
+      // a handler still draining after close: the table is gone
     }
   }
 
@@ -371,12 +347,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
   public int sweepExitedProcesses(java.util.function.IntPredicate alive) {
     List<Long> dead = new ArrayList<>();
     java.util.Map<Integer, Boolean> checked = new java.util.HashMap<>();
-    var maps = mapsLock.readLock();
-    maps.lock();
     try (Arena arena = Arena.ofConfined()) {
-      if (mapsClosed) {
-        return 0;
-      }
       MemorySegment key = arena.allocate(JAVA_LONG);
       MemorySegment next = arena.allocate(JAVA_LONG);
       boolean more = connInfo.nextKey(null, next);
@@ -395,8 +366,8 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
         key.set(JAVA_LONG, 0, k);
         connInfo.delete(key);
       }
-    } finally {
-      maps.unlock();
+    } catch (BpfObject.ClosedException e) {
+      return 0; // closed under the sweep: the table is gone
     }
     return dead.size();
   }
@@ -605,15 +576,12 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     synchronized (statsLock) {
       finalStats = readStats();
     }
-    var maps = mapsLock.writeLock();
-    maps.lock();
-    try {
-      mapsClosed = true;
-    } finally {
-      maps.unlock();
-    }
-    hintArena.close();
+    // waits for map calls under way (a handler still draining when the reader stopped waiting for
+    // it); those after it find the table closed
     object.close();
+    synchronized (hintKey) {
+      hintArena.close();
+    }
     if (failure != null) {
       throw failure;
     }

@@ -59,6 +59,31 @@ class BpfObjectKernelTest {
   }
 
   @Test
+  void closeWaitsForTheMapCallsUnderWay() throws Exception {
+    BpfObject object = BpfObject.openResource(BpfObjectKernelTest.class, "rejected.bpf.o");
+    BpfMap map = object.maps().getFirst();
+    object.enterMapCall(map.name()); // a call under way on this thread
+    Thread closer = Thread.ofPlatform().name("closer").start(object::close);
+    try {
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      while (closer.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+        Thread.onSpinWait();
+      }
+      assertThat(closer.getState()).as("close waits for the call").isEqualTo(Thread.State.WAITING);
+      assertThat(object.isClosed()).isFalse();
+      // the map is still libbpf's: a nested call on this thread reads it
+      assertThat(map.maxEntries()).as("max_entries of rejected.bpf.c's counters").isEqualTo(1);
+    } finally {
+      object.exitMapCall();
+    }
+    closer.join(10_000);
+    assertThat(closer.isAlive()).as("close done once the call returned").isFalse();
+    assertThat(object.isClosed()).isTrue();
+    assertThatThrownBy(map::maxEntries).isInstanceOf(BpfObject.ClosedException.class)
+        .hasMessage("map " + map.name() + " used after its object was closed");
+  }
+
+  @Test
   void attachingToAMissingTracepointNamesIt() {
     try (BpfObject object = BpfObject.openResource(BpfObjectKernelTest.class, "missing_tracepoint.bpf.o")) {
       object.load();
