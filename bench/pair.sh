@@ -4,7 +4,7 @@
 # fixed work took 0.26-0.54 s of CPU from one second to the next, and bench/load.sh's rounds (one
 # agent, then the other) swung more than the changes they were to tell apart.
 #
-#   bench/pair.sh [-d SECONDS] [-r ROUNDS] [-w SECONDS] [-c CONNECTIONS] [-t THREADS] [-x]
+#   bench/pair.sh [-d SECONDS] [-r ROUNDS] [-w SECONDS] [-c CONNECTIONS] [-t THREADS] [-x] [--close]
 #
 # Side A runs AGENT_JAR_A (default: this build) with SPANWIRE_JAVA_OPTS_A (default: ./spanwire's
 # JVM options), side B AGENT_JAR_B with SPANWIRE_JAVA_OPTS_B; AGENT_ARGS go to both. Each round
@@ -18,7 +18,8 @@
 # only by default (--otlp-endpoint none, --output none): both see the same syscalls. -x: both
 # export to one counting receiver, and each also captures the other's export connection (its
 # frames; large DATA is not copied), alike for both. Each side keeps its own ahead-of-time cache
-# (recorded by an untimed first run, as bench/load.sh does; SPANWIRE_AOT=0: none).
+# (recorded by an untimed first run, as bench/load.sh does; SPANWIRE_AOT=0: none). --close sends
+# each request on a connection of its own (wrk with Connection: close), as bench/load.sh --close.
 #
 # An A/A run (nothing set) shows the harness's own spread: on such a guest a few percent a round.
 # Bounded: every run lasts its seconds; everything talks to 127.0.0.1 only.
@@ -26,12 +27,12 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
-duration=20 rounds=3 warmup=10 connections=50 threads=1 export=""
-usage() { echo "usage: $0 [-d seconds] [-r rounds] [-w seconds] [-c connections] [-t threads] [-x]" >&2; exit 2; }
+duration=20 rounds=3 warmup=10 connections=50 threads=1 export="" close=()
+usage() { echo "usage: $0 [-d seconds] [-r rounds] [-w seconds] [-c connections] [-t threads] [-x] [--close]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift ;; -r) rounds=$2; shift ;; -w) warmup=$2; shift ;;
-    -c) connections=$2; shift ;; -t) threads=$2; shift ;; -x) export=1 ;;
+    -c) connections=$2; shift ;; -t) threads=$2; shift ;; -x) export=1 ;; --close) close=(-H "Connection: close") ;;
     *) usage ;;
   esac
   shift
@@ -112,7 +113,7 @@ stop_both() {
   stop_agent_process "$a" "$work/A.log"
   stop_agent_process "$b" "$work/B.log"
 }
-load() { wrk -t"$threads" -c"$connections" -d"$1s" "$url" >"$work/wrk.out"; }
+load() { wrk -t"$threads" -c"$connections" -d"$1s" "${close[@]}" "$url" >"$work/wrk.out"; }
 recording() {
   SPANWIRE_JAVA_OPTS=$opts_a SPANWIRE_CACHE_DIR=$work/cache.A aot_recording "$java_home" "$jar_a" ||
     SPANWIRE_JAVA_OPTS=$opts_b SPANWIRE_CACHE_DIR=$work/cache.B aot_recording "$java_home" "$jar_b"
@@ -149,6 +150,7 @@ peak_a=$(awk '{print $6}' "$work/rounds" | sort -n | tail -n1)
 peak_b=$(awk '{print $7}' "$work/rounds" | sort -n | tail -n1)
 mode="capture only"
 [ -z "$export" ] || mode="both exporting to one receiver"
+[ ${#close[@]} = 0 ] || mode="$mode, one request per connection"
 printf 'wrk -t%d -c%d -d%ds against nginx on 127.0.0.1, two agents at once (%s), %d rounds\n' \
   "$threads" "$connections" "$duration" "$mode" "$rounds"
 printf '  A %s %s\n  B %s %s\n' "$jar_a" "$opts_a" "$jar_b" "$opts_b"
