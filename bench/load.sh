@@ -97,18 +97,8 @@ elif [ -n "$h2" ]; then
   listen="127.0.0.1:$port http2"
 fi
 printf 'hello from nginx\n' > "$work/www/index.html"
-cat > "$work/nginx.conf" <<CONF
-daemon off; master_process off; worker_processes 1;
-error_log $work/error.log warn; pid $work/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off; keepalive_requests 1000000;
-  client_body_temp_path $work/body; proxy_temp_path $work/proxy; fastcgi_temp_path $work/fcgi;
-  uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
-  server { listen $listen; root $work/www; client_max_body_size 64m;
-           location = /upload { client_body_buffer_size 1m; return 200 "ok\\n"; } }
-}
-CONF
+bench_nginx_conf "$work" "listen $listen; root $work/www; client_max_body_size 64m;
+  location = /upload { client_body_buffer_size 1m; return 200 \"ok\\n\"; }"
 /usr/sbin/nginx -p "$work" -c "$work/nginx.conf" & nginx_pid=$!
 curl_h2=()
 [ -n "$h2" ] && [ -z "$tls" ] && curl_h2=(--http2-prior-knowledge)

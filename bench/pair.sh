@@ -60,17 +60,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port=$(free_port)
 mkdir -p "$work/www" "$work/cache.A" "$work/cache.B"
 printf 'hello from nginx\n' >"$work/www/index.html"
-cat >"$work/nginx.conf" <<CONF
-daemon off; master_process off; worker_processes 1;
-error_log $work/error.log warn; pid $work/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off; keepalive_requests 1000000;
-  client_body_temp_path $work/body; proxy_temp_path $work/proxy; fastcgi_temp_path $work/fcgi;
-  uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
-  server { listen 127.0.0.1:$port; root $work/www; }
-}
-CONF
+bench_nginx_conf "$work" "listen 127.0.0.1:$port; root $work/www;"
 /usr/sbin/nginx -p "$work" -c "$work/nginx.conf" & nginx_pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.05; done
 url="http://127.0.0.1:$port/index.html"

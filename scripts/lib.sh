@@ -56,6 +56,23 @@ stop_agent_process() {
   fi
 }
 
+# Writes "$1/nginx.conf" for the benchmark harnesses' nginx: one worker in the foreground, keeping
+# its files under "$1", with the server block's directives "$2" (listen, root, locations).
+bench_nginx_conf() {
+  local work=$1 server=$2
+  cat >"$work/nginx.conf" <<CONF
+daemon off; master_process off; worker_processes 1;
+error_log $work/error.log warn; pid $work/nginx.pid;
+events { worker_connections 1024; }
+http {
+  access_log off; keepalive_requests 1000000;
+  client_body_temp_path $work/body; proxy_temp_path $work/proxy; fastcgi_temp_path $work/fcgi;
+  uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
+  server { $server }
+}
+CONF
+}
+
 # Installs the Debian/Ubuntu packages among "$@" that are not installed yet (as root, with
 # apt-get); says exactly what is missing otherwise.
 ensure_packages() {
