@@ -10,8 +10,10 @@
 # JVM options), side B AGENT_JAR_B with SPANWIRE_JAVA_OPTS_B; AGENT_ARGS go to both. Each round
 # starts both agents (A first in odd rounds, B first in even), loads them for -w SECONDS (default
 # 10), then times a wrk run of -d SECONDS (default 20) and reads each agent's CPU and peak RSS
-# (VmHWM). It prints every round, then each side's median CPU per 1,000 requests, the median of
-# the rounds' B/A ratios and each side's highest peak.
+# (VmHWM). It prints every round (with the exchanges each agent reported, the events it lost and,
+# with -x, the spans it exported and dropped: a side that did less reads cheaper), then each
+# side's median CPU per 1,000 requests, the median of the rounds' B/A ratios and each side's
+# highest peak.
 #
 # Both agents trace every process (their own excluded), so each BPF hook runs twice and nginx is
 # slower than under one agent: the figures compare A with B, not with bench/load.sh's. Capture
@@ -132,6 +134,15 @@ for round in $(seq "$rounds"); do
   echo "$round $first $requests $((a1 - a0)) $((b1 - b0)) $ha $hb" >>"$work/rounds"
   awk -v hz="$ticks" '{printf "round %d (%s first): %d requests; A %.2f s CPU, %.2f ms per 1,000, peak %.1f MiB; B %.2f s, %.2f ms per 1,000, peak %.1f MiB; B/A %.3f\n",
     $1, $2, $3, $4 / hz, 1e6 * $4 / hz / $3, $6 / 1024, $5 / hz, 1e6 * $5 / hz / $3, $7 / 1024, $5 / $4}' <<<"$(tail -n1 "$work/rounds")"
+  # the work each side did (its last line's counts, over its whole life): a side that lost events
+  # or dropped spans did less, and reads cheaper for it
+  for side in A B; do
+    line=$(grep -o 'stopped: .*' "$work/$side.log" || echo "stopped: (no summary)")
+    printf '  %s: %s exchanges, %s events lost in the kernel%s\n' "$side" \
+      "$(grep -o ', exchanges [0-9]*' <<<"$line" | awk '{print $3}')" \
+      "$(grep -o 'records [0-9]*, lost in kernel [0-9]*' <<<"$line" | awk '{print $6}')" \
+      "$([ -z "$export" ] || grep -o ', spans exported [0-9]*, spans dropped [0-9]*' <<<"$line")"
+  done
 done
 a=$(awk -v hz="$ticks" '{print 1e6 * $4 / hz / $3}' "$work/rounds" | median)
 b=$(awk -v hz="$ticks" '{print 1e6 * $5 / hz / $3}' "$work/rounds" | median)
