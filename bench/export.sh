@@ -24,13 +24,11 @@ java_home=$(find_jdk)
 jar=$root/bench/jmh/target/benchmarks.jar
 java=("$java_home/bin/java" --enable-native-access=ALL-UNNAMED --add-opens java.base/java.lang=ALL-UNNAMED -cp "$jar")
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 log=$(mktemp)
 taskset -c 1 "${java[@]}" dev.spanwire.bench.CountingReceiver "$port" "$rtt" >"$log" 2>&1 & receiver=$!
 trap 'kill $receiver 2>/dev/null || true; wait 2>/dev/null || true; rm -f "$log"' EXIT
-# it answers requests of its own before it listens (a few seconds: see CountingReceiver.warmUp)
-for _ in $(seq 600); do grep -q listening "$log" && break; sleep 0.1; done
-grep -q listening "$log" || { cat "$log" >&2; die "receiver did not start"; }
+await_receiver "$log"
 runs=0
 if [ "$rtt" -gt 0 ]; then
   echo "the receiver answers each request ${rtt} ms after it came"

@@ -86,7 +86,7 @@ stats_were=""
 restore_bpf_stats() { [ -z "$stats_were" ] || sysctl -qw kernel.bpf_stats_enabled="$stats_were" || true; }
 trap 'restore_bpf_stats; cleanup' EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 mkdir -p "$work/www"
 listen="127.0.0.1:$port" scheme=http
 if [ -n "$tls" ]; then
@@ -122,19 +122,11 @@ jar=${AGENT_JAR:-$root/exporter/target/spanwire.jar}
 otlp=(--otlp-endpoint none)
 if [ -n "$export" ]; then
   (cd "$root" && JAVA_HOME="$java_home" ./mvnw -B -q -Pbench -DskipTests install >&2)
-  receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  receiver_port=$(free_port)
   otlp=(--otlp-endpoint "http://127.0.0.1:$receiver_port")
 fi
 start_receiver() {
-  [ -n "$export" ] || return 0
-  # C1 only and the serial collector: the receiver shares the measured cores, and its C2 compiler
-  # and G1's threads took 2-3 s of CPU in an -x --pid run (0.7 s in all so; 2.5 us a span)
-  "$java_home/bin/java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms64m -Xmx256m \
-    -cp "$root/bench/jmh/target/benchmarks.jar" dev.spanwire.bench.CountingReceiver "$receiver_port" "$otlp_rtt" \
-    >"$work/receiver.log" 2>&1 & receiver_pid=$!
-  # it answers requests of its own before it listens (a few seconds: see CountingReceiver.warmUp)
-  for _ in $(seq 600); do grep -q listening "$work/receiver.log" && break; sleep 0.1; done
-  grep -q listening "$work/receiver.log" || { cat "$work/receiver.log" >&2; die "the OTLP receiver did not start"; }
+  [ -z "$export" ] || start_counting_receiver "$java_home" "$root" "$receiver_port" "$otlp_rtt" "$work/receiver.log"
 }
 stop_receiver() {
   [ -n "$receiver_pid" ] || return 0

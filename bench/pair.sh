@@ -57,7 +57,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 port=$(free_port)
 mkdir -p "$work/www" "$work/cache.A" "$work/cache.B"
@@ -72,12 +71,7 @@ if [ -n "$export" ]; then
   (cd "$root" && JAVA_HOME="$java_home" ./mvnw -B -q -Pbench -DskipTests install >&2)
   receiver_port=$(free_port)
   otlp=(--otlp-endpoint "http://127.0.0.1:$receiver_port")
-  # as bench/load.sh runs it (C1 only, the serial collector: it shares the measured cores)
-  "$java_home/bin/java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms64m -Xmx256m \
-    -cp "$root/bench/jmh/target/benchmarks.jar" dev.spanwire.bench.CountingReceiver "$receiver_port" 0 \
-    >"$work/receiver.log" 2>&1 & receiver_pid=$!
-  for _ in $(seq 600); do grep -q listening "$work/receiver.log" && break; sleep 0.1; done
-  grep -q listening "$work/receiver.log" || { cat "$work/receiver.log" >&2; die "the OTLP receiver did not start"; }
+  start_counting_receiver "$java_home" "$root" "$receiver_port" 0 "$work/receiver.log"
 fi
 
 # side jar opts: starts that side's agent as ./spanwire runs it, its cache its own

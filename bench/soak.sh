@@ -43,7 +43,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 http=$(free_port) h2c=$(free_port) https=$(free_port) h2tls=$(free_port)
 mkdir -p "$work/www"
 printf 'hello\n' >"$work/www/index.html"

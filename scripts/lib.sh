@@ -73,6 +73,30 @@ http {
 CONF
 }
 
+# A free TCP port on 127.0.0.1, for the benchmark harnesses' servers.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Waits for the benchmarks' counting OTLP receiver, its log "$1", to listen: it answers requests of
+# its own first (a few seconds: see CountingReceiver.warmUp). Dies with the log after 60 s.
+await_receiver() {
+  local log=$1
+  for _ in $(seq 600); do grep -q listening "$log" && break; sleep 0.1; done
+  grep -q listening "$log" || { cat "$log" >&2; die "the OTLP receiver did not start"; }
+}
+
+# Starts the counting OTLP receiver (bench/jmh's CountingReceiver; JDK "$1", repository "$2") on
+# 127.0.0.1 port "$3", answering each request "$4" ms after it came, its log "$5", and sets
+# receiver_pid. C1 only and the serial collector: it shares the measured cores with the agent, and
+# its C2 compiler and G1's threads took 2-3 s of CPU in an -x --pid run (0.7 s in all so; 2.5 us a span).
+start_counting_receiver() {
+  local java_home=$1 root=$2 port=$3 rtt=$4 log=$5
+  "$java_home/bin/java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms64m -Xmx256m \
+    -cp "$root/bench/jmh/target/benchmarks.jar" dev.spanwire.bench.CountingReceiver "$port" "$rtt" \
+    >"$log" 2>&1 &
+  receiver_pid=$!
+  await_receiver "$log"
+}
+
 # Installs the Debian/Ubuntu packages among "$@" that are not installed yet (as root, with
 # apt-get); says exactly what is missing otherwise.
 ensure_packages() {
