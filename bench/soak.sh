@@ -48,21 +48,11 @@ mkdir -p "$work/www"
 printf 'hello\n' >"$work/www/index.html"
 head -c $((1 << 20)) /dev/urandom >"$work/www/big.bin"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 1 -subj /CN=localhost 2>/dev/null
-cat >"$work/nginx.conf" <<CONF
-daemon off; master_process off; worker_processes 1;
-error_log $work/error.log crit; pid $work/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off; keepalive_requests 1000000; client_max_body_size 2m;
-  client_body_temp_path $work/body; proxy_temp_path $work/proxy; fastcgi_temp_path $work/fcgi;
-  uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
-  server { listen 127.0.0.1:$http; listen 127.0.0.1:$h2c http2;
-           listen 127.0.0.1:$https ssl; listen 127.0.0.1:$h2tls ssl http2;
-           ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
-           root $work/www;
-           location /p { default_type text/plain; add_header X-Uri "\$uri" always; return 200 "\$uri"; } }
-}
-CONF
+bench_nginx_conf "$work" "listen 127.0.0.1:$http; listen 127.0.0.1:$h2c http2;
+  listen 127.0.0.1:$https ssl; listen 127.0.0.1:$h2tls ssl http2;
+  ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
+  root $work/www; client_max_body_size 2m;
+  location /p { default_type text/plain; add_header X-Uri \"\$uri\" always; return 200 \"\$uri\"; }"
 /usr/sbin/nginx -p "$work" -c "$work/nginx.conf" & nginx_pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$http/" && break; sleep 0.05; done
 

@@ -57,13 +57,14 @@ stop_agent_process() {
 }
 
 # Writes "$1/nginx.conf" for the benchmark harnesses' nginx: one worker in the foreground, keeping
-# its files under "$1", with the server block's directives "$2" (listen, root, locations).
+# its files under "$1" (its error log critical lines only: a body buffered to a temporary file is a
+# warning per upload), with the server block's directives "$2" (listen, root, locations).
 bench_nginx_conf() {
   local work=$1 server=$2
   cat >"$work/nginx.conf" <<CONF
 daemon off; master_process off; worker_processes 1;
-error_log $work/error.log warn; pid $work/nginx.pid;
-events { worker_connections 1024; }
+error_log $work/error.log crit; pid $work/nginx.pid;
+events { worker_connections 4096; }
 http {
   access_log off; keepalive_requests 1000000;
   client_body_temp_path $work/body; proxy_temp_path $work/proxy; fastcgi_temp_path $work/fcgi;
