@@ -762,6 +762,11 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 					 __u64 timestamp_ns, bool emit_apart)
 {
 	struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
+	if (ci && sock && dir == DIRECTION_EGRESS && src->layer == LAYER_SOCKET && ci->send_start_ns) {
+		/* the socket capture's write, stamped when it started as the syscall capture's are */
+		timestamp_ns = ci->send_start_ns;
+		ci->send_start_ns = 0;
+	}
 	if (ci && (ci->flags & CONN_FLAG_TLS_WIRE) && src->layer == LAYER_SOCKET)
 		note_tls_socket(pid_tgid, key, sock, fd);
 	if (src->layer == LAYER_SOCKET && ssl_calls_active > 0) {

@@ -36,6 +36,7 @@ struct conn_info {
 	__s32 fd;          /* its fd there */
 	__u8 local_addr[16];
 	__u8 remote_addr[16];
+	__u64 send_start_ns; /* socket capture: when the send now under way started, or 0 */
 };
 
 /* Inet stream sockets, keyed by tgid<<32|fd (syscall capture) or by the struct sock's address

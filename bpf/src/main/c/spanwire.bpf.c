@@ -358,11 +358,20 @@ static __always_inline bool inet_tcp(struct sock *sk)
 
 static __always_inline int handle_sock_data(struct sock *sk, int ret, int flags, enum direction dir)
 {
-	if (ret <= 0)
-		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!traced_process(pid_tgid >> 32))
 		return 0;
+	if (ret <= 0) {
+		/* a send that moved nothing (EAGAIN on a full socket) leaves no start behind for the
+		 * next one to take */
+		if (dir == DIRECTION_EGRESS) {
+			__u64 key = (__u64)sk;
+			struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
+			if (ci && ci->send_start_ns)
+				ci->send_start_ns = 0;
+		}
+		return 0;
+	}
 	/* a peek leaves the bytes for the read that takes them */
 	if (dir == DIRECTION_INGRESS && (flags & MSG_PEEK))
 		return 0;
@@ -412,6 +421,25 @@ static __always_inline int handle_sock_data(struct sock *sk, int ret, int flags,
 			st->size_only++;
 	}
 	capture_data(pid_tgid, fd, (__u64)sk, sk, dir, &src, ret, bpf_ktime_get_ns(), true);
+	return 0;
+}
+
+/* When a send starts on a connection that may be HTTP: sock_send_length fires as the send returns,
+ * after loopback (or a fast NIC) has delivered the bytes and the peer's read may have returned
+ * already, so a write stamped there could come after the read of its bytes and a client span
+ * start after its server's. The first segment of a send stamps it here instead (the tracepoint
+ * fires once per segment; a later one finds the stamp taken), and the send's data event carries
+ * it. Where the kernel lacks the tracepoint, user space leaves this program out and writes keep
+ * the time they returned. */
+SEC("tp_btf/tcp_sendmsg_locked")
+int BPF_PROG(handle_tcp_sendmsg_locked, struct sock *sk, const void *msg, const void *skb, int size_goal)
+{
+	if (!traced_process(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	__u64 key = (__u64)sk;
+	struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
+	if (ci && ci->state != CONN_IGNORED && !ci->send_start_ns)
+		ci->send_start_ns = bpf_ktime_get_ns();
 	return 0;
 }
 

@@ -124,7 +124,8 @@ final class EventLayouts {
           JAVA_INT.withName("fd"),
           sequenceLayout(16, JAVA_BYTE).withName("local_addr"),
           sequenceLayout(16, JAVA_BYTE).withName("remote_addr"),
-          paddingLayout(4));
+          paddingLayout(4),
+          JAVA_LONG.withName("send_start_ns"));
 
   static final StructLayout CAPTURE_CONFIG =
       structLayout(

@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.spanwire.bpf.testing.Await;
 import dev.spanwire.bpf.testing.EventRecorder;
+import dev.spanwire.bpf.testing.KernelCondition;
 import dev.spanwire.bpf.testing.KernelTest;
 import dev.spanwire.bpf.testing.Peers;
 import dev.spanwire.bpf.testing.Peers.Completed;
 import dev.spanwire.bpf.testing.Peers.Server;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.Inet6Address;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -105,15 +107,15 @@ class SocketCaptureKernelTest {
     assertThat(recorder.stream(serverSide.connectionId(), Direction.EGRESS)).isEqualTo(response);
     assertThat(recorder.stream(clientSide.connectionId(), Direction.INGRESS)).isEqualTo(response);
 
-    // a read is stamped when it returns; a write when it starts on the syscall backend, when its
-    // bytes have moved on the socket backend (sock_send_length fires as the send returns, and the
-    // reader it woke on another core may have returned first: SpanIdentities' ORDER_SLACK_NANOS
-    // allows for it), so only there does the peer's read of the bytes come after the write
+    // a read is stamped when it returns, a write when it starts: the peer's read of the bytes comes
+    // after the write. On a socket backend without tcp:tcp_sendmsg_locked a write is stamped as
+    // its send returns, and the reader it woke on another core may have returned first
+    // (SpanIdentities' ORDER_SLACK_NANOS allows for it there)
     long written = recorder.data(clientSide.connectionId(), Direction.EGRESS).getFirst().timestampNanos();
     long read = recorder.data(serverSide.connectionId(), Direction.INGRESS).getFirst().timestampNanos();
     long responded = recorder.data(serverSide.connectionId(), Direction.EGRESS).getFirst().timestampNanos();
     long answered = recorder.data(clientSide.connectionId(), Direction.INGRESS).getFirst().timestampNanos();
-    if (capture.backend() == CaptureBackend.SYSCALL) {
+    if (writesStampedAtTheirStart()) {
       assertThat(read).isGreaterThanOrEqualTo(written);
       assertThat(answered).isGreaterThanOrEqualTo(responded);
     }
@@ -226,6 +228,118 @@ class SocketCaptureKernelTest {
       List<DataCaptured> sendfiles = sent.stream().filter(d -> d.source() == Source.SENDFILE).toList();
       assertThat(sendfiles).isNotEmpty().allSatisfy(d -> assertThat(d.payload()).isEmpty());
       assertThat(sendfiles.stream().mapToLong(DataCaptured::length).sum()).isEqualTo(LARGE);
+    }
+  }
+
+  private static boolean writesStampedAtTheirStart() {
+    return capture.backend() == CaptureBackend.SYSCALL || SocketTracepoints.sendStartAvailable();
+  }
+
+  /**
+   * A write is stamped when it starts, not when it returns: one blocking send of more than both
+   * socket buffers hold returns only after the peer has read most of it, so a stamp taken as it
+   * returned would come after the peer's first read; taken at its start, it comes before.
+   */
+  @Test
+  void aBlockingSendIsStampedBeforeThePeerReadsItsFirstBytes() {
+    KernelCondition.assumeKernelHas("aBlockingSendIsStampedBeforeThePeerReadsItsFirstBytes", writesStampedAtTheirStart(),
+        "tcp:tcp_sendmsg_locked tracepoint for the socket backend");
+    long body = 2 * (maxBuffer("tcp_rmem") + maxBuffer("tcp_wmem"));
+    String script = String.join("\n",
+        "import socket, threading",
+        "body = " + body,
+        "head = b'POST /upload HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: %d\\r\\n\\r\\n' % body",
+        "listener = socket.socket(); listener.bind(('127.0.0.1', 0)); listener.listen(1)",
+        "def serve():",
+        "    conn, _ = listener.accept()",
+        "    want = len(head) + body",
+        "    while want > 0:",
+        "        chunk = conn.recv(65536)",
+        "        if not chunk: break",
+        "        want -= len(chunk)",
+        "    conn.sendall(b'HTTP/1.1 204 No Content\\r\\n\\r\\n')",
+        "    conn.close()",
+        "server = threading.Thread(target=serve); server.start()",
+        "client = socket.create_connection(listener.getsockname())",
+        // one send call: a blocking socket's send returns when all of it is in the kernel
+        "sent = client.send(head + bytes(body))",
+        "assert sent == len(head) + body, sent",
+        "reply = client.recv(4096)",
+        "assert reply.startswith(b'HTTP/1.1 204'), reply",
+        "server.join(); client.close()");
+    Completed python = Peers.run(CLIENT_TIMEOUT, Peers.python(), "-c", script).assertSuccess();
+    Await.until("both ends of the upload", () -> recorder.connections(python.pid()).size() == 2);
+    ConnectionOpened clientSide = recorder.connections(python.pid()).stream().filter(c -> c.role() == Role.CLIENT).findFirst().orElseThrow();
+    ConnectionOpened serverSide = peerOf(clientSide, python.pid());
+    String head = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + body + "\r\n\r\n";
+    awaitStream(serverSide, Direction.INGRESS, head.length() + body);
+    awaitStream(clientSide, Direction.EGRESS, head.length() + body);
+
+    List<DataCaptured> sent = recorder.data(clientSide.connectionId(), Direction.EGRESS);
+    List<DataCaptured> received = recorder.data(serverSide.connectionId(), Direction.INGRESS);
+    assertThat(sent).as("the one send").hasSize(1);
+    assertThat(received.size()).as("the server's reads").isGreaterThan(1);
+    assertThat(sent.getFirst().timestampNanos()).isLessThanOrEqualTo(received.getFirst().timestampNanos());
+  }
+
+  /**
+   * A send that moved nothing (EAGAIN on a full socket) leaves no start behind: the next send,
+   * made after the socket drained, is stamped when it started, not when the refused one did.
+   */
+  @Test
+  void aSendRefusedWithEagainLeavesNoStampForTheNextOne() {
+    KernelCondition.assumeKernelHas("aSendRefusedWithEagainLeavesNoStampForTheNextOne", writesStampedAtTheirStart(),
+        "tcp:tcp_sendmsg_locked tracepoint for the socket backend");
+    String script = String.join("\n",
+        "import socket, threading, time, select",
+        "listener = socket.socket(); listener.bind(('127.0.0.1', 0)); listener.listen(1)",
+        "drain = threading.Event(); total = [0]",
+        "def serve():",
+        "    conn, _ = listener.accept()",
+        "    drain.wait()",
+        "    got = 0",
+        "    while True:",
+        "        chunk = conn.recv(65536)",
+        "        if not chunk: break",
+        "        got += len(chunk)",
+        "    total[0] = got",
+        "server = threading.Thread(target=serve); server.start()",
+        "client = socket.create_connection(listener.getsockname()); client.setblocking(False)",
+        "sent = client.send(b'POST /fill HTTP/1.1\\r\\nHost: x\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n')",
+        "block = b'x' * 65536",
+        "while True:",
+        "    try: sent += client.send(block)",
+        "    except BlockingIOError: break",
+        // the refused send is over: whatever the next send is stamped must come after this
+        "mark = time.clock_gettime_ns(time.CLOCK_MONOTONIC)",
+        "drain.set()",
+        "select.select([], [client], [])",
+        "before = sent",
+        "sent += client.send(b'tail')",
+        "client.shutdown(socket.SHUT_WR); server.join(); client.close()",
+        "assert total[0] == sent, (total[0], sent)",
+        "print(mark, before, sent)");
+    Completed python = Peers.run(CLIENT_TIMEOUT, Peers.python(), "-c", script).assertSuccess();
+    String[] printed = python.out().trim().split(" ");
+    long mark = Long.parseLong(printed[0]);
+    long before = Long.parseLong(printed[1]);
+    long total = Long.parseLong(printed[2]);
+    Await.until("the client's connection", () -> recorder.connections(python.pid()).stream().anyMatch(c -> c.role() == Role.CLIENT));
+    ConnectionOpened clientSide = recorder.connections(python.pid()).stream().filter(c -> c.role() == Role.CLIENT).findFirst().orElseThrow();
+    awaitStream(clientSide, Direction.EGRESS, total);
+
+    DataCaptured next = recorder.data(clientSide.connectionId(), Direction.EGRESS).stream()
+        .filter(d -> d.position() == before).findFirst().orElseThrow();
+    assertThat(next.timestampNanos()).isGreaterThanOrEqualTo(mark);
+  }
+
+  /** The largest buffer net.ipv4.{name} lets a TCP socket grow to ("min default max"). */
+  private static long maxBuffer(String name) {
+    try {
+      String[] fields = Files.readAllLines(Path.of("/proc/sys/net/ipv4/" + name)).getFirst().trim().split("\\s+");
+      return Long.parseLong(fields[2]);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

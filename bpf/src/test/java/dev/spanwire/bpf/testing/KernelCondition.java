@@ -33,9 +33,13 @@ public final class KernelCondition implements ExecutionCondition {
    */
   public static void assumeSocketTracepoints(String test) {
     dev.spanwire.bpf.Tracefs.ensureMounted();
-    if (!dev.spanwire.bpf.CaptureBackend.socketTracepointsAvailable()) {
-      ConditionEvaluationResult result =
-          skipOrFail(test, "kernel " + System.getProperty("os.version") + " has no sock:sock_send_length tracepoint (6.3+)");
+    assumeKernelHas(test, dev.spanwire.bpf.CaptureBackend.socketTracepointsAvailable(), "sock:sock_send_length tracepoint (6.3+)");
+  }
+
+  /** Skips {@code test} (or fails it under CI) unless the kernel has {@code what}. */
+  public static void assumeKernelHas(String test, boolean has, String what) {
+    if (!has) {
+      ConditionEvaluationResult result = skipOrFail(test, "kernel " + System.getProperty("os.version") + " has no " + what);
       org.junit.jupiter.api.Assumptions.assumeTrue(false, result.getReason().orElse(""));
     }
   }

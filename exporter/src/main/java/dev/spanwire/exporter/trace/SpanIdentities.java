@@ -59,9 +59,10 @@ public final class SpanIdentities {
   /** Client requests remembered for their server side, and threads with open server exchanges. */
   static final int MAX_ENTRIES = 65_536;
   /**
-   * How much later a write may be stamped than the read of its bytes completed: the socket hook
-   * fires when the send returns, and the writer can be preempted in between by the reader it woke
-   * (on a busy host for milliseconds) while the reader's hook has already fired.
+   * How much later a write may be stamped than the read of its bytes completed: on a kernel
+   * without {@code tcp:tcp_sendmsg_locked} the socket capture stamps a write when its send returns,
+   * and the writer can be preempted in between by the reader it woke (on a busy host for
+   * milliseconds) while the reader's hook has already fired.
    */
   static final long ORDER_SLACK_NANOS = 100_000_000;
   /** Open server exchanges kept per thread: more is ambiguous anyway. */
