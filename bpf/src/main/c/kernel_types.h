@@ -31,6 +31,11 @@ enum bpf_map_type {
 	BPF_MAP_TYPE_RINGBUF = 27,
 };
 
+/* Helper ids, for CO-RE checks of what this kernel has (bpf_core_enum_value_exists). */
+enum bpf_func_id {
+	BPF_FUNC_get_attach_cookie = 174,
+};
+
 enum {
 	BPF_ANY = 0,
 	BPF_NOEXIST = 1,

@@ -214,6 +214,19 @@ struct {
 	__type(value, struct ssl_call);
 } ssl_calls SEC(".maps");
 
+/* How far the TLS libraries' probes are armed. Each library's probes carry its attach sequence
+ * number as their cookie, and user space raises this to that number once every probe of the
+ * library is in place: a probe attached while the others are not yet (each takes milliseconds)
+ * would otherwise see a client's requests and not their answers, and pair each later answer with
+ * a request before it for the connection's life. Probes without a cookie (kernels before 5.15)
+ * count as armed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tls_armed SEC(".maps");
+
 /* The connection an SSL object last moved socket bytes on: for reads OpenSSL serves from its own
  * buffer, without a syscall. */
 struct ssl_conn {

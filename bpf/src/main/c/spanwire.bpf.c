@@ -515,7 +515,22 @@ static __always_inline int ssl_enter(void *ssl, const void *buf, __u64 count_ptr
 	return 0;
 }
 
-static __always_inline int ssl_exit(long ret, enum direction dir, bool apart)
+/* Whether every probe of this probe's library is in place (see tls_armed). The cut is where calls
+ * return, as the socket capture's is where bytes move: a request returned before it is not seen,
+ * and then neither is its answer, which returns after. */
+static __always_inline bool tls_library_armed(void *ctx)
+{
+	__u64 cookie = 0;
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_attach_cookie))
+		cookie = bpf_get_attach_cookie(ctx);
+	if (!cookie)
+		return true;
+	__u32 zero = 0;
+	__u64 *upto = bpf_map_lookup_elem(&tls_armed, &zero);
+	return upto && cookie <= *upto;
+}
+
+static __always_inline int ssl_exit(void *ctx, long ret, enum direction dir, bool apart)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct ssl_call *in_flight = bpf_map_lookup_elem(&ssl_calls, &pid_tgid);
@@ -524,6 +539,8 @@ static __always_inline int ssl_exit(long ret, enum direction dir, bool apart)
 	struct ssl_call call = *in_flight;
 	in_flight->active = 0;
 	__sync_fetch_and_add(&ssl_calls_active, -1);
+	if (!tls_library_armed(ctx))
+		return 0;
 
 	long len = ret;
 	if (call.count_ptr) {
@@ -614,13 +631,13 @@ int handle_ssl_call_ex(struct pt_regs *ctx)
 SEC("uretprobe")
 int handle_ssl_write_ret(struct pt_regs *ctx)
 {
-	return ssl_exit((int)FN_RET(ctx), DIRECTION_EGRESS, false);
+	return ssl_exit(ctx, (int)FN_RET(ctx), DIRECTION_EGRESS, false);
 }
 
 SEC("uretprobe")
 int handle_ssl_read_ret(struct pt_regs *ctx)
 {
-	return ssl_exit((int)FN_RET(ctx), DIRECTION_INGRESS, false);
+	return ssl_exit(ctx, (int)FN_RET(ctx), DIRECTION_INGRESS, false);
 }
 
 /* The same returns beside the socket capture (kernel 6.3+): through its global data path, which
@@ -629,13 +646,13 @@ int handle_ssl_read_ret(struct pt_regs *ctx)
 SEC("uretprobe")
 int handle_ssl_write_ret_walk(struct pt_regs *ctx)
 {
-	return ssl_exit((int)FN_RET(ctx), DIRECTION_EGRESS, true);
+	return ssl_exit(ctx, (int)FN_RET(ctx), DIRECTION_EGRESS, true);
 }
 
 SEC("uretprobe")
 int handle_ssl_read_ret_walk(struct pt_regs *ctx)
 {
-	return ssl_exit((int)FN_RET(ctx), DIRECTION_INGRESS, true);
+	return ssl_exit(ctx, (int)FN_RET(ctx), DIRECTION_INGRESS, true);
 }
 
 SEC("tracepoint/sched/sched_process_exit")

@@ -62,10 +62,20 @@ public final class BpfProgram {
    * tables again for every probe.
    */
   public BpfLink attachUprobe(int pid, String binary, String function, long offset, boolean retprobe) {
+    return attachUprobe(pid, binary, function, offset, retprobe, 0);
+  }
+
+  /**
+   * As {@link #attachUprobe(int, String, String, long, boolean)}, the program reading {@code cookie}
+   * with {@code bpf_get_attach_cookie}; a kernel without attach cookies (before 5.15) refuses a
+   * non-zero one with EOPNOTSUPP.
+   */
+  public BpfLink attachUprobe(int pid, String binary, String function, long offset, boolean retprobe, long cookie) {
     String target = (retprobe ? "uretprobe:" : "uprobe:") + function + "@" + binary + "+0x" + Long.toHexString(offset);
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment opts = arena.allocate(Libbpf.UPROBE_OPTS_BYTES, 8);
       opts.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, Libbpf.UPROBE_OPTS_BYTES);
+      opts.set(java.lang.foreign.ValueLayout.JAVA_LONG, 16, cookie);
       opts.set(java.lang.foreign.ValueLayout.JAVA_BOOLEAN, 24, retprobe);
       MemorySegment callState = Libbpf.callState(arena);
       MemorySegment link = (MemorySegment) Libbpf.BPF_PROGRAM__ATTACH_UPROBE_OPTS.invokeExact(

@@ -63,6 +63,10 @@ public final class TlsLibraries implements AutoCloseable {
   private String lastRefusal;
   private boolean refusedForPrivilege;
   private static final int EPERM = 1;
+  private static final int EOPNOTSUPP = 95;
+  /** Whether the kernel takes attach cookies; each library's probes carry its sequence number. */
+  private boolean cookies = true;
+  private long attachSequence;
   private static final int EACCES = 13;
 
   private final String returnSuffix;
@@ -304,6 +308,41 @@ public final class TlsLibraries implements AutoCloseable {
     }
   }
 
+  /**
+   * One probe of a library. A kernel without attach cookies refuses the first with EOPNOTSUPP; its
+   * probes then go on without (they capture from the moment each is attached, as before 5.15).
+   */
+  private BpfLink attach(String program, String file, TlsProbeSites.Site site, boolean retprobe, long cookie) {
+    try {
+      return object.program(program).attachUprobe(-1, file, site.function(), site.offset(), retprobe, cookies ? cookie : 0);
+    } catch (BpfException e) {
+      if (!cookies || e.errno() != EOPNOTSUPP) {
+        throw e;
+      }
+      cookies = false;
+      LOG.log(System.Logger.Level.DEBUG, "no attach cookies in this kernel: TLS probes capture as each is attached");
+      return object.program(program).attachUprobe(-1, file, site.function(), site.offset(), retprobe, 0);
+    }
+  }
+
+  /** The attach sequence number of the last library whose probes carry one (0: none). */
+  synchronized long attachSequence() {
+    return attachSequence;
+  }
+
+  /**
+   * Lets the probes of every library attached up to {@code sequence} capture (those of later ones
+   * not); tests take it back to 0 to see that unarmed probes capture nothing.
+   */
+  synchronized void arm(long sequence) {
+    try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+      java.lang.foreign.MemorySegment key = arena.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
+      java.lang.foreign.MemorySegment value = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
+      value.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, sequence);
+      object.map("tls_armed").update(key, value);
+    }
+  }
+
   /** Attaches the probes of {@code file} if it defines SSL_read and SSL_write; false otherwise. */
   private boolean tryAttach(String key, String file, boolean pinned) {
     Analysis ahead = ANALYZED_AHEAD.remove(key);
@@ -313,10 +352,15 @@ public final class TlsLibraries implements AutoCloseable {
       return false;
     }
     List<BpfLink> links = new ArrayList<>();
+    // the probes capture nothing until every one of them is in place (tls_armed in maps.h)
+    long cookie = cookies ? ++attachSequence : 0;
     try {
       for (TlsProbeSites.Site site : sites) {
-        links.add(object.program(site.entryProgram()).attachUprobe(-1, file, site.function(), site.offset(), false));
-        links.add(object.program(site.returnProgram() + returnSuffix).attachUprobe(-1, file, site.function(), site.offset(), true));
+        links.add(attach(site.entryProgram(), file, site, false, cookie));
+        links.add(attach(site.returnProgram() + returnSuffix, file, site, true, cookie));
+      }
+      if (cookies) {
+        arm(cookie);
       }
     } catch (BpfException e) {
       closeAll(links);

@@ -333,6 +333,43 @@ class SocketCaptureKernelTest {
     assertThat(next.timestampNanos()).isGreaterThanOrEqualTo(mark);
   }
 
+  /**
+   * A TLS library's probes capture nothing until all of them are in place: attached one by one,
+   * a client's request probe would otherwise run before its answer's and the pairing would be off
+   * by the requests it saw alone. Unarmed (the library's sequence number above what is armed),
+   * curl's HTTPS exchange gives no plaintext; armed again, the next one does.
+   */
+  @Test
+  void tlsProbesCaptureNoPlaintextUntilTheirLibraryIsArmed(@TempDir Path nginxWork, @TempDir Path certificates) {
+    TlsLibraries tls = capture.tls().orElseThrow();
+    long sequence = tls.attachSequence();
+    KernelCondition.assumeKernelHas("tlsProbesCaptureNoPlaintextUntilTheirLibraryIsArmed", sequence > 0,
+        "attach cookies (5.15+), or no libssl attached");
+    Peers.selfSignedCertificate(certificates);
+    try (Server nginx = Peers.nginx(files, nginxWork, false, "", certificates)) {
+      tls.arm(0);
+      Completed unarmed;
+      try {
+        unarmed = Peers.run(CLIENT_TIMEOUT, "curl", "-sk", "-o", "/dev/null", nginx.httpsUrl("/hello.txt")).assertSuccess();
+      } finally {
+        tls.arm(sequence);
+      }
+      Completed armed = Peers.run(CLIENT_TIMEOUT, "curl", "-sk", "-o", "/dev/null", nginx.httpsUrl("/hello.txt")).assertSuccess();
+      Await.until("curl's plaintext once armed", () -> tlsData(armed.pid()).stream()
+          .anyMatch(d -> new String(d.payload(), StandardCharsets.ISO_8859_1).startsWith("GET /hello.txt HTTP/1.1\r\n")));
+      // the ring keeps the order: any plaintext of the first curl, which ended before the second
+      // began, came before the second's
+      assertThat(tlsData(unarmed.pid())).as("plaintext of the unarmed exchange").isEmpty();
+    }
+  }
+
+  private static List<DataCaptured> tlsData(long pid) {
+    return recorder.snapshot().stream()
+        .filter(e -> e instanceof DataCaptured d && d.pid() == pid && d.tls())
+        .map(e -> (DataCaptured) e)
+        .toList();
+  }
+
   /** The largest buffer net.ipv4.{name} lets a TCP socket grow to ("min default max"). */
   private static long maxBuffer(String name) {
     try {
