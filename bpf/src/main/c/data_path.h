@@ -761,6 +761,13 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 					 enum direction dir, const struct data_source *src, long len,
 					 __u64 timestamp_ns, bool emit_apart)
 {
+	if (src->layer == LAYER_SOCKET) {
+		/* nothing until every program of the capture source is attached (see armed) */
+		__u32 armed_key = ARMED_CAPTURE;
+		__u64 *capturing = bpf_map_lookup_elem(&armed, &armed_key);
+		if (!capturing || !*capturing)
+			return;
+	}
 	struct conn_info *ci = bpf_map_lookup_elem(&conn_info, &key);
 	if (ci && sock && dir == DIRECTION_EGRESS && src->layer == LAYER_SOCKET && ci->send_start_ns) {
 		/* the socket capture's write, stamped when it started as the syscall capture's are */

@@ -214,18 +214,25 @@ struct {
 	__type(value, struct ssl_call);
 } ssl_calls SEC(".maps");
 
-/* How far the TLS libraries' probes are armed. Each library's probes carry its attach sequence
- * number as their cookie, and user space raises this to that number once every probe of the
- * library is in place: a probe attached while the others are not yet (each takes milliseconds)
- * would otherwise see a client's requests and not their answers, and pair each later answer with
- * a request before it for the connection's life. Probes without a cookie (kernels before 5.15)
- * count as armed. */
+/* What may capture yet. A source's programs attach one by one (a uprobe takes milliseconds, a
+ * tracepoint less): one attached while the rest are not yet would see a client's requests and not
+ * their answers (or a server's answers and not their requests), and the pairing would put every
+ * later answer with a request before its own for the connection's life. So nothing is captured
+ * until user space arms it once every program is in place. ARMED_CAPTURE: the socket or syscall
+ * programs (0 or 1). ARMED_TLS: the TLS libraries, each of whose probes carries the library's
+ * attach sequence number as its cookie, raised to that number after the library's last probe;
+ * probes without a cookie (kernels before 5.15) count as armed. */
+enum armed_key {
+	ARMED_CAPTURE = 0,
+	ARMED_TLS = 1,
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u64);
-} tls_armed SEC(".maps");
+} armed SEC(".maps");
 
 /* The connection an SSL object last moved socket bytes on: for reads OpenSSL serves from its own
  * buffer, without a syscall. */

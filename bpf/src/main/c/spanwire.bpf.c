@@ -515,7 +515,7 @@ static __always_inline int ssl_enter(void *ssl, const void *buf, __u64 count_ptr
 	return 0;
 }
 
-/* Whether every probe of this probe's library is in place (see tls_armed). The cut is where calls
+/* Whether every probe of this probe's library is in place (see armed). The cut is where calls
  * return, as the socket capture's is where bytes move: a request returned before it is not seen,
  * and then neither is its answer, which returns after. */
 static __always_inline bool tls_library_armed(void *ctx)
@@ -525,8 +525,8 @@ static __always_inline bool tls_library_armed(void *ctx)
 		cookie = bpf_get_attach_cookie(ctx);
 	if (!cookie)
 		return true;
-	__u32 zero = 0;
-	__u64 *upto = bpf_map_lookup_elem(&tls_armed, &zero);
+	__u32 key = ARMED_TLS;
+	__u64 *upto = bpf_map_lookup_elem(&armed, &key);
 	return upto && cookie <= *upto;
 }
 

@@ -179,6 +179,14 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     }
   }
 
+  /**
+   * Lets the socket or syscall programs capture (once all are attached), or, for tests, stops them
+   * (armed in maps.h).
+   */
+  synchronized void arm(boolean capturing) {
+    Armed.set(object, Armed.CAPTURE, capturing ? 1 : 0);
+  }
+
   /** The backend this capture runs on (never {@code auto}). */
   public CaptureBackend backend() {
     return backend;
@@ -191,6 +199,7 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     }
     try {
       attach(backend.source());
+      arm(true);
       tls = new TlsLibraries(object, java.nio.file.Path.of("/proc"), config.agentPid(), backend);
       tls.attachSystemLibraries();
       tls.scan();

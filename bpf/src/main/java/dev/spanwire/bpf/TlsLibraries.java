@@ -335,12 +335,7 @@ public final class TlsLibraries implements AutoCloseable {
    * not); tests take it back to 0 to see that unarmed probes capture nothing.
    */
   synchronized void arm(long sequence) {
-    try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-      java.lang.foreign.MemorySegment key = arena.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
-      java.lang.foreign.MemorySegment value = arena.allocate(java.lang.foreign.ValueLayout.JAVA_LONG);
-      value.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, sequence);
-      object.map("tls_armed").update(key, value);
-    }
+    Armed.set(object, Armed.TLS, sequence);
   }
 
   /** Attaches the probes of {@code file} if it defines SSL_read and SSL_write; false otherwise. */
@@ -352,7 +347,7 @@ public final class TlsLibraries implements AutoCloseable {
       return false;
     }
     List<BpfLink> links = new ArrayList<>();
-    // the probes capture nothing until every one of them is in place (tls_armed in maps.h)
+    // the probes capture nothing until every one of them is in place (armed in maps.h)
     long cookie = cookies ? ++attachSequence : 0;
     try {
       for (TlsProbeSites.Site site : sites) {

@@ -363,6 +363,31 @@ class SocketCaptureKernelTest {
     }
   }
 
+  /**
+   * The socket (or syscall) programs capture nothing until all of them are attached: unarmed, a
+   * whole exchange gives no data event; armed again, the next one does.
+   */
+  @Test
+  void socketProgramsCaptureNothingUntilArmed() {
+    try (Server server = Peers.pythonHttpServer(files, "127.0.0.1")) {
+      capture.arm(false);
+      Completed unarmed;
+      try {
+        unarmed = Peers.run(CLIENT_TIMEOUT, "curl", "-sS", "-o", "/dev/null", server.url("/hello.txt")).assertSuccess();
+      } finally {
+        capture.arm(true);
+      }
+      Completed armed = Peers.run(CLIENT_TIMEOUT, "curl", "-sS", "-o", "/dev/null", "-w", "%{size_header} %{size_download}",
+          server.url("/hello.txt")).assertSuccess();
+      String[] sizes = armed.out().split(" ");
+      awaitStream(onlyConnection(armed.pid()), Direction.INGRESS, Long.parseLong(sizes[0]) + Long.parseLong(sizes[1]));
+      // the ring keeps the order: data of the first curl, which ended before the second began,
+      // would have come before the second's
+      assertThat(recorder.snapshot()).filteredOn(e -> e instanceof DataCaptured d && d.pid() == unarmed.pid())
+          .as("data of the unarmed exchange").isEmpty();
+    }
+  }
+
   private static List<DataCaptured> tlsData(long pid) {
     return recorder.snapshot().stream()
         .filter(e -> e instanceof DataCaptured d && d.pid() == pid && d.tls())

@@ -59,46 +59,6 @@ class AgentTlsKernelTest {
   }
 
   /**
-   * An agent started into running HTTPS keep-alive traffic (wrk, one thread and two connections)
-   * pairs every exchange it reports with its own answer: nginx names each request's path in X-Uri.
-   * While a library's probes were attached one by one, wrk's requests could be seen before its
-   * answers were, and every later answer then went to a request before its own (half of all
-   * exchanges wrong in four of six starts). Three starts, each into the same running load.
-   */
-  @Test
-  void anAgentStartedIntoRunningHttpsLoadPairsEveryExchangeRight(@TempDir Path www, @TempDir Path work,
-      @TempDir Path certificates) throws Exception {
-    Peers.require("wrk");
-    Peers.selfSignedCertificate(certificates);
-    Path script = Files.writeString(work.resolve("paths.lua"),
-        "local n = 0\nrequest = function() n = n + 1; return wrk.format(\"GET\", \"/p\" .. n) end\n");
-    Path config = Files.writeString(work.resolve("spanwire.conf"), "spanwire.watch = [{ type = http, name = \"^http-resp$\", "
-        + "field = \"^http_(target|response_header_x_uri)$\", value = \".*\", headers = [\"(?i)^x-uri:\"] }]\n");
-    try (Server nginx = Peers.nginx(www, work, false,
-        "location /p { default_type text/plain; add_header X-Uri $uri always; return 200 $uri; }", certificates)) {
-      Process wrk = Peers.start(List.of("wrk", "-t1", "-c2", "-d60s", "-s", script.toString(), nginx.httpsUrl("/")));
-      try {
-        for (int start = 1; start <= 3; start++) {
-          try (AgentRun agent = AgentRun.start(work.resolve("agent" + start + ".log"), "--config", config.toString(), "--output", "json")) {
-            Await.until("200 answers to wrk in start " + start, TIMEOUT,
-                () -> agent.events(wrk.pid(), "http-resp").size() >= 200, agent::logText);
-            agent.stop();
-            List<JsonNode> answered = agent.events().stream()
-                .filter(e -> !e.at("/body/data/http_response_header_x_uri").isMissingNode()).toList();
-            assertThat(answered).as("wrk's and nginx's exchanges").hasSizeGreaterThanOrEqualTo(200);
-            assertThat(answered).as("start %d: each answer names its own request", start).allSatisfy(e ->
-                assertThat(e.at("/body/data/http_target").asText())
-                    .isEqualTo(e.at("/body/data/http_response_header_x_uri").asText()));
-          }
-        }
-        assertThat(wrk.isAlive()).as("the load ran through all three starts").isTrue();
-      } finally {
-        wrk.destroyForcibly().waitFor();
-      }
-    }
-  }
-
-  /**
    * Java's JSSE is not a library uprobes can see into: its side of a TLS connection on a capture
    * port is one net.close event with the tuple, the bytes and the time, never a parse error;
    * nginx's side (libssl) is a full exchange.
