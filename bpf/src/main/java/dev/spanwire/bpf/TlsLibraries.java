@@ -63,11 +63,11 @@ public final class TlsLibraries implements AutoCloseable {
   private String lastRefusal;
   private boolean refusedForPrivilege;
   private static final int EPERM = 1;
+  private static final int EACCES = 13;
   private static final int EOPNOTSUPP = 95;
   /** Whether the kernel takes attach cookies; each library's probes carry its sequence number. */
   private boolean cookies = true;
   private long attachSequence;
-  private static final int EACCES = 13;
 
   private final String returnSuffix;
 
