@@ -59,4 +59,22 @@ public record ProcessInfo(
   public int hashCode() {
     return 31 * pid + java.util.Objects.hashCode(commandLine);
   }
+
+  /**
+   * Every component, as a record's generated equality compares them, written out: the generated
+   * one goes through method handles, whose inlined chains made the JIT's compilations of the
+   * methods keying maps by a process outgrow the compile memory bound (they then ran as C1 left them).
+   */
+  @Override
+  public boolean equals(Object other) {
+    return other == this
+        || other instanceof ProcessInfo that
+            && pid == that.pid && uid == that.uid && gid == that.gid
+            && java.util.Objects.equals(commandLine, that.commandLine)
+            && java.util.Objects.equals(comm, that.comm)
+            && java.util.Objects.equals(executable, that.executable)
+            && java.util.Objects.equals(serviceName, that.serviceName)
+            && java.util.Objects.equals(containerId, that.containerId)
+            && resourceAttributes.equals(that.resourceAttributes);
+  }
 }

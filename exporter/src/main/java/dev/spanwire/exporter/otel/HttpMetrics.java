@@ -30,6 +30,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Spanwire's HTTP metrics, aggregated per traced process (its own resource) and label set:
@@ -64,7 +65,21 @@ final class HttpMetrics {
   private final AttributeKey<Long> rpcStatus;
 
   /** The labels of one series, cheap to hash; its attributes are built once. */
-  private record Labels(String method, int status, String route, String scheme, String flavor) {}
+  private record Labels(String method, int status, String route, String scheme, String flavor) {
+    // written out: the generated ones go through method handles (see ProcessInfo#equals)
+    @Override
+    public int hashCode() {
+      return (((Objects.hashCode(method) * 31 + status) * 31 + Objects.hashCode(route)) * 31
+          + Objects.hashCode(scheme)) * 31 + Objects.hashCode(flavor);
+    }
+
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof Labels that
+          && status == that.status && Objects.equals(route, that.route) && Objects.equals(method, that.method)
+          && Objects.equals(scheme, that.scheme) && Objects.equals(flavor, that.flavor);
+    }
+  }
   // a gRPC call's series: Labels(rpc method, grpc status or -1, service, "grpc", null)
 
   private static final class Histogram {
@@ -104,23 +119,30 @@ final class HttpMetrics {
     }
   }
 
-  /** One metric of one process: its series by label set, bounded. */
-  private final class Series<T> {
+  /**
+   * One metric of one process: its series by label set, bounded. A series is made by the
+   * subclass, not by a function handed to each lookup: a capturing lambda per lookup was an
+   * allocation per exchange and metric, through the runtime where the caller ran as C1 compiled it.
+   */
+  private abstract class Series<T> {
     final Map<Labels, T> byLabels = new LinkedHashMap<>();
     T overflow;
 
-    T get(Labels labels, java.util.function.Function<Attributes, T> create) {
+    abstract T create(Attributes attributes, long startEpochNanos);
+
+    /** The series of {@code labels}, made starting at {@code startEpochNanos} when it is new. */
+    T get(Labels labels, long startEpochNanos) {
       T series = byLabels.get(labels);
       if (series != null) {
         return series;
       }
       if (byLabels.size() >= cardinalityLimit) {
         if (overflow == null) {
-          overflow = create.apply(Attributes.of(OVERFLOW, true));
+          overflow = create(Attributes.of(OVERFLOW, true), startEpochNanos);
         }
         return overflow;
       }
-      series = create.apply(attributes(labels));
+      series = create(attributes(labels), startEpochNanos);
       byLabels.put(labels, series);
       return series;
     }
@@ -134,19 +156,49 @@ final class HttpMetrics {
     }
   }
 
+  private final class Counters extends Series<Counter> {
+    @Override
+    Counter create(Attributes attributes, long startEpochNanos) {
+      return new Counter(attributes, startEpochNanos);
+    }
+  }
+
+  private final class Histograms extends Series<Histogram> {
+    private final int buckets;
+
+    Histograms(double[] bounds) {
+      this.buckets = bounds.length;
+    }
+
+    @Override
+    Histogram create(Attributes attributes, long startEpochNanos) {
+      return new Histogram(attributes, startEpochNanos, buckets);
+    }
+  }
+
   private final class ProcessSeries {
     final Resource resource;
-    final Series<Counter> requests = new Series<>();
-    final Series<Histogram> serverDuration = new Series<>();
-    final Series<Histogram> clientDuration = new Series<>();
-    final Series<Histogram> rpcServerDuration = new Series<>();
-    final Series<Histogram> rpcClientDuration = new Series<>();
-    final Map<Boolean, Series<Histogram>> requestSize = Map.of(true, new Series<>(), false, new Series<>());
-    final Map<Boolean, Series<Histogram>> responseSize = Map.of(true, new Series<>(), false, new Series<>());
+    final Series<Counter> requests = new Counters();
+    final Series<Histogram> serverDuration = new Histograms(durationBuckets);
+    final Series<Histogram> clientDuration = new Histograms(durationBuckets);
+    final Series<Histogram> rpcServerDuration = new Histograms(rpcBuckets);
+    final Series<Histogram> rpcClientDuration = new Histograms(rpcBuckets);
+    final Series<Histogram> serverRequestSize = new Histograms(sizeBuckets);
+    final Series<Histogram> clientRequestSize = new Histograms(sizeBuckets);
+    final Series<Histogram> serverResponseSize = new Histograms(sizeBuckets);
+    final Series<Histogram> clientResponseSize = new Histograms(sizeBuckets);
     long lastUpdateNanos;
 
     ProcessSeries(Resource resource) {
       this.resource = resource;
+    }
+
+    Series<Histogram> requestSize(boolean server) {
+      return server ? serverRequestSize : clientRequestSize;
+    }
+
+    Series<Histogram> responseSize(boolean server) {
+      return server ? serverResponseSize : clientResponseSize;
     }
   }
 
@@ -220,9 +272,7 @@ final class HttpMetrics {
         Labels labels = new Labels(call.method(), call.statusCode(), call.service(), RpcField.GRPC, null);
         long start = clock.toEpochNanos(exchange.startNanos());
         boolean server = exchange.role() != Role.CLIENT;
-        (server ? series.rpcServerDuration : series.rpcClientDuration)
-            .get(labels, a -> new Histogram(a, start, rpcBuckets.length))
-            .add(Math.max(0, nanos) / 1e6, rpcBuckets);
+        (server ? series.rpcServerDuration : series.rpcClientDuration).get(labels, start).add(Math.max(0, nanos) / 1e6, rpcBuckets);
       }
       return;
     }
@@ -230,22 +280,22 @@ final class HttpMetrics {
         request.method(), exchange.statusCode(), RouteTemplate.of(request.target()),
         exchange.connection().scheme(), HttpField.version(scheme, exchange.version()));
     long start = clock.toEpochNanos(exchange.startNanos());
-    series.requests.get(labels, a -> new Counter(a, start)).value++;
+    series.requests.get(labels, start).value++;
     boolean server = exchange.role() != Role.CLIENT;
     if (exchange.response() != null) {
       HttpMetric metric = server ? HttpMetric.SERVER_DURATION : HttpMetric.CLIENT_DURATION;
       double millis = exchange.durationNanos() / 1e6;
       (server ? series.serverDuration : series.clientDuration)
-          .get(labels, a -> new Histogram(a, start, durationBuckets.length))
+          .get(labels, start)
           .add(millis * metric.millisecondsToUnit(scheme), durationBuckets);
       long responseBytes = exchange.response().bodySize();
       if (responseBytes >= 0) {
-        series.responseSize.get(server).get(labels, a -> new Histogram(a, start, sizeBuckets.length)).add(responseBytes, sizeBuckets);
+        series.responseSize(server).get(labels, start).add(responseBytes, sizeBuckets);
       }
     }
     long requestBytes = request.bodySize();
     if (requestBytes >= 0) {
-      series.requestSize.get(server).get(labels, a -> new Histogram(a, start, sizeBuckets.length)).add(requestBytes, sizeBuckets);
+      series.requestSize(server).get(labels, start).add(requestBytes, sizeBuckets);
     }
   }
 
@@ -264,8 +314,8 @@ final class HttpMetrics {
       addRpcHistogram(metrics, series.resource, RpcMetric.SERVER_DURATION, series.rpcServerDuration, nowEpochNanos);
       addRpcHistogram(metrics, series.resource, RpcMetric.CLIENT_DURATION, series.rpcClientDuration, nowEpochNanos);
       for (boolean server : new boolean[] {true, false}) {
-        addHistogram(metrics, series.resource, HttpMetric.REQUEST_CONTENT_LENGTH, server, series.requestSize.get(server), sizeBuckets, nowEpochNanos);
-        addHistogram(metrics, series.resource, HttpMetric.RESPONSE_CONTENT_LENGTH, server, series.responseSize.get(server), sizeBuckets, nowEpochNanos);
+        addHistogram(metrics, series.resource, HttpMetric.REQUEST_CONTENT_LENGTH, server, series.requestSize(server), sizeBuckets, nowEpochNanos);
+        addHistogram(metrics, series.resource, HttpMetric.RESPONSE_CONTENT_LENGTH, server, series.responseSize(server), sizeBuckets, nowEpochNanos);
       }
       if (nowMonotonicNanos - series.lastUpdateNanos > RELEASE_AFTER_NANOS && !processAlive.test(entry.getKey().pid())) {
         it.remove();

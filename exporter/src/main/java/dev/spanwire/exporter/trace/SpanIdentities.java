@@ -75,6 +75,14 @@ public final class SpanIdentities {
     public int hashCode() {
       return (int) (position * 31 + stream) * 961 + client.getPort() * 31 + server.getPort();
     }
+
+    /** Every component, written out (see {@link dev.spanwire.exporter.exchange.ProcessInfo#equals}: the generated one goes through method handles). */
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof Place that
+          && position == that.position && stream == that.stream
+          && client.equals(that.client) && server.equals(that.server);
+    }
   }
 
   private record Written(SpanIds ids, long startNanos, long connectionId) {}

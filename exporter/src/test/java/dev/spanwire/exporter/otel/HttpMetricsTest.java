@@ -100,6 +100,40 @@ class HttpMetricsTest {
     assertThat(point.getSum()).isCloseTo(5 + 5.000001 + 10 + 10_000 + 10_001 + 60_000, org.assertj.core.data.Offset.offset(1e-6));
   }
 
+  /**
+   * Body sizes go to the histogram of their own side: a server's and a client's exchange of one
+   * process, under the stable names that tell the sides apart (AppScope's name both alike). The
+   * client's GET carries no body and no Content-Length: no request size is recorded for it.
+   */
+  @Test
+  void bodySizesOfServerAndClientExchangesGoToTheirOwnSidesHistograms() {
+    HttpMetrics stable = new HttpMetrics(NamingScheme.OTEL_STABLE, new ProcessResources("h"),
+        InstrumentationScopeInfo.create("spanwire"), CLOCK, 100, alive::contains);
+    ProcessInfo app = Exchanges.process(23, "app", null);
+    alive.add(23);
+    stable.record(Exchanges.exchange(app, Role.SERVER, 1,
+        "POST /orders HTTP/1.1\nHost: h\nContent-Length: 100\n\n" + "o".repeat(100),
+        "HTTP/1.1 201 Created\nContent-Length: 7\n\ncreated", 1_000 * MS, MS));
+    stable.record(Exchanges.exchange(app, Role.CLIENT, 2, "GET /stock HTTP/1.1\nHost: h\n\n",
+        "HTTP/1.1 200 OK\nContent-Length: 300\n\n" + "s".repeat(300), 1_000 * MS, MS));
+    stable.record(Exchanges.exchange(app, Role.CLIENT, 2, "GET /stock HTTP/1.1\nHost: h\n\n",
+        "HTTP/1.1 200 OK\nContent-Length: 40\n\n" + "s".repeat(40), 1_010 * MS, MS));
+    List<MetricData> data = stable.collect(CLOCK.toEpochNanos(2_000 * MS), 2_000 * MS);
+
+    assertThat(sizes(data, "http.server.request.body.size")).containsExactly(1L, 100.0);
+    assertThat(sizes(data, "http.server.response.body.size")).containsExactly(1L, 7.0);
+    assertThat(sizes(data, "http.client.response.body.size")).containsExactly(2L, 340.0);
+    assertThat(data).extracting(MetricData::getName).doesNotContain("http.client.request.body.size");
+  }
+
+  /** The one point of the histogram {@code name}: its count and sum. */
+  private static List<Object> sizes(List<MetricData> data, String name) {
+    MetricData metric = data.stream().filter(m -> m.getName().equals(name)).findFirst().orElseThrow();
+    assertThat(metric.getHistogramData().getPoints()).hasSize(1);
+    io.opentelemetry.sdk.metrics.data.HistogramPointData point = metric.getHistogramData().getPoints().iterator().next();
+    return List.of(point.getCount(), point.getSum());
+  }
+
   private static Set<String> services(List<MetricData> data) {
     Set<String> names = new HashSet<>();
     data.forEach(m -> names.add(m.getResource().getAttribute(ProcessResources.SERVICE_NAME)));
