@@ -318,26 +318,28 @@ final class OtlpSpanEncoder {
     }
   }
 
-  /** A span attribute from a field: String, Long, Double, Boolean, or anything else as its string. */
+  /**
+   * A span attribute from a field: String, Long, Double, Boolean, or anything else as its string.
+   * Tested with instanceof, not a switch on the value's type: that is an invokedynamic call site
+   * (method handles per attribute), and {@link #span}, which inlines this, runs as C1 compiled it.
+   */
   private void fieldValue(ProtoWriter out, String name, Object value) {
     int kv = out.begin(SPAN_ATTRIBUTES);
     out.raw(keyField(name));
     int any = out.begin(KEY_VALUE_VALUE);
-    switch (value) {
-      case String s -> out.string(ANY_STRING, s);
-      case Long l -> {
-        out.tag(ANY_INT, ProtoWriter.VARINT);
-        out.varint(l);
-      }
-      case Double d -> {
-        out.tag(ANY_DOUBLE, ProtoWriter.FIXED64);
-        out.fixed64(Double.doubleToRawLongBits(d));
-      }
-      case Boolean b -> {
-        out.tag(ANY_BOOL, ProtoWriter.VARINT);
-        out.varint(b ? 1 : 0);
-      }
-      default -> out.string(ANY_STRING, String.valueOf(value));
+    if (value instanceof String s) {
+      out.string(ANY_STRING, s);
+    } else if (value instanceof Long l) {
+      out.tag(ANY_INT, ProtoWriter.VARINT);
+      out.varint(l);
+    } else if (value instanceof Double d) {
+      out.tag(ANY_DOUBLE, ProtoWriter.FIXED64);
+      out.fixed64(Double.doubleToRawLongBits(d));
+    } else if (value instanceof Boolean b) {
+      out.tag(ANY_BOOL, ProtoWriter.VARINT);
+      out.varint(b ? 1 : 0);
+    } else {
+      out.string(ANY_STRING, String.valueOf(value));
     }
     out.end(any);
     out.end(kv);
