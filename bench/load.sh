@@ -37,7 +37,8 @@
 # receiver is a JVM (C1 only, serial collector: see below), warmed before the runs (it answers
 # 500 requests of 512 spans of its own): cold, it took ~0.85 s over the agent's first request,
 # whose spans then dropped at the full queue meanwhile, the receiver's start counted against the
-# agent.
+# agent. Its own CPU in the timed runs is printed per 1,000 requests: it shares the measured cores
+# with wrk, nginx and the agent, and so takes from the ratio what a collector elsewhere would not.
 # --otlp-rtt MS makes that receiver answer each request MS after it came, as an endpoint a round
 # trip away (SPANWIRE_OTLP_CONCURRENT_EXPORTS sets the agent's requests in flight).
 #
@@ -226,8 +227,11 @@ median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2
 
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
+# the counting receiver's CPU (0 without -x): it runs on the measured cores, where a collector
+# would usually not, so the timed runs' share of it is printed beside the agent's
+receiver_cpu() { if [ -n "$receiver_pid" ]; then awk '{print $14 + $15}' "/proc/$receiver_pid/stat"; else echo 0; fi; }
 : >"$work/base" ; : >"$work/traced" ; : >"$work/cpu" ; : >"$work/rss" ; : >"$work/stats"
-: >"$work/startup" ; : >"$work/idle" ; : >"$work/seen" ; : >"$work/coverage"
+: >"$work/startup" ; : >"$work/idle" ; : >"$work/seen" ; : >"$work/coverage" ; : >"$work/receiver.cpu"
 for round in $(seq "$rounds"); do
   rps >>"$work/base"
   : >"$work/completed"
@@ -238,7 +242,9 @@ for round in $(seq "$rounds"); do
     bpf_programs >"$work/bpf.before"
   fi
   cpu_before=$(cpu)
+  receiver_before=$(receiver_cpu)
   rps >>"$work/traced"
+  receiver_after=$(receiver_cpu)
   echo $(( $(cpu) - cpu_before )) >>"$work/cpu"
   # the timed run's requests, and the agent's CPU per 1,000 of them
   timed=$(completed)
@@ -252,6 +258,7 @@ for round in $(seq "$rounds"); do
       END {print all / 1e6 * 1000 / n}' "$work/bpf.before" "$work/bpf.after" >>"$work/bpf.per1000"
   fi
   echo "$(( $(cpu) - cpu_before )) $timed" >>"$work/seen"
+  echo "$(( receiver_after - receiver_before )) $timed" >>"$work/receiver.cpu"
   awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status" >>"$work/rss"
   stop_agent
   # every request the load tool completed while the agent ran, against the exchanges of each side
@@ -293,6 +300,8 @@ received="export off"
 if [ -n "$receiver_pid" ]; then
   stop_receiver
   received="$(grep -o 'received spans [0-9]*' "$work/receiver.log" | awk '{print $3}') spans at the OTLP receiver (all rounds)"
+  received="$received; the receiver's own CPU $(awk -v hz="$ticks" '{print 1000 * ($1 / hz) * 1000 / $2}' "$work/receiver.cpu" |
+    median | awk '{printf "%.1f", $1}') ms per 1,000 requests, on the same cores"
   [ "$otlp_rtt" -eq 0 ] || received="$received, which answered each request $otlp_rtt ms after it came"
 fi
 
