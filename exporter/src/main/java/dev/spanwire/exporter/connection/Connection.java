@@ -39,7 +39,7 @@ final class Connection implements SessionContext {
   private ProtocolSession session;
   private static final int MAX_DECIDED = 4096;
   /** Ids decided when requests completed, until their exchanges take them. */
-  private final java.util.IdentityHashMap<Request, SpanIds> idsByRequest = new java.util.IdentityHashMap<>();
+  private final DecidedIds idsByRequest = new DecidedIds();
   private final java.util.HashMap<Long, SpanIds> idsByStream = new java.util.HashMap<>();
   /** This connection's server exchanges whose responses are not complete, oldest first. */
   private final java.util.List<SpanIds> openServer = new java.util.ArrayList<>();
@@ -440,5 +440,54 @@ final class Connection implements SessionContext {
   @Override
   public String toString() {
     return "Connection{" + info.id() + " " + info.role() + " " + info.local() + " <-> " + info.remote() + ", " + session + "}";
+  }
+
+  /**
+   * HTTP/1 requests' ids by request identity, in the order decided. A list searched from its
+   * oldest entry, not an identity map: HTTP/1 takes them in order, so the one wanted is first or
+   * near it, and an identity hash costs a call into the JVM for every new request (its hash is not
+   * in the object yet).
+   */
+  private static final class DecidedIds {
+    private final java.util.ArrayList<Request> requests = new java.util.ArrayList<>(2);
+    private final java.util.ArrayList<SpanIds> ids = new java.util.ArrayList<>(2);
+
+    void put(Request request, SpanIds decided) {
+      int at = indexOf(request);
+      if (at >= 0) {
+        ids.set(at, decided);
+      } else {
+        requests.add(request);
+        ids.add(decided);
+      }
+    }
+
+    /** The ids decided for {@code request}, no longer kept; null when none are. */
+    SpanIds remove(Request request) {
+      int at = indexOf(request);
+      if (at < 0) {
+        return null;
+      }
+      requests.remove(at);
+      return ids.remove(at);
+    }
+
+    private int indexOf(Request request) {
+      for (int i = 0; i < requests.size(); i++) {
+        if (requests.get(i) == request) {
+          return i;
+        }
+      }
+      return -1;
+    }
+
+    int size() {
+      return requests.size();
+    }
+
+    void clear() {
+      requests.clear();
+      ids.clear();
+    }
   }
 }
