@@ -446,7 +446,8 @@ final class Connection implements SessionContext {
    * HTTP/1 requests' ids by request identity, in the order decided. A list searched from its
    * oldest entry, not an identity map: HTTP/1 takes them in order, so the one wanted is first or
    * near it, and an identity hash costs a call into the JVM for every new request (its hash is not
-   * in the object yet).
+   * in the object yet). Requests never taken (dropped after they were announced) stay ahead of the
+   * rest until {@code MAX_DECIDED} clears them, which bounds a search.
    */
   private static final class DecidedIds {
     private final java.util.ArrayList<Request> requests = new java.util.ArrayList<>(2);

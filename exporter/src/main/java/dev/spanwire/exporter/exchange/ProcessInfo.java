@@ -62,8 +62,9 @@ public record ProcessInfo(
 
   /**
    * Every component, as a record's generated equality compares them, written out: the generated
-   * one goes through method handles, whose inlined chains made the JIT's compilations of the
-   * methods keying maps by a process outgrow the compile memory bound (they then ran as C1 left them).
+   * one runs through method handles, a chain of calls per comparison in the C1 code the
+   * per-exchange methods that key maps by a process run as (their C2 compiles outgrow the compile
+   * memory bound), and half the nodes of such a C2 compile where it had room.
    */
   @Override
   public boolean equals(Object other) {

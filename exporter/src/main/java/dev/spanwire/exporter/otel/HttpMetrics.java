@@ -272,7 +272,8 @@ final class HttpMetrics {
         Labels labels = new Labels(call.method(), call.statusCode(), call.service(), RpcField.GRPC, null);
         long start = clock.toEpochNanos(exchange.startNanos());
         boolean server = exchange.role() != Role.CLIENT;
-        (server ? series.rpcServerDuration : series.rpcClientDuration).get(labels, start).add(Math.max(0, nanos) / 1e6, rpcBuckets);
+        (server ? series.rpcServerDuration : series.rpcClientDuration).get(labels, start)
+            .add(Math.max(0, nanos) / 1e6, rpcBuckets);
       }
       return;
     }

@@ -320,8 +320,8 @@ final class OtlpSpanEncoder {
 
   /**
    * A span attribute from a field: String, Long, Double, Boolean, or anything else as its string.
-   * Tested with instanceof, not a switch on the value's type: that is an invokedynamic call site
-   * (method handles per attribute), and {@link #span}, which inlines this, runs as C1 compiled it.
+   * Tested with instanceof, not a switch on the value's type: that is an invokedynamic call site,
+   * method handles per attribute, where an instanceof chain is plain bytecode to either compiler.
    */
   private void fieldValue(ProtoWriter out, String name, Object value) {
     int kv = out.begin(SPAN_ATTRIBUTES);
