@@ -260,10 +260,13 @@ find_jdk() {
   die "no JDK $SPANWIRE_MIN_JDK or newer: set JAVA_HOME to one, or install one under /usr/lib/jvm (e.g. Temurin 25 from adoptium.net)"
 }
 
-# Builds the agent jar with the Maven wrapper, without tests.
+# Builds the agent jar with the Maven wrapper, without tests. The old jar is unlinked first: the
+# shade plugin writes the jar in place, and an agent still running from it (a second ./spanwire
+# after a git pull) reads its classes from that file; unlinked, the running JVM keeps the old one.
 build_agent() {
   local root=$1 java_home=$2
   say "building (first run, or sources changed)"
+  rm -f "$root/exporter/target/spanwire.jar"
   (cd "$root" && JAVA_HOME="$java_home" ./mvnw -B -q -DskipTests package >&2) || die "build failed"
 }
 
