@@ -21,10 +21,11 @@ COPY config/application.conf /etc/spanwire/application.conf
 # OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* / SPANWIRE_* variables) override the file.
 ENV OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317
 # The JVM flags of scripts/lib.sh (SPANWIRE_JAVA_OPTS): a small heap, the serial collector, the C
-# heap trimmed every 10 s in two malloc arenas, a compilation's memory at most 6 MiB (the ring buffer
+# heap trimmed every 10 s in two malloc arenas, blocks of 32,000 bytes and more from mmap (the
+# JIT's arena chunks go back to the system when freed), a compilation's memory at most 6 MiB (the ring buffer
 # reader's loop without its handler inlined), the JVM's own
 # warnings on stderr. (The launcher's
 # ahead-of-time cache is not made here: it is recorded by a run that captures, which a build is not.)
-ENV MALLOC_ARENA_MAX=2
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32000
 ENTRYPOINT ["java", "-Xms16m", "-Xmx32m", "-Xmn10m", "-XX:SurvivorRatio=3", "-XX:+UseSerialGC", "-XX:TrimNativeHeapInterval=10000", "-XX:CompileCommand=quiet", "-XX:CompileCommand=MemLimit,*.*,6m", "-XX:CompileCommand=dontinline,dev.spanwire.bpf.RingBufferReader::handle", "-Xlog:disable", "-Xlog:all=warning:stderr", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/spanwire/spanwire.jar", \
             "--config", "/etc/spanwire/application.conf"]

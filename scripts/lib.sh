@@ -23,7 +23,8 @@ SPANWIRE_BUILD_PACKAGES="clang llvm libbpf-dev libbpf1"
 # left the capture loop to C1. Peak RSS under bench/load.sh -x 99.9-101.5 MiB against
 # 104.4-105.6 at 8 MiB and 111-113 without a limit, capture only 86.2 / 88.8 against 88.4 / 88.7
 # (same jar, alternating runs), agent CPU within the runs' noise. The launcher, the image
-# and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change.
+# and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change (and
+# MALLOC_MMAP_THRESHOLD_, below).
 # The JVM's own warnings go to stderr (its default is stdout, which carries the agent's output).
 : "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn10m -XX:SurvivorRatio=3 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -XX:CompileCommand=quiet -XX:CompileCommand=MemLimit,*.*,6m -XX:CompileCommand=dontinline,dev.spanwire.bpf.RingBufferReader::handle -Xlog:disable -Xlog:all=warning:stderr}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
@@ -214,8 +215,14 @@ exec_agent() {
   local aot
   aot=$(aot_options "$java_home" "$jar" "$@")
   set -f # the options are split into words, never expanded as file names (MemLimit's *.*)
+  # glibc's malloc serves blocks of 32,000 bytes and more from mmap, so they go back to the system
+  # when freed: the JIT compilers' arena chunks (32 KiB, pooled for 5 s) otherwise stay in malloc's
+  # arenas until the next trim, up to 10 s, and a burst of compilations stacked up there (the
+  # JVM's only; what the benchmarks run beside it keeps glibc's default; set it to change).
+  # Three-minute soaks taking turns: peak 98.1 / 97.6 MiB against 105.1 / 101.4, mean 92.1 /
+  # 90.8 against 95.9 / 96.1; bench/pair.sh -r 4: agent CPU B/A 1.012 capture only, 0.993 -x.
   # shellcheck disable=SC2086 # SPANWIRE_JAVA_OPTS and the AOT options are lists of words
-  exec "$java_home/bin/java" $SPANWIRE_JAVA_OPTS $aot \
+  MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-32000} exec "$java_home/bin/java" $SPANWIRE_JAVA_OPTS $aot \
     --enable-native-access=ALL-UNNAMED -jar "$jar" "$@"
 }
 

@@ -373,6 +373,14 @@ class ComposeStackTest {
     String entrypoint = lines.stream().filter(l -> l.startsWith("ENTRYPOINT")).findFirst().orElseThrow();
     assertThat(entrypoint).contains(java.util.Arrays.stream(opts.group(1).trim().split("\\s+"))
         .map(o -> "\"" + o + "\", ").reduce("\"java\", ", String::concat));
+    // and so is the C heap's environment
+    String lib = Files.readString(ROOT.resolve("scripts/lib.sh"));
+    for (String variable : List.of("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_")) {
+      java.util.regex.Matcher value = java.util.regex.Pattern.compile(variable + "=\"?\\$\\{" + variable + ":-(\\d+)}")
+          .matcher(lib);
+      assertThat(value.find()).as(variable + " default in scripts/lib.sh").isTrue();
+      assertThat(lines).as(variable).anyMatch(l -> l.matches("ENV (.* )?" + variable + "=" + value.group(1) + "( .*)?"));
+    }
     List<String> ignored = Files.readAllLines(ROOT.resolve(".dockerignore"));
     assertThat(ignored).contains(".git", "**/target");
   }
