@@ -10,7 +10,7 @@
 #   * HTTP/2 (h2load, 200 requests/s), TLS (wrk over https, paced) and HTTP/2 over TLS (h2load,
 #     ALPN h2, 100 requests/s)
 # The agent runs as ./spanwire runs it (JVM options, ahead-of-time cache). Every minute it prints
-# the agent's RSS, heap after a full GC, the connection tables (the
+# the agent's RSS, its heap in use and old generation (read without a collection), the connection tables (the
 # kernel's conn_info map by bpftool, the pipeline's spanwire.connections), the process registry
 # (spanwire.processes) and the events lost; at the end, once traffic stopped, again after a minute
 # (tables released?), then the exchanges the agent saw against what the clients completed, and
@@ -164,7 +164,18 @@ curl_loop() { # how many curl processes completed, in $work/curl.$1
 
 # to a tenth of a MiB: whole MiB cut 100.9 to 100, which reads as within a goal of 100
 rss() { awk '/VmRSS/ {printf "%.1f\n", $2 / 1024}' "/proc/$agent_pid/status"; }
-heap() { # used heap after a full GC, MiB
+# The heap read without a collection: jstat reads the JVM's shared counters and never attaches. (A
+# full GC forced every minute, as this soak once made for "heap after a full GC", kept the old
+# generation from growing as it grows in a real run: promoted garbage expands it towards -Xmx
+# until a collection is due, and it stays committed, resident.) Prints the heap in use and the old
+# generation's committed size, MiB.
+heap() {
+  local v
+  v=$("$java_home/bin/jstat" -gc "$agent_pid" 2>/dev/null \
+    | awk 'NR == 2 {printf "%.1f %.1f", ($3 + $4 + $6 + $8) / 1024, $7 / 1024}')
+  echo "${v:-? ?}"
+}
+live_heap() { # used heap after a full GC, MiB (once, at the end: it collects)
   "$java_home/bin/jcmd" "$agent_pid" GC.run >/dev/null 2>&1 || true
   # the heap's generations (serial GC: DefNew and Tenured; G1: one line)
   "$java_home/bin/jcmd" "$agent_pid" GC.heap_info 2>/dev/null \
@@ -177,11 +188,11 @@ gauge() { # the agent's latest JSON value of $1
   grep -a "\"_metric\":\"$1\"" "$work/agent.out" | tail -n1 | grep -o '"_value":[0-9.]*' | cut -d: -f2 || true
 }
 lost() { grep -a '"_metric":"spanwire.events.lost"' "$work/agent.out" | grep -o '"_value":[0-9.]*' | cut -d: -f2 | awk '{s += $1} END {print s + 0}'; }
-row() { printf '%-8s %8s %9s %12s %12s %10s %8s\n' "$@"; }
+row() { printf '%-8s %8s %9s %8s %12s %12s %10s %8s\n' "$@"; }
 
 echo "soak: $minutes min; agent pid $agent_pid; nginx :$http (h2c :$h2c, tls :$https, h2 over tls :$h2tls)"
-row minute "rss MiB" "heap MiB" "kernel conns" "java conns" processes lost
-row 0 "$(rss)" "$(heap)" "$(kernel_conns)" "-" "-" 0
+row minute "rss MiB" "heap MiB" "old MiB" "kernel conns" "java conns" processes lost
+row 0 "$(rss)" $(heap) "$(kernel_conns)" "-" "-" 0
 wrk -t1 -c8 -d"${seconds}s" -s "$work/paced.lua" "http://127.0.0.1:$http/" >"$work/wrk.keepalive" 2>&1 & pids+=($!)
 wrk -t1 -c4 -d"${seconds}s" -H "Connection: close" -s "$work/paced.lua" "http://127.0.0.1:$http/" >"$work/wrk.close" 2>&1 & pids+=($!)
 wrk -t1 -c2 -d"${seconds}s" -s "$work/paced.lua" "https://127.0.0.1:$https/" >"$work/wrk.tls" 2>&1 & pids+=($!)
@@ -193,14 +204,15 @@ done
 for i in 1 2; do curl_loop "$i" & pids+=($!); done
 for m in $(seq "$minutes"); do
   sleep 60
-  row "$m" "$(rss)" "$(heap)" "$(kernel_conns)" "$(gauge spanwire.connections)" "$(gauge spanwire.processes)" "$(lost)"
+  row "$m" "$(rss)" $(heap) "$(kernel_conns)" "$(gauge spanwire.connections)" "$(gauge spanwire.processes)" "$(lost)"
 done
 wait "${pids[@]}" 2>/dev/null || true
 pids=()
 sleep 65   # a minute without traffic: idle connections go, exited processes are swept
-row "+1 idle" "$(rss)" "$(heap)" "$(kernel_conns)" "$(gauge spanwire.connections)" "$(gauge spanwire.processes)" "$(lost)"
-# the highest RSS of the agent's life (its JVM attaches the minutes' jcmd too)
+row "+1 idle" "$(rss)" $(heap) "$(kernel_conns)" "$(gauge spanwire.connections)" "$(gauge spanwire.processes)" "$(lost)"
+# the highest RSS of the agent's life, then what its heap holds once collected
 peak=$(awk '/VmHWM/ {printf "%.1f\n", $2 / 1024}' "/proc/$agent_pid/status")
+echo "agent heap after a full GC, idle: $(live_heap) MiB"
 pid=$agent_pid; agent_pid=""
 stop_agent_process "$pid" "$work/agent.log"
 wait "$checker_pid" 2>/dev/null || true
