@@ -214,7 +214,9 @@ public record Redaction(Set<String> headers, List<String> queryWords, String rep
           b.append(argument(arg));
         }
         userNext = USER_OPTIONS.contains(arg);
-        secretNext = !userNext && OPTION_NAME.matcher(arg).matches() && sensitive(arg.replaceFirst("^-+", ""));
+        // an option name has one or two dashes (OPTION_NAME); its name without them, and no
+        // regular expression compiled per argument of every new process (String.replaceFirst)
+        secretNext = !userNext && OPTION_NAME.matcher(arg).matches() && sensitive(arg.substring(arg.startsWith("--") ? 2 : 1));
       }
       start = end + 1;
     }

@@ -77,6 +77,7 @@ class RedactionTest {
     assertThat(redaction.commandLine("curl\0-ualice:s3cret\0http://h/", '\0')).isEqualTo("curl -ualice:REDACTED http://h/");
     assertThat(redaction.commandLine("app\0--password\0hunter2\0--port\08080", '\0')).isEqualTo("app --password REDACTED --port 8080");
     assertThat(redaction.commandLine("app\0--api-key\0k-123\0serve", '\0')).isEqualTo("app --api-key REDACTED serve");
+    assertThat(redaction.commandLine("app\0-password\0hunter2\0-v", '\0')).isEqualTo("app -password REDACTED -v");
     assertThat(redaction.commandLine("curl\0-HAuthorization: Bearer s3cret\0http://h/", '\0')).isEqualTo("curl -HAuthorization: REDACTED http://h/");
     assertThat(redaction.commandLine("curl\0--header=Cookie: id=s3cret\0http://h/", '\0')).isEqualTo("curl --header=Cookie: REDACTED http://h/");
     assertThat(redaction.commandLine("app\0--db-url=postgres://u:pw@db:5432/x", '\0')).isEqualTo("app --db-url=postgres://u:REDACTED@db:5432/x");
