@@ -2,7 +2,7 @@ package dev.spanwire.exporter.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spanwire.exporter.testing.Corpora;
+import dev.spanwire.exporter.deploy.LauncherScript.Run;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.spi.ToolProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,37 +25,16 @@ import org.junit.jupiter.api.io.TempDir;
  * is run, and the test JVM's own classpath has directories, which a cache cannot hold.
  */
 class LauncherAotCacheTest {
-  private static final Path ROOT = Corpora.projectDir();
   private static final String JAVA_HOME = System.getProperty("java.home");
-
-  private record Run(int exit, String out, String err) {}
 
   private static Run bash(Map<String, String> env, String script, String... args) throws IOException, InterruptedException {
     return bash(null, env, script, args);
   }
 
-  /** Runs {@code script} after sourcing scripts/lib.sh, in {@code workingDir} (null: this JVM's). */
   private static Run bash(Path workingDir, Map<String, String> env, String script, String... args)
       throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>(List.of("bash", "-c", ". \"$0\"/scripts/lib.sh; " + script, ROOT.toString()));
-    command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command);
-    if (workingDir != null) {
-      builder.directory(workingDir.toFile());
-    }
-    builder.environment().putAll(env);
-    Path err = Files.createTempFile("launcher", ".err");
-    try {
-      Process process = builder.redirectError(err.toFile()).start();
-      process.getOutputStream().close();
-      byte[] out = process.getInputStream().readAllBytes();
-      assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
-      return new Run(process.exitValue(), new String(out, StandardCharsets.UTF_8), Files.readString(err));
-    } finally {
-      Files.delete(err);
-    }
+    return LauncherScript.run(workingDir, env, List.of(), script, args);
   }
-
 
   /** A jar whose main prints one JSON line per argument and loads a few classes on the way. */
   private static Path jar(Path dir, String name) throws IOException {

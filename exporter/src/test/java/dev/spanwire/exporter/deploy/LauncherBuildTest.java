@@ -2,13 +2,10 @@ package dev.spanwire.exporter.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spanwire.exporter.testing.Corpora;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,8 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
  * still read the old bytes.
  */
 class LauncherBuildTest {
-  private static final Path ROOT = Corpora.projectDir();
-
   @Test
   void aRebuildLeavesTheJarARunningAgentHoldsOpenUnchanged(@TempDir Path tree) throws Exception {
     Path target = Files.createDirectories(tree.resolve("exporter/target"));
@@ -32,16 +27,13 @@ class LauncherBuildTest {
     Files.writeString(mvnw, "#!/usr/bin/env bash\nprintf 'new jar' 1<> exporter/target/spanwire.jar\n");
     assertThat(mvnw.toFile().setExecutable(true)).isTrue();
 
-    String script = ". \"$0\"/scripts/lib.sh; exec 3< \"$1\"/exporter/target/spanwire.jar; "
-        + "build_agent \"$1\" \"$2\" 2>/dev/null; printf '%s|' \"$(cat <&3)\" \"$(cat \"$1\"/exporter/target/spanwire.jar)\"";
-    Process process = new ProcessBuilder(List.of("bash", "-c", script, ROOT.toString(), tree.toString(),
-        System.getProperty("java.home"))).redirectErrorStream(true).start();
-    process.getOutputStream().close();
-    String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    LauncherScript.Run r = LauncherScript.run(null, Map.of(), List.of(),
+        "exec 3< \"$1\"/exporter/target/spanwire.jar; build_agent \"$1\" \"$2\" 2>/dev/null; "
+            + "printf '%s|' \"$(cat <&3)\" \"$(cat \"$1\"/exporter/target/spanwire.jar)\"",
+        tree.toString(), System.getProperty("java.home"));
 
-    assertThat(process.exitValue()).as(out).isZero();
+    assertThat(r.exit()).as(r.out() + r.err()).isZero();
     // the held descriptor reads what it opened; the path names the new build
-    assertThat(out).isEqualTo("old jar|new jar|");
+    assertThat(r.out()).isEqualTo("old jar|new jar|");
   }
 }

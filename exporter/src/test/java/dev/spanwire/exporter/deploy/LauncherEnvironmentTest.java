@@ -2,13 +2,11 @@ package dev.spanwire.exporter.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spanwire.exporter.testing.Corpora;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,20 +18,12 @@ import org.junit.jupiter.api.io.TempDir;
  * prints what it was given.
  */
 class LauncherEnvironmentTest {
-  private static final Path ROOT = Corpora.projectDir();
-
   private static String run(Path javaHome, Map<String, String> env, String script) throws Exception {
-    ProcessBuilder builder = new ProcessBuilder(List.of("bash", "-c",
-        ". \"$0\"/scripts/lib.sh; " + script, ROOT.toString(), javaHome.toString()));
-    builder.environment().remove("MALLOC_MMAP_THRESHOLD_");
-    builder.environment().putAll(env);
-    builder.environment().put("SPANWIRE_AOT", "0");
-    Process process = builder.redirectErrorStream(true).start();
-    process.getOutputStream().close();
-    String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(process.exitValue()).as(out).isZero();
-    return out;
+    Map<String, String> all = new HashMap<>(env);
+    all.put("SPANWIRE_AOT", "0");
+    LauncherScript.Run r = LauncherScript.run(null, all, List.of("MALLOC_MMAP_THRESHOLD_"), script, javaHome.toString());
+    assertThat(r.exit()).as(r.err()).isZero();
+    return r.out();
   }
 
   private static Path standInJdk(Path dir) throws Exception {
