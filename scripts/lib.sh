@@ -5,11 +5,14 @@
 # takes the debug info the kernel and libbpf do not read out of them).
 SPANWIRE_BUILD_PACKAGES="clang llvm libbpf-dev libbpf1"
 # Packages the agent needs at run time.
-# The agent's JVM: a heap that starts at 16 MiB and stops at 32 with a young generation of 10
+# The agent's JVM: a heap that starts at 16 MiB and stops at 24 with a young generation of 10
 # (eden 6, two survivor spaces of 2), and the serial collector, keep its RSS small and leave the
 # cores to the traced programs (a parallel collector's threads would compete with them). The
 # serial collector grows its old generation to the maximum before it collects it, so that is what
-# a busy agent keeps resident (a 64 MiB maximum measured 146-164 MiB of RSS in bench/soak.sh). The
+# a busy agent keeps resident (a 64 MiB maximum measured 146-164 MiB of RSS in bench/soak.sh; a
+# 32 MiB one, old generation 22, 104.1-104.5 per minute once it was full and a peak of 108.0 in
+# 10 minutes of the soak; this 24, old generation 14, 95.6-98.7 from the second minute, peak 102.3,
+# a full collection every 3 minutes taking 42-80 ms, agent CPU under bench/pair.sh -x B/A 0.978). The
 # survivor spaces hold the exchanges in flight at a young collection (about 1.1 MiB under
 # bench/load.sh -x); -Xmn8m's 0.8 MiB overflowed at every collection, the exchanges were promoted
 # and the old generation filled: peak RSS under -x 119-129 MiB against 109-120 with these (same
@@ -26,7 +29,7 @@ SPANWIRE_BUILD_PACKAGES="clang llvm libbpf-dev libbpf1"
 # and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change (and
 # MALLOC_MMAP_THRESHOLD_, below).
 # The JVM's own warnings go to stderr (its default is stdout, which carries the agent's output).
-: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx32m -Xmn10m -XX:SurvivorRatio=3 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -XX:CompileCommand=quiet -XX:CompileCommand=MemLimit,*.*,6m -XX:CompileCommand=dontinline,dev.spanwire.bpf.RingBufferReader::handle -Xlog:disable -Xlog:all=warning:stderr}"
+: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx24m -Xmn10m -XX:SurvivorRatio=3 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -XX:CompileCommand=quiet -XX:CompileCommand=MemLimit,*.*,6m -XX:CompileCommand=dontinline,dev.spanwire.bpf.RingBufferReader::handle -Xlog:disable -Xlog:all=warning:stderr}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 # libisal2 (ISA-L) and libdeflate0: span export's gzip, by the first there (ISA-L at a third of
 # libdeflate's CPU, libdeflate at half of the JDK's zlib's, which is used where neither is).
