@@ -27,5 +27,5 @@ ENV OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317
 # warnings on stderr. (The launcher's
 # ahead-of-time cache is not made here: it is recorded by a run that captures, which a build is not.)
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=32000
-ENTRYPOINT ["java", "-Xms16m", "-Xmx24m", "-Xmn10m", "-XX:SurvivorRatio=3", "-XX:+UseSerialGC", "-XX:TrimNativeHeapInterval=10000", "-XX:CompileCommand=quiet", "-XX:CompileCommand=MemLimit,*.*,6m", "-XX:CompileCommand=dontinline,dev.spanwire.bpf.RingBufferReader::handle", "-Xlog:disable", "-Xlog:all=warning:stderr", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/spanwire/spanwire.jar", \
+ENTRYPOINT ["java", "-Xms16m", "-Xmx24m", "-Xmn10m", "-XX:SurvivorRatio=3", "-XX:+UseSerialGC", "-XX:TrimNativeHeapInterval=10000", "-XX:CompileCommand=quiet", "-XX:CompileCommand=MemLimit,*.*,6m", "-XX:CompileCommand=dontinline,dev.spanwire.bpf.RingBufferReader::handle", "-XX:CompileThresholdScaling=4", "-Xlog:disable", "-Xlog:all=warning:stderr", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/spanwire/spanwire.jar", \
             "--config", "/etc/spanwire/application.conf"]

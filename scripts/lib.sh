@@ -28,8 +28,15 @@ SPANWIRE_BUILD_PACKAGES="clang llvm libbpf-dev libbpf1"
 # (same jar, alternating runs), agent CPU within the runs' noise. The launcher, the image
 # and the benchmarks use these; set SPANWIRE_JAVA_OPTS / MALLOC_ARENA_MAX to change (and
 # MALLOC_MMAP_THRESHOLD_, below).
+# Methods are compiled after four times the JIT's default invocation and loop counts
+# (CompileThresholdScaling=4): the lukewarm paths of short-lived processes, TLS scans and the
+# process registry stay interpreted, and less code, fewer compilations and their memory are
+# kept: in 10 minutes of bench/soak.sh 92.9-93.4 MiB per minute from the fourth, peak 99.5, against
+# 95.6-98.7 and 102.3 without it; bench/pair.sh -x after a minute's warm-up agent CPU B/A 0.993,
+# peak 93.1 against 96.8 MiB (in the first 25 s the hot paths run longer in C1's profiling code:
+# 1.063); an agent started into a running wrk load lost no events in 10 starts.
 # The JVM's own warnings go to stderr (its default is stdout, which carries the agent's output).
-: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx24m -Xmn10m -XX:SurvivorRatio=3 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -XX:CompileCommand=quiet -XX:CompileCommand=MemLimit,*.*,6m -XX:CompileCommand=dontinline,dev.spanwire.bpf.RingBufferReader::handle -Xlog:disable -Xlog:all=warning:stderr}"
+: "${SPANWIRE_JAVA_OPTS:=-Xms16m -Xmx24m -Xmn10m -XX:SurvivorRatio=3 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=10000 -XX:CompileCommand=quiet -XX:CompileCommand=MemLimit,*.*,6m -XX:CompileCommand=dontinline,dev.spanwire.bpf.RingBufferReader::handle -XX:CompileThresholdScaling=4 -Xlog:disable -Xlog:all=warning:stderr}"
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 # libisal2 (ISA-L) and libdeflate0: span export's gzip, by the first there (ISA-L at a third of
 # libdeflate's CPU, libdeflate at half of the JDK's zlib's, which is used where neither is).
