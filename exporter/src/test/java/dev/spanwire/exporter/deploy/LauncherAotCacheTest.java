@@ -28,12 +28,7 @@ class LauncherAotCacheTest {
   private static final String JAVA_HOME = System.getProperty("java.home");
 
   private static Run bash(Map<String, String> env, String script, String... args) throws IOException, InterruptedException {
-    return bash(null, env, script, args);
-  }
-
-  private static Run bash(Path workingDir, Map<String, String> env, String script, String... args)
-      throws IOException, InterruptedException {
-    return LauncherScript.run(workingDir, env, List.of(), script, args);
+    return LauncherScript.run(null, env, List.of(), script, args);
   }
 
   /** A jar whose main prints one JSON line per argument and loads a few classes on the way. */
@@ -73,7 +68,7 @@ class LauncherAotCacheTest {
 
   private static Run launchIn(Path workingDir, Path cache, Path jar, String... args)
       throws IOException, InterruptedException {
-    return bash(workingDir, Map.of("SPANWIRE_CACHE_DIR", cache.toString()),
+    return LauncherScript.run(workingDir, Map.of("SPANWIRE_CACHE_DIR", cache.toString()), List.of(),
         "jar=$1; shift; exec_agent \"" + JAVA_HOME + "\" \"$jar\" \"$@\"", prepend(jar.toString(), args));
   }
 
