@@ -2,7 +2,9 @@
 # End-to-end load harness: wrk against a local nginx, first without the agent, then with the
 # agent capturing (`--output none` unless --output says otherwise, plus whatever AGENT_ARGS says). Prints requests/s of both runs,
 # their ratio, the agent's CPU seconds and peak RSS during the loaded run, the events it lost, and
-# the exchanges it reported against the requests wrk completed while it ran.
+# the exchanges it reported against the requests wrk completed while it ran, and the share of the
+# cores' time nothing ran in either run: wrk and nginx wait on each other, so what the agent adds to
+# that waiting costs requests beside its own CPU.
 #
 #   bench/load.sh [-d SECONDS] [-c CONNECTIONS] [-t THREADS] [-r ROUNDS] [-w SECONDS] [-x [--otlp-rtt MS]]
 #                 [--pid] [--download BYTES] [--upload BYTES] [--close] [--tls] [--h2 [-m STREAMS]] [-k]
@@ -155,9 +157,16 @@ completed() {
 rate() {
   if [ -n "$h2" ]; then awk '/^finished in/ {print $4}' "$work/wrk.out"; else awk '/Requests\/sec/ {print $2}' "$work/wrk.out"; fi
 }
-# requests/s on stdout; the completed request count appended to $work/completed
+# the host's CPU time so far, all cores, in ticks: "idle total" (idle and iowait count as idle)
+host_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t}' /proc/stat; }
+# requests/s on stdout; the completed request count appended to $work/completed, the share of the
+# cores' time that nothing ran during the run (percent) to file $1
 rps() {
+  local before after
+  before=$(host_ticks)
   load "$duration"
+  after=$(host_ticks)
+  echo "$before $after" | awk '{print 100 * ($3 - $1) / ($4 - $2)}' >>"$1"
   completed >>"$work/completed"
   rate
 }
@@ -232,8 +241,9 @@ cpu() { awk '{print $14 + $15}' "/proc/$agent_pid/stat"; }
 receiver_cpu() { if [ -n "$receiver_pid" ]; then awk '{print $14 + $15}' "/proc/$receiver_pid/stat"; else echo 0; fi; }
 : >"$work/base" ; : >"$work/traced" ; : >"$work/cpu" ; : >"$work/rss" ; : >"$work/stats"
 : >"$work/startup" ; : >"$work/idle" ; : >"$work/seen" ; : >"$work/coverage" ; : >"$work/receiver.cpu"
+: >"$work/base.idle" ; : >"$work/traced.idle"
 for round in $(seq "$rounds"); do
-  rps >>"$work/base"
+  rps "$work/base.idle" >>"$work/base"
   : >"$work/completed"
   start_agent
   if [ -n "$kernel_cost" ]; then
@@ -243,7 +253,7 @@ for round in $(seq "$rounds"); do
   fi
   cpu_before=$(cpu)
   receiver_before=$(receiver_cpu)
-  rps >>"$work/traced"
+  rps "$work/traced.idle" >>"$work/traced"
   receiver_after=$(receiver_cpu)
   echo $(( $(cpu) - cpu_before )) >>"$work/cpu"
   # the timed run's requests, and the agent's CPU per 1,000 of them
@@ -280,6 +290,8 @@ cpu_ticks=$(median <"$work/cpu")
 rss_kib=$(sort -n "$work/rss" | tail -n1)
 idle_kib=$(median <"$work/idle")
 startup_ms=$(median <"$work/startup")
+base_idle=$(median <"$work/base.idle")
+traced_idle=$(median <"$work/traced.idle")
 # agent CPU milliseconds per 1,000 requests of the timed runs
 cpu_per_k=$(awk -v hz="$ticks" '{print 1000 * ($1 / hz) * 1000 / $2}' "$work/seen" | median)
 backend=$(sed 's/backend //' "$work/backend")
@@ -291,7 +303,7 @@ if [ -n "$kernel_cost" ]; then
   # per program: calls per timed request and the median of the rounds' ns per call, most called first
   kernel_line="$(median <"$work/bpf.per1000" | awk '{printf "%.1f", $1}') ms per 1,000 requests, in the traced processes' syscalls;$(
     awk '{calls[$1] += $2; asked[$1] += $4; ns[$1] = ns[$1] " " $3} END {for (p in calls) print calls[p] / asked[p], p, ns[p]}' \
-      "$work/bpf.calls" | sort -rn |
+      "$work/bpf.calls" | sort -rg |
       while read -r per name nss; do
         printf ' %s %.2f per request, %s ns each;' "$name" "$per" "$(printf '%s\n' $nss | median)"
       done)"
@@ -309,7 +321,7 @@ awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="
     -v rss="$rss_kib" -v d="$duration" -v conns="$connections" -v thr="$threads" -v s="$stats" \
     -v lost="$lost" -v nproc="$(nproc)" -v made="$made" -v server="$server" -v client="$client" \
     -v tlscalls="$tlscalls" -v received="$received" -v idle="$idle_kib" -v startup="$startup_ms" -v cpk="$cpu_per_k" \
-    -v paired="$paired" -v backend="${backend:-?}" -v scope="${one_pid:+nginx only (--pid)}" \
+    -v paired="$paired" -v bidle="$base_idle" -v tidle="$traced_idle" -v backend="${backend:-?}" -v scope="${one_pid:+nginx only (--pid)}" \
     -v tool="${h2:+h2load -m $streams (HTTP/2)}${close:+wrk, one request per connection,}" -v kernel="$kernel_line" 'BEGIN {
   printf "%s -t%d -c%d -d%ds against nginx on 127.0.0.1, %d cores, median of %d rounds\n", (tool == "" ? "wrk" : tool), thr, conns, d, nproc, rounds
   printf "  agent traces    %s, capture backend %s\n", (scope == "" ? "every process" : scope), backend
@@ -317,6 +329,7 @@ awk -v b="$baseline" -v t="$traced" -v c="$cpu_ticks" -v hz="$ticks" -v rounds="
   printf "  with agent      %10.0f requests/s\n", t
   printf "  ratio           %10.3f (median of the rounds'"'"' own ratios %.3f)\n", t / b, paired
   printf "  agent CPU       %10.2f s per %d s run (%.0f%% of one core)\n", c / hz, d, 100 * c / hz / d
+  printf "  cores idle      %10.1f %% of their time without the agent, %.1f %% with it (medians; nothing ran)\n", bidle, tidle
   xpr = (server + client) / made
   printf "  agent CPU/1000  %10.1f ms per 1,000 requests (%.1f ms per 1,000 exchanges; %.2f exchanges per request)\n", cpk, cpk / xpr, xpr
   if (kernel != "") printf "  kernel CPU/1000  %s\n", kernel
