@@ -46,7 +46,7 @@ import org.openjdk.jmh.infra.Blackhole;
 public class PipelineBenchmark {
   static final int EXCHANGES = 1000;
 
-  @Param({"keepAliveSmallGets", "pipelined", "chunked", "largeHeaders", "connectionPerRequest"})
+  @Param({"keepAliveSmallGets", "nginxPage", "pipelined", "chunked", "largeHeaders", "connectionPerRequest"})
   public String scenario;
 
   private List<SocketEvent> events;
@@ -77,6 +77,12 @@ public class PipelineBenchmark {
       case "keepAliveSmallGets" -> keepAlive(
           "GET /api/items/%d HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n",
           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"ok\": true}\n", 1);
+      // bench/load.sh's own exchange: wrk's request and nginx 1.22's answer with the 17-byte page
+      case "nginxPage" -> keepAlive(
+          "GET / HTTP/1.1\r\nHost: 127.0.0.1:18080\r\n\r\n",
+          "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Fri, 04 Dec 2026 07:54:55 GMT\r\n"
+              + "Content-Type: text/html\r\nContent-Length: 17\r\nLast-Modified: Fri, 04 Dec 2026 03:47:14 GMT\r\n"
+              + "Connection: keep-alive\r\nETag: \"6b1237c2-11\"\r\nAccept-Ranges: bytes\r\n\r\nhello from nginx\n", 1);
       case "pipelined" -> keepAlive(
           "GET /p/%d HTTP/1.1\r\nHost: shop.example\r\n\r\n",
           "HTTP/1.1 204 No Content\r\nServer: bench\r\n\r\n", 10);
