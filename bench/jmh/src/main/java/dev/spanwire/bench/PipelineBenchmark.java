@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -161,10 +162,42 @@ public class PipelineBenchmark {
     return events;
   }
 
+  /**
+   * The thread sleeps this long before each batch of {@link #exchangesAfterIdle}, untimed: the
+   * agent's reader works in batches between sleeps (woken at an eighth of the ring or by its poll
+   * timer, about 25 times a second under {@code bench/load.sh}), and its core goes idle or runs
+   * the traced processes meanwhile.
+   */
+  @State(Scope.Thread)
+  public static class Idle {
+    @Param({"10"})
+    public int idleMillis;
+
+    @Setup(Level.Invocation)
+    public void sleep() {
+      LockSupport.parkNanos(idleMillis * 1_000_000L);
+    }
+  }
+
   /** One connection's life: open, {@value #EXCHANGES} exchanges, close. */
   @Benchmark
   @OperationsPerInvocation(EXCHANGES)
   public long exchanges() {
+    return run();
+  }
+
+  /**
+   * {@link #exchanges} right after the thread slept (see {@link Idle}), the sleep not timed: the
+   * same work as a woken reader meets it, its core having been idle. Compare with {@link
+   * #exchanges} in the same run.
+   */
+  @Benchmark
+  @OperationsPerInvocation(EXCHANGES)
+  public long exchangesAfterIdle(Idle idle) {
+    return run();
+  }
+
+  private long run() {
     long before = sink.exchanges;
     for (SocketEvent event : events) {
       pipeline.onEvent(event);
