@@ -47,8 +47,17 @@ import org.openjdk.jmh.infra.Blackhole;
 public class PipelineBenchmark {
   static final int EXCHANGES = 1000;
 
-  @Param({"keepAliveSmallGets", "nginxPage", "pipelined", "chunked", "largeHeaders", "connectionPerRequest"})
+  @Param({"keepAliveSmallGets", "nginxPage", "nginxPageBothEnds", "pipelined", "chunked", "largeHeaders",
+      "connectionPerRequest"})
   public String scenario;
+
+  /** wrk's request and nginx 1.22's answer with the 17-byte page: the exchange bench/load.sh makes. */
+  static final String NGINX_REQUEST = "GET / HTTP/1.1\r\nHost: 127.0.0.1:18080\r\n\r\n";
+  static final String NGINX_RESPONSE = "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Fri, 04 Dec 2026 07:54:55 GMT\r\n"
+      + "Content-Type: text/html\r\nContent-Length: 17\r\nLast-Modified: Fri, 04 Dec 2026 03:47:14 GMT\r\n"
+      + "Connection: keep-alive\r\nETag: \"6b1237c2-11\"\r\nAccept-Ranges: bytes\r\n\r\nhello from nginx\n";
+  /** Connections of {@link #bothEnds}, as wrk -c16 makes. */
+  static final int CONNECTIONS = 16;
 
   private List<SocketEvent> events;
   private ConnectionTracker pipeline;
@@ -71,19 +80,21 @@ public class PipelineBenchmark {
     sink = new CountingSink();
     sink.blackhole = blackhole;
     // the linking window off: a server on loopback whose client is not in the benchmark would wait
-    // 50 ms for it; this measures parsing and pairing, the window is a delay, not work
-    pipeline = new ConnectionTracker(sink, PipelineSettings.defaults().withTraces(
-        dev.spanwire.exporter.trace.TraceSettings.defaults().withLinkingWindow(java.time.Duration.ZERO)));
+    // 50 ms for it; this measures parsing and pairing, the window is a delay, not work. With both
+    // ends traced, as bench/load.sh traces the host, the linking at its default window: each
+    // client write comes before the server's read of it, so no exchange waits.
+    PipelineSettings settings = scenario.equals("nginxPageBothEnds")
+        ? PipelineSettings.defaults()
+        : PipelineSettings.defaults().withTraces(
+            dev.spanwire.exporter.trace.TraceSettings.defaults().withLinkingWindow(java.time.Duration.ZERO));
+    pipeline = new ConnectionTracker(sink, settings);
     events = switch (scenario) {
       case "keepAliveSmallGets" -> keepAlive(
           "GET /api/items/%d HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n",
           "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"ok\": true}\n", 1);
       // bench/load.sh's own exchange: wrk's request and nginx 1.22's answer with the 17-byte page
-      case "nginxPage" -> keepAlive(
-          "GET / HTTP/1.1\r\nHost: 127.0.0.1:18080\r\n\r\n",
-          "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Fri, 04 Dec 2026 07:54:55 GMT\r\n"
-              + "Content-Type: text/html\r\nContent-Length: 17\r\nLast-Modified: Fri, 04 Dec 2026 03:47:14 GMT\r\n"
-              + "Connection: keep-alive\r\nETag: \"6b1237c2-11\"\r\nAccept-Ranges: bytes\r\n\r\nhello from nginx\n", 1);
+      case "nginxPage" -> keepAlive(NGINX_REQUEST, NGINX_RESPONSE, 1);
+      case "nginxPageBothEnds" -> bothEnds(NGINX_REQUEST, NGINX_RESPONSE);
       case "pipelined" -> keepAlive(
           "GET /p/%d HTTP/1.1\r\nHost: shop.example\r\n\r\n",
           "HTTP/1.1 204 No Content\r\nServer: bench\r\n\r\n", 10);
@@ -132,6 +143,49 @@ public class PipelineBenchmark {
   }
 
   /**
+   * {@value #EXCHANGES} exchanges from {@code EXCHANGES / 2} requests, each seen from both ends: a
+   * client (wrk) and a server (nginx) process on loopback, {@value #CONNECTIONS} keep-alive
+   * connections taking turns, each end's connection reported from its start. Per request, in the
+   * order the ring buffer has them: the client's write, the server's read, the server's write, the
+   * client's read; the client's exchange and the server's are linked into one trace.
+   */
+  private static List<SocketEvent> bothEnds(String request, String response) {
+    InetSocketAddress server = new InetSocketAddress("127.0.0.1", 18080);
+    byte[] in = request.getBytes(StandardCharsets.ISO_8859_1);
+    byte[] out = response.getBytes(StandardCharsets.ISO_8859_1);
+    List<SocketEvent> events = new ArrayList<>();
+    long time = 1_000_000;
+    for (int c = 0; c < CONNECTIONS; c++) {
+      InetSocketAddress client = new InetSocketAddress("127.0.0.1", 50000 + c);
+      events.add(new ConnectionOpened(clientId(c), 200, 201, 10 + c, time += 1000, 0, 0, client, server, Role.CLIENT, "wrk", "wrk"));
+      events.add(new ConnectionOpened(serverId(c), 100, 100, 10 + c, time += 1000, 0, 0, server, client, Role.SERVER, "nginx", "nginx"));
+    }
+    for (int i = 0; i < EXCHANGES / 2; i++) {
+      int c = i % CONNECTIONS;
+      long at = i / CONNECTIONS;
+      events.add(new DataCaptured(clientId(c), 200, 201, 10 + c, time += 1000, Direction.EGRESS, Source.WRITE, at * in.length, in.length, in));
+      events.add(new DataCaptured(serverId(c), 100, 100, 10 + c, time += 1000, Direction.INGRESS, Source.RECVFROM, at * in.length, in.length, in));
+      events.add(new DataCaptured(serverId(c), 100, 100, 10 + c, time += 1000, Direction.EGRESS, Source.WRITEV, at * out.length, out.length, out));
+      events.add(new DataCaptured(clientId(c), 200, 201, 10 + c, time += 1000, Direction.INGRESS, Source.READ, at * out.length, out.length, out));
+    }
+    long requests = EXCHANGES / 2 / CONNECTIONS;
+    for (int c = 0; c < CONNECTIONS; c++) {
+      long sent = requests + (c < EXCHANGES / 2 % CONNECTIONS ? 1 : 0);
+      events.add(new ConnectionClosed(clientId(c), 200, 201, 10 + c, time += 1000, sent * in.length, sent * out.length));
+      events.add(new ConnectionClosed(serverId(c), 100, 100, 10 + c, time += 1000, sent * out.length, sent * in.length));
+    }
+    return events;
+  }
+
+  private static long clientId(int connection) {
+    return 2L * connection + 1;
+  }
+
+  private static long serverId(int connection) {
+    return 2L * connection + 2;
+  }
+
+  /**
    * {@value #EXCHANGES} exchanges on one server connection; {@code batch} requests share an event
    * (pipelining), and so do their responses.
    */
@@ -163,7 +217,7 @@ public class PipelineBenchmark {
   }
 
   /**
-   * The thread sleeps this long before each batch of {@link #exchangesAfterIdle}, untimed: the
+   * A sleep of {@code idleMillis} before each batch of {@link #exchangesAfterIdle}, untimed: the
    * agent's reader works in batches between sleeps (woken at an eighth of the ring or by its poll
    * timer, about 25 times a second under {@code bench/load.sh}), and its core goes idle or runs
    * the traced processes meanwhile.
