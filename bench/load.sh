@@ -227,8 +227,11 @@ bpf_programs() {
   local names=""
   command -v bpftool >/dev/null && names=$(bpftool prog show 2>/dev/null | awk -F'[: ]+' '/^[0-9]+:/ {
     for (i = 2; i < NF; i++) if ($i == "name") print $1, $(i + 1) }')
+  # an fd the agent closed between the listing and the read is not a program's: its failed read
+  # must not fail the loop (as the last iteration it failed the pipeline, and set -e ended the
+  # harness without a word: one -k run in five, an empty log)
   for f in /proc/"$agent_pid"/fdinfo/*; do
-    awk '/^prog_id:/ {id = $2} /^run_cnt:/ {c = $2} /^run_time_ns:/ {t = $2} END {if (id != "" && c != "") print id, c, t}' "$f" 2>/dev/null
+    awk '/^prog_id:/ {id = $2} /^run_cnt:/ {c = $2} /^run_time_ns:/ {t = $2} END {if (id != "" && c != "") print id, c, t}' "$f" 2>/dev/null || true
   done | sort -u | awk -v names="$names" 'BEGIN {n = split(names, l, "\n"); for (i = 1; i <= n; i++) {split(l[i], w, " "); name[w[1]] = w[2]}}
     {print $1, ($1 in name ? name[$1] : "prog" $1), $2, $3}'
 }
