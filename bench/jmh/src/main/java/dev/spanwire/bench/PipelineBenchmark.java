@@ -16,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -160,19 +159,18 @@ public class PipelineBenchmark {
       events.add(new ConnectionOpened(clientId(c), 200, 201, 10 + c, time += 1000, 0, 0, client, server, Role.CLIENT, "wrk", "wrk"));
       events.add(new ConnectionOpened(serverId(c), 100, 100, 10 + c, time += 1000, 0, 0, server, client, Role.SERVER, "nginx", "nginx"));
     }
+    long[] sent = new long[CONNECTIONS]; // requests so far on each connection
     for (int i = 0; i < EXCHANGES / 2; i++) {
       int c = i % CONNECTIONS;
-      long at = i / CONNECTIONS;
+      long at = sent[c]++;
       events.add(new DataCaptured(clientId(c), 200, 201, 10 + c, time += 1000, Direction.EGRESS, Source.WRITE, at * in.length, in.length, in));
       events.add(new DataCaptured(serverId(c), 100, 100, 10 + c, time += 1000, Direction.INGRESS, Source.RECVFROM, at * in.length, in.length, in));
       events.add(new DataCaptured(serverId(c), 100, 100, 10 + c, time += 1000, Direction.EGRESS, Source.WRITEV, at * out.length, out.length, out));
       events.add(new DataCaptured(clientId(c), 200, 201, 10 + c, time += 1000, Direction.INGRESS, Source.READ, at * out.length, out.length, out));
     }
-    long requests = EXCHANGES / 2 / CONNECTIONS;
     for (int c = 0; c < CONNECTIONS; c++) {
-      long sent = requests + (c < EXCHANGES / 2 % CONNECTIONS ? 1 : 0);
-      events.add(new ConnectionClosed(clientId(c), 200, 201, 10 + c, time += 1000, sent * in.length, sent * out.length));
-      events.add(new ConnectionClosed(serverId(c), 100, 100, 10 + c, time += 1000, sent * out.length, sent * in.length));
+      events.add(new ConnectionClosed(clientId(c), 200, 201, 10 + c, time += 1000, sent[c] * in.length, sent[c] * out.length));
+      events.add(new ConnectionClosed(serverId(c), 100, 100, 10 + c, time += 1000, sent[c] * out.length, sent[c] * in.length));
     }
     return events;
   }
@@ -228,12 +226,12 @@ public class PipelineBenchmark {
     public int idleMillis;
 
     @Setup(Level.Invocation)
-    public void sleep() {
-      LockSupport.parkNanos(idleMillis * 1_000_000L);
+    public void sleep() throws InterruptedException {
+      Thread.sleep(idleMillis);
     }
   }
 
-  /** One connection's life: open, {@value #EXCHANGES} exchanges, close. */
+  /** The scenario's events once: its connections opened, {@value #EXCHANGES} exchanges, closed. */
   @Benchmark
   @OperationsPerInvocation(EXCHANGES)
   public long exchanges() {
