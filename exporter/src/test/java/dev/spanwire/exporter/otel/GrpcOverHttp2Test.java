@@ -1,5 +1,6 @@
 package dev.spanwire.exporter.otel;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -89,6 +90,23 @@ class GrpcOverHttp2Test {
     assertEquals(1, received.size());
     assertEquals(request, received.get(0));
     assertEquals("spanwire-test/1.0", userAgents.get(0).split(" ")[0]);
+  }
+
+  @Test
+  void callAfterCallWakesTheDeadlineWatchdogOnlyOnItsOwnPeriod() throws Exception {
+    // a 10 s timeout: the watchdog looks at the deadlines once a second; calls that follow each
+    // other (each armed while none is, as a busy exporter's are) must not wake it each time
+    int port = startServer(0, 0);
+    sender = new GrpcOverHttp2(config(port, gzip(), Duration.ofSeconds(10)));
+    long start = System.nanoTime();
+    int calls = 200;
+    for (int i = 0; i < calls; i++) {
+      assertEquals(GrpcStatusCode.OK, send(request(10, 20)).getStatusCode());
+    }
+    long seconds = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+    assertEquals(calls, received.size());
+    // its first look, one a second since, and one that may be under way
+    assertThat(sender.watchdogPasses()).isBetween(1L, seconds + 2);
   }
 
   @Test
