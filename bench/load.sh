@@ -73,6 +73,8 @@ done
 [[ $otlp_rtt =~ ^[0-9]+$ ]] || die "--otlp-rtt takes whole milliseconds, got $otlp_rtt"
 [ "$otlp_rtt" -eq 0 ] || [ -n "$export" ] || die "--otlp-rtt needs -x"
 ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_RUNTIME_PACKAGES nginx-light wrk nghttp2-client
+# bpftool names the BPF programs in -k's kernel cost line (prog<ID> without it)
+[ -z "$kernel_cost" ] || ensure_available_packages bpftool
 java_home=$(find_jdk)
 [ -n "${AGENT_JAR:-}" ] || ! agent_stale "$root" || build_agent "$root" "$java_home"
 
