@@ -223,20 +223,6 @@ if recording; then
   # with them, 1.2-1.7 times the spans the rounds exported)
   stop_receiver; start_receiver
 fi
-# the agent's BPF programs, from its program fds' fdinfo: "id name run_cnt run_time_ns" lines
-# (names from bpftool where it is installed)
-bpf_programs() {
-  local names=""
-  command -v bpftool >/dev/null && names=$(bpftool prog show 2>/dev/null | awk -F'[: ]+' '/^[0-9]+:/ {
-    for (i = 2; i < NF; i++) if ($i == "name") print $1, $(i + 1) }')
-  # an fd the agent closed between the listing and the read is not a program's: its failed read
-  # must not fail the loop (as the last iteration it failed the pipeline, and set -e ended the
-  # harness without a word: one -k run in five, an empty log)
-  for f in /proc/"$agent_pid"/fdinfo/*; do
-    awk '/^prog_id:/ {id = $2} /^run_cnt:/ {c = $2} /^run_time_ns:/ {t = $2} END {if (id != "" && c != "") print id, c, t}' "$f" 2>/dev/null || true
-  done | sort -u | awk -v names="$names" 'BEGIN {n = split(names, l, "\n"); for (i = 1; i <= n; i++) {split(l[i], w, " "); name[w[1]] = w[2]}}
-    {print $1, ($1 in name ? name[$1] : "prog" $1), $2, $3}'
-}
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 
 ticks=$(getconf CLK_TCK)
@@ -254,7 +240,7 @@ for round in $(seq "$rounds"); do
   if [ -n "$kernel_cost" ]; then
     [ -n "$stats_were" ] || stats_were=$(sysctl -n kernel.bpf_stats_enabled)
     sysctl -qw kernel.bpf_stats_enabled=1
-    bpf_programs >"$work/bpf.before"
+    bpf_programs "$agent_pid" >"$work/bpf.before"
   fi
   cpu_before=$(cpu)
   receiver_before=$(receiver_cpu)
@@ -264,7 +250,7 @@ for round in $(seq "$rounds"); do
   # the timed run's requests, and the agent's CPU per 1,000 of them
   timed=$(completed)
   if [ -n "$kernel_cost" ]; then
-    bpf_programs >"$work/bpf.after"
+    bpf_programs "$agent_pid" >"$work/bpf.after"
     restore_bpf_stats
     # this round's run time and calls of each program, and in all per 1,000 requests
     awk -v n="$timed" 'NR == FNR {cnt[$1] = $3; ns[$1] = $4; next}

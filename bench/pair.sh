@@ -4,7 +4,7 @@
 # fixed work took 0.26-0.54 s of CPU from one second to the next, and bench/load.sh's rounds (one
 # agent, then the other) swung more than the changes they were to tell apart.
 #
-#   bench/pair.sh [-d SECONDS] [-r ROUNDS] [-w SECONDS] [-c CONNECTIONS] [-t THREADS] [-x] [--close]
+#   bench/pair.sh [-d SECONDS] [-r ROUNDS] [-w SECONDS] [-c CONNECTIONS] [-t THREADS] [-x] [--close] [-k]
 #
 # Side A runs AGENT_JAR_A (default: this build) with SPANWIRE_JAVA_OPTS_A (default: ./spanwire's
 # JVM options), side B AGENT_JAR_B with SPANWIRE_JAVA_OPTS_B; AGENT_ARGS go to both. Each round
@@ -23,24 +23,35 @@
 # (recorded by an untimed first run, as bench/load.sh does; SPANWIRE_AOT=0: none). --close sends
 # each request on a connection of its own (wrk with Connection: close), as bench/load.sh --close.
 #
+# -k (--kernel-cost) also reports what each side's BPF programs cost during the timed runs, from the
+# kernel's BPF statistics (on for those runs only): ns per run of each program, both sides' programs
+# running on the very same syscalls. The side attached first runs first and meets the cache misses
+# (the caller's buffer, the socket, the task) that the other then finds warm, 100-200 ns a run on
+# the 2-core guest: the rounds alternate which side starts first, so take an even number of them.
+# Where the throughput swings too much to tell two builds' programs apart by bench/load.sh -k, this
+# tells them apart on the same calls.
+#
 # An A/A run (nothing set) shows the harness's own spread: on such a guest a few percent a round.
 # Bounded: every run lasts its seconds; everything talks to 127.0.0.1 only.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$root/scripts/lib.sh"
 
-duration=20 rounds=3 warmup=10 connections=50 threads=1 export="" close=()
-usage() { echo "usage: $0 [-d seconds] [-r rounds] [-w seconds] [-c connections] [-t threads] [-x] [--close]" >&2; exit 2; }
+duration=20 rounds=3 warmup=10 connections=50 threads=1 export="" close=() kernel_cost=""
+usage() { echo "usage: $0 [-d seconds] [-r rounds] [-w seconds] [-c connections] [-t threads] [-x] [--close] [-k]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift ;; -r) rounds=$2; shift ;; -w) warmup=$2; shift ;;
     -c) connections=$2; shift ;; -t) threads=$2; shift ;; -x) export=1 ;; --close) close=(-H "Connection: close") ;;
+    -k|--kernel-cost) kernel_cost=1 ;;
     *) usage ;;
   esac
   shift
 done
 [ "$(id -u)" -eq 0 ] || die "the harness loads BPF programs: run it as root"
 ensure_packages $SPANWIRE_BUILD_PACKAGES $SPANWIRE_RUNTIME_PACKAGES nginx-light wrk curl
+# bpftool names the BPF programs in -k's lines (prog<ID> without it)
+[ -z "$kernel_cost" ] || ensure_available_packages bpftool
 java_home=$(find_jdk)
 [ -n "${AGENT_JAR_A:-}" ] && [ -n "${AGENT_JAR_B:-}" ] || ! agent_stale "$root" || build_agent "$root" "$java_home"
 jar_a=${AGENT_JAR_A:-$root/exporter/target/spanwire.jar}
@@ -50,8 +61,10 @@ opts_a=${SPANWIRE_JAVA_OPTS_A:-$SPANWIRE_JAVA_OPTS}
 opts_b=${SPANWIRE_JAVA_OPTS_B:-$SPANWIRE_JAVA_OPTS}
 
 work=$(mktemp -d /tmp/spanwire-pair.XXXXXX)
-pid_a="" pid_b="" nginx_pid="" receiver_pid=""
+pid_a="" pid_b="" nginx_pid="" receiver_pid="" stats_were=""
+restore_bpf_stats() { [ -z "$stats_were" ] || sysctl -qw kernel.bpf_stats_enabled="$stats_were" || true; }
 cleanup() {
+  restore_bpf_stats
   for p in $pid_a $pid_b $receiver_pid $nginx_pid; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -119,9 +132,26 @@ for round in $(seq "$rounds"); do
   first=A; [ $((round % 2)) = 1 ] || first=B
   start_both "$first"
   load "$warmup"
+  if [ -n "$kernel_cost" ]; then
+    [ -n "$stats_were" ] || stats_were=$(sysctl -n kernel.bpf_stats_enabled)
+    sysctl -qw kernel.bpf_stats_enabled=1
+    bpf_programs "$pid_a" >"$work/bpf.A.before"
+    bpf_programs "$pid_b" >"$work/bpf.B.before"
+  fi
   a0=$(cpu "$pid_a") b0=$(cpu "$pid_b")
   load "$duration"
   a1=$(cpu "$pid_a") b1=$(cpu "$pid_b")
+  if [ -n "$kernel_cost" ]; then
+    bpf_programs "$pid_a" >"$work/bpf.A.after"
+    bpf_programs "$pid_b" >"$work/bpf.B.after"
+    restore_bpf_stats
+    # each side's programs this round: "side name runs ns-per-run", most run first
+    for side in A B; do
+      awk -v side="$side" 'NR == FNR {cnt[$1] = $3; ns[$1] = $4; next}
+        ($1 in cnt) && $3 > cnt[$1] {c = $3 - cnt[$1]; printf "%s %s %d %.1f\n", side, $2, c, ($4 - ns[$1]) / c}' \
+        "$work/bpf.$side.before" "$work/bpf.$side.after" | sort -k3,3nr >"$work/bpf.$side.round"
+    done
+  fi
   requests=$(awk '/ requests in / {print $1}' "$work/wrk.out")
   ha=$(hwm "$pid_a") hb=$(hwm "$pid_b")
   stop_both
@@ -136,6 +166,10 @@ for round in $(seq "$rounds"); do
       "$(grep -o ', exchanges [0-9]*' <<<"$line" | awk '{print $3}')" \
       "$(grep -o 'records [0-9]*, lost in kernel [0-9]*' <<<"$line" | awk '{print $6}')" \
       "$([ -z "$export" ] || grep -o ', spans exported [0-9]*, spans dropped [0-9]*' <<<"$line")"
+    if [ -n "$kernel_cost" ]; then
+      printf '  %s kernel:%s\n' "$side" "$(awk '{printf " %s %d runs, %.0f ns each;", $2, $3, $4}' "$work/bpf.$side.round")"
+      cat "$work/bpf.$side.round" >>"$work/bpf.all"
+    fi
   done
 done
 a=$(awk -v hz="$ticks" '{print 1e6 * $4 / hz / $3}' "$work/rounds" | median)
@@ -152,3 +186,12 @@ printf '  A %s %s\n  B %s %s\n' "$jar_a" "$opts_a" "$jar_b" "$opts_b"
 awk -v a="$a" -v b="$b" -v r="$ratio" -v pa="$peak_a" -v pb="$peak_b" 'BEGIN {
   printf "  agent CPU/1000  A %.2f, B %.2f ms per 1,000 requests (medians); B/A %.3f (median of the rounds'"'"' ratios)\n", a, b, r
   printf "  peak RSS        A %.1f, B %.1f MiB\n", pa / 1024, pb / 1024 }'
+if [ -n "$kernel_cost" ]; then
+  # per program run in every round by both sides: the median of the rounds' ns per run, and B/A
+  printf '  kernel ns/run  %s\n' "$(
+    for name in $(awk '{print $2}' "$work/bpf.all" | sort | uniq -c | awk -v n="$rounds" '$1 == 2 * n {print $2}'); do
+      na=$(awk -v p="$name" '$1 == "A" && $2 == p {print $4}' "$work/bpf.all" | median)
+      nb=$(awk -v p="$name" '$1 == "B" && $2 == p {print $4}' "$work/bpf.all" | median)
+      awk -v p="$name" -v a="$na" -v b="$nb" 'BEGIN {printf "%s A %.0f, B %.0f (B/A %.3f); ", p, a, b, b / a}'
+    done)"
+fi

@@ -85,6 +85,22 @@ http {
 CONF
 }
 
+# The BPF programs of the agent whose pid is "$1", from its program fds' fdinfo: "id name run_cnt
+# run_time_ns" lines (run times while kernel.bpf_stats_enabled is on; names from bpftool where it is
+# installed, prog<ID> otherwise), for the harnesses' kernel cost.
+bpf_programs() {
+  local pid=$1 names=""
+  command -v bpftool >/dev/null && names=$(bpftool prog show 2>/dev/null | awk -F'[: ]+' '/^[0-9]+:/ {
+    for (i = 2; i < NF; i++) if ($i == "name") print $1, $(i + 1) }')
+  # an fd the agent closed between the listing and the read is not a program's: its failed read
+  # must not fail the loop (as the last iteration it failed the pipeline, and set -e ended the
+  # harness without a word: one -k run in five, an empty log)
+  for f in /proc/"$pid"/fdinfo/*; do
+    awk '/^prog_id:/ {id = $2} /^run_cnt:/ {c = $2} /^run_time_ns:/ {t = $2} END {if (id != "" && c != "") print id, c, t}' "$f" 2>/dev/null || true
+  done | sort -u | awk -v names="$names" 'BEGIN {n = split(names, l, "\n"); for (i = 1; i <= n; i++) {split(l[i], w, " "); name[w[1]] = w[2]}}
+    {print $1, ($1 in name ? name[$1] : "prog" $1), $2, $3}'
+}
+
 # A free TCP port on 127.0.0.1, for the benchmark harnesses' servers.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
