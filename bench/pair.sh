@@ -29,7 +29,8 @@
 # (the caller's buffer, the socket, the task) that the other then finds warm, 100-200 ns a run on
 # the 2-core guest: the rounds alternate which side starts first, so take an even number of them.
 # Where the throughput swings too much to tell two builds' programs apart by bench/load.sh -k, this
-# tells them apart on the same calls.
+# tells them apart on the same calls. Programs are matched by the names bpftool gives (installed
+# where the distribution offers it); without it only the rounds' lines are printed.
 #
 # An A/A run (nothing set) shows the harness's own spread: on such a guest a few percent a round.
 # Bounded: every run lasts its seconds; everything talks to 127.0.0.1 only.
