@@ -751,12 +751,12 @@ static __always_inline void emit_skipped(__u64 pid_tgid, __s32 fd, __u64 key, co
 
 /*
  * The one data path every capture source calls: bytes moved on socket fd of the current task,
- * in direction dir, found where src says, len of them, at timestamp_ns (0: now, or for the socket
- * capture's send the time its start stamped). A source that knows the struct sock (the socket
- * capture) passes it and keys the connection by its address; one that does not (the syscall
- * capture) passes NULL and keys by tgid<<32|fd, checking the fd still names the socket. It finds
- * (or starts) the connection, decides on first bytes whether it is traced, advances the stream
- * position of src's layer and emits the data event.
+ * in direction dir, found where src says, len of them, at timestamp_ns (0: now, read once the
+ * connection is not ignored, or for the socket capture's send the time its start stamped). A
+ * source that knows the struct sock (the socket capture) passes it and keys the connection by its
+ * address; one that does not (the syscall capture) passes NULL and keys by tgid<<32|fd, checking
+ * the fd still names the socket. It finds (or starts) the connection, decides on first bytes
+ * whether it is traced, advances the stream position of src's layer and emits the data event.
  */
 static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, struct sock *sock,
 					 enum direction dir, const struct data_source *src, long len,
@@ -775,8 +775,6 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 		timestamp_ns = ci->send_start_ns;
 		ci->send_start_ns = 0;
 	}
-	if (!timestamp_ns)
-		timestamp_ns = bpf_ktime_get_ns();
 	if (ci && (ci->flags & CONN_FLAG_TLS_WIRE) && src->layer == LAYER_SOCKET)
 		note_tls_socket(pid_tgid, key, sock, fd);
 	if (src->layer == LAYER_SOCKET && ssl_calls_active > 0) {
@@ -809,6 +807,9 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 			return;
 		ci->state = CONN_UNDECIDED;
 	}
+	/* the clock once the bytes may be wanted: an ignored connection's calls never read it */
+	if (!timestamp_ns)
+		timestamp_ns = bpf_ktime_get_ns();
 
 	__u8 prefix[HTTP_PREFIX_BYTES] = {};
 	enum http_kind kind = HTTP_NONE;

@@ -420,9 +420,9 @@ static __always_inline int handle_sock_data(struct sock *sk, int ret, int flags,
 		if (st)
 			st->size_only++;
 	}
-	/* a send takes the time its start stamped (tcp_sendmsg_locked); capture_data reads the clock
-	 * when there is none, which spares a clock read a send */
-	capture_data(pid_tgid, fd, (__u64)sk, sk, dir, &src, ret, dir == DIRECTION_EGRESS ? 0 : bpf_ktime_get_ns(), true);
+	/* the time is capture_data's to read: a send takes the time its start stamped
+	 * (tcp_sendmsg_locked), and a call on an ignored connection needs none */
+	capture_data(pid_tgid, fd, (__u64)sk, sk, dir, &src, ret, 0, true);
 	return 0;
 }
 
