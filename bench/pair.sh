@@ -26,10 +26,12 @@
 # -k (--kernel-cost) also reports what each side's BPF programs cost during the timed runs, from the
 # kernel's BPF statistics (on for those runs only): ns per run of each program, both sides' programs
 # running on the very same syscalls. The side attached first runs first and meets the cache misses
-# (the caller's buffer, the socket, the task) that the other then finds warm, 100-200 ns a run on
-# the 2-core guest: the rounds alternate which side starts first, so take an even number of them.
-# Where the throughput swings too much to tell two builds' programs apart by bench/load.sh -k, this
-# tells them apart on the same calls. Programs are matched by the names bpftool gives (installed
+# (the caller's buffer, the socket, the task) that the other then finds warm, 80-200 ns a run on
+# the 2-core guest: with -k the second side starts once the first is capturing, the rounds
+# alternate which is first, and the summary gives, beside each side's median, B - A from within
+# the rounds (what running first costs, and each round's own speed, cancel): take an even number
+# of rounds. Where the throughput swings too much to tell two builds' programs apart by
+# bench/load.sh -k, this tells them apart on the same calls. Programs are matched by the names bpftool gives (installed
 # where the distribution offers it); without it only the rounds' lines are printed.
 #
 # An A/A run (nothing set) shows the harness's own spread: on such a guest a few percent a round.
@@ -97,9 +99,16 @@ start_side() {
     --output none "${otlp[@]}" ${AGENT_ARGS:-} 2>"$work/$side.log" >/dev/null &
   if [ "$side" = A ]; then pid_a=$!; else pid_b=$!; fi
 }
+await_capturing() {
+  for _ in $(seq 600); do grep -q capturing "$work/$1.log" 2>/dev/null && return 0; sleep 0.1; done
+  cat "$work/$1.log" >&2
+  die "agent $1 did not start"
+}
+# the side started first attaches its programs first (with -k it is capturing before the other
+# starts, so its programs run first on every call; without, the two starts overlap)
 start_both() { # the side to start first
-  if [ "$1" = A ]; then start_side A "$jar_a" "$opts_a"; start_side B "$jar_b" "$opts_b"
-  else start_side B "$jar_b" "$opts_b"; start_side A "$jar_a" "$opts_a"; fi
+  if [ "$1" = A ]; then start_side A "$jar_a" "$opts_a"; [ -z "$kernel_cost" ] || await_capturing A; start_side B "$jar_b" "$opts_b"
+  else start_side B "$jar_b" "$opts_b"; [ -z "$kernel_cost" ] || await_capturing B; start_side A "$jar_a" "$opts_a"; fi
   for _ in $(seq 600); do
     grep -q capturing "$work/A.log" 2>/dev/null && grep -q capturing "$work/B.log" 2>/dev/null && return 0
     sleep 0.1
@@ -169,7 +178,7 @@ for round in $(seq "$rounds"); do
       "$([ -z "$export" ] || grep -o ', spans exported [0-9]*, spans dropped [0-9]*' <<<"$line")"
     if [ -n "$kernel_cost" ]; then
       printf '  %s kernel:%s\n' "$side" "$(awk '{printf " %s %d runs, %.0f ns each;", $2, $3, $4}' "$work/bpf.$side.round")"
-      cat "$work/bpf.$side.round" >>"$work/bpf.all"
+      sed "s/^/$round $first /" "$work/bpf.$side.round" >>"$work/bpf.all"
     fi
   done
 done
@@ -188,11 +197,19 @@ awk -v a="$a" -v b="$b" -v r="$ratio" -v pa="$peak_a" -v pb="$peak_b" 'BEGIN {
   printf "  agent CPU/1000  A %.2f, B %.2f ms per 1,000 requests (medians); B/A %.3f (median of the rounds'"'"' ratios)\n", a, b, r
   printf "  peak RSS        A %.1f, B %.1f MiB\n", pa / 1024, pb / 1024 }'
 if [ -n "$kernel_cost" ]; then
-  # per program run in every round by both sides: the median of the rounds' ns per run, and B/A
+  # per program run in every round by both sides ("round first side name runs ns" lines): the
+  # median of the rounds' ns per run, and B - A from within the rounds: a round's first side less
+  # its second is (first - second) + the cost of running first, so half of what that difference
+  # averages with B first less with A first is B - A, the cost of running first and the round's
+  # own speed cancelled (needs rounds of both orders: -r 2 or more)
   printf '  kernel ns/run  %s\n' "$(
-    for name in $(awk '{print $2}' "$work/bpf.all" | sort | uniq -c | awk -v n="$rounds" '$1 == 2 * n {print $2}'); do
-      na=$(awk -v p="$name" '$1 == "A" && $2 == p {print $4}' "$work/bpf.all" | median)
-      nb=$(awk -v p="$name" '$1 == "B" && $2 == p {print $4}' "$work/bpf.all" | median)
-      awk -v p="$name" -v a="$na" -v b="$nb" 'BEGIN {printf "%s A %.0f, B %.0f (B/A %.3f); ", p, a, b, b / a}'
+    for name in $(awk '{print $4}' "$work/bpf.all" | sort | uniq -c | awk -v n="$rounds" '$1 == 2 * n {print $2}'); do
+      na=$(awk -v p="$name" '$3 == "A" && $4 == p {print $6}' "$work/bpf.all" | median)
+      nb=$(awk -v p="$name" '$3 == "B" && $4 == p {print $6}' "$work/bpf.all" | median)
+      within=$(awk -v p="$name" '$4 == p {ns[$1, $3] = $6; first[$1] = $2}
+        END {for (r in first) {o = first[r] == "A" ? "B" : "A"; d = ns[r, first[r]] - ns[r, o]
+          if (first[r] == "A") {sa += d; na++} else {sb += d; nb++}}
+          if (na && nb) printf "%+.0f", (sb / nb - sa / na) / 2; else printf "?"}' "$work/bpf.all")
+      awk -v p="$name" -v a="$na" -v b="$nb" -v w="$within" 'BEGIN {printf "%s A %.0f, B %.0f (B/A %.3f; B - A within the rounds %s ns); ", p, a, b, b / a, w}'
     done)"
 fi
