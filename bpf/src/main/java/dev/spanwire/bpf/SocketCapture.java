@@ -400,6 +400,34 @@ public final class SocketCapture implements AutoCloseable, ConnectionTable {
     }
   }
 
+  /**
+   * Each of this capture's maps with the memory the kernel charges it ({@code memlock} in the map
+   * fd's fdinfo: for a preallocated hash its whole capacity, for the ring its data pages), by map
+   * name, or -1 where fdinfo does not say. Tests and diagnostics.
+   */
+  java.util.Map<String, Long> mapMemory() {
+    java.util.Map<String, Long> bytes = new java.util.TreeMap<>();
+    for (BpfMap map : object.maps()) {
+      long memlock = -1;
+      try {
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/fdinfo/" + map.fd()))) {
+          if (line.startsWith("memlock:")) {
+            memlock = Long.parseLong(line.substring("memlock:".length()).strip());
+          }
+        }
+      } catch (java.io.IOException | NumberFormatException e) {
+        memlock = -1;
+      }
+      bytes.put(map.name(), memlock);
+    }
+    return bytes;
+  }
+
+  /** The entries the map {@code name} was created with (tests). */
+  int mapMaxEntries(String name) {
+    return object.map(name).maxEntries();
+  }
+
   /** Threads of {@code pid} with syscall arguments stashed in the kernel (tests, diagnostics). */
   int stashedThreads(int pid) {
     int count = 0;

@@ -56,6 +56,42 @@ class SocketCaptureKernelTest {
     }
   }
 
+  /**
+   * The maps of a default capture take at most 32 MiB of kernel memory (the kernel's own charge,
+   * from each map fd's fdinfo), the ring buffer's 8 MiB included. Two kinds grow with the host and
+   * are bounded apart: the per-CPU data buffers, at most 128 KiB a possible CPU (an event of at
+   * most 32 KiB and room around it), and the syscall backend's argument stash, which grows with
+   * the host's threads; on the socket backend, which reads arguments from the task's registers,
+   * the stash maps keep one entry.
+   */
+  @Test
+  void theMapsOfADefaultCaptureTakeAtMost32MiB() throws IOException {
+    java.util.Map<String, Long> memory = new java.util.TreeMap<>(capture.mapMemory());
+    assertThat(memory.values()).as("memlock of every map (%s)", memory).allMatch(bytes -> bytes > 0);
+    assertThat(memory.get("events")).as("the ring buffer").isGreaterThanOrEqualTo(8L << 20);
+    assertThat(memory.remove("data_buffers")).as("the per-CPU data buffers")
+        .isLessThanOrEqualTo((128L << 10) * possibleCpus());
+    for (String name : List.of("active_reads", "active_writes", "active_connects")) {
+      if (capture.backend() == CaptureBackend.SOCKET) {
+        assertThat(capture.mapMaxEntries(name)).as("%s's entries on the socket backend", name).isEqualTo(1);
+      } else {
+        memory.remove(name);
+      }
+    }
+    long total = memory.values().stream().mapToLong(Long::longValue).sum();
+    assertThat(total).as("map memory in all (%s)", memory).isLessThanOrEqualTo(32L << 20);
+  }
+
+  /** CPUs the kernel may bring up ({@code /sys/devices/system/cpu/possible}: "0-1", "0-3,6"). */
+  private static int possibleCpus() throws IOException {
+    int count = 0;
+    for (String range : Files.readString(Path.of("/sys/devices/system/cpu/possible")).strip().split(",")) {
+      String[] ends = range.split("-");
+      count += ends.length == 1 ? 1 : Integer.parseInt(ends[1]) - Integer.parseInt(ends[0]) + 1;
+    }
+    return count;
+  }
+
   /** The one connection {@code pid} opened, after waiting for it. */
   private static ConnectionOpened onlyConnection(long pid) {
     Await.until("a connection of pid " + pid, () -> !recorder.connections(pid).isEmpty());
