@@ -244,10 +244,10 @@ struct ssl_conn {
 };
 
 /* The TLS connection a thread last moved ciphertext on: for libraries that encrypt into memory
- * (node's memory BIOs), whose calls move no socket bytes themselves. */
-/* LRU of 8,192 threads (0.75 MiB of preallocated map memory less than 16,384): one evicted has
- * not moved ciphertext for longer than 8,192 others, and its next ciphertext writes it again; a
- * call that needed it meanwhile is counted unattributed. */
+ * (node's memory BIOs), whose calls move no socket bytes themselves. An LRU of 8,192 threads (0.75
+ * MiB of preallocated map memory less than 16,384): one evicted has not moved ciphertext for
+ * longer than 8,192 others, and its next ciphertext writes it again; a call that needed it
+ * meanwhile is counted unattributed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
