@@ -749,14 +749,22 @@ static __always_inline void emit_skipped(__u64 pid_tgid, __s32 fd, __u64 key, co
 		st->skipped_bytes += len;
 }
 
+/* A call's time, read from the clock only when an event needs it (0: not read yet): a call on an
+ * ignored connection, on a TLS connection whose ciphertext is counted only, or inside a body user
+ * space skips sends no event and reads no clock. */
+static __always_inline __u64 stamp_or_now(__u64 stamp)
+{
+	return stamp ? stamp : bpf_ktime_get_ns();
+}
+
 /*
  * The one data path every capture source calls: bytes moved on socket fd of the current task,
- * in direction dir, found where src says, len of them, at timestamp_ns (0: now, read once the
- * connection is not ignored, or for the socket capture's send the time its start stamped). A
- * source that knows the struct sock (the socket capture) passes it and keys the connection by its
- * address; one that does not (the syscall capture) passes NULL and keys by tgid<<32|fd, checking
- * the fd still names the socket. It finds (or starts) the connection, decides on first bytes
- * whether it is traced, advances the stream position of src's layer and emits the data event.
+ * in direction dir, found where src says, len of them, at timestamp_ns (0: now, see stamp_or_now;
+ * for the socket capture's send, the time its start stamped). A source that knows the struct sock
+ * (the socket capture) passes it and keys the connection by its address; one that does not (the
+ * syscall capture) passes NULL and keys by tgid<<32|fd, checking the fd still names the socket. It
+ * finds (or starts) the connection, decides on first bytes whether it is traced, advances the
+ * stream position of src's layer and emits the data event.
  */
 static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, struct sock *sock,
 					 enum direction dir, const struct data_source *src, long len,
@@ -807,9 +815,6 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 			return;
 		ci->state = CONN_UNDECIDED;
 	}
-	/* the clock once the bytes may be wanted: an ignored connection's calls never read it */
-	if (!timestamp_ns)
-		timestamp_ns = bpf_ktime_get_ns();
 
 	__u8 prefix[HTTP_PREFIX_BYTES] = {};
 	enum http_kind kind = HTTP_NONE;
@@ -905,6 +910,7 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 						st->skipped_bytes += len;
 					return;
 				}
+				timestamp_ns = stamp_or_now(timestamp_ns);
 				if (position + len <= until) {
 					/* the body's last bytes: their time ends the message */
 					emit_skipped(pid_tgid, fd, key, src, ci, dir, position, len, timestamp_ns);
@@ -920,6 +926,7 @@ static __always_inline void capture_data(__u64 pid_tgid, __s32 fd, __u64 key, st
 			}
 		}
 	}
+	timestamp_ns = stamp_or_now(timestamp_ns);
 	if (emit_apart) {
 		/* the arguments in this CPU's buffer, not on the stack: the TLS return programs' chain
 		 * of calls (this, emit_data_apart, the HTTP/2 walk, its copy) would pass 512 bytes */

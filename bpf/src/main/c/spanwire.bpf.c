@@ -421,7 +421,7 @@ static __always_inline int handle_sock_data(struct sock *sk, int ret, int flags,
 			st->size_only++;
 	}
 	/* the time is capture_data's to read: a send takes the time its start stamped
-	 * (tcp_sendmsg_locked), and a call on an ignored connection needs none */
+	 * (tcp_sendmsg_locked), and a call that sends no event needs none */
 	capture_data(pid_tgid, fd, (__u64)sk, sk, dir, &src, ret, 0, true);
 	return 0;
 }
